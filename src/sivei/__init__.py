@@ -1,0 +1,3 @@
+"""SIVEI: an open, verifiable internet-voting engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,196 @@
+"""The one canonical binary encoding that every hash and signature covers, and its JSON form.
+
+Binary: group elements as exactly ``element_bytes`` big-endian bytes; scalars as exactly 32 bytes;
+unsigned integers as 4 bytes; strings as UTF-8 with a 4-byte length; variable byte strings with a
+4-byte length; lists with a 4-byte count followed by their items. JSON: the same values as
+fixed-width lowercase hex strings. Decoders accept exactly one spelling of each value, so re-encoding
+a received object never changes its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from sivei.crypto.group import SCALAR_BYTES, Group
+from sivei.errors import EncodingError
+from sivei.i18n import tr
+
+U32_MAX = 2**32 - 1
+_HEX = re.compile(r"[0-9a-f]*")
+
+
+class Encoder:
+    """Builds a canonical byte string field by field."""
+
+    __slots__ = ("_group", "_parts")
+
+    def __init__(self, group: Group | None = None) -> None:
+        self._group = group
+        self._parts: list[bytes] = []
+
+    def u32(self, n: int) -> Encoder:
+        if not 0 <= n <= U32_MAX:
+            raise EncodingError(tr(f"entero fuera de rango: {n}", f"integer out of range: {n}"))
+        self._parts.append(n.to_bytes(4, "big"))
+        return self
+
+    def string(self, s: str) -> Encoder:
+        data = s.encode("utf-8")
+        self.u32(len(data))
+        self._parts.append(data)
+        return self
+
+    def blob(self, data: bytes) -> Encoder:
+        """Variable-length bytes, with a 4-byte length."""
+        self.u32(len(data))
+        self._parts.append(bytes(data))
+        return self
+
+    def fixed(self, data: bytes, length: int) -> Encoder:
+        """Fixed-width bytes (hashes, keys, signatures): no length prefix."""
+        if len(data) != length:
+            raise EncodingError(
+                tr(f"se esperaban {length} bytes, hay {len(data)}",
+                   f"expected {length} bytes, got {len(data)}")
+            )
+        self._parts.append(bytes(data))
+        return self
+
+    def element(self, x: int) -> Encoder:
+        group = self._require_group()
+        if not 0 < x < group.p:
+            raise EncodingError(tr("elemento fuera de [1, p)", "element outside [1, p)"))
+        self._parts.append(x.to_bytes(group.element_bytes, "big"))
+        return self
+
+    def elements(self, xs: Iterable[int]) -> Encoder:
+        items = list(xs)
+        self.u32(len(items))
+        for x in items:
+            self.element(x)
+        return self
+
+    def scalar(self, x: int) -> Encoder:
+        group = self._require_group()
+        if not 0 <= x < group.q:
+            raise EncodingError(tr("escalar fuera de [0, q)", "scalar outside [0, q)"))
+        self._parts.append(x.to_bytes(SCALAR_BYTES, "big"))
+        return self
+
+    def raw(self, data: bytes) -> Encoder:
+        """Append an already canonical encoding (a nested object)."""
+        self._parts.append(data)
+        return self
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self._parts)
+
+    def _require_group(self) -> Group:
+        if self._group is None:
+            raise TypeError("this encoder has no group")
+        return self._group
+
+
+def tagged_hash(tag: str, data: bytes) -> bytes:
+    """H(tag, data) = SHA-256(encode_string(tag) ‖ data): a domain-separated 32-byte digest."""
+    t = tag.encode("ascii")
+    return hashlib.sha256(len(t).to_bytes(4, "big") + t + data).digest()
+
+
+def hash_to_scalar(group: Group, tag: str, data: bytes) -> int:
+    """Fiat–Shamir challenge: H(tag, data) read big-endian, reduced mod q."""
+    return int.from_bytes(tagged_hash(tag, data), "big") % group.q
+
+
+# -- JSON (fixed-width lowercase hex) -----------------------------------------------------------
+
+
+def _parse_hex(value: object, nbytes: int, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise EncodingError(tr(f"{what}: se esperaba una cadena hexadecimal",
+                               f"{what}: expected a hex string"))
+    if len(value) != 2 * nbytes or not _HEX.fullmatch(value):
+        raise EncodingError(
+            tr(f"{what}: se esperaban exactamente {2 * nbytes} dígitos hexadecimales en minúscula",
+               f"{what}: expected exactly {2 * nbytes} lowercase hex digits")
+        )
+    return bytes.fromhex(value)
+
+
+def bytes_to_hex(data: bytes) -> str:
+    return data.hex()
+
+
+def hex_to_bytes(value: object, nbytes: int, what: str) -> bytes:
+    return _parse_hex(value, nbytes, what)
+
+
+def element_to_hex(group: Group, x: int) -> str:
+    return x.to_bytes(group.element_bytes, "big").hex()
+
+
+def element_from_hex(group: Group, value: object, what: str, *, nonidentity: bool = False) -> int:
+    """Parse and check a group element received from outside (range and subgroup membership)."""
+    x = int.from_bytes(_parse_hex(value, group.element_bytes, what), "big")
+    return group.require_element(x, what, nonidentity=nonidentity)
+
+
+def commitment_from_hex(group: Group, value: object, what: str) -> int:
+    """Parse a proof commitment: range only. The proof's verification equation sets it equal to a
+    product of subgroup elements, so a commitment outside the subgroup can never verify; skipping
+    the membership exponentiation here halves the cost of reading a ballot."""
+    x = int.from_bytes(_parse_hex(value, group.element_bytes, what), "big")
+    if not 0 < x < group.p:
+        raise EncodingError(tr(f"{what}: el valor está fuera del intervalo [1, p)",
+                               f"{what}: value outside the range [1, p)"))
+    return x
+
+
+def scalar_to_hex(x: int) -> str:
+    return x.to_bytes(SCALAR_BYTES, "big").hex()
+
+
+def scalar_from_hex(group: Group, value: object, what: str) -> int:
+    x = int.from_bytes(_parse_hex(value, SCALAR_BYTES, what), "big")
+    return group.require_scalar(x, what)
+
+
+# -- canonical JSON (message bodies) ------------------------------------------------------------
+
+JSON = None | bool | int | str | list["JSON"] | dict[str, "JSON"]
+
+
+def _check_canonical(value: object, path: str) -> None:
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > 2**53 - 1:
+            raise EncodingError(tr(f"{path}: entero demasiado grande para JSON",
+                                   f"{path}: integer too large for JSON"))
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_canonical(item, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if not isinstance(k, str) or not k.isascii():
+                raise EncodingError(tr(f"{path}: las claves deben ser ASCII",
+                                       f"{path}: keys must be ASCII"))
+            _check_canonical(item, f"{path}.{k}")
+        return
+    raise EncodingError(tr(f"{path}: tipo no permitido en JSON canónico ({type(value).__name__})",
+                           f"{path}: type not allowed in canonical JSON ({type(value).__name__})"))
+
+
+def canonical_json(value: object) -> bytes:
+    """UTF-8 JSON with keys sorted, no whitespace, no floats: one byte string per value.
+
+    Keys are ASCII, so sorting by code point agrees with JavaScript's default sort."""
+    import json
+
+    _check_canonical(value, "$")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
