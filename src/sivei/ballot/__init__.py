@@ -1,0 +1,1 @@
+"""Ballots: the manifest, voters' credentials, ballot encryption, challenges and validation."""

@@ -1,0 +1,1 @@
+"""The ``sivei`` command: Spanish subcommands with English aliases; plug-ins add theirs."""

@@ -1,0 +1,83 @@
+"""Entry point of the ``sivei`` command.
+
+Subcommands are Spanish with English aliases. The library registers its own; the server and the
+ceremonies, which live outside ``src/``, add theirs through the ``sivei.commands`` entry-point group
+(each entry point is a ``register(subparsers)`` function), so the library never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from typing import Any
+
+from sivei.errors import SiveiError
+from sivei.i18n import set_language, tr
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+# Built-in command modules, each with a ``register(subparsers)`` function.
+BUILTIN_COMMANDS = (
+    "sivei.cli.drill_cmd",
+    "sivei.cli.verify_cmd",
+    "sivei.cli.credentials_cmd",
+)
+
+
+def _language_from_argv(argv: Sequence[str]) -> None:
+    """Choose the language before building the parser, so help texts are translated too."""
+    if "--english" in argv or "--en" in argv:
+        set_language("en")
+    else:
+        set_language("es")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sivei",
+        description=tr("SIVEI: motor de voto por internet verificable.",
+                       "SIVEI: a verifiable internet-voting engine."),
+    )
+    parser.add_argument("--english", "--en", action="store_true",
+                        help=tr("mensajes en inglés", "messages in English"))
+    sub = parser.add_subparsers(dest="command", metavar=tr("COMANDO", "COMMAND"))
+    registrars: list[Register] = []
+    for name in BUILTIN_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        registrars.append(module.register)
+    for ep in entry_points(group="sivei.commands"):
+        registrars.append(ep.load())
+    for register in registrars:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    _language_from_argv(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    func: Callable[[Any], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except SiveiError as exc:
+        print(tr(f"error: {exc}", f"error: {exc}"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(tr("interrumpido", "interrupted"), file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The election record: its on-disk format, its writer and reader, and the offline verifier."""

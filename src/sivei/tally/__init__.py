@@ -1,0 +1,1 @@
+"""Counting: homomorphic aggregation, threshold decryption of the aggregates, results as actas."""
