@@ -1,0 +1,23 @@
+"""What every ballot operation needs to know about its election, fixed at opening."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sivei.ballot.manifest import Manifest
+from sivei.crypto.elgamal import ElectionKey
+from sivei.crypto.group import Group
+
+
+@dataclass(frozen=True)
+class ElectionContext:
+    """The manifest, the joint key K and H_E (which binds parameters, manifest, the key ceremony and
+    the credential list)."""
+
+    manifest: Manifest
+    key: ElectionKey
+    election_hash: bytes
+
+    @property
+    def group(self) -> Group:
+        return self.key.group

@@ -1,0 +1,141 @@
+"""The election record on disk: a directory of small JSON headers plus JSON Lines files.
+
+See docs/record.md. Large parts (the board, the credential list) are JSON Lines, one object a line,
+so a verifier streams them with bounded memory. ``record.json`` names the format version, the
+election, the group and the counting policy, and lists every file with its SHA-256 so a truncated or
+missing file is reported as such.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from sivei.errors import RecordError
+from sivei.i18n import tr
+
+FORMAT = "sivei-record"
+VERSION = 1
+
+HEADER = "record.json"
+PARAMETERS = "parameters.json"
+MANIFEST = "manifest.json"
+CEREMONY = "ceremony.json"
+CREDENTIAL_LIST = "credential-list.json"
+CREDENTIALS = "credentials.jsonl"
+BOARD = "board.jsonl"
+ENCRYPTED_TALLY = "encrypted-tally.json"
+DECRYPTION = "decryption.json"
+RESULTS = "results.json"
+# Reserved for the ceremony and server issues: acts and the software-integrity constancia.
+OPENING_ACT = "acts/opening.json"
+CLOSING_ACT = "acts/closing.json"
+INTEGRITY = "integrity.json"
+
+REQUIRED_FILES = (PARAMETERS, MANIFEST, CEREMONY, CREDENTIAL_LIST, CREDENTIALS, BOARD,
+                  ENCRYPTED_TALLY, DECRYPTION, RESULTS)
+RESERVED_FILES = (OPENING_ACT, CLOSING_ACT, INTEGRITY)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+class RecordWriter:
+    """Writes a record into a temporary directory and moves it into place at ``finish`` (a crash
+    never leaves a half-written record under the final name)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.final = directory
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+
+    def path(self, name: str) -> Path:
+        p = self.root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def write_json(self, name: str, obj: Any) -> None:
+        self.path(name).write_text(dump_json(obj), encoding="utf-8")
+
+    def open_jsonl(self, name: str) -> TextIO:
+        return self.path(name).open("w", encoding="utf-8")
+
+    def finish(self, header: dict[str, Any]) -> Path:
+        files = {}
+        for p in sorted(self.root.rglob("*")):
+            if p.is_file():
+                rel = p.relative_to(self.root).as_posix()
+                files[rel] = file_sha256(p)
+        self.write_json(HEADER, {**header, "format": FORMAT, "version": VERSION, "files": files})
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.root, self.final)
+        return self.final
+
+
+def write_jsonl_line(f: TextIO, obj: Any) -> None:
+    f.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+    f.write("\n")
+
+
+class RecordReader:
+    """Reads record files with errors that name the file, line and column."""
+
+    def __init__(self, directory: Path) -> None:
+        if not directory.is_dir():
+            raise RecordError(tr(f"no existe el directorio del registro: {directory}",
+                                 f"record directory does not exist: {directory}"))
+        self.root = directory
+
+    def exists(self, name: str) -> bool:
+        return (self.root / name).is_file()
+
+    def read_json(self, name: str) -> Any:
+        path = self.root / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise RecordError(tr(f"{name}: falta el archivo", f"{name}: file missing")) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RecordError(tr(f"{name}: no se puede leer ({exc})", f"{name}: cannot be read ({exc})")) from exc
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecordError(tr(
+                f"{name}: JSON no válido en la línea {exc.lineno}, columna {exc.colno} ({exc.msg})",
+                f"{name}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})")) from exc
+
+    def iter_jsonl(self, name: str) -> Iterator[tuple[int, str]]:
+        """Yield (line number, raw line) of a JSON Lines file; parsing is the caller's job so that it
+        can happen in worker processes."""
+        path = self.root / name
+        try:
+            f = path.open("r", encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise RecordError(tr(f"{name}: falta el archivo", f"{name}: file missing")) from exc
+        with f:
+            for lineno, line in enumerate(f, start=1):
+                yield lineno, line
+
+
+def parse_json_line(name: str, lineno: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordError(tr(f"{name}, línea {lineno}: JSON no válido ({exc.msg}, columna {exc.colno})",
+                             f"{name}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno})")) from exc
