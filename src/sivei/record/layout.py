@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from sivei.crypto.group import Group
 from sivei.errors import RecordError
 from sivei.i18n import tr
 
@@ -139,3 +140,10 @@ def parse_json_line(name: str, lineno: int, line: str) -> Any:
     except json.JSONDecodeError as exc:
         raise RecordError(tr(f"{name}, línea {lineno}: JSON no válido ({exc.msg}, columna {exc.colno})",
                              f"{name}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno})")) from exc
+
+
+def parameters_json(group: Group) -> dict[str, str]:
+    """``parameters.json``: the group's name and constants as fixed-width hex."""
+    width = group.element_bytes
+    return {"name": group.name, "p": group.p.to_bytes(width, "big").hex(),
+            "q": group.q.to_bytes(32, "big").hex(), "g": group.g.to_bytes(width, "big").hex()}

@@ -1,0 +1,314 @@
+"""``sivei credenciales``: the credential authority's commands (the voter registry, not the operator).
+
+Subcommands (Spanish, with English aliases):
+
+- ``llave`` (``key``): create the authority's P-256 signing key, an encrypted PKCS#8 PEM.
+- ``generar`` (``generate``): roll CSV + manifest → ``SALIDA/lista`` (unsigned list), ``SALIDA/entregas``
+  (mail-merge CSV and letters: private) and ``SALIDA/custodia`` (sealed escrow, unless ``--olvidar``).
+- ``publicar`` (``publish``): sign the list with the authority key and write the public list.
+- ``reenviar`` (``redeliver``): one voter's letter again, from the escrow.
+- ``verificar-lista`` (``check-list``): verify a published list against a manifest.
+
+Passphrases come from ``SIVEI_AUTORIDAD_PASSPHRASE`` (signing key) and ``SIVEI_CUSTODIA_PASSPHRASE``
+(escrow key), or are asked for without echo; they are never printed or logged. Output directories are
+built beside their final place and renamed into it, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from sivei.ballot import credentials as cr
+from sivei.ballot.manifest import load_manifest
+from sivei.crypto.ecdsa import key_fingerprint_digest
+from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
+from sivei.i18n import tr
+
+AUTHORITY_PASSPHRASE_ENV = "SIVEI_AUTORIDAD_PASSPHRASE"  # noqa: S105 - a variable name
+ESCROW_PASSPHRASE_ENV = "SIVEI_CUSTODIA_PASSPHRASE"  # noqa: S105 - a variable name
+MIN_PASSPHRASE_CHARS = 12
+LIST_SUBDIR = "lista"
+DELIVERIES_SUBDIR = "entregas"
+ESCROW_SUBDIR = "custodia"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "credenciales", aliases=["credentials"],
+        help=tr("autoridad de credenciales: llaves, generación, publicación y reenvío",
+                "credential authority: keys, generation, publication and re-delivery"),
+        description=tr("Comandos de la autoridad de credenciales (el padrón, no el operador del servidor).",
+                       "Commands of the credential authority (the voter registry, not the server operator)."))
+    parser.set_defaults(func=lambda _args: _no_subcommand(parser))
+    sub = parser.add_subparsers(dest="credentials_command", metavar=tr("SUBCOMANDO", "SUBCOMMAND"))
+
+    p = sub.add_parser("llave", aliases=["key"],
+                       help=tr("crear la llave de firma de la autoridad (PEM cifrado)",
+                               "create the authority's signing key (encrypted PEM)"))
+    p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
+                   help=tr("archivo PEM a crear (no se sobrescribe)",
+                           "PEM file to create (never overwritten)"))
+    p.set_defaults(func=cmd_key)
+
+    p = sub.add_parser("generar", aliases=["generate"],
+                       help=tr("generar credenciales, entregas y custodia a partir del padrón",
+                               "generate credentials, deliveries and escrow from the roll"))
+    _manifest_arg(p)
+    p.add_argument("--padron", "--roll", dest="roll", type=Path, required=True,
+                   help=tr("padrón CSV (voter_id,entity,name,email)",
+                           "roll CSV (voter_id,entity,name,email)"))
+    p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
+                   help=tr("directorio nuevo de salida", "new output directory"))
+    p.add_argument("--olvidar", "--forget", dest="forget", action="store_true",
+                   help=tr("no guardar las credenciales tras entregarlas (sin recuperación posible)",
+                           "do not keep the credentials after delivery (no recovery possible)"))
+    p.add_argument("--sin-cartas", "--no-letters", dest="no_letters", action="store_true",
+                   help=tr("solo el archivo de combinación de correspondencia, sin cartas",
+                           "only the mail-merge file, no letters"))
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("publicar", aliases=["publish"],
+                       help=tr("firmar y escribir la lista pública de credenciales",
+                               "sign and write the public credential list"))
+    _manifest_arg(p)
+    p.add_argument("--lista", "--list", dest="list_dir", type=Path, required=True,
+                   help=tr("directorio de la lista sin firmar (SALIDA/lista de «generar»)",
+                           "directory of the unsigned list (OUTPUT/lista from «generate»)"))
+    p.add_argument("--llave", "--key", dest="key", type=Path, required=True,
+                   help=tr("llave de la autoridad (PEM cifrado)", "authority key (encrypted PEM)"))
+    p.add_argument("--salida", "--output", dest="output", type=Path,
+                   help=tr("directorio de la lista publicada (por omisión, el de --lista)",
+                           "directory of the published list (default: the --list one)"))
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("reenviar", aliases=["redeliver"],
+                       help=tr("volver a emitir la carta de un votante desde la custodia",
+                               "issue one voter's letter again from the escrow"))
+    _manifest_arg(p)
+    p.add_argument("--custodia", "--escrow", dest="escrow", type=Path, required=True,
+                   help=tr("directorio de la custodia (SALIDA/custodia de «generar»)",
+                           "escrow directory (OUTPUT/custodia from «generate»)"))
+    p.add_argument("--votante", "--voter", dest="voter", required=True,
+                   help=tr("identificador del votante", "voter id"))
+    p.add_argument("--lista", "--list", dest="list_dir", type=Path,
+                   help=tr("lista publicada: comprobar que la credencial está en ella",
+                           "published list: check that the credential is on it"))
+    p.add_argument("--salida", "--output", dest="output", type=Path,
+                   help=tr("directorio donde escribir la carta (por omisión, la salida estándar)",
+                           "directory to write the letter to (default: standard output)"))
+    p.set_defaults(func=cmd_redeliver)
+
+    p = sub.add_parser("verificar-lista", aliases=["check-list"],
+                       help=tr("verificar una lista publicada contra el manifiesto",
+                               "verify a published list against the manifest"))
+    _manifest_arg(p)
+    p.add_argument("--lista", "--list", dest="list_dir", type=Path, required=True,
+                   help=tr("directorio de la lista publicada", "directory of the published list"))
+    p.add_argument("--autoridad", "--authority", dest="authority",
+                   help=tr("llave esperada de la autoridad: hexadecimal (130 dígitos) o su huella",
+                           "expected authority key: hex (130 digits) or its fingerprint"))
+    p.set_defaults(func=cmd_check_list)
+
+
+def _manifest_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--manifiesto", "--manifest", dest="manifest", type=Path, required=True,
+                   help=tr("manifiesto de la elección (JSON)", "election manifest (JSON)"))
+
+
+def _no_subcommand(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+# -- passphrases ---------------------------------------------------------------------------------
+
+
+def _passphrase(env: str, what_es: str, what_en: str, *, new: bool) -> bytes:
+    """From the environment variable, or asked twice (new) / once without echo; never printed."""
+    value = os.environ.get(env)
+    if value is None:
+        if not sys.stdin.isatty():
+            raise cr.CredentialError(tr(
+                f"falta la frase de paso de {what_es}: defina {env} o ejecute en una terminal",
+                f"the {what_en} passphrase is missing: set {env} or run in a terminal"))
+        value = getpass.getpass(tr(f"Frase de paso de {what_es}: ", f"Passphrase for the {what_en}: "))
+        if new and value != getpass.getpass(tr("Repítala: ", "Repeat it: ")):
+            raise cr.CredentialError(tr("las frases de paso no coinciden", "the passphrases do not match"))
+    if new and len(value) < MIN_PASSPHRASE_CHARS:
+        raise cr.CredentialError(tr(
+            f"la frase de paso de {what_es} debe tener al menos {MIN_PASSPHRASE_CHARS} caracteres",
+            f"the {what_en} passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"))
+    if not value:
+        raise cr.CredentialError(tr(f"la frase de paso de {what_es} está vacía",
+                                    f"the {what_en} passphrase is empty"))
+    return value.encode("utf-8")
+
+
+def _authority_passphrase(*, new: bool) -> bytes:
+    return _passphrase(AUTHORITY_PASSPHRASE_ENV, "la llave de la autoridad", "authority key", new=new)
+
+
+def _escrow_passphrase(*, new: bool) -> bytes:
+    return _passphrase(ESCROW_PASSPHRASE_ENV, "la custodia", "escrow", new=new)
+
+
+# -- output directories --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _new_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory beside ``target`` that becomes ``target`` only on success."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise cr.CredentialError(tr(f"{target} ya existe y no está vacío: elija otro directorio",
+                                    f"{target} already exists and is not empty: choose another directory"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            target.rmdir()
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    width = max((len(s) for s in counts), default=0)
+    for style, n in counts.items():
+        print(f"  {style:<{width}}  {n:>9}")
+    print(f"  {'':<{width}}  {sum(counts.values()):>9}  " + tr("en total", "in total"))
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    output: Path = args.output
+    if output.exists():
+        raise cr.CredentialError(tr(f"{output} ya existe: no se sobrescribe una llave",
+                                    f"{output} already exists: a key is never overwritten"))
+    signer = cr.create_authority_key(output, _authority_passphrase(new=True))
+    print(tr(f"Llave de la autoridad creada: {output}", f"Authority key created: {output}"))
+    print(tr("Llave pública:", "Public key:"), signer.public_key.hex())
+    print(tr("Huella (compárela en voz alta en la ceremonia):",
+             "Fingerprint (compare it aloud at the ceremony):"), cr.authority_fingerprint(signer.public_key))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    manifest = load_manifest(args.manifest)
+    roll = cr.read_roll(args.roll, manifest)
+    retain = not args.forget
+    passphrase = _escrow_passphrase(new=True) if retain else None
+    output: Path = args.output
+    with _new_directory(output) as tmp:
+        generated = cr.generate_credentials(manifest, roll, retain=retain)
+        generated.draft.write(tmp / LIST_SUBDIR)
+        cr.write_deliveries(tmp / DELIVERIES_SUBDIR, manifest, generated.deliveries, retained=retain,
+                            letters=not args.no_letters)
+        if passphrase is not None:
+            cr.Escrow.create(tmp / ESCROW_SUBDIR, manifest.election_id, generated.deliveries, passphrase,
+                             opslimit=cr.DEFAULT_OPSLIMIT, memlimit=cr.DEFAULT_MEMLIMIT)
+    print(tr(f"{len(roll)} credenciales generadas para la elección {manifest.election_id}.",
+             f"{len(roll)} credentials generated for election {manifest.election_id}."))
+    print(tr("Por estilo de boleta:", "Per ballot style:"))
+    _print_counts(dict(generated.draft.counts))
+    print(tr(f"Lista sin firmar:   {output / LIST_SUBDIR}  (firme con «sivei credenciales publicar»)",
+             f"Unsigned list:      {output / LIST_SUBDIR}  (sign with «sivei credentials publish»)"))
+    print(tr(f"Entregas PRIVADAS:  {output / DELIVERIES_SUBDIR}  (nunca pasan por el servidor de votación)",
+             f"PRIVATE deliveries: {output / DELIVERIES_SUBDIR}  (never go through the voting server)"))
+    if retain:
+        print(tr(f"Custodia sellada:   {output / ESCROW_SUBDIR}",
+                 f"Sealed escrow:      {output / ESCROW_SUBDIR}"))
+    else:
+        print(tr("Sin custodia (--olvidar): destruya las entregas después de enviarlas.",
+                 "No escrow (--forget): destroy the deliveries once sent."))
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    manifest = load_manifest(args.manifest)
+    draft = cr.CredentialListDraft.read(args.list_dir, manifest)
+    output: Path = args.output or args.list_dir
+    if (output / cr.LIST_FILE).exists():
+        existing = output / cr.LIST_FILE
+        raise cr.CredentialError(tr(f"{existing} ya existe: la lista ya se publicó",
+                                    f"{existing} already exists: the list was already published"))
+    signer = cr.load_authority_key(args.key, _authority_passphrase(new=False))
+    signed = cr.sign_credential_list(draft, signer)
+    if output.exists():
+        signed.write(output)  # entries first, the signed list last: each file through a rename
+    else:
+        with _new_directory(output) as tmp:
+            signed.write(tmp)
+    print(tr(f"Lista de credenciales publicada en {output}", f"Credential list published in {output}"))
+    _print_summary(signed)
+    return 0
+
+
+def _print_summary(lst: cr.CredentialList) -> None:
+    print(tr("Huella de la lista:          ", "List fingerprint:            "), fingerprint(lst.hash))
+    print(tr("Hash de la lista:            ", "List hash:                   "), lst.hash.hex())
+    print(tr("Huella de la autoridad:      ", "Authority fingerprint:       "),
+          cr.authority_fingerprint(lst.authority_key))
+    print(tr("Conserva las credenciales:   ", "Keeps the credentials:       "),
+          tr("sí", "yes") if lst.retains_credentials else tr("no", "no"))
+    print(tr("Credenciales por estilo de boleta:", "Credentials per ballot style:"))
+    _print_counts(lst.counts)
+
+
+def cmd_redeliver(args: argparse.Namespace) -> int:
+    manifest = load_manifest(args.manifest)
+    published = cr.CredentialList.read(args.list_dir, manifest) if args.list_dir else None
+    delivery = cr.Escrow(args.escrow).redeliver(args.voter, _escrow_passphrase(new=False),
+                                                credential_list=published)
+    text = cr.letter(manifest, delivery, retained=True)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    target = Path(args.output) / f"{delivery.voter_id}.txt"
+    cr.write_text_atomic(target, text, mode=0o600)
+    print(tr(f"Carta de {delivery.voter_id} escrita en {target}",
+             f"Letter for {delivery.voter_id} written to {target}"))
+    return 0
+
+
+def cmd_check_list(args: argparse.Namespace) -> int:
+    manifest = load_manifest(args.manifest)
+    envelope, entries = cr.load_credential_list_files(args.list_dir)
+    expected: bytes | None = None
+    typed: str | None = args.authority
+    if typed is not None and len(typed.strip()) == 2 * 65:
+        try:
+            expected = bytes.fromhex(typed.strip())
+        except ValueError as exc:
+            raise cr.CredentialError(tr("--autoridad: hexadecimal no válido",
+                                        "--authority: invalid hex")) from exc
+        typed = None
+    problems = cr.check_credential_list(manifest, envelope, entries, authority_key=expected)
+    if not problems and typed is not None:
+        lst = cr.CredentialList(envelope, entries)
+        if not matches_fingerprint(typed, key_fingerprint_digest(lst.authority_key)):
+            problems.append(tr(
+                f"{cr.LIST_FILE}: la huella de la autoridad no es la esperada ({typed})",
+                f"{cr.LIST_FILE}: the authority fingerprint is not the expected one ({typed})"))
+    if problems:
+        print(tr(f"La lista NO es válida ({len(problems)} problemas):",
+                 f"The list is NOT valid ({len(problems)} problems):"))
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    lst = cr.CredentialList(envelope, entries)
+    print(tr(f"La lista es válida: {len(lst)} credenciales para la elección {manifest.election_id}.",
+             f"The list is valid: {len(lst)} credentials for election {manifest.election_id}."))
+    _print_summary(lst)
+    return 0

@@ -1,0 +1,61 @@
+"""``sivei simulacro`` (alias ``drill``): a complete mock election on embedded defaults."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sivei.ballot.manifest import load_manifest
+from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
+from sivei.drill import DrillOptions, default_say, run_drill
+from sivei.i18n import language, tr
+from sivei.record.verify import VerifyOptions, verify_record
+from sivei.tally.results import format_results
+
+
+def run(args: argparse.Namespace) -> int:
+    group = TEST_GROUP if args.test_group else PRODUCTION_GROUP
+    options = DrillOptions(
+        group=group, voters=args.voters, guardians=args.guardians, threshold=args.threshold,
+        absent=tuple(args.absent) if args.absent is not None else None, challenges=args.challenges,
+        vote_script=Path(args.votes) if args.votes else None,
+        manifest=load_manifest(Path(args.manifest)) if args.manifest else None,
+        output=Path(args.output), seed=args.seed,
+    )
+    outcome = run_drill(options, default_say)
+    manifest = options.manifest
+    if manifest is None:
+        from sivei.ballot.manifest import sample_manifest
+
+        manifest = sample_manifest()
+    print()
+    print(format_results(manifest, outcome.results, language()))
+    print()
+    print(tr("8. Verificación independiente del registro (sivei verificar):",
+             "8. Independent verification of the record (sivei verify):"))
+    report = verify_record(outcome.record, VerifyOptions(allow_test_group=args.test_group,
+                                                         expect_heads=(outcome.head.hex(),)))
+    print(report.format_text())
+    return 0 if report.ok else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("simulacro", aliases=["drill"],
+                       help=tr("simulacro completo de una elección", "complete mock election"))
+    p.add_argument("--voters", type=int, default=200, help=tr("número de votantes", "number of voters"))
+    p.add_argument("--guardians", type=int, default=5, help=tr("custodios (n)", "guardians (n)"))
+    p.add_argument("--threshold", type=int, default=3, help=tr("umbral (t)", "threshold (t)"))
+    p.add_argument("--absent", type=int, nargs="*", default=None,
+                   help=tr("custodios ausentes en el cómputo (por omisión los últimos n−t)",
+                           "guardians absent at the count (default: the last n−t)"))
+    p.add_argument("--challenges", type=int, default=3,
+                   help=tr("votantes que impugnan una boleta antes de votar", "voters who challenge a ballot first"))
+    p.add_argument("--votes", metavar=tr("GUION.csv", "SCRIPT.csv"),
+                   help=tr("guion de votos (entity,contest,option,count) para conciliar",
+                           "vote script (entity,contest,option,count) to reconcile against"))
+    p.add_argument("--manifest", help=tr("manifiesto (por omisión el de muestra)", "manifest (default: the sample)"))
+    p.add_argument("--output", default="simulacro-record", help=tr("directorio del registro", "record directory"))
+    p.add_argument("--seed", type=int, default=None, help=tr("semilla de las elecciones simuladas", "seed of the simulated choices"))
+    p.add_argument("--test-group", action="store_true",
+                   help=tr("usar el grupo de prueba pequeño (rápido, no seguro)", "use the small test group (fast, not secure)"))
+    p.set_defaults(func=run)

@@ -1,0 +1,63 @@
+"""``sivei verificar RECORD`` (alias ``verify``): the auditors' offline verifier."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sivei.i18n import tr
+from sivei.record.verify import VerifyOptions, verify_record
+
+
+def _progress(done: int, total: int, elapsed: float) -> None:
+    eta = elapsed / done * (total - done) if done else 0.0
+    print(tr(f"\r  verificando el tablero: {done}/{total} eventos, faltan ~{eta:.0f} s   ",
+             f"\r  checking the board: {done}/{total} events, ~{eta:.0f} s left   "),
+          end="", file=sys.stderr, flush=True)
+    if done >= total:
+        print(file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = VerifyOptions(
+        allow_test_group=args.test_group,
+        expect_election=tuple(args.expect_election or ()),
+        expect_heads=tuple(args.expect_head or ()),
+        jobs=args.jobs,
+        progress=None if args.quiet else _progress,
+    )
+    report = verify_record(Path(args.record), options)
+    if args.json:
+        text = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.json != "-":
+        print(report.format_text())
+    return 0 if report.ok else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("verificar", aliases=["verify"],
+                       help=tr("verificar un registro electoral sin conexión",
+                               "verify an election record offline"))
+    p.add_argument("record", metavar=tr("REGISTRO", "RECORD"), help=tr("directorio del registro", "record directory"))
+    p.add_argument("--test-group", action="store_true",
+                   help=tr("aceptar el grupo de prueba (solo para pruebas)", "accept the test group (tests only)"))
+    p.add_argument("--expect-election", action="append", metavar=tr("HUELLA", "FINGERPRINT"),
+                   help=tr("huella publicada de la elección (20 caracteres o hash completo)",
+                           "published election fingerprint (20 characters or full hash)"))
+    p.add_argument("--expect-head", action="append", metavar="HASH",
+                   help=tr("cabeza del tablero anotada durante la votación (repetible)",
+                           "board head noted during voting (repeatable)"))
+    p.add_argument("--jobs", type=int, default=None,
+                   help=tr("procesos en paralelo (por omisión, todos los núcleos)",
+                           "parallel processes (default: all cores)"))
+    p.add_argument("--json", metavar=tr("ARCHIVO", "FILE"),
+                   help=tr("escribir el informe en JSON ('-' para la salida estándar)",
+                           "write the report as JSON ('-' for standard output)"))
+    p.add_argument("--quiet", action="store_true", help=tr("sin progreso", "no progress"))
+    p.set_defaults(func=run)

@@ -1,0 +1,323 @@
+"""``sivei simulacro``: a complete mock election in one process, on embedded defaults.
+
+Sample manifest → credentials issued by the credential authority → a t-of-n key ceremony exchanging
+the real signed messages → synthetic voters (some challenge a ballot and check it on their side, then
+cast a fresh one) → close → aggregation → decryption by t guardians with the others absent →
+results → the election record → the offline verifier. With a vote script the drill reconciles the
+decrypted counts against the script and fails loudly on any difference, as INE's drills do; without
+one it reconciles against the choices it made itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import secrets
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sivei.ballot.board import Board, event_to_json
+from sivei.ballot.challenge import ChallengedBallot, check_challenge
+from sivei.ballot.context import ElectionContext
+from sivei.ballot.credentials import (
+    RollEntry,
+    credential_public_key,
+    credential_seed,
+    issue_credentials,
+    synthetic_roll,
+)
+from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.ballot.manifest import Manifest, sample_manifest
+from sivei.crypto.context import base_hash, election_hash
+from sivei.crypto.dkg import run_ceremony
+from sivei.crypto.ecdsa import SoftwareSigner
+from sivei.crypto.elgamal import ElectionKey
+from sivei.crypto.fingerprint import fingerprint
+from sivei.crypto.group import Group
+from sivei.errors import SiveiError
+from sivei.i18n import tr
+from sivei.record import layout
+from sivei.record.ceremony_io import ceremony_json
+from sivei.tally.aggregate import aggregate
+from sivei.tally.decrypt import combine_tally, decrypt_tally_share, parse_guardian_decryption
+from sivei.tally.results import ElectionResults, compute_results
+
+Say = Callable[[str], None]
+Counts = dict[tuple[str, str], list[int]]
+
+
+class DrillError(SiveiError):
+    """The drill's results differ from what was expected, or its input is invalid."""
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    group: Group
+    voters: int = 200
+    guardians: int = 5
+    threshold: int = 3
+    absent: tuple[int, ...] | None = None  # guardians absent at the count; default: the last n−t
+    challenges: int = 3
+    vote_script: Path | None = None
+    manifest: Manifest | None = None
+    output: Path = Path("simulacro-record")
+    seed: int | None = None
+    election_suffix: str = field(default_factory=lambda: secrets.token_hex(4))
+
+
+@dataclass(frozen=True)
+class DrillOutcome:
+    record: Path
+    results: ElectionResults
+    election_hash: bytes
+    head: bytes
+
+
+# -- vote scripts ---------------------------------------------------------------------------------
+
+
+def read_vote_script(path: Path, manifest: Manifest) -> dict[str, list[dict[str, str]]]:
+    """Parse a vote script (CSV: entity, contest, option, count) into one choice map per voter, per
+    entity. Every contest of an entity's ballot style must total the same number of votes (each voter
+    votes every contest of their style; an unmarked contest is a null vote, so script it as NULO)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DrillError(tr(f"no se puede leer el guion de votos {path}: {exc}",
+                            f"cannot read the vote script {path}: {exc}")) from exc
+    reader = csv.DictReader(text.splitlines())
+    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != ["entity", "contest", "option", "count"]:
+        raise DrillError(tr(f"{path}: el encabezado debe ser exactamente entity,contest,option,count",
+                            f"{path}: the header must be exactly entity,contest,option,count"))
+    tallies: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for lineno, row in enumerate(reader, start=2):
+        where = tr(f"{path.name}, línea {lineno}", f"{path.name}, line {lineno}")
+        entity, contest_id, option, count_text = (
+            (row.get(k) or "").strip() for k in ("entity", "contest", "option", "count"))
+        try:
+            style = manifest.style_for_entity(entity)
+            contest = manifest.contest(contest_id)
+            contest.option_index(option)
+        except SiveiError as exc:
+            raise DrillError(f"{where}: {exc}") from exc
+        if contest_id not in style.contests:
+            raise DrillError(tr(f"{where}: la contienda {contest_id} no está en la boleta de {entity}",
+                                f"{where}: contest {contest_id} is not on {entity}'s ballot"))
+        if not count_text.isdigit():
+            raise DrillError(tr(f"{where}: el conteo debe ser un entero no negativo, no {count_text!r}",
+                                f"{where}: the count must be a non-negative integer, not {count_text!r}"))
+        tallies[(entity, contest_id)][option] += int(count_text)
+    if not tallies:
+        raise DrillError(tr(f"{path}: el guion no tiene votos", f"{path}: the script has no votes"))
+    voters: dict[str, list[dict[str, str]]] = {}
+    rng = random.Random(0)
+    for entity in manifest.entities:
+        style = manifest.style(entity.ballot_style)
+        totals = {cid: sum(tallies.get((entity.code, cid), Counter()).values()) for cid in style.contests}
+        if not any(totals.values()):
+            continue
+        if len(set(totals.values())) != 1:
+            detail = ", ".join(f"{cid}={n}" for cid, n in totals.items())
+            raise DrillError(tr(
+                f"{path}: en {entity.code} cada contienda debe sumar los mismos votos ({detail})",
+                f"{path}: in {entity.code} every contest must total the same votes ({detail})"))
+        n = next(iter(totals.values()))
+        ballots: list[dict[str, str]] = [{} for _ in range(n)]
+        for cid in style.contests:
+            options = [opt for opt, c in sorted(tallies[(entity.code, cid)].items()) for _ in range(c)]
+            rng.shuffle(options)
+            for ballot, opt in zip(ballots, options, strict=True):
+                ballot[cid] = opt
+        voters[entity.code] = ballots
+    return voters
+
+
+def _random_choices(manifest: Manifest, roll: Sequence[RollEntry], rng: random.Random
+                    ) -> list[dict[str, str]]:
+    out = []
+    for voter in roll:
+        style = manifest.style_for_entity(voter.entity)
+        choice = {}
+        for _, contest in manifest.style_contests(style.id):
+            # Weighted towards the first options so results look like an election, not noise.
+            weights = [len(contest.options) - i for i in range(len(contest.options))]
+            choice[contest.id] = rng.choices(contest.options, weights=weights)[0].id
+        out.append(choice)
+    return out
+
+
+def _expected_counts(manifest: Manifest, roll: Sequence[RollEntry],
+                     choices: Sequence[Mapping[str, str]]) -> Counts:
+    counts: Counts = {}
+    for entity in manifest.entities:
+        for _, contest in manifest.style_contests(entity.ballot_style):
+            counts[(entity.code, contest.id)] = [0] * len(contest.options)
+    for voter, choice in zip(roll, choices, strict=True):
+        style = manifest.style_for_entity(voter.entity)
+        for index, contest in manifest.style_contests(style.id):
+            del index
+            option = choice.get(contest.id)
+            oi = contest.option_index(option) if option else contest.null_option_index
+            counts[(voter.entity, contest.id)][oi] += 1
+    return counts
+
+
+# -- the drill ------------------------------------------------------------------------------------
+
+
+def _progress(say: Say, label: str, done: int, total: int, start: float) -> None:
+    elapsed = time.monotonic() - start
+    eta = elapsed / done * (total - done) if done else 0.0
+    say(tr(f"  {label}: {done}/{total} ({elapsed:.0f} s, faltan ~{eta:.0f} s)",
+           f"  {label}: {done}/{total} ({elapsed:.0f} s, ~{eta:.0f} s left)"))
+
+
+def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
+    group = options.group
+    rng = random.Random(options.seed)
+    base = options.manifest or sample_manifest()
+    n, t = options.guardians, options.threshold
+    if not 1 <= t <= n:
+        raise DrillError(tr("se necesita 1 ≤ umbral ≤ custodios", "need 1 ≤ threshold ≤ guardians"))
+    absent = options.absent if options.absent is not None else tuple(range(t + 1, n + 1))
+    present = [i for i in range(1, n + 1) if i not in absent]
+    if len(present) < t:
+        raise DrillError(tr(f"con {len(absent)} custodios ausentes quedan {len(present)}; se necesitan {t}",
+                            f"with {len(absent)} guardians absent {len(present)} remain; {t} are needed"))
+    manifest = base
+
+    # 1. The roll and the voters' choices.
+    if options.vote_script is not None:
+        scripted = read_vote_script(options.vote_script, manifest)
+        roll: list[RollEntry] = []
+        choices: list[dict[str, str]] = []
+        for code, ballots in scripted.items():
+            for k, scripted_choice in enumerate(ballots):
+                roll.append(RollEntry(f"{code}-{k + 1:06d}", code, f"Votante {code} {k + 1}",
+                                      f"votante.{code.lower()}.{k + 1}@example.org"))
+                choices.append(scripted_choice)
+    else:
+        roll = synthetic_roll(manifest, options.voters, seed=options.seed or 0)
+        choices = _random_choices(manifest, roll, rng)
+    expected = _expected_counts(manifest, roll, choices)
+    say(tr(f"Simulacro: «{manifest.name}» ({manifest.election_id}), grupo {group.name}",
+           f"Drill: «{manifest.name}» ({manifest.election_id}), group {group.name}"))
+    opens, closes = manifest.local_window()
+    say(tr(f"  ventana de votación: {opens} → {closes}", f"  voting window: {opens} → {closes}"))
+
+    # 2. The credential authority issues credentials and signs the public list.
+    authority = SoftwareSigner()
+    issued = issue_credentials(manifest, roll, authority, retain=True)
+    say(tr(f"1. Autoridad de credenciales: {len(issued.deliveries)} credenciales emitidas y lista firmada",
+           f"1. Credential authority: {len(issued.deliveries)} credentials issued and list signed"))
+
+    # 3. Key ceremony.
+    h_b = base_hash(group, manifest.hash)
+    ceremony_id = f"{manifest.election_id}-llaves-1"
+    signers = [SoftwareSigner() for _ in range(n)]
+    started = time.monotonic()
+    run = run_ceremony(group, manifest.election_id, ceremony_id, h_b, n, t, signers)
+    say(tr(f"2. Ceremonia de llaves {t} de {n}: llave conjunta generada en {time.monotonic() - started:.1f} s",
+           f"2. Key ceremony {t} of {n}: joint key generated in {time.monotonic() - started:.1f} s"))
+    h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments,
+                        issued.credential_list.hash)
+    ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
+    say(tr(f"   huella de la elección: {fingerprint(h_e)}", f"   election fingerprint: {fingerprint(h_e)}"))
+
+    # 4. Voting.
+    board = Board(ctx, issued.credential_list.styles)
+    deliveries = {d.voter_id: d for d in issued.deliveries}
+    say(tr(f"3. Votación: {len(roll)} votantes", f"3. Voting: {len(roll)} voters"))
+    started = time.monotonic()
+    step = max(1, len(roll) // 10)
+    noted_heads: list[bytes] = []
+    for k, (voter, choice) in enumerate(zip(roll, choices, strict=True)):
+        credential = deliveries[voter.voter_id].credential
+        seed = credential_seed(manifest.election_id, credential)
+        public = credential_public_key(manifest.election_id, credential)
+        style = manifest.style_for_entity(voter.entity).id
+        if k < options.challenges:
+            nonce = new_ballot_nonce()
+            audited = encrypt_ballot(ctx, style, choice, public, nonce)
+            problems = check_challenge(ctx, ChallengedBallot(audited, choice, nonce))
+            if problems:
+                raise DrillError(tr(f"la boleta impugnada no se verificó: {problems[0]}",
+                                    f"the challenged ballot did not verify: {problems[0]}"))
+            say(tr(f"   boleta impugnada {audited.tracking_code(ctx)} verificada del lado del votante",
+                   f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
+        ballot = sign_ballot(ctx, encrypt_ballot(ctx, style, choice, public, new_ballot_nonce()), seed)
+        board.cast(ballot)
+        if k == len(roll) // 2:
+            board.operator_event("incident", {"description": tr(
+                "simulacro: incidente de prueba registrado a mitad de la votación",
+                "drill: test incident logged halfway through voting")})
+            noted_heads.append(board.head)
+        if (k + 1) % step == 0 or k + 1 == len(roll):
+            _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)
+    close = board.close()
+    say(tr(f"4. Cierre: {len(roll)} boletas; cabeza del tablero {fingerprint(close.head)}",
+           f"4. Close: {len(roll)} ballots; board head {fingerprint(close.head)}"))
+
+    # 5. Tally and decryption with the absent guardians missing.
+    tally = aggregate(ctx, (e.ballot for e in board.events if e.ballot is not None))
+    decryption_id = f"{manifest.election_id}-boveda-1"
+    started = time.monotonic()
+    envelopes = [
+        decrypt_tally_share(ctx, tally, guardian=i, secret_share=run.secret_shares[i - 1],
+                            guardian_key=run.outcome.guardian_keys[i - 1], signer=signers[i - 1],
+                            ceremony_id=decryption_id)
+        for i in present
+    ]
+    decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
+    combined = combine_tally(ctx, tally, decryptions, n=n, t=t)
+    say(tr(f"5. Apertura de la bóveda: custodios presentes {present}, ausentes {list(absent)} "
+           f"({time.monotonic() - started:.1f} s)",
+           f"5. Vault opening: guardians present {present}, absent {list(absent)} "
+           f"({time.monotonic() - started:.1f} s)"))
+    counts = {(entry.entity, manifest.contests[entry.contest_index].id): list(row)
+              for entry, row in zip(tally.entries, combined.counts, strict=True)}
+    results = compute_results(manifest, counts)
+
+    # 6. Reconcile.
+    differences = [
+        (key, oi, expected[key][oi], counts[key][oi])
+        for key in expected for oi in range(len(expected[key])) if expected[key][oi] != counts[key][oi]
+    ]
+    if differences:
+        lines = "\n".join(
+            f"  {e}/{c}/{manifest.contest(c).options[oi].id}: "
+            + tr(f"esperado {want}, obtenido {got}", f"expected {want}, got {got}")
+            for (e, c), oi, want, got in differences)
+        raise DrillError(tr(f"¡LOS RESULTADOS NO COINCIDEN CON LO ESPERADO!\n{lines}",
+                            f"THE RESULTS DO NOT MATCH WHAT WAS EXPECTED!\n{lines}"))
+    say(tr("6. Conciliación: los resultados coinciden exactamente con los votos emitidos",
+           "6. Reconciliation: the results match the votes cast exactly"))
+
+    # 7. The record.
+    writer = layout.RecordWriter(options.output)
+    writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
+    writer.write_json(layout.MANIFEST, manifest.to_json())
+    writer.write_json(layout.CEREMONY, ceremony_json(ceremony_id, n, t, run.rounds))
+    issued.credential_list.write(writer.root)
+    with writer.open_jsonl(layout.BOARD) as f:
+        for event in board.events:
+            layout.write_jsonl_line(f, event_to_json(event, ctx))
+    writer.write_json(layout.ENCRYPTED_TALLY, tally.to_json(group))
+    writer.write_json(layout.DECRYPTION, {"ceremony_id": decryption_id, **combined.to_json(),
+                                          "envelopes": [env.to_json() for env in envelopes]})
+    writer.write_json(layout.RESULTS, results.to_json())
+    path = writer.finish({"election_id": manifest.election_id, "group": group.name,
+                          "counting_policy": manifest.counting_policy})
+    say(tr(f"7. Registro de la elección escrito en {path}", f"7. Election record written to {path}"))
+    if noted_heads:
+        say(tr(f"   cabeza anotada a mitad de la votación: {fingerprint(noted_heads[0])}",
+               f"   head noted halfway through voting: {fingerprint(noted_heads[0])}"))
+    return DrillOutcome(path, results, h_e, close.head)
+
+
+def default_say(message: str) -> None:
+    print(message, file=sys.stdout, flush=True)

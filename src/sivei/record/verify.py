@@ -1,0 +1,627 @@
+"""``sivei verificar``: the auditors' offline verifier of a published election record.
+
+It recomputes everything from the record and the embedded group constants, trusting nothing the
+operator wrote: parameters, manifest hash, H_B and H_E, the key ceremony transcript and the joint key,
+the signed credential list, every ballot's proofs and signature against the list, the counting
+policy, unique α, the board's hash chain, the aggregates, every decryption share and Lagrange weight,
+the decoded counts and the results with their coalition distribution. Each failing check is reported
+with its location; later stages still run when the data they need could be read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sivei.ballot.board import (
+    EVENT_BALLOT,
+    EVENT_CLOSE,
+    EVENT_OPEN,
+    GENESIS_PREVIOUS,
+    OPERATOR_EVENTS,
+    alpha_key,
+    event_from_json,
+    event_hash,
+)
+from sivei.ballot.context import ElectionContext
+from sivei.ballot.credentials import check_credential_list, load_credential_list_files
+from sivei.ballot.manifest import Manifest
+from sivei.ballot.validate import ballot_problems
+from sivei.crypto.context import base_hash, election_hash
+from sivei.crypto.decryption import lagrange_coefficient, verify_share
+from sivei.crypto.dkg import CeremonyOutcome, check_transcript, verify_transcript
+from sivei.crypto.ecdsa import key_fingerprint_digest
+from sivei.crypto.elgamal import ElectionKey
+from sivei.crypto.encoding import scalar_from_hex
+from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
+from sivei.crypto.group import GROUPS, PRODUCTION_GROUP, TEST_GROUP, Group
+from sivei.errors import SiveiError
+from sivei.i18n import Language, language, set_language, tr
+from sivei.problems import Problem
+from sivei.record import layout
+from sivei.record.ceremony_io import parse_ceremony
+from sivei.record.report import VerificationReport
+from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
+from sivei.tally.decrypt import GuardianDecryption, parse_guardian_decryption
+from sivei.tally.results import ElectionResults, compute_results
+
+CHUNK = 16
+
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    allow_test_group: bool = False
+    expect_election: tuple[str, ...] = ()
+    expect_heads: tuple[str, ...] = ()
+    jobs: int | None = None
+    progress: Progress | None = None
+
+
+# -- record pieces ------------------------------------------------------------------------------
+
+
+def _check_files(reader: layout.RecordReader, report: VerificationReport) -> dict[str, Any] | None:
+    try:
+        header = reader.read_json(layout.HEADER)
+    except SiveiError as exc:
+        report.add("record.header", layout.HEADER, str(exc))
+        return None
+    if not isinstance(header, dict) or header.get("format") != layout.FORMAT:
+        report.add("record.header", layout.HEADER, tr("no es un registro electoral de SIVEI",
+                                                      "not a SIVEI election record"))
+        return None
+    if header.get("version") != layout.VERSION:
+        report.add("record.header", layout.HEADER,
+                   tr(f"versión de formato no soportada: {header.get('version')!r}",
+                      f"unsupported format version: {header.get('version')!r}"))
+        return None
+    files = header.get("files")
+    if not isinstance(files, dict):
+        report.add("record.header", layout.HEADER, tr("falta la lista de archivos", "missing file list"))
+        return None
+    for name in layout.REQUIRED_FILES:
+        if name not in files:
+            report.add("record.missing-file", name, tr("archivo obligatorio ausente del índice",
+                                                       "required file missing from the index"))
+    for name, digest in sorted(files.items()):
+        path = reader.root / name
+        if not path.is_file():
+            report.add("record.missing-file", name, tr("el archivo no existe", "the file does not exist"))
+        elif layout.file_sha256(path) != digest:
+            report.add("record.file-hash", name,
+                       tr("el contenido no corresponde al SHA-256 del índice (archivo truncado o alterado)",
+                          "content does not match the index's SHA-256 (truncated or altered file)"))
+    for path in sorted(reader.root.rglob("*")):
+        rel = path.relative_to(reader.root).as_posix()
+        if path.is_file() and rel != layout.HEADER and rel not in files:
+            report.add("record.unlisted-file", rel, tr("archivo no listado en el índice",
+                                                       "file not listed in the index"))
+    return header
+
+
+def _check_parameters(reader: layout.RecordReader, header: dict[str, Any], options: VerifyOptions,
+                      report: VerificationReport) -> Group | None:
+    try:
+        params = reader.read_json(layout.PARAMETERS)
+    except SiveiError as exc:
+        report.add("parameters", layout.PARAMETERS, str(exc))
+        return None
+    if not isinstance(params, dict) or set(params) != {"name", "p", "q", "g"}:
+        report.add("parameters", layout.PARAMETERS, tr("campos no válidos", "invalid fields"))
+        return None
+    group = GROUPS.get(params["name"]) if isinstance(params["name"], str) else None
+    if group is None:
+        report.add("parameters", layout.PARAMETERS, tr(f"grupo desconocido: {params['name']!r}",
+                                                       f"unknown group: {params['name']!r}"))
+        return None
+    if params != layout.parameters_json(group):
+        report.add("parameters", layout.PARAMETERS,
+                   tr("los parámetros no son byte por byte los del grupo nombrado",
+                      "the parameters are not byte for byte those of the named group"))
+        return None
+    if header.get("group") != group.name:
+        report.add("parameters", layout.HEADER, tr("el índice nombra otro grupo", "the index names another group"))
+    if group is TEST_GROUP and not options.allow_test_group:
+        report.add("parameters", layout.PARAMETERS,
+                   tr("el registro usa el grupo de prueba; solo se acepta con --test-group",
+                      "the record uses the test group; it is accepted only with --test-group"))
+        return None
+    if group is not PRODUCTION_GROUP and group is not TEST_GROUP:  # pragma: no cover - defensive
+        return None
+    return group
+
+
+# -- ballot workers -----------------------------------------------------------------------------
+
+_worker_ctx: ElectionContext | None = None
+
+
+def _init_worker(ctx: ElectionContext, lang: Language) -> None:
+    global _worker_ctx
+    _worker_ctx = ctx
+    set_language(lang)
+
+
+@dataclass(frozen=True)
+class LineResult:
+    lineno: int
+    index: int | None
+    type: str | None
+    stated_head: bytes | None
+    payload_hash: bytes | None
+    payload: dict[str, Any] | None
+    problems: tuple[Problem, ...]
+    credential: bytes | None
+    style: str | None
+    alpha_keys: tuple[int, ...]
+
+
+def _check_lines(ctx: ElectionContext, lines: Sequence[tuple[int, str]]
+                 ) -> tuple[list[LineResult], TallyAccumulator]:
+    acc = TallyAccumulator(ctx)
+    out = []
+    for lineno, line in lines:
+        where = f"{layout.BOARD}:{lineno}"
+        try:
+            obj = layout.parse_json_line(layout.BOARD, lineno, line)
+            event, p_hash = event_from_json(ctx, obj, where)
+        except SiveiError as exc:
+            out.append(LineResult(lineno, None, None, None, None, None,
+                                  (Problem("board.encoding", where, str(exc)),), None, None, ()))
+            continue
+        if event.ballot is None:
+            out.append(LineResult(lineno, event.index, event.type, event.head, p_hash,
+                                  dict(event.payload or {}), (), None, None, ()))
+            continue
+        ballot = event.ballot
+        loc = tr(f"{where} (boleta {fingerprint(p_hash)})", f"{where} (ballot {fingerprint(p_hash)})")
+        problems = ballot_problems(ctx, ballot, ballot.style, loc)
+        if not any(p.check in ("ballot.shape", "ballot.style.unknown") for p in problems):
+            acc.add(ballot)
+        keys = tuple(alpha_key(s.ciphertext.alpha) for c in ballot.contests for s in c.selections)
+        out.append(LineResult(lineno, event.index, event.type, event.head, p_hash, None, tuple(problems),
+                              ballot.credential, ballot.style, keys))
+    return out, acc
+
+
+def _worker_check(lines: Sequence[tuple[int, str]]) -> tuple[list[LineResult], TallyAccumulator]:
+    assert _worker_ctx is not None
+    return _check_lines(_worker_ctx, lines)
+
+
+def _chunks(reader: layout.RecordReader) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for lineno, line in reader.iter_jsonl(layout.BOARD):
+        chunk.append((lineno, line))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _results_in_order(ctx: ElectionContext, reader: layout.RecordReader, jobs: int
+                      ) -> Iterator[tuple[list[LineResult], TallyAccumulator]]:
+    """Check board chunks on ``jobs`` processes, yielding results in file order with a bounded
+    number of chunks in flight."""
+    if jobs <= 1:
+        for chunk in _chunks(reader):
+            yield _check_lines(ctx, chunk)
+        return
+    import multiprocessing
+
+    mp = multiprocessing.get_context("spawn")  # no inherited state (PKCS#11 sessions, locks)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker,
+                             initargs=(ctx, language())) as pool:
+        pending: list[Future[tuple[list[LineResult], TallyAccumulator]]] = []
+        for chunk in _chunks(reader):
+            pending.append(pool.submit(_worker_check, chunk))
+            if len(pending) >= 4 * jobs:
+                yield pending.pop(0).result()
+        for fut in pending:
+            yield fut.result()
+
+
+# -- the verifier -------------------------------------------------------------------------------
+
+
+class _Verifier:
+    def __init__(self, path: Path, options: VerifyOptions) -> None:
+        self.options = options
+        self.reader = layout.RecordReader(path)
+        self.report = VerificationReport(str(path))
+        self.threshold = (0, 0)
+
+    def run(self) -> VerificationReport:
+        report = self.report
+        header = _check_files(self.reader, report)
+        if header is None:
+            return report
+        group = _check_parameters(self.reader, header, self.options, report)
+        if group is None:
+            return report
+        report.facts[tr("grupo", "group")] = group.name
+        manifest = self._manifest(header)
+        if manifest is None:
+            return report
+        h_b = base_hash(group, manifest.hash)
+        report.fingerprints[tr("manifiesto", "manifest")] = fingerprint(manifest.hash)
+        outcome = self._ceremony(group, manifest, h_b)
+        cred = self._credentials(manifest)
+        if outcome is None or cred is None:
+            return report
+        credential_styles, list_hash = cred
+        h_e = election_hash(group, h_b, outcome.joint_key, outcome.commitments, list_hash)
+        ctx = ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e)
+        report.fingerprints = {tr("elección (H_E)", "election (H_E)"): fingerprint(h_e), **report.fingerprints}
+        for i, key in enumerate(outcome.signing_keys, start=1):
+            report.fingerprints[tr(f"custodio {i}", f"guardian {i}")] = fingerprint(key_fingerprint_digest(key))
+        self._expect_election(h_e)
+        tally = self._board(ctx, credential_styles)
+        if tally is None:
+            return report
+        counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
+                                  self.threshold)
+        self._results(ctx, tally, counts)
+        self._reserved()
+        return report
+
+    # each stage -------------------------------------------------------------------------------
+
+    def _manifest(self, header: dict[str, Any]) -> Manifest | None:
+        try:
+            manifest = Manifest.from_json(self.reader.read_json(layout.MANIFEST))
+        except SiveiError as exc:
+            self.report.add("manifest", layout.MANIFEST, str(exc))
+            return None
+        if header.get("election_id") != manifest.election_id:
+            self.report.add("manifest", layout.HEADER,
+                            tr("el índice nombra otra elección que el manifiesto",
+                               "the index names another election than the manifest"))
+        if header.get("counting_policy") != manifest.counting_policy:
+            self.report.add("manifest", layout.HEADER,
+                            tr("la política de conteo del índice no es la del manifiesto",
+                               "the index's counting policy is not the manifest's"))
+        self.report.facts[tr("elección", "election")] = f"{manifest.election_id} — {manifest.name}"
+        self.report.facts[tr("política de conteo", "counting policy")] = manifest.counting_policy
+        return manifest
+
+    def _ceremony(self, group: Group, manifest: Manifest, h_b: bytes) -> CeremonyOutcome | None:
+        report = self.report
+        try:
+            data = self.reader.read_json(layout.CEREMONY)
+            ceremony_id, n, t, rounds = parse_ceremony(data)
+        except SiveiError as exc:
+            report.add("ceremony", layout.CEREMONY, str(exc))
+            return None
+        problems = check_transcript(group, manifest.election_id, ceremony_id, h_b, n, t, rounds)
+        for p in problems:
+            where = tr(f"{layout.CEREMONY}, ronda {p.round}", f"{layout.CEREMONY}, round {p.round}")
+            if p.guardian is not None:
+                where += tr(f", custodio {p.guardian}", f", guardian {p.guardian}")
+            report.add(f"ceremony.{p.code}", where, p.message)
+        if problems:
+            return None
+        self.threshold = (n, t)
+        report.facts[tr("ceremonia de llaves", "key ceremony")] = tr(
+            f"{ceremony_id}: {t} de {n} custodios", f"{ceremony_id}: {t} of {n} guardians")
+        return verify_transcript(group, manifest.election_id, ceremony_id, h_b, n, t, rounds)
+
+    def _credentials(self, manifest: Manifest) -> tuple[dict[bytes, str], bytes] | None:
+        """The published credential list: its problems, its style map and its hash (part of H_E)."""
+        report = self.report
+        try:
+            envelope, entries = load_credential_list_files(self.reader.root)
+        except SiveiError as exc:
+            report.add("credentials", layout.CREDENTIALS, str(exc))
+            return None
+        for message in check_credential_list(manifest, envelope, entries):
+            report.add("credentials", layout.CREDENTIAL_LIST, message)
+        key = envelope.body.get("authority_key")
+        if isinstance(key, str):
+            try:
+                report.fingerprints[tr("autoridad de credenciales", "credential authority")] = fingerprint(
+                    key_fingerprint_digest(bytes.fromhex(key)))
+            except ValueError:
+                pass
+        report.facts[tr("credenciales en la lista", "credentials on the list")] = len(entries)
+        return {e.public_key: e.ballot_style for e in entries}, envelope.content_hash
+
+    def _expect_election(self, h_e: bytes) -> None:
+        if not self.options.expect_election:
+            self.report.notes.append(tr(
+                "un registro coherente consigo mismo no prueba de qué elección se trata: compare la huella "
+                "de la elección con la publicada (--expect-election)",
+                "a self-consistent record does not prove which election it is: compare the election "
+                "fingerprint with the published one (--expect-election)"))
+        for typed in self.options.expect_election:
+            if not matches_fingerprint(typed, h_e):
+                self.report.add("election.expected", tr("huella esperada", "expected fingerprint"),
+                                tr(f"la huella de la elección no es {typed}",
+                                   f"the election fingerprint is not {typed}"))
+
+    def _board(self, ctx: ElectionContext, credential_styles: dict[bytes, str]) -> EncryptedTally | None:
+        report = self.report
+        total_lines = sum(1 for _ in self.reader.iter_jsonl(layout.BOARD))
+        jobs = self.options.jobs or os.cpu_count() or 1
+        acc = TallyAccumulator(ctx)
+        previous = GENESIS_PREVIOUS
+        expected_index = 0
+        cast: dict[bytes, int] = {}
+        alphas: dict[int, int] = {}
+        ballots = 0
+        closed_at: int | None = None
+        close_payload: dict[str, Any] | None = None
+        heads_seen: list[bytes] = []
+        expect = list(self.options.expect_heads)
+        found = [False] * len(expect)
+        start = time.monotonic()
+        done = 0
+        for results, partial in _results_in_order(ctx, self.reader, jobs):
+            acc.merge(partial)
+            for r in results:
+                done += 1
+                where = f"{layout.BOARD}:{r.lineno}"
+                report.extend(list(r.problems))
+                if r.index is None or r.type is None or r.payload_hash is None or r.stated_head is None:
+                    continue
+                if closed_at is not None:
+                    report.add("board.after-close", where, tr("evento después del cierre",
+                                                              "event after the close"))
+                if r.index != expected_index:
+                    report.add("board.index", where,
+                               tr(f"se esperaba el evento {expected_index}, hay {r.index} "
+                                  "(eventos faltantes, repetidos o reordenados)",
+                                  f"expected event {expected_index}, found {r.index} "
+                                  "(missing, repeated or reordered events)"))
+                head = event_hash(ctx.election_hash, previous, r.index, r.type, r.payload_hash)
+                if head != r.stated_head:
+                    report.add("board.chain", where,
+                               tr("la cabeza de la cadena no corresponde al evento y a su predecesor",
+                                  "the chain head does not match the event and its predecessor"))
+                previous = head
+                expected_index = r.index + 1
+                heads_seen.append(head)
+                for k, typed in enumerate(expect):
+                    if not found[k] and matches_fingerprint(typed, head):
+                        found[k] = True
+                if r.lineno == 1 and (r.type != EVENT_OPEN or r.payload):
+                    report.add("board.open", where, tr("el tablero no inicia con la apertura vacía",
+                                                       "the board does not start with the empty opening"))
+                elif r.lineno != 1 and r.type == EVENT_OPEN:
+                    report.add("board.open", where, tr("apertura repetida", "repeated opening"))
+                if r.type == EVENT_CLOSE:
+                    closed_at, close_payload = r.lineno, r.payload
+                elif r.type in OPERATOR_EVENTS:
+                    pass
+                elif r.type == EVENT_BALLOT and r.credential is not None:
+                    ballots += 1
+                    self._ballot_policy(r, where, credential_styles, cast, alphas)
+            if self.options.progress:
+                self.options.progress(done, total_lines, time.monotonic() - start)
+        if not self.options.expect_heads:
+            report.notes.append(tr(
+                "sin --expect-head no se puede detectar que se hayan quitado boletas del final del tablero",
+                "without --expect-head, ballots removed from the end of the board cannot be detected"))
+        for k, typed in enumerate(expect):
+            if not found[k]:
+                report.add("board.expected-head", tr("cabeza anotada", "noted head"),
+                           tr(f"la cadena publicada no pasa por la cabeza {typed}: faltan o cambiaron eventos",
+                              f"the published chain does not go through head {typed}: events are missing or changed"))
+        if closed_at is None:
+            report.add("board.close", layout.BOARD, tr("el tablero no está cerrado", "the board is not closed"))
+        elif close_payload != {"cast": ballots, "late": (close_payload or {}).get("late")} or not isinstance(
+                (close_payload or {}).get("late"), int):
+            report.add("board.close", f"{layout.BOARD}:{closed_at}",
+                       tr(f"el cierre declara {close_payload} pero hay {ballots} boletas",
+                          f"the close declares {close_payload} but there are {ballots} ballots"))
+        report.facts[tr("boletas en el tablero", "ballots on the board")] = ballots
+        if heads_seen:
+            report.fingerprints[tr("cabeza final del tablero", "final board head")] = fingerprint(heads_seen[-1])
+            report.facts[tr("cabeza final (completa)", "final head (full)")] = heads_seen[-1].hex()
+        tally = acc.result()
+        return self._compare_tally(ctx, tally)
+
+    def _ballot_policy(self, r: LineResult, where: str, credential_styles: dict[bytes, str],
+                       cast: dict[bytes, int], alphas: dict[int, int]) -> None:
+        report = self.report
+        assert r.credential is not None
+        listed = credential_styles.get(r.credential)
+        if listed is None:
+            report.add("ballot.credential.unlisted", where,
+                       tr("la credencial pública no está en la lista firmada de credenciales",
+                          "the public credential is not in the signed credential list"))
+        elif listed != r.style:
+            report.add("ballot.style.mismatch", where,
+                       tr(f"la boleta es del tipo {r.style} pero su credencial es del tipo {listed}",
+                          f"the ballot is of style {r.style} but its credential is of style {listed}"))
+        if r.credential in cast:
+            report.add("board.one-vote", where,
+                       tr(f"segunda boleta de la misma credencial (la primera está en la línea {cast[r.credential]}); "
+                          "la ley permite un solo voto",
+                          f"second ballot of the same credential (the first is on line {cast[r.credential]}); "
+                          "the law allows one vote"))
+        else:
+            cast[r.credential] = r.lineno
+        for key in r.alpha_keys:
+            if key in alphas:
+                report.add("board.unique-alpha", where,
+                           tr(f"α repetido (ya aparece en la línea {alphas[key]})",
+                              f"repeated α (already on line {alphas[key]})"))
+            else:
+                alphas[key] = r.lineno
+
+    def _compare_tally(self, ctx: ElectionContext, tally: EncryptedTally) -> EncryptedTally | None:
+        try:
+            published = EncryptedTally.from_json(ctx.group, self.reader.read_json(layout.ENCRYPTED_TALLY))
+        except SiveiError as exc:
+            self.report.add("tally.aggregate", layout.ENCRYPTED_TALLY, str(exc))
+            return tally
+        if len(published.entries) != len(tally.entries):
+            self.report.add("tally.aggregate", layout.ENCRYPTED_TALLY,
+                            tr("el número de agregados no corresponde al manifiesto",
+                               "the number of aggregates does not match the manifest"))
+            return tally
+        for mine, theirs in zip(tally.entries, published.entries, strict=True):
+            if mine != theirs:
+                contest = ctx.manifest.contests[mine.contest_index].id
+                self.report.add("tally.aggregate", f"{layout.ENCRYPTED_TALLY}: {mine.entity}/{contest}",
+                                tr("el agregado publicado no es el producto de las boletas del tablero",
+                                   "the published aggregate is not the product of the board's ballots"))
+        return tally
+
+    def _decryption(self, ctx: ElectionContext, tally: EncryptedTally, guardian_keys: Sequence[int],
+                    signing_keys: Sequence[bytes], threshold: tuple[int, int]) -> dict[tuple[int, int], int] | None:
+        """Verify every share and return g^m per (entry, option), or None when impossible."""
+        report = self.report
+        n, t = threshold
+        try:
+            data = self.reader.read_json(layout.DECRYPTION)
+            from sivei.crypto.envelope import Envelope
+
+            if not isinstance(data, dict) or set(data) != {"ceremony_id", "present", "weights", "envelopes"}:
+                raise SiveiError(tr("campos no válidos", "invalid fields"))
+            envelopes = [Envelope.from_json(e, f"envelopes[{i}]") for i, e in enumerate(data["envelopes"])]
+            decryptions = [parse_guardian_decryption(ctx, env, f"envelopes[{i}]") for i, env in enumerate(envelopes)]
+        except SiveiError as exc:
+            report.add("decryption", layout.DECRYPTION, str(exc))
+            return None
+        t_hash = tally.hash(ctx)
+        valid: list[GuardianDecryption] = []
+        for d in decryptions:
+            where = tr(f"{layout.DECRYPTION}, custodio {d.guardian}", f"{layout.DECRYPTION}, guardian {d.guardian}")
+            if not 1 <= d.guardian <= n:
+                report.add("decryption", where, tr("custodio fuera de 1..n", "guardian outside 1..n"))
+                continue
+            try:
+                d.envelope.verify(signing_keys[d.guardian - 1])
+            except SiveiError as exc:
+                report.add("decryption.signature", where, str(exc))
+            if d.envelope.election_id != ctx.manifest.election_id or d.envelope.ceremony_id != data["ceremony_id"]:
+                report.add("decryption", where, tr("sobre de otra elección o ceremonia",
+                                                   "envelope from another election or ceremony"))
+            if d.tally_hash != t_hash or d.envelope.previous != t_hash:
+                report.add("decryption.tally-hash", where,
+                           tr("las partes descifran otro recuento cifrado que el recalculado del tablero",
+                              "the shares decrypt another encrypted tally than the one recomputed from the board"))
+                continue
+            if len(d.shares) != len(tally.entries) or any(
+                    len(row) != len(e.ciphertexts) for row, e in zip(d.shares, tally.entries, strict=True)):
+                report.add("decryption", where, tr("número de partes incorrecto", "wrong number of shares"))
+                continue
+            ok = True
+            for ei, (row, entry) in enumerate(zip(d.shares, tally.entries, strict=True)):
+                contest = ctx.manifest.contests[entry.contest_index]
+                for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
+                    if share.guardian != d.guardian or not verify_share(
+                            ctx.group, share, guardian_keys[d.guardian - 1], ct, ctx.election_hash):
+                        ok = False
+                        report.add("decryption.share-proof",
+                                   f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
+                                   tr("la prueba de descifrado parcial no es válida",
+                                      "the partial decryption proof is invalid"))
+                del ei
+            if ok:
+                valid.append(d)
+        present = sorted(d.guardian for d in valid)
+        if sorted(set(present)) != present:
+            report.add("decryption.present", layout.DECRYPTION, tr("custodio repetido", "repeated guardian"))
+            return None
+        if data["present"] != present:
+            report.add("decryption.present", layout.DECRYPTION,
+                       tr(f"el conjunto declarado {data['present']} no es el de las partes válidas {present}",
+                          f"the declared set {data['present']} is not that of the valid shares {present}"))
+        if len(present) < t:
+            report.add("decryption.threshold", layout.DECRYPTION,
+                       tr(f"se necesitan {t} custodios y solo hay partes válidas de {len(present)}",
+                          f"{t} guardians are needed and only {len(present)} gave valid shares"))
+            return None
+        weights = [lagrange_coefficient(ctx.group, i, present) for i in present]
+        try:
+            stated = [scalar_from_hex(ctx.group, w, "weights") for w in data["weights"]]
+        except (SiveiError, TypeError):
+            stated = []
+        if stated != weights:
+            report.add("decryption.lagrange", layout.DECRYPTION,
+                       tr("los pesos de Lagrange publicados no son los del conjunto de custodios presentes",
+                          "the published Lagrange weights are not those of the set of guardians present"))
+        report.facts[tr("custodios que descifraron", "guardians who decrypted")] = ", ".join(map(str, present))
+        group = ctx.group
+        combined: dict[tuple[int, int], int] = {}
+        for ei, entry in enumerate(tally.entries):
+            for oi, ct in enumerate(entry.ciphertexts):
+                prod = group.mul(*(group.pow(d.shares[ei][oi].share, w) for d, w in
+                                   zip(sorted(valid, key=lambda d: d.guardian), weights, strict=True)))
+                combined[(ei, oi)] = group.div(ct.beta, prod)
+        return combined
+
+    def _results(self, ctx: ElectionContext, tally: EncryptedTally,
+                 combined: dict[tuple[int, int], int] | None) -> None:
+        report = self.report
+        try:
+            published = ElectionResults.from_json(ctx.manifest, self.reader.read_json(layout.RESULTS))
+        except SiveiError as exc:
+            report.add("results", layout.RESULTS, str(exc))
+            return
+        by_key = {(r.entity, r.contest_id): r for r in published.contests}
+        counts: dict[tuple[str, str], tuple[int, ...]] = {}
+        group = ctx.group
+        for ei, entry in enumerate(tally.entries):
+            contest = ctx.manifest.contests[entry.contest_index]
+            result = by_key.get((entry.entity, contest.id))
+            where = f"{layout.RESULTS}: {entry.entity}/{contest.id}"
+            if result is None or len(result.option_counts) != len(contest.options):
+                report.add("results", where, tr("faltan los resultados de esta contienda",
+                                                "the results of this contest are missing"))
+                continue
+            counts[(entry.entity, contest.id)] = result.option_counts
+            if combined is None:
+                continue
+            for oi, m in enumerate(result.option_counts):
+                if not 0 <= m <= entry.ballots or group.g_pow(m) != combined[(ei, oi)]:
+                    report.add("results.decryption", f"{where}/{contest.options[oi].id}",
+                               tr(f"el conteo publicado {m} no es el descifrado del agregado",
+                                  f"the published count {m} is not the decryption of the aggregate"))
+        try:
+            recomputed = compute_results(ctx.manifest, counts)
+        except SiveiError as exc:
+            report.add("results", layout.RESULTS, str(exc))
+            return
+        for mine, theirs in zip(recomputed.contests, published.contests, strict=False):
+            where = f"{layout.RESULTS}: {mine.entity}/{mine.contest_id}"
+            if (mine.entity, mine.contest_id) != (theirs.entity, theirs.contest_id):
+                report.add("results", where, tr("orden de contiendas distinto al del manifiesto",
+                                                "contest order differs from the manifest's"))
+                continue
+            if mine.total != theirs.total or mine.candidate_totals != theirs.candidate_totals:
+                report.add("results.totals", where, tr("totales o votos por candidatura mal calculados",
+                                                       "totals or candidate votes miscomputed"))
+            if mine.party_distribution != theirs.party_distribution:
+                report.add("results.distribution", where,
+                           tr("la distribución de votos de coalición no sigue la regla del manifiesto",
+                              "the coalition vote distribution does not follow the manifest's rule"))
+        if len(recomputed.contests) != len(published.contests):
+            report.add("results", layout.RESULTS, tr("número de contiendas incorrecto", "wrong number of contests"))
+
+    def _reserved(self) -> None:
+        for name in layout.RESERVED_FILES:
+            if self.reader.exists(name):
+                self.report.notes.append(tr(f"{name}: presente; su verificación llega con las ceremonias",
+                                            f"{name}: present; its verification comes with the ceremonies"))
+
+
+def verify_record(path: Path, options: VerifyOptions | None = None) -> VerificationReport:
+    """Verify the record at ``path``; never raises for bad record content (it is reported)."""
+    verifier = _Verifier(path, options or VerifyOptions())
+    try:
+        return verifier.run()
+    except SiveiError as exc:
+        verifier.report.add("record", str(path), str(exc))
+        return verifier.report

@@ -1,0 +1,111 @@
+"""The decryption of the encrypted tally by any t of the n guardians.
+
+Each guardian signs one envelope ("decryption-shares") whose body names the hash of the encrypted
+tally it decrypts and carries, per tally entry and option, its share M_i = A^{s_i} with a
+Chaum–Pedersen proof. The combination uses the Lagrange weights of the set of guardians present and
+yields g^m per option; m is found by a bounded discrete log (at most the entry's ballot count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sivei.ballot.context import ElectionContext
+from sivei.crypto.decryption import (
+    DecryptionShare,
+    combine_shares,
+    compute_share,
+    lagrange_coefficient,
+)
+from sivei.crypto.dlog import discrete_log
+from sivei.crypto.ecdsa import Signer
+from sivei.crypto.encoding import hex_to_bytes, scalar_to_hex
+from sivei.crypto.envelope import Envelope, seal
+from sivei.errors import EncodingError
+from sivei.i18n import tr
+from sivei.tally.aggregate import EncryptedTally
+
+TYPE_DECRYPTION_SHARES = "decryption-shares"
+
+
+def guardian_name(index: int) -> str:
+    return f"guardian-{index}"
+
+
+@dataclass(frozen=True)
+class GuardianDecryption:
+    """One guardian's signed contribution, parsed."""
+
+    guardian: int
+    tally_hash: bytes
+    shares: tuple[tuple[DecryptionShare, ...], ...]  # per tally entry, per option
+    envelope: Envelope
+
+
+def decrypt_tally_share(ctx: ElectionContext, tally: EncryptedTally, *, guardian: int, secret_share: int,
+                        guardian_key: int, signer: Signer, ceremony_id: str) -> Envelope:
+    """Compute and sign guardian ``guardian``'s shares of every aggregate of ``tally``."""
+    t_hash = tally.hash(ctx)
+    shares = [
+        [compute_share(ctx.group, guardian, secret_share, guardian_key, ct, ctx.election_hash).to_json(ctx.group)
+         for ct in entry.ciphertexts]
+        for entry in tally.entries
+    ]
+    return seal(signer, type=TYPE_DECRYPTION_SHARES, election_id=ctx.manifest.election_id,
+                ceremony_id=ceremony_id, round=0, sender=guardian_name(guardian), previous=t_hash,
+                body={"guardian": guardian, "tally_hash": t_hash.hex(), "shares": shares})
+
+
+def parse_guardian_decryption(ctx: ElectionContext, envelope: Envelope, what: str) -> GuardianDecryption:
+    body = envelope.body
+    if set(body) != {"guardian", "tally_hash", "shares"}:
+        raise EncodingError(tr(f"{what}: campos no válidos", f"{what}: invalid fields"))
+    guardian = body["guardian"]
+    if not isinstance(guardian, int) or isinstance(guardian, bool) or guardian < 1:
+        raise EncodingError(tr(f"{what}.guardian: índice no válido", f"{what}.guardian: invalid index"))
+    if envelope.sender != guardian_name(guardian) or envelope.type != TYPE_DECRYPTION_SHARES:
+        raise EncodingError(tr(f"{what}: remitente o tipo no corresponde al guardián {guardian}",
+                               f"{what}: sender or type does not match guardian {guardian}"))
+    t_hash = hex_to_bytes(body["tally_hash"], 32, f"{what}.tally_hash")
+    raw = body["shares"]
+    if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
+        raise EncodingError(tr(f"{what}.shares: se esperaba una lista de listas",
+                               f"{what}.shares: expected a list of lists"))
+    shares = tuple(
+        tuple(DecryptionShare.from_json(ctx.group, s, f"{what}.shares[{i}][{j}]") for j, s in enumerate(row))
+        for i, row in enumerate(raw)
+    )
+    return GuardianDecryption(guardian, t_hash, shares, envelope)
+
+
+@dataclass(frozen=True)
+class TallyDecryption:
+    """The set of guardians present, their Lagrange weights, and the decoded counts per entry."""
+
+    present: tuple[int, ...]
+    weights: tuple[int, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"present": list(self.present), "weights": [scalar_to_hex(w) for w in self.weights]}
+
+
+def lagrange_weights(ctx: ElectionContext, present: Sequence[int]) -> tuple[int, ...]:
+    return tuple(lagrange_coefficient(ctx.group, i, present) for i in present)
+
+
+def combine_tally(ctx: ElectionContext, tally: EncryptedTally, decryptions: Sequence[GuardianDecryption],
+                  *, n: int, t: int) -> TallyDecryption:
+    """Combine (already verified) shares into counts; each count is bounded by the entry's ballots."""
+    ordered = sorted(decryptions, key=lambda d: d.guardian)
+    present = tuple(d.guardian for d in ordered)
+    counts = []
+    for ei, entry in enumerate(tally.entries):
+        row = []
+        for oi, ct in enumerate(entry.ciphertexts):
+            g_m = combine_shares(ctx.group, ct, {d.guardian: d.shares[ei][oi].share for d in ordered}, n=n, t=t)
+            row.append(discrete_log(ctx.group, g_m, entry.ballots))
+        counts.append(tuple(row))
+    return TallyDecryption(present, lagrange_weights(ctx, present), tuple(counts))
