@@ -59,6 +59,7 @@ import random
 import re
 import secrets
 import tempfile
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -853,14 +854,16 @@ def letter(manifest: Manifest, delivery: Delivery, *, retained: bool) -> str:
                    "Consérvela en un lugar seguro.")
         lost_en = ("This credential is not kept anywhere: if you lose it, it cannot be recovered. "
                    "Keep it in a safe place.")
+    lost_es = textwrap.fill(lost_es, width=92, initial_indent="- ", subsequent_indent="  ")
+    lost_en = textwrap.fill(lost_en, width=92, initial_indent="- ", subsequent_indent="  ")
     return f"""\
 AUTORIDAD DE CREDENCIALES — VOTO POR INTERNET DESDE EL EXTRANJERO
 Credencial de votación personal y confidencial
 
-Elección:             {manifest.election_id}
-Huella de la elección: {fp}
-Votante:              {delivery.name} ({delivery.voter_id})
-Entidad:              {entity_name} ({delivery.entity})
+Elección:               {manifest.election_id}
+Huella de la elección:  {fp}
+Votante:                {delivery.name} ({delivery.voter_id})
+Entidad:                {entity_name} ({delivery.entity})
 
 Su credencial de votación:
 
@@ -878,17 +881,17 @@ No la comparta
 - Quien tenga esta credencial puede votar en su lugar. No la comparta con nadie.
 - Nadie del INE, de un partido ni del sistema de votación le pedirá esta credencial por
   teléfono, correo o mensaje.
-- {lost_es}
+{lost_es}
 
 ------------------------------------------------------------------------------------------
 
 CREDENTIAL AUTHORITY — INTERNET VOTE FROM ABROAD
 Personal and confidential voting credential
 
-Election:             {manifest.election_id}
-Election fingerprint: {fp}
-Voter:                {delivery.name} ({delivery.voter_id})
-Entity:               {entity_name} ({delivery.entity})
+Election:               {manifest.election_id}
+Election fingerprint:   {fp}
+Voter:                  {delivery.name} ({delivery.voter_id})
+Entity:                 {entity_name} ({delivery.entity})
 
 Your voting credential:
 
@@ -906,7 +909,7 @@ Do not share it
 - Whoever has this credential can vote in your place. Do not share it with anyone.
 - Nobody from INE, a party or the voting system will ask you for this credential by phone,
   email or message.
-- {lost_en}
+{lost_en}
 """
 
 

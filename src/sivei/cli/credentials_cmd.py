@@ -183,7 +183,7 @@ def _new_directory(target: Path) -> Iterator[Path]:
 
 def _print_counts(counts: dict[str, int]) -> None:
     width = max((len(s) for s in counts), default=0)
-    for style, n in counts.items():
+    for style, n in sorted(counts.items()):
         print(f"  {style:<{width}}  {n:>9}")
     print(f"  {'':<{width}}  {sum(counts.values()):>9}  " + tr("en total", "in total"))
 
