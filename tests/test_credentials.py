@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nacl.pwhash
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sivei.ballot import credentials as cr
@@ -150,6 +150,7 @@ def _compact(formatted: str) -> str:
     return formatted.replace("-", "")
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=CROCKFORD, min_size=26, max_size=26))
 def test_every_single_substitution_is_caught(canonical: str) -> None:
     good = _compact(format_credential(canonical))
@@ -163,6 +164,7 @@ def test_every_single_substitution_is_caught(canonical: str) -> None:
                 parse_credential(typo)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=CROCKFORD, min_size=26, max_size=26))
 def test_every_adjacent_transposition_is_caught(canonical: str) -> None:
     good = _compact(format_credential(canonical))
@@ -247,6 +249,7 @@ def test_read_roll(tmp_path: Path, manifest: Manifest) -> None:
     ("voter_id,entity,name,email\n../x,{a},X,x@y.mx\n", "línea 2: identificador de votante no válido"),
     ("voter_id,entity,name,email\nA1,{a},=HYPERLINK(1),x@y.mx\n", "línea 2: el campo «name» no puede"),
     ("voter_id,entity,name,email\nA1,{a},,x@y.mx\n", "línea 2: el campo «name» está vacío"),
+    ('voter_id,entity,name,email\nA1,{a},X,x@y.mx\nA2,{a},"Y,y@y.mx\n', "línea 3: CSV mal formado"),
 ])
 def test_roll_errors(tmp_path: Path, manifest: Manifest, body: str, message: str) -> None:
     path = _write(tmp_path, body.format(a=_codes(manifest)[0]))
@@ -462,6 +465,19 @@ def test_tamper_other_election(tmp_path: Path, manifest: Manifest, issued: cr.Is
     assert problems == [expected]
 
 
+def test_counts_must_be_integers(manifest: Manifest, authority: SoftwareSigner) -> None:
+    one_each = issue_credentials(manifest, synthetic_roll(manifest, len(manifest.entities)), authority,
+                                 retain=True).credential_list
+    env = one_each.envelope
+    body = dict(env.body)
+    body["counts"] = {k: True for k in body["counts"]}
+    forged = seal(authority, type=env.type, election_id=env.election_id, ceremony_id=env.ceremony_id,
+                  round=env.round, sender=env.sender, previous=env.previous, body=body)
+    problems = check_credential_list(manifest, forged, one_each.entries)
+    assert len(problems) == len(manifest.ballot_styles)
+    assert all("counts[" in p for p in problems)
+
+
 def test_tamper_invalid_point(tmp_path: Path, manifest: Manifest, issued: cr.IssuedCredentials) -> None:
     d = _published(tmp_path, issued)
     lines = _lines(d)
@@ -516,7 +532,7 @@ def test_mail_merge_and_letters(tmp_path: Path, manifest: Manifest, issued: cr.I
     d = issued.deliveries[3]
     text = (tmp_path / "cartas" / f"{d.voter_id}.txt").read_text()
     assert d.credential in text and d.name in text
-    assert fingerprint(manifest.hash) in text
+    assert f"Huella del manifiesto:  {fingerprint(manifest.hash)}" in text
     assert text.index("No la comparta") < text.index("Do not share it")
     assert "misma credencial" in " ".join(text.split())
     assert (tmp_path / "mail-merge.csv").stat().st_mode & 0o777 == 0o600

@@ -461,7 +461,8 @@ def _summary_problems(manifest: Manifest, body: Mapping[str, Any], entries: Sequ
                 elif style not in counts:
                     problems.append(tr(f"{what}.counts: falta el estilo {style!r}",
                                        f"{what}.counts: style {style!r} is missing"))
-                elif counts[style] != actual[style]:
+                elif (not isinstance(counts[style], int) or isinstance(counts[style], bool)
+                      or counts[style] != actual[style]):
                     problems.append(tr(f"{what}.counts[{style!r}]: dice {counts[style]!r} y "
                                        f"{ENTRIES_FILE} tiene {actual[style]}",
                                        f"{what}.counts[{style!r}]: says {counts[style]!r} and "
@@ -838,7 +839,10 @@ def mail_merge_csv(deliveries: Iterable[Delivery]) -> str:
 
 
 def letter(manifest: Manifest, delivery: Delivery, *, retained: bool) -> str:
-    """A printable plain-text letter: Spanish, then English."""
+    """A printable plain-text letter: Spanish, then English.
+
+    It carries the manifest's fingerprint, not H_E's: letters are printed before the key ceremony,
+    so the voting site must show ``fingerprint(manifest.hash)`` labelled «huella del manifiesto»."""
     try:
         entity_name = manifest.entity(delivery.entity).name
     except ManifestError:
@@ -861,7 +865,7 @@ AUTORIDAD DE CREDENCIALES — VOTO POR INTERNET DESDE EL EXTRANJERO
 Credencial de votación personal y confidencial
 
 Elección:               {manifest.election_id}
-Huella de la elección:  {fp}
+Huella del manifiesto:  {fp}
 Votante:                {delivery.name} ({delivery.voter_id})
 Entidad:                {entity_name} ({delivery.entity})
 
@@ -874,8 +878,9 @@ Cómo usarla
   Escríbala tal como aparece; no importan mayúsculas, minúsculas, espacios ni guiones.
   El último carácter es de verificación: si se equivoca en un carácter, el sistema se lo dirá.
 - Su navegador usa la credencial para firmar su boleta; la credencial no se envía al servidor.
-- Antes de votar, compruebe que la huella de la elección que muestra el sitio es exactamente
-  la de esta carta. Si no coincide, no vote y repórtelo.
+- Antes de votar, compruebe que la «huella del manifiesto» que muestra el sitio es exactamente
+  la de esta carta: así sabe que vota en la elección correcta. Si no coincide, no vote y
+  repórtelo.
 
 No la comparta
 - Quien tenga esta credencial puede votar en su lugar. No la comparta con nadie.
@@ -889,7 +894,7 @@ CREDENTIAL AUTHORITY — INTERNET VOTE FROM ABROAD
 Personal and confidential voting credential
 
 Election:               {manifest.election_id}
-Election fingerprint:   {fp}
+Manifest fingerprint:   {fp}
 Voter:                  {delivery.name} ({delivery.voter_id})
 Entity:                 {entity_name} ({delivery.entity})
 
@@ -902,8 +907,9 @@ How to use it
   shown; upper or lower case, spaces and hyphens do not matter. The last character is a check
   character: if you mistype a character, the system will tell you.
 - Your browser uses the credential to sign your ballot; the credential is not sent to the server.
-- Before voting, check that the election fingerprint shown by the site is exactly the one in this
-  letter. If it does not match, do not vote and report it.
+- Before voting, check that the "manifest fingerprint" shown by the site is exactly the one in
+  this letter: it tells you that you are voting in the right election. If it does not match, do
+  not vote and report it.
 
 Do not share it
 - Whoever has this credential can vote in your place. Do not share it with anyone.
