@@ -892,7 +892,7 @@ class GuardianState:
         need(len(self.commitments) == (n if s >= 3 else 0))
         need(all(len(row) == t for row in self.commitments))
         need(len(self.boxes) == (n * (n - 1) if s >= 4 else 0))
-        need(len(self.received_shares) == (n if s >= 3 else 0))
+        need(len(self.received_shares) == (n if 3 <= s <= 4 else 0))
         need((self.secret_share is not None) == (s >= 5))
         need(len(self.guardian_keys) == (n if s == STAGE_DONE else 0))
         need((self.joint_key is not None) == (s == STAGE_DONE))
