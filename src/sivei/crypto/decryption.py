@@ -32,7 +32,7 @@ class DecryptionError(SiveiError):
 def _check_index(i: object, what: str, n: int | None = None) -> int:
     if isinstance(i, bool) or not isinstance(i, int) or i < 1 or (n is not None and i > n):
         upper = "n" if n is None else str(n)
-        raise DecryptionError(tr(f"{what}: el índice de guardián debe estar entre 1 y {upper}",
+        raise DecryptionError(tr(f"{what}: el índice de custodio debe estar entre 1 y {upper}",
                                  f"{what}: the guardian index must be between 1 and {upper}"))
     return i
 
@@ -57,7 +57,7 @@ class DecryptionShare:
                                    f"{what}: expected exactly the fields {sorted(_FIELDS)}"))
         guardian = obj["guardian"]
         if isinstance(guardian, bool) or not isinstance(guardian, int) or not 1 <= guardian < 2**32:
-            raise EncodingError(tr(f"{what}.guardian: índice de guardián no válido",
+            raise EncodingError(tr(f"{what}.guardian: índice de custodio no válido",
                                    f"{what}.guardian: invalid guardian index"))
         return DecryptionShare(
             guardian,
@@ -76,7 +76,7 @@ def compute_share(group: Group, guardian_index: int, secret_share: int, guardian
 
     A is checked for subgroup membership first: exponentiating an element outside the subgroup
     by s_i would leak s_i modulo the small factors of p − 1."""
-    _check_index(guardian_index, tr("guardián", "guardian"))
+    _check_index(guardian_index, tr("custodio", "guardian"))
     group.require_element(ciphertext.alpha, "alpha")
     group.require_element(ciphertext.beta, "beta")
     m_i = group.pow_secret(ciphertext.alpha, secret_share)
@@ -104,14 +104,14 @@ def lagrange_coefficient(group: Group, i: int, present: Collection[int]) -> int:
     """w_i = Π_{j∈S, j≠i} j/(j−i) mod q over the set S = ``present`` (which must contain i)."""
     indices = list(present)
     if len(set(indices)) != len(indices):
-        raise DecryptionError(tr("índices de guardián repetidos", "repeated guardian indices"))
+        raise DecryptionError(tr("índices de custodio repetidos", "repeated guardian indices"))
     for j in indices:
-        _check_index(j, tr("conjunto de guardianes", "guardian set"))
+        _check_index(j, tr("conjunto de custodios", "guardian set"))
         if j >= group.q:
-            raise DecryptionError(tr("índice de guardián demasiado grande",
+            raise DecryptionError(tr("índice de custodio demasiado grande",
                                      "guardian index too large"))
     if i not in indices:
-        raise DecryptionError(tr(f"el guardián {i} no está en el conjunto",
+        raise DecryptionError(tr(f"el custodio {i} no está en el conjunto",
                                  f"guardian {i} is not in the set"))
     q = group.q
     num, den = 1, 1
@@ -138,11 +138,11 @@ def combine_shares(group: Group, ciphertext: Ciphertext,
     for i, m_i in pairs:
         _check_index(i, tr("parte de descifrado", "decryption share"), n)
         if i in seen:
-            raise DecryptionError(tr(f"el guardián {i} aparece más de una vez",
+            raise DecryptionError(tr(f"el custodio {i} aparece más de una vez",
                                      f"guardian {i} appears more than once"))
         seen.add(i)
         if not 0 < m_i < group.p:
-            raise DecryptionError(tr(f"parte del guardián {i}: valor fuera de [1, p)",
+            raise DecryptionError(tr(f"parte del custodio {i}: valor fuera de [1, p)",
                                      f"share of guardian {i}: value outside [1, p)"))
     if len(pairs) < t:
         raise DecryptionError(
@@ -165,6 +165,6 @@ def verify_and_combine(group: Group, ciphertext: Ciphertext, shares: Sequence[De
         _check_index(s.guardian, tr("parte de descifrado", "decryption share"), n)
         if not verify_share(group, s, guardian_keys[s.guardian - 1], ciphertext, context):
             raise DecryptionError(
-                tr(f"la parte de descifrado del guardián {s.guardian} no es válida",
+                tr(f"la parte de descifrado del custodio {s.guardian} no es válida",
                    f"the decryption share of guardian {s.guardian} is invalid"))
     return combine_shares(group, ciphertext, shares, n=n, t=t)

@@ -123,7 +123,7 @@ class CeremonyAbortError(CeremonyError):
 
 def _problem(rnd: int, guardian: int | None, code: str, es: str, en: str) -> Problem:
     rtype = ROUND_TYPES[rnd] if 0 <= rnd < NUM_ROUNDS else "?"
-    who_es = f"guardián {guardian}" if guardian is not None else "remitente desconocido"
+    who_es = f"custodio {guardian}" if guardian is not None else "remitente desconocido"
     who_en = f"guardian {guardian}" if guardian is not None else "unknown sender"
     return Problem(rnd, guardian, code,
                    tr(f"ceremonia abortada: ronda {rnd} («{rtype}»), {who_es}: {es}",
@@ -253,7 +253,7 @@ class Verdict:
 
 def _parse_index(value: object, n: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= n:
-        raise EncodingError(tr(f"{what}: índice de guardián no válido",
+        raise EncodingError(tr(f"{what}: índice de custodio no válido",
                                f"{what}: invalid guardian index"))
     return value
 
@@ -313,12 +313,12 @@ def evaluate_complaint(group: Group, h_b: bytes, ceremony_id: str, complainer: i
 
     def dealer_fault(code: str, es: str, en: str) -> Verdict:
         return Verdict(dealer, True, code, tr(
-            f"queja fundada del guardián {complainer} contra el guardián {dealer}: {es}",
+            f"queja fundada del custodio {complainer} contra el custodio {dealer}: {es}",
             f"justified complaint of guardian {complainer} against guardian {dealer}: {en}"))
 
     def complainer_fault(code: str, es: str, en: str) -> Verdict:
         return Verdict(complainer, False, code, tr(
-            f"queja infundada del guardián {complainer} contra el guardián {dealer}: {es}",
+            f"queja infundada del custodio {complainer} contra el custodio {dealer}: {es}",
             f"unfounded complaint of guardian {complainer} against guardian {dealer}: {en}"))
 
     if isinstance(complaint, BadShareComplaint):
@@ -461,7 +461,7 @@ def _parse_verification(view: _View, j: int,
     if (len(set(dealers)) != len(dealers) or set(dealers) & set(accepted)
             or set(dealers) | set(accepted) != others):
         raise EncodingError(tr(
-            "cada uno de los demás guardianes debe aparecer exactamente una vez, aceptado o "
+            "cada uno de los demás custodios debe aparecer exactamente una vez, aceptado o "
             "con una queja", "every other guardian must appear exactly once, accepted or with "
             "a complaint"))
     return accepted, complaints
@@ -479,7 +479,7 @@ def _parse_finalize(view: _View, j: int, body: Mapping[str, Any]) -> tuple[int, 
                                "invalid Schnorr proof for the verification key"))
     aggregate = view.aggregate()
     if aggregate is None:
-        raise _UnverifiableError(tr("faltan compromisos de otros guardianes para comprobar las llaves",
+        raise _UnverifiableError(tr("faltan compromisos de otros custodios para comprobar las llaves",
                                "commitments of other guardians are missing to check the keys"))
     if joint != aggregate[0]:
         raise _ProofFailedError(tr("la llave conjunta no es el producto de los C_{j,0}",
@@ -527,7 +527,7 @@ def _check_round(view: _View, rnd: int, envelopes: Sequence[Envelope],
             continue
         seen.add(j)
         if j < last:
-            add(j, "order", "el paquete no está ordenado por índice de guardián",
+            add(j, "order", "el paquete no está ordenado por índice de custodio",
                 "the bundle is not ordered by guardian index")
         last = max(last, j)
         if env.election_id != p.election_id:
@@ -553,7 +553,7 @@ def _check_round(view: _View, rnd: int, envelopes: Sequence[Envelope],
         else:
             key = view.signing_keys.get(j)
         if key is None:
-            add(j, "no-key", "no hay una llave de firma anunciada válida para este guardián",
+            add(j, "no-key", "no hay una llave de firma anunciada válida para este custodio",
                 "there is no valid announced signing key for this guardian")
             continue
         if not verify_digest(key, env.content_hash, env.signature):
@@ -561,8 +561,8 @@ def _check_round(view: _View, rnd: int, envelopes: Sequence[Envelope],
             continue
         if env.previous != view.previous:
             add(j, "previous",
-                "el hash del paquete anterior no coincide: este guardián vio otro paquete "
-                "(el coordinador mostró paquetes distintos o el guardián miente)",
+                "el hash del paquete anterior no coincide: este custodio vio otro paquete "
+                "(el coordinador mostró paquetes distintos o el custodio miente)",
                 "the previous-bundle hash does not match: this guardian saw a different bundle "
                 "(the coordinator showed different bundles or the guardian lies)")
             continue
@@ -581,7 +581,7 @@ def _check_round(view: _View, rnd: int, envelopes: Sequence[Envelope],
         parsed[j] = body_result
     for j in range(1, n + 1):
         if j not in seen:
-            add(j, "missing", "falta el mensaje del guardián", "the guardian's message is missing")
+            add(j, "missing", "falta el mensaje del custodio", "the guardian's message is missing")
 
     # cross-envelope checks
     if rnd == ROUND_ANNOUNCE:
@@ -590,7 +590,7 @@ def _check_round(view: _View, rnd: int, envelopes: Sequence[Envelope],
             for pos, announced in enumerate(parsed[j]):
                 prior = seen_keys.get((pos, announced))
                 if prior is not None:
-                    add(j, "duplicate-key", f"reutiliza una llave anunciada por el guardián {prior}",
+                    add(j, "duplicate-key", f"reutiliza una llave anunciada por el custodio {prior}",
                         f"reuses a key announced by guardian {prior}")
                     parsed.pop(j)
                     break
@@ -846,7 +846,7 @@ class GuardianState:
         checked when the data was received (the stored state is authenticated by its seal)."""
         r = _Reader(data)
         if r.string() != STATE_MAGIC:
-            raise EncodingError(tr("no es un estado de guardián", "not a guardian state"))
+            raise EncodingError(tr("no es un estado de custodio", "not a guardian state"))
         version = r.u32()
         if version != STATE_VERSION:
             raise EncodingError(tr(f"versión de estado no soportada: {version}",
@@ -880,7 +880,7 @@ class GuardianState:
 
         def need(ok: bool) -> None:
             if not ok:
-                raise EncodingError(tr("estado de guardián incoherente",
+                raise EncodingError(tr("estado de custodio incoherente",
                                        "inconsistent guardian state"))
 
         need(1 <= self.index <= n and STAGE_NEW <= s <= STAGE_DONE)
@@ -962,7 +962,7 @@ def _absorb(state: GuardianState, rnd: int, bundle: Sequence[Envelope]) -> tuple
     """Check the bundle of round ``rnd`` as this guardian (which must find its own envelope in it,
     unchanged) and return the updated public view."""
     if state.stage != rnd + 1:
-        raise CeremonyError(tr(f"el guardián {state.index} no espera el paquete de la ronda {rnd}",
+        raise CeremonyError(tr(f"el custodio {state.index} no espera el paquete de la ronda {rnd}",
                                f"guardian {state.index} does not expect the bundle of round {rnd}"))
     view = _view_of(state)
     problems: list[Problem] = []
@@ -970,7 +970,7 @@ def _absorb(state: GuardianState, rnd: int, bundle: Sequence[Envelope]) -> tuple
     own = [e for e in bundle if e.sender == sender_name(state.index)]
     if len(own) != 1 or own[0].content_hash != state.last_sent:
         problems.insert(0, _problem(rnd, state.index, "own-message",
-                                    "el paquete no contiene el mensaje de este guardián tal como "
+                                    "el paquete no contiene el mensaje de este custodio tal como "
                                     "lo envió (el coordinador lo alteró u omitió)",
                                     "the bundle does not carry this guardian's message as it sent "
                                     "it (the coordinator altered or dropped it)"))
@@ -982,7 +982,7 @@ def _absorb(state: GuardianState, rnd: int, bundle: Sequence[Envelope]) -> tuple
 
 def _check_signer(state: GuardianState, signer: Signer) -> None:
     if state.signing_keys and signer.public_key != state.signing_keys[state.index - 1]:
-        raise CeremonyError(tr("la llave de firma no es la que anunció este guardián",
+        raise CeremonyError(tr("la llave de firma no es la que anunció este custodio",
                                "the signing key is not the one this guardian announced"))
 
 
@@ -1001,7 +1001,7 @@ def new_guardian(group: Group, election_id: str, ceremony_id: str, h_b: bytes, n
     """A fresh guardian: a random polynomial with nonzero coefficients and a new X25519 key."""
     CeremonyParams(group, election_id, ceremony_id, h_b, n, t)
     if not 1 <= index <= n:
-        raise CeremonyError(tr("índice de guardián fuera de 1..n", "guardian index outside 1..n"))
+        raise CeremonyError(tr("índice de custodio fuera de 1..n", "guardian index outside 1..n"))
     coefficients = tuple(1 + secrets.randbelow(group.q - 1) for _ in range(t))
     transport = bytes(nacl.public.PrivateKey.generate())
     return GuardianState(group, election_id, ceremony_id, h_b, n, t, index,
@@ -1011,7 +1011,7 @@ def new_guardian(group: Group, election_id: str, ceremony_id: str, h_b: bytes, n
 def announce(state: GuardianState, signer: Signer) -> tuple[GuardianState, Envelope]:
     """Round 0: publish the P-256 signing key and the X25519 transport key (self-signed)."""
     if state.stage != STAGE_NEW:
-        raise CeremonyError(tr("el guardián ya se anunció", "the guardian has already announced"))
+        raise CeremonyError(tr("el custodio ya se anunció", "the guardian has already announced"))
     load_public_key(signer.public_key, "signer")
     body = {"signing_key": signer.public_key.hex(),
             "transport_key": _transport_public(state.transport_private_key).hex()}
@@ -1163,7 +1163,7 @@ def run_ceremony(group: Group, election_id: str, ceremony_id: str, h_b: bytes, n
     """Run all n guardians and the coordinator in one process, exchanging real envelopes through
     JSON; verify the transcript as an auditor would. Raises ``CeremonyAbortError`` on any failure."""
     if len(signers) != n:
-        raise CeremonyError(tr("se necesita un firmante por guardián", "one signer per guardian is needed"))
+        raise CeremonyError(tr("se necesita un firmante por custodio", "one signer per guardian is needed"))
     states = [new_guardian(group, election_id, ceremony_id, h_b, n, t, j) for j in range(1, n + 1)]
     coordinator = Coordinator(group, election_id, ceremony_id, h_b, n, t)
     bundle: tuple[Envelope, ...] = ()
@@ -1180,7 +1180,7 @@ def run_ceremony(group: Group, election_id: str, ceremony_id: str, h_b: bytes, n
     rounds = coordinator.bundles
     outcome = verify_transcript(group, election_id, ceremony_id, h_b, n, t, rounds)
     if any(o != outcome for o in outcomes):  # pragma: no cover - would be a bug
-        raise CeremonyError(tr("los guardianes no coinciden en el resultado",
+        raise CeremonyError(tr("los custodios no coinciden en el resultado",
                                "the guardians disagree on the outcome"))
     shares = tuple(s.secret_share for s in states if s.secret_share is not None)
     return CeremonyRun(rounds, outcome, shares)
