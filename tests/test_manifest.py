@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sivei.ballot.manifest import (
@@ -262,7 +262,6 @@ def manifests(draw: st.DrawFn) -> Obj:
     }
 
 
-@settings(max_examples=60, deadline=None)
 @given(manifests())
 def test_random_manifests_round_trip_and_follow_the_mark_rules(obj: Obj) -> None:
     m = Manifest.from_json(obj)
@@ -279,7 +278,6 @@ def test_random_manifests_round_trip_and_follow_the_mark_rules(obj: Obj) -> None
             assert got == contest.null_option_index
 
 
-@settings(max_examples=40, deadline=None)
 @given(manifests(), st.data())
 def test_dropping_any_combination_is_reported(obj: Obj, data: st.DataObject) -> None:
     options = obj["contests"][0]["options"]
