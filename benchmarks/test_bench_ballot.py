@@ -1,0 +1,55 @@
+"""Ballot encryption (booth), parsing and validation (server / verifier), both ballot shapes,
+production group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from benchmarks import workloads as w
+from sivei.ballot.encrypt import EncryptedBallot
+
+Run = Callable[..., Any]
+
+
+def _sizes(benchmark: Any, election: w.Election, ballot: EncryptedBallot) -> None:
+    info = benchmark.extra_info
+    info["shape"] = election.shape.name
+    info["options"] = election.shape.options
+    info["contests"] = len(ballot.contests)
+    info["ballot_json_bytes"] = len(w.ballot_json_bytes(election, ballot))
+    info["ballot_binary_bytes"] = len(ballot.encode(election.group)) + len(ballot.signature)
+
+
+@pytest.mark.benchmark(group="ballot: encrypt + sign (tables built)")
+def test_encrypt_and_sign(benchmark: Any, run: Run, election: w.Election) -> None:
+    ballot = run(w.encrypt_and_sign, election, w.voter(0), election.shape.choices, w.ballot_nonce(0),
+                 rounds=20, per=(election.shape.options, "option"))
+    _sizes(benchmark, election, ballot)
+    assert ballot.signature
+    assert w.validate(election, ballot) == []
+
+
+@pytest.mark.benchmark(group="ballot: parse JSON (α, β subgroup checks)")
+def test_parse_ballot(benchmark: Any, run: Run, election: w.Election, cast_ballot: EncryptedBallot) -> None:
+    data = w.ballot_json_bytes(election, cast_ballot)
+    parsed = run(w.parse_ballot, election, data, rounds=10, per=(election.shape.options, "option"))
+    _sizes(benchmark, election, cast_ballot)
+    assert parsed == cast_ballot
+
+
+@pytest.mark.benchmark(group="ballot: subgroup checks alone (part of parse)")
+def test_membership_checks(benchmark: Any, run: Run, election: w.Election,
+                           cast_ballot: EncryptedBallot) -> None:
+    elements = 2 * election.shape.options
+    assert run(w.membership_checks, election, cast_ballot, rounds=10, per=(elements, "element"))
+    benchmark.extra_info["shape"] = election.shape.name
+
+
+@pytest.mark.benchmark(group="ballot: validate (signature + proofs, parsed ballot)")
+def test_validate(benchmark: Any, run: Run, election: w.Election, cast_ballot: EncryptedBallot) -> None:
+    problems = run(w.validate, election, cast_ballot, rounds=5, per=(election.shape.options, "option"))
+    _sizes(benchmark, election, cast_ballot)
+    assert problems == []
