@@ -84,7 +84,7 @@ def test_unknown_contest_or_option_rejected() -> None:
 
 
 def test_validation_names_each_failure() -> None:
-    ballot, seed = cast_ballot()
+    ballot, _ = cast_ballot()
     other, _ = cast_ballot()
     assert checks(ballot, None) == ["ballot.credential.unlisted"]
     assert checks(ballot, "oax") == ["ballot.style.mismatch"]
@@ -99,8 +99,8 @@ def test_validation_names_each_failure() -> None:
     assert set(checks(tampered)) == {"ballot.signature", "ballot.proof.zero-one", "ballot.proof.sum"}
     # proofs swapped between ballots
     swapped_sel = dataclasses.replace(s0, proof=other.contests[0].selections[0].proof)
-    swapped = dataclasses.replace(ballot, contests=(dataclasses.replace(c0, selections=(swapped_sel, *c0.selections[1:])),
-                                                    *ballot.contests[1:]))
+    swapped_contest = dataclasses.replace(c0, selections=(swapped_sel, *c0.selections[1:]))
+    swapped = dataclasses.replace(ballot, contests=(swapped_contest, *ballot.contests[1:]))
     assert "ballot.proof.zero-one" in checks(swapped)
     # a missing contest
     assert checks(dataclasses.replace(ballot, contests=ballot.contests[1:])) == ["ballot.signature", "ballot.shape"]

@@ -380,10 +380,8 @@ def drive(n: int = N, t: int = T, *, tamper_out: TamperOut | None = None,
             states[j - 1] = new.to_bytes()
             if out is not None:
                 sent.append(transport(out))
-        if check:
-            bundle = list(coordinator.collect(sent))
-        else:
-            bundle = sorted(sent, key=lambda e: int(e.sender.split("-")[1]))
+        bundle = (list(coordinator.collect(sent)) if check
+                  else sorted(sent, key=lambda e: int(e.sender.split("-")[1])))
     outcomes = [conclude(GuardianState.from_bytes(s), [transport(e) for e in bundle])[1]
                 for s in states]
     assert all(o == outcomes[0] for o in outcomes)

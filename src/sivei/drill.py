@@ -20,10 +20,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sivei.ballot.board import Board, event_to_json
+from sivei.ballot.board import Board, BoardEvent, event_to_json
 from sivei.ballot.challenge import ChallengedBallot, check_challenge
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import (
+    CredentialList,
+    Delivery,
     RollEntry,
     credential_public_key,
     credential_seed,
@@ -36,14 +38,20 @@ from sivei.crypto.context import base_hash, election_hash
 from sivei.crypto.dkg import run_ceremony
 from sivei.crypto.ecdsa import SoftwareSigner
 from sivei.crypto.elgamal import ElectionKey
+from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import Group
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.record import layout
 from sivei.record.ceremony_io import ceremony_json
-from sivei.tally.aggregate import aggregate
-from sivei.tally.decrypt import combine_tally, decrypt_tally_share, parse_guardian_decryption
+from sivei.tally.aggregate import EncryptedTally, aggregate
+from sivei.tally.decrypt import (
+    TallyDecryption,
+    combine_tally,
+    decrypt_tally_share,
+    parse_guardian_decryption,
+)
 from sivei.tally.results import ElectionResults, compute_results
 
 Say = Callable[[str], None]
@@ -70,11 +78,29 @@ class DrillOptions:
 
 
 @dataclass(frozen=True)
+class DrillGuardians:
+    """Every guardian's secrets and signing key: in a drill one process plays every role."""
+
+    n: int
+    t: int
+    ceremony_id: str
+    rounds: tuple[tuple[Envelope, ...], ...]
+    signers: tuple[SoftwareSigner, ...]
+    secret_shares: tuple[int, ...]
+    guardian_keys: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class DrillOutcome:
     record: Path
     results: ElectionResults
-    election_hash: bytes
+    ctx: ElectionContext
     head: bytes
+    noted_heads: tuple[bytes, ...]
+    guardians: DrillGuardians
+    credential_list: CredentialList
+    deliveries: tuple[Delivery, ...]
+    present: tuple[int, ...]
 
 
 # -- vote scripts ---------------------------------------------------------------------------------
@@ -114,7 +140,7 @@ def read_vote_script(path: Path, manifest: Manifest) -> dict[str, list[dict[str,
     if not tallies:
         raise DrillError(tr(f"{path}: el guion no tiene votos", f"{path}: the script has no votes"))
     voters: dict[str, list[dict[str, str]]] = {}
-    rng = random.Random(0)
+    rng = random.Random(0)  # noqa: S311 - shuffles scripted votes, not a secret
     for entity in manifest.entities:
         style = manifest.style(entity.ballot_style)
         totals = {cid: sum(tallies.get((entity.code, cid), Counter()).values()) for cid in style.contests}
@@ -178,7 +204,7 @@ def _progress(say: Say, label: str, done: int, total: int, start: float) -> None
 
 def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     group = options.group
-    rng = random.Random(options.seed)
+    rng = random.Random(options.seed)  # noqa: S311 - simulated voters' choices, not a secret
     base = options.manifest or sample_manifest()
     n, t = options.guardians, options.threshold
     if not 1 <= t <= n:
@@ -263,26 +289,17 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
            f"4. Close: {len(roll)} ballots; board head {fingerprint(close.head)}"))
 
     # 5. Tally and decryption with the absent guardians missing.
-    tally = aggregate(ctx, (e.ballot for e in board.events if e.ballot is not None))
-    decryption_id = f"{manifest.election_id}-boveda-1"
+    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(signers), run.secret_shares,
+                               run.outcome.guardian_keys)
     started = time.monotonic()
-    envelopes = [
-        decrypt_tally_share(ctx, tally, guardian=i, secret_share=run.secret_shares[i - 1],
-                            guardian_key=run.outcome.guardian_keys[i - 1], signer=signers[i - 1],
-                            ceremony_id=decryption_id)
-        for i in present
-    ]
-    decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
-    combined = combine_tally(ctx, tally, decryptions, n=n, t=t)
+    counted = count_board(ctx, board.events, guardians, present)
     say(tr(f"5. Apertura de la bóveda: custodios presentes {present}, ausentes {list(absent)} "
            f"({time.monotonic() - started:.1f} s)",
            f"5. Vault opening: guardians present {present}, absent {list(absent)} "
            f"({time.monotonic() - started:.1f} s)"))
-    counts = {(entry.entity, manifest.contests[entry.contest_index].id): list(row)
-              for entry, row in zip(tally.entries, combined.counts, strict=True)}
-    results = compute_results(manifest, counts)
 
     # 6. Reconcile.
+    counts = counted.counts
     differences = [
         (key, oi, expected[key][oi], counts[key][oi])
         for key in expected for oi in range(len(expected[key])) if expected[key][oi] != counts[key][oi]
@@ -298,25 +315,66 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
            "6. Reconciliation: the results match the votes cast exactly"))
 
     # 7. The record.
-    writer = layout.RecordWriter(options.output)
-    writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
-    writer.write_json(layout.MANIFEST, manifest.to_json())
-    writer.write_json(layout.CEREMONY, ceremony_json(ceremony_id, n, t, run.rounds))
-    issued.credential_list.write(writer.root)
-    with writer.open_jsonl(layout.BOARD) as f:
-        for event in board.events:
-            layout.write_jsonl_line(f, event_to_json(event, ctx))
-    writer.write_json(layout.ENCRYPTED_TALLY, tally.to_json(group))
-    writer.write_json(layout.DECRYPTION, {"ceremony_id": decryption_id, **combined.to_json(),
-                                          "envelopes": [env.to_json() for env in envelopes]})
-    writer.write_json(layout.RESULTS, results.to_json())
-    path = writer.finish({"election_id": manifest.election_id, "group": group.name,
-                          "counting_policy": manifest.counting_policy})
+    path = write_record(options.output, ctx, guardians, issued.credential_list, board.events, counted)
     say(tr(f"7. Registro de la elección escrito en {path}", f"7. Election record written to {path}"))
     if noted_heads:
         say(tr(f"   cabeza anotada a mitad de la votación: {fingerprint(noted_heads[0])}",
                f"   head noted halfway through voting: {fingerprint(noted_heads[0])}"))
-    return DrillOutcome(path, results, h_e, close.head)
+    return DrillOutcome(path, counted.results, ctx, close.head, tuple(noted_heads), guardians,
+                        issued.credential_list, issued.deliveries, tuple(present))
+
+
+@dataclass(frozen=True)
+class CountedBoard:
+    """The vault opening's products: the encrypted tally, the guardians' signed shares, the
+    combination and the results."""
+
+    tally: EncryptedTally
+    decryption_id: str
+    envelopes: tuple[Envelope, ...]
+    decryption: TallyDecryption
+    counts: Counts
+    results: ElectionResults
+
+
+def count_board(ctx: ElectionContext, events: Sequence[BoardEvent], guardians: DrillGuardians,
+                present: Sequence[int]) -> CountedBoard:
+    """Aggregate the board's ballots, have the ``present`` guardians decrypt, combine, decode."""
+    manifest = ctx.manifest
+    tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
+    decryption_id = f"{manifest.election_id}-boveda-1"
+    envelopes = tuple(
+        decrypt_tally_share(ctx, tally, guardian=i, secret_share=guardians.secret_shares[i - 1],
+                            guardian_key=guardians.guardian_keys[i - 1], signer=guardians.signers[i - 1],
+                            ceremony_id=decryption_id)
+        for i in present
+    )
+    decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
+    combined = combine_tally(ctx, tally, decryptions, n=guardians.n, t=guardians.t)
+    counts = {(entry.entity, manifest.contests[entry.contest_index].id): list(row)
+              for entry, row in zip(tally.entries, combined.counts, strict=True)}
+    return CountedBoard(tally, decryption_id, envelopes, combined, counts, compute_results(manifest, counts))
+
+
+def write_record(output: Path, ctx: ElectionContext, guardians: DrillGuardians,
+                 credential_list: CredentialList, events: Sequence[BoardEvent], counted: CountedBoard) -> Path:
+    """Write the election record (docs/record.md) atomically."""
+    group, manifest = ctx.group, ctx.manifest
+    writer = layout.RecordWriter(output)
+    writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
+    writer.write_json(layout.MANIFEST, manifest.to_json())
+    writer.write_json(layout.CEREMONY, ceremony_json(guardians.ceremony_id, guardians.n, guardians.t,
+                                                     guardians.rounds))
+    credential_list.write(writer.root)
+    with writer.open_jsonl(layout.BOARD) as f:
+        for event in events:
+            layout.write_jsonl_line(f, event_to_json(event, ctx))
+    writer.write_json(layout.ENCRYPTED_TALLY, counted.tally.to_json(group))
+    writer.write_json(layout.DECRYPTION, {"ceremony_id": counted.decryption_id, **counted.decryption.to_json(),
+                                          "envelopes": [env.to_json() for env in counted.envelopes]})
+    writer.write_json(layout.RESULTS, counted.results.to_json())
+    return writer.finish({"election_id": manifest.election_id, "group": group.name,
+                          "counting_policy": manifest.counting_policy})
 
 
 def default_say(message: str) -> None:

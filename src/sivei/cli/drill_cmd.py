@@ -23,13 +23,8 @@ def run(args: argparse.Namespace) -> int:
         output=Path(args.output), seed=args.seed,
     )
     outcome = run_drill(options, default_say)
-    manifest = options.manifest
-    if manifest is None:
-        from sivei.ballot.manifest import sample_manifest
-
-        manifest = sample_manifest()
     print()
-    print(format_results(manifest, outcome.results, language()))
+    print(format_results(outcome.ctx.manifest, outcome.results, language()))
     print()
     print(tr("8. Verificación independiente del registro (sivei verificar):",
              "8. Independent verification of the record (sivei verify):"))
@@ -53,9 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--votes", metavar=tr("GUION.csv", "SCRIPT.csv"),
                    help=tr("guion de votos (entity,contest,option,count) para conciliar",
                            "vote script (entity,contest,option,count) to reconcile against"))
-    p.add_argument("--manifest", help=tr("manifiesto (por omisión el de muestra)", "manifest (default: the sample)"))
+    p.add_argument("--manifest",
+                   help=tr("manifiesto (por omisión el de muestra)", "manifest (default: the sample)"))
     p.add_argument("--output", default="simulacro-record", help=tr("directorio del registro", "record directory"))
-    p.add_argument("--seed", type=int, default=None, help=tr("semilla de las elecciones simuladas", "seed of the simulated choices"))
+    p.add_argument("--seed", type=int, default=None,
+                   help=tr("semilla de las elecciones simuladas", "seed of the simulated choices"))
     p.add_argument("--test-group", action="store_true",
-                   help=tr("usar el grupo de prueba pequeño (rápido, no seguro)", "use the small test group (fast, not secure)"))
+                   help=tr("usar el grupo de prueba pequeño (rápido, no seguro)",
+                           "use the small test group (fast, not secure)"))
     p.set_defaults(func=run)

@@ -130,8 +130,7 @@ class RecordReader:
         except FileNotFoundError as exc:
             raise RecordError(tr(f"{name}: falta el archivo", f"{name}: file missing")) from exc
         with f:
-            for lineno, line in enumerate(f, start=1):
-                yield lineno, line
+            yield from enumerate(f, start=1)
 
 
 def parse_json_line(name: str, lineno: int, line: str) -> Any:

@@ -10,6 +10,7 @@ with its location; later stages still run when the data they need could be read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -326,11 +327,9 @@ class _Verifier:
             report.add("credentials", layout.CREDENTIAL_LIST, message)
         key = envelope.body.get("authority_key")
         if isinstance(key, str):
-            try:
+            with contextlib.suppress(ValueError):
                 report.fingerprints[tr("autoridad de credenciales", "credential authority")] = fingerprint(
                     key_fingerprint_digest(bytes.fromhex(key)))
-            except ValueError:
-                pass
         report.facts[tr("credenciales en la lista", "credentials on the list")] = len(entries)
         return {e.public_key: e.ballot_style for e in entries}, envelope.content_hash
 
@@ -381,11 +380,14 @@ class _Verifier:
                                   "(eventos faltantes, repetidos o reordenados)",
                                   f"expected event {expected_index}, found {r.index} "
                                   "(missing, repeated or reordered events)"))
+                # Each link is checked against the stated predecessor, so one altered event is
+                # reported once, at its own line, and not again at every later line.
                 head = event_hash(ctx.election_hash, previous, r.index, r.type, r.payload_hash)
                 if head != r.stated_head:
                     report.add("board.chain", where,
                                tr("la cabeza de la cadena no corresponde al evento y a su predecesor",
                                   "the chain head does not match the event and its predecessor"))
+                    head = r.stated_head
                 previous = head
                 expected_index = r.index + 1
                 heads_seen.append(head)

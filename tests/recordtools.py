@@ -1,0 +1,112 @@
+"""Helpers for tests that build an election record and then tamper with it, as an attacker who
+controls the operator's files would: they may rewrite any file, re-index its hash, re-chain the board
+and even have the guardians decrypt a doctored board — but cannot forge signatures or proofs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sivei.ballot.board import (
+    EVENT_BALLOT,
+    GENESIS_PREVIOUS,
+    BoardEvent,
+    event_from_json,
+    event_hash,
+)
+from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.drill import DrillOutcome, count_board, write_record
+from sivei.record import layout
+from sivei.record.verify import VerifyOptions, verify_record
+
+
+def copy_record(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def reindex(record: Path) -> None:
+    """Recompute the file index of record.json (an attacker can always do this)."""
+    header = json.loads((record / layout.HEADER).read_text())
+    header["files"] = {
+        p.relative_to(record).as_posix(): layout.file_sha256(p)
+        for p in sorted(record.rglob("*")) if p.is_file() and p.name != layout.HEADER
+    }
+    (record / layout.HEADER).write_text(layout.dump_json(header))
+
+
+def read_json(record: Path, name: str) -> Any:
+    return json.loads((record / name).read_text())
+
+
+def write_json(record: Path, name: str, obj: Any, *, index: bool = True) -> None:
+    (record / name).write_text(layout.dump_json(obj))
+    if index:
+        reindex(record)
+
+
+def board_lines(record: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (record / layout.BOARD).read_text().splitlines()]
+
+
+def write_board(record: Path, lines: list[dict[str, Any]], *, index: bool = True) -> None:
+    with (record / layout.BOARD).open("w") as f:
+        for obj in lines:
+            layout.write_jsonl_line(f, obj)
+    if index:
+        reindex(record)
+
+
+def rechain(outcome: DrillOutcome, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Renumber the events and recompute every head (and the close counts) after a doctoring."""
+    ctx = outcome.ctx
+    previous = GENESIS_PREVIOUS
+    ballots = sum(1 for obj in lines if obj["type"] == EVENT_BALLOT)
+    out = []
+    for i, obj in enumerate(lines):
+        obj = dict(obj, index=i)
+        if obj["type"] == "close":
+            obj["payload"] = dict(obj["payload"], cast=ballots)
+        _, p_hash = event_from_json(ctx, obj, "x")
+        previous = event_hash(ctx.election_hash, previous, i, obj["type"], p_hash)
+        obj["head"] = previous.hex()
+        out.append(obj)
+    return out
+
+
+def recount(outcome: DrillOutcome, record: Path, lines: list[dict[str, Any]]) -> None:
+    """The strongest attacker: a doctored but re-chained board that the guardians then decrypt, so the
+    record is entirely self-consistent. Only observers' noted heads (or receipts) can catch it."""
+    ctx = outcome.ctx
+    events: list[BoardEvent] = [event_from_json(ctx, obj, "x")[0] for obj in lines]
+    counted = count_board(ctx, events, outcome.guardians, outcome.present)
+    tmp = record.parent / (record.name + "-recount")
+    write_record(tmp, ctx, outcome.guardians, outcome.credential_list, events, counted)
+    shutil.rmtree(record)
+    tmp.rename(record)
+
+
+def ballot_for(outcome: DrillOutcome, voter: int, *, style: str | None = None,
+               nonce: bytes | None = None) -> EncryptedBallot:
+    """A new, valid ballot cast with the credential of the drill's ``voter``-th delivery."""
+    from sivei.ballot.credentials import credential_public_key, credential_seed
+
+    ctx = outcome.ctx
+    delivery = outcome.deliveries[voter]
+    election_id = ctx.manifest.election_id
+    public = credential_public_key(election_id, delivery.credential)
+    own_style = ctx.manifest.style_for_entity(delivery.entity).id
+    ballot = encrypt_ballot(ctx, style or own_style, {}, public, nonce or new_ballot_nonce())
+    return sign_ballot(ctx, ballot, credential_seed(election_id, delivery.credential))
+
+
+def ballot_line(outcome: DrillOutcome, ballot: EncryptedBallot) -> dict[str, Any]:
+    return {"index": 0, "type": EVENT_BALLOT, "head": "00" * 32, "ballot": ballot.to_json(outcome.ctx.group)}
+
+
+def failed(record: Path, **options: Any) -> dict[str, int]:
+    options.setdefault("allow_test_group", True)
+    options.setdefault("jobs", 1)
+    return verify_record(record, VerifyOptions(**options)).failed_checks()

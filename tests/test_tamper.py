@@ -1,0 +1,451 @@
+"""The tamper suite: for every check of the verifier, a valid record is mutated and that exact check
+fails with its message and location. Test group; one production-group record at the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recordtools import (
+    ballot_for,
+    ballot_line,
+    board_lines,
+    copy_record,
+    failed,
+    read_json,
+    rechain,
+    recount,
+    reindex,
+    write_board,
+    write_json,
+)
+from sivei.crypto.fingerprint import fingerprint
+from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
+from sivei.drill import DrillOptions, DrillOutcome, run_drill
+from sivei.record import layout
+from sivei.record.verify import VerifyOptions, verify_record
+
+
+@pytest.fixture(scope="session")
+def election(tmp_path_factory: pytest.TempPathFactory) -> DrillOutcome:
+    out = tmp_path_factory.mktemp("election") / "record"
+    return run_drill(DrillOptions(group=TEST_GROUP, voters=12, challenges=1, output=out, seed=7),
+                     say=lambda _m: None)
+
+
+@pytest.fixture
+def record(election: DrillOutcome, tmp_path: Path) -> Path:
+    return copy_record(election.record, tmp_path / "record")
+
+
+def problems_of(record: Path, check: str, **options: object) -> list[str]:
+    options.setdefault("allow_test_group", True)
+    options.setdefault("jobs", 1)
+    report = verify_record(record, VerifyOptions(**options))  # type: ignore[arg-type]
+    return [f"{p.location}: {p.message}" for p in report.problems if p.check == check]
+
+
+def first_ballot_line(lines: list[dict]) -> int:
+    return next(i for i, obj in enumerate(lines) if obj["type"] == "ballot")
+
+
+# -- the valid record -----------------------------------------------------------------------------
+
+
+def test_valid_record_verifies(record: Path, election: DrillOutcome) -> None:
+    report = verify_record(record, VerifyOptions(allow_test_group=True, jobs=2,
+                                                 expect_election=(fingerprint(election.ctx.election_hash),),
+                                                 expect_heads=(election.head.hex(),
+                                                               fingerprint(election.noted_heads[0]))))
+    assert report.ok, report.format_text()
+    assert "verificación exitosa" in report.format_text()
+
+
+def test_test_group_refused_without_flag(record: Path) -> None:
+    assert failed(record, allow_test_group=False) == {"parameters": 1}
+
+
+def test_wrong_expected_election(record: Path) -> None:
+    assert failed(record, expect_election=("00000-00000-00000-00000",)) == {"election.expected": 1}
+
+
+# -- file level -----------------------------------------------------------------------------------
+
+
+def test_truncated_board(record: Path) -> None:
+    text = (record / layout.BOARD).read_text()
+    (record / layout.BOARD).write_text(text[: len(text) // 2])
+    checks = failed(record)
+    assert checks["record.file-hash"] == 1
+    assert "board.encoding" in checks
+    assert any("board.jsonl" in p for p in problems_of(record, "record.file-hash"))
+
+
+def test_missing_file(record: Path) -> None:
+    (record / layout.RESULTS).unlink()
+    assert "record.missing-file" in failed(record)
+
+
+def test_unlisted_file(record: Path) -> None:
+    (record / "extra.json").write_text("{}")
+    assert failed(record) == {"record.unlisted-file": 1}
+
+
+def test_corrupt_json_header(record: Path) -> None:
+    (record / layout.HEADER).write_text("{not json")
+    assert failed(record) == {"record.header": 1}
+    assert "línea 1" in problems_of(record, "record.header")[0]
+
+
+def test_altered_parameters(record: Path) -> None:
+    params = read_json(record, layout.PARAMETERS)
+    params["g"] = (TEST_GROUP.g * TEST_GROUP.g % TEST_GROUP.p).to_bytes(64, "big").hex()
+    write_json(record, layout.PARAMETERS, params)
+    assert failed(record) == {"parameters": 1}
+
+
+def test_unknown_group(record: Path) -> None:
+    params = read_json(record, layout.PARAMETERS)
+    params["name"] = "my-own-group"
+    write_json(record, layout.PARAMETERS, params)
+    assert failed(record) == {"parameters": 1}
+
+
+# -- manifest, ceremony, credentials --------------------------------------------------------------
+
+
+def test_manifest_changed_after_the_fact(record: Path) -> None:
+    manifest = read_json(record, layout.MANIFEST)
+    manifest["name"] = manifest["name"] + " (modificado)"
+    write_json(record, layout.MANIFEST, manifest)
+    checks = failed(record)
+    # H_B changes, so every ceremony proof bound to it fails
+    assert any(c.startswith("ceremony.") for c in checks), checks
+
+
+def test_malformed_manifest(record: Path) -> None:
+    manifest = read_json(record, layout.MANIFEST)
+    manifest["contests"][0]["votes_allowed"] = 2
+    write_json(record, layout.MANIFEST, manifest)
+    assert failed(record) == {"manifest": 1}
+    assert "votes_allowed" in problems_of(record, "manifest")[0]
+
+
+def test_ceremony_commitment_changed(record: Path) -> None:
+    ceremony = read_json(record, layout.CEREMONY)
+    body = ceremony["rounds"][1][1]["body"]
+    body["commitments"][0] = (TEST_GROUP.g).to_bytes(64, "big").hex()
+    write_json(record, layout.CEREMONY, ceremony)
+    problems = problems_of(record, "ceremony.signature")
+    assert problems and "custodio 2" in problems[0]
+
+
+def test_ceremony_envelope_signature(record: Path) -> None:
+    ceremony = read_json(record, layout.CEREMONY)
+    sig = ceremony["rounds"][4][2]["signature"]
+    ceremony["rounds"][4][2]["signature"] = sig[:-2] + ("00" if sig[-2:] != "00" else "01")
+    write_json(record, layout.CEREMONY, ceremony)
+    checks = failed(record)
+    assert "ceremony.signature" in checks
+    assert "ronda 4" in problems_of(record, "ceremony.signature")[0]
+
+
+def test_credential_list_changed_after_the_fact(record: Path) -> None:
+    path = record / layout.CREDENTIALS
+    lines = path.read_text().splitlines()
+    entry = json.loads(lines[0])
+    entry["style"] = "oax" if entry["style"] != "oax" else "jal"
+    lines[0] = json.dumps(entry, separators=(",", ":"))
+    path.write_text("\n".join(lines) + "\n")
+    reindex(record)
+    checks = failed(record)
+    assert "credentials" in checks
+
+
+def test_credential_list_entry_added(record: Path, election: DrillOutcome) -> None:
+    path = record / layout.CREDENTIALS
+    path.write_text(path.read_text() + '{"credential":"' + "ab" * 32 + '","style":"jal"}\n')
+    reindex(record)
+    messages = problems_of(record, "credentials")
+    assert messages
+
+
+# -- ballots and the board ------------------------------------------------------------------------
+
+
+def test_changed_ciphertext(record: Path) -> None:
+    lines = board_lines(record)
+    i = first_ballot_line(lines)
+    alpha = lines[i]["ballot"]["contests"][0]["selections"][0]["ciphertext"]
+    beta = int(alpha["beta"], 16)
+    alpha["beta"] = (beta * TEST_GROUP.g % TEST_GROUP.p).to_bytes(64, "big").hex()
+    write_board(record, lines)
+    checks = failed(record)
+    assert {"ballot.proof.zero-one", "ballot.proof.sum", "ballot.signature", "board.chain",
+            "tally.aggregate"} <= set(checks)
+    where = problems_of(record, "ballot.proof.zero-one")[0]
+    assert f"board.jsonl:{i + 1}" in where and "contienda" in where and "opción" in where
+
+
+def test_proofs_swapped_between_ballots(record: Path) -> None:
+    lines = board_lines(record)
+    i = first_ballot_line(lines)
+    j = next(k for k in range(i + 1, len(lines)) if lines[k]["type"] == "ballot"
+             and lines[k]["ballot"]["style"] == lines[i]["ballot"]["style"])
+    a = lines[i]["ballot"]["contests"][0]["selections"][0]
+    b = lines[j]["ballot"]["contests"][0]["selections"][0]
+    a["proof"], b["proof"] = b["proof"], a["proof"]
+    write_board(record, lines)
+    assert failed(record)["ballot.proof.zero-one"] == 2
+
+
+def test_ballot_dropped_from_the_middle(record: Path) -> None:
+    lines = board_lines(record)
+    del lines[4]
+    write_board(record, lines)
+    checks = failed(record)
+    assert "board.index" in checks and "board.chain" in checks
+    assert "board.jsonl:5" in problems_of(record, "board.index")[0]
+
+
+def test_ballot_dropped_from_the_middle_and_recounted(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    noted = election.noted_heads[0]
+    position = next(i for i, obj in enumerate(lines) if obj["head"] == noted.hex())
+    del lines[position - 2]  # a ballot cast before the observer noted the head
+    recount(election, record, rechain(election, lines))
+    assert failed(record) == {}  # self-consistent ...
+    checks = failed(record, expect_heads=(fingerprint(noted),))
+    assert checks == {"board.expected-head": 1}  # ... but the observer's noted head is not on it
+
+
+def test_last_ballot_dropped(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    last = max(i for i, obj in enumerate(lines) if obj["type"] == "ballot")
+    del lines[last]
+    recount(election, record, rechain(election, lines))
+    report = verify_record(record, VerifyOptions(allow_test_group=True, jobs=1))
+    assert report.ok and any("--expect-head" in note for note in report.notes)
+    assert failed(record, expect_heads=(election.head.hex(),)) == {"board.expected-head": 1}
+
+
+def test_duplicated_ballot(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    i = first_ballot_line(lines)
+    lines.insert(i + 1, dict(lines[i]))
+    recount(election, record, rechain(election, lines))
+    checks = failed(record)
+    assert checks.get("board.one-vote") == 1 and checks.get("board.unique-alpha", 0) >= 1
+    assert f"línea {i + 1}" in problems_of(record, "board.one-vote")[0]
+
+
+def test_ballot_with_unlisted_credential(record: Path, election: DrillOutcome) -> None:
+    from dataclasses import replace
+
+    import nacl.signing
+
+    from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+
+    seed = bytes(range(32))
+    public = bytes(nacl.signing.SigningKey(seed).verify_key)
+    style = election.ctx.manifest.ballot_styles[0].id
+    ballot = sign_ballot(election.ctx, encrypt_ballot(election.ctx, style, {}, public, new_ballot_nonce()), seed)
+    lines = board_lines(record)
+    lines.insert(len(lines) - 1, ballot_line(election, replace(ballot)))
+    recount(election, record, rechain(election, lines))
+    assert failed(record) == {"ballot.credential.unlisted": 1}
+
+
+def test_two_ballots_for_one_credential(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    lines.insert(len(lines) - 1, ballot_line(election, ballot_for(election, 0)))
+    recount(election, record, rechain(election, lines))
+    assert failed(record) == {"board.one-vote": 1}
+
+
+def test_ballot_of_wrong_style(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    delivery = election.deliveries[0]
+    own = election.ctx.manifest.style_for_entity(delivery.entity).id
+    other = next(s.id for s in election.ctx.manifest.ballot_styles if s.id != own)
+    public = ballot_for(election, 0).credential
+    k = next(i for i, obj in enumerate(lines) if obj["type"] == "ballot"
+             and obj["ballot"]["credential"] == public.hex())
+    lines[k] = ballot_line(election, ballot_for(election, 0, style=other))
+    recount(election, record, rechain(election, lines))
+    assert failed(record) == {"ballot.style.mismatch": 1}
+
+
+def test_reused_alpha(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    nonce = b"\x11" * 32
+    for voter in (0, 1):
+        ballot = ballot_for(election, voter, nonce=nonce)
+        k = next(i for i, obj in enumerate(lines) if obj["type"] == "ballot"
+                 and obj["ballot"]["credential"] == ballot.credential.hex())
+        lines[k] = ballot_line(election, ballot)
+    recount(election, record, rechain(election, lines))
+    checks = failed(record)
+    assert set(checks) == {"board.unique-alpha"}
+
+
+def test_changed_head(record: Path) -> None:
+    lines = board_lines(record)
+    lines[3]["head"] = "ab" * 32
+    write_board(record, lines)
+    # the altered link and the next one (whose predecessor no longer matches)
+    assert failed(record) == {"board.chain": 2}
+    assert "board.jsonl:4" in problems_of(record, "board.chain")[0]
+
+
+def test_changed_operator_event(record: Path) -> None:
+    lines = board_lines(record)
+    k = next(i for i, obj in enumerate(lines) if obj["type"] == "incident")
+    lines[k]["payload"]["description"] = "nada que ver"
+    write_board(record, lines)
+    assert failed(record) == {"board.chain": 1}
+
+
+def test_unknown_event_type(record: Path) -> None:
+    lines = board_lines(record)
+    k = next(i for i, obj in enumerate(lines) if obj["type"] == "incident")
+    lines[k]["type"] = "reset"
+    write_board(record, lines)
+    assert "board.encoding" in failed(record)
+
+
+def test_close_count_changed(record: Path, election: DrillOutcome) -> None:
+    lines = rechain(election, board_lines(record))
+    lines[-1]["payload"]["cast"] += 1
+    lines = [dict(obj) for obj in lines]
+    from recordtools import event_from_json, event_hash  # recompute only the last head
+
+    prev = bytes.fromhex(lines[-2]["head"])
+    _, p_hash = event_from_json(election.ctx, lines[-1], "x")
+    lines[-1]["head"] = event_hash(election.ctx.election_hash, prev, len(lines) - 1, "close", p_hash).hex()
+    write_board(record, lines)
+    assert failed(record) == {"board.close": 1}
+
+
+def test_board_not_closed(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)[:-1]
+    recount(election, record, lines)
+    assert failed(record) == {"board.close": 1}
+
+
+def test_event_after_close(record: Path, election: DrillOutcome) -> None:
+    lines = board_lines(record)
+    lines.append({"index": 0, "type": "incident", "head": "00" * 32, "payload": {"description": "tarde"}})
+    write_board(record, rechain(election, lines))
+    checks = failed(record)
+    assert checks.get("board.after-close") == 1
+
+
+# -- tally, decryption, results -------------------------------------------------------------------
+
+
+def test_altered_encrypted_tally(record: Path) -> None:
+    tally = read_json(record, layout.ENCRYPTED_TALLY)
+    ct = tally["entries"][0]["ciphertexts"][0]
+    ct["beta"] = (int(ct["beta"], 16) * TEST_GROUP.g % TEST_GROUP.p).to_bytes(64, "big").hex()
+    write_json(record, layout.ENCRYPTED_TALLY, tally)
+    assert failed(record) == {"tally.aggregate": 1}
+
+
+def test_altered_decryption_share(record: Path) -> None:
+    data = read_json(record, layout.DECRYPTION)
+    share = data["envelopes"][1]["body"]["shares"][0][0]
+    share["share"] = (int(share["share"], 16) * TEST_GROUP.g % TEST_GROUP.p).to_bytes(64, "big").hex()
+    write_json(record, layout.DECRYPTION, data)
+    checks = failed(record)
+    assert checks["decryption.share-proof"] == 1 and "decryption.signature" in checks
+    assert "custodio 2" in problems_of(record, "decryption.share-proof")[0]
+
+
+def test_wrong_lagrange_set(record: Path) -> None:
+    data = read_json(record, layout.DECRYPTION)
+    data["present"] = [1, 2, 4]
+    write_json(record, layout.DECRYPTION, data)
+    assert failed(record) == {"decryption.present": 1}
+
+
+def test_wrong_lagrange_weights(record: Path) -> None:
+    data = read_json(record, layout.DECRYPTION)
+    data["weights"][0], data["weights"][1] = data["weights"][1], data["weights"][0]
+    write_json(record, layout.DECRYPTION, data)
+    assert failed(record) == {"decryption.lagrange": 1}
+
+
+def test_shares_of_another_tally(record: Path) -> None:
+    data = read_json(record, layout.DECRYPTION)
+    data["envelopes"][0]["body"]["tally_hash"] = "cd" * 32
+    write_json(record, layout.DECRYPTION, data)
+    checks = failed(record)
+    assert "decryption.tally-hash" in checks
+
+
+def test_too_few_guardians(record: Path) -> None:
+    data = read_json(record, layout.DECRYPTION)
+    data["envelopes"] = data["envelopes"][:2]
+    data["present"] = data["present"][:2]
+    write_json(record, layout.DECRYPTION, data)
+    assert failed(record) == {"decryption.threshold": 1}
+
+
+def test_changed_result(record: Path) -> None:
+    results = read_json(record, layout.RESULTS)
+    contest = results["contests"][0]
+    contest["option_counts"][0] += 1
+    contest["total"] += 1
+    write_json(record, layout.RESULTS, results)
+    checks = failed(record)
+    assert "results.decryption" in checks
+    where = problems_of(record, "results.decryption")[0]
+    assert contest["entity"] in where and contest["contest_id"] in where
+
+
+def test_changed_coalition_split(record: Path) -> None:
+    results = read_json(record, layout.RESULTS)
+    contest = next(c for c in results["contests"] if any(p["votes"] for p in c["party_distribution"]))
+    dist = contest["party_distribution"]
+    donor = next(k for k, p in enumerate(dist) if p["votes"] > 0)
+    dist[donor]["votes"] -= 1
+    dist[(donor + 1) % len(dist)]["votes"] += 1  # same total, different split
+    write_json(record, layout.RESULTS, results)
+    assert failed(record) == {"results.distribution": 1}
+
+
+def test_changed_candidate_total(record: Path) -> None:
+    results = read_json(record, layout.RESULTS)
+    contest = next(c for c in results["contests"] if c["candidate_totals"])
+    contest["candidate_totals"][0]["votes"] += 1
+    write_json(record, layout.RESULTS, results)
+    assert failed(record) == {"results.totals": 1}
+
+
+# -- the production group -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def production_election(tmp_path_factory: pytest.TempPathFactory) -> DrillOutcome:
+    out = tmp_path_factory.mktemp("production") / "record"
+    return run_drill(DrillOptions(group=PRODUCTION_GROUP, voters=3, challenges=1, output=out, seed=3),
+                     say=lambda _m: None)
+
+
+@pytest.mark.production
+def test_production_record(production_election: DrillOutcome, tmp_path: Path) -> None:
+    record = copy_record(production_election.record, tmp_path / "record")
+    report = verify_record(record, VerifyOptions(jobs=2, expect_heads=(production_election.head.hex(),)))
+    assert report.ok, report.format_text()
+    lines = board_lines(record)
+    i = first_ballot_line(lines)
+    ct = lines[i]["ballot"]["contests"][1]["selections"][2]["ciphertext"]
+    ct["alpha"] = (int(ct["alpha"], 16) * PRODUCTION_GROUP.g % PRODUCTION_GROUP.p).to_bytes(512, "big").hex()
+    write_board(record, lines)
+    checks = verify_record(record, VerifyOptions(jobs=2)).failed_checks()
+    assert {"ballot.proof.zero-one", "board.chain", "tally.aggregate"} <= set(checks)
+    production_checks = verify_record(record, VerifyOptions(jobs=1)).failed_checks()
+    assert "parameters" not in production_checks  # the production group needs no flag
