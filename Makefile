@@ -21,7 +21,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks server ceremonies
+	$(BIN)/ruff check $(wildcard src tests benchmarks server ceremonies)
 	$(BIN)/mypy
 
 bench: setup
