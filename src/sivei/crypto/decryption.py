@@ -87,12 +87,18 @@ def compute_share(group: Group, guardian_index: int, secret_share: int, guardian
 
 
 def verify_share(group: Group, share: DecryptionShare, guardian_key: int, ciphertext: Ciphertext,
-                 context: bytes) -> bool:
+                 context: bytes, *, elements_checked: bool = False) -> bool:
     """True when ``share`` is guardian ``share.guardian``'s valid partial decryption of
-    ``ciphertext`` for the verification key K_i = ``guardian_key``."""
+    ``ciphertext`` for the verification key K_i = ``guardian_key``.
+
+    ``elements_checked`` skips the four subgroup tests when the caller already knows every element
+    is in the subgroup: the share was parsed with ``DecryptionShare.from_json``, K_i comes from a
+    verified transcript and the ciphertext is a product of checked elements (the verifier's case;
+    the tests cost four exponentiations per share)."""
     if isinstance(share.guardian, bool) or not 1 <= share.guardian < 2**32:
         return False
-    if not (group.is_element(share.share) and group.is_element(guardian_key)
+    if not elements_checked and not (
+            group.is_element(share.share) and group.is_element(guardian_key)
             and group.is_element(ciphertext.alpha) and group.is_element(ciphertext.beta)):
         return False
     return verify_chaum_pedersen(group, share.proof, ciphertext.alpha, guardian_key, share.share,

@@ -522,8 +522,11 @@ class _Verifier:
             for ei, (row, entry) in enumerate(zip(d.shares, tally.entries, strict=True)):
                 contest = ctx.manifest.contests[entry.contest_index]
                 for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
+                    # Shares were parsed with membership checks, K_i come from the verified
+                    # transcript and the tally is our own product of checked ballots.
                     if share.guardian != d.guardian or not verify_share(
-                            ctx.group, share, guardian_keys[d.guardian - 1], ct, ctx.election_hash):
+                            ctx.group, share, guardian_keys[d.guardian - 1], ct, ctx.election_hash,
+                            elements_checked=True):
                         ok = False
                         report.add("decryption.share-proof",
                                    f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
