@@ -25,6 +25,7 @@ BUILTIN_COMMANDS = (
     "sivei.cli.verify_cmd",
     "sivei.cli.credentials_cmd",
     "sivei.cli.challenge_cmd",
+    "sivei.cli.integrity_cmd",
 )
 
 
