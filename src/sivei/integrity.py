@@ -805,13 +805,20 @@ def build_bundle(
     project = project.resolve()
     if not (project / "pyproject.toml").is_file():
         raise SiveiError(tr(f"{project} no tiene pyproject.toml", f"{project} has no pyproject.toml"))
-    lock = (lock_file or project / LOCK_NAME).resolve()
-    if not lock.is_file():
-        raise SiveiError(tr(f"no existe el archivo de bloqueo {lock}", f"the lock file {lock} does not exist"))
+    if lock_file is not None and not lock_file.is_file():
+        raise SiveiError(tr(f"no existe el archivo de bloqueo {lock_file}",
+                            f"the lock file {lock_file} does not exist"))
 
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     work = Path(tempfile.mkdtemp(prefix="sivei-bundle-"))
     try:
+        src = work / "src"
+        source, epoch = _copy_source(project, src, revision)
+        # By default the lock file of the same sources (the commit's, not the working tree's).
+        lock = lock_file.resolve() if lock_file is not None else src / LOCK_NAME
+        if not lock.is_file():
+            raise SiveiError(tr(f"{source} no tiene {LOCK_NAME}; indíquelo con --bloqueo",
+                                f"{source} has no {LOCK_NAME}; give it with --lock"))
         log(tr(f"1/5 descargando las dependencias fijadas en {lock.name} (con verificación de hashes)…",
                f"1/5 downloading the dependencies pinned in {lock.name} (hash-checked)…"))
         _run([python, "-m", "pip", "download", "--disable-pip-version-check", "--require-hashes",
@@ -819,9 +826,8 @@ def build_bundle(
              tr("pip download", "pip download"))
         shutil.copyfile(lock, stage / LOCK_NAME)
 
-        log(tr("2/5 construyendo la rueda del proyecto sin red…", "2/5 building the project's wheel offline…"))
-        src = work / "src"
-        source, epoch = _copy_source(project, src, revision)
+        log(tr(f"2/5 construyendo la rueda del proyecto ({source}) sin red…",
+               f"2/5 building the project's wheel ({source}) offline…"))
         out = work / "wheel"
         env = offline_env()
         env["SOURCE_DATE_EPOCH"] = str(epoch)

@@ -190,8 +190,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=tr("árbol de fuentes de SIVEI (por omisión, el de esta instalación)",
                            "SIVEI source tree (default: this installation's)"))
     b.add_argument("--bloqueo", "--lock", dest="lock", metavar=tr("ARCHIVO", "FILE"),
-                   help=tr("archivo de bloqueo (por omisión, requirements.lock del proyecto)",
-                           "lock file (default: the project's requirements.lock)"))
+                   help=tr("archivo de bloqueo (por omisión, el requirements.lock de la revisión empaquetada)",
+                           "lock file (default: the requirements.lock of the bundled revision)"))
     b.add_argument("--revision", metavar="REV",
                    help=tr("revisión de git a empaquetar (por omisión, HEAD)",
                            "git revision to bundle (default: HEAD)"))
