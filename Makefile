@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 VOTERS ?= 200
 
-.PHONY: setup simulacro test lint bench clean
+.PHONY: setup setup-system simulacro test lint bench clean
 
 $(BIN)/sivei: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,15 @@ $(BIN)/sivei: requirements.lock pyproject.toml
 	touch $(BIN)/sivei
 
 setup: $(BIN)/sivei
+
+# System packages (Debian/Ubuntu, as root or through sudo): SoftHSM2, the default PKCS#11 token for key
+# custody, and OpenSC's pkcs11-tool. Installs only what is missing.
+SYSTEM_PACKAGES := softhsm2 opensc
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+setup-system:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
 
 simulacro: setup
 	$(BIN)/sivei simulacro --voters $(VOTERS) --output simulacro-record
