@@ -336,9 +336,13 @@ def test_one_login_per_token_and_process(keyholder: TokenSession) -> None:
 def test_module_paths(hsm: SoftHsmEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CustodyError, match=r"no existe el módulo PKCS#11 /no/such/module\.so"):
         open_module("/no/such/module.so")
+    hsm.init_token(LABEL, SO_PIN, PIN)
     monkeypatch.setenv("SIVEI_PKCS11_MODULE", "/no/such/env-module.so")
     with pytest.raises(CustodyError, match=r"env-module\.so"):
         open_token(LABEL, PIN)
+    hsm.module().open_token(LABEL, PIN).close()  # SoftHsmEnvironment always means SoftHSM2
+    monkeypatch.setenv("SIVEI_PKCS11_MODULE", str(find_softhsm_module()))
+    open_token(LABEL, PIN).close()
     not_a_module = tmp_path / "not-a-module.so"
     not_a_module.write_bytes(b"\x7fELF nope")
     with pytest.raises(CustodyError, match="no se pudo cargar el módulo PKCS#11"):

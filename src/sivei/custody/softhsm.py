@@ -15,7 +15,9 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from sivei.custody.errors import CustodyError
 from sivei.custody.token import Pkcs11Module, find_softhsm_module, loaded_module, open_module
+from sivei.i18n import tr
 
 __all__ = ["CONF_ENV", "SoftHsmEnvironment", "find_softhsm_module", "softhsm_available"]
 
@@ -83,8 +85,12 @@ class SoftHsmEnvironment:
 
     def module(self) -> Pkcs11Module:
         """The SoftHSM2 module, loaded in this process with this environment active."""
+        path = self._module_path or find_softhsm_module()
+        if path is None:
+            raise CustodyError(tr("SoftHSM2 no está instalado (libsofthsm2.so): ejecute make setup-system",
+                                  "SoftHSM2 is not installed (libsofthsm2.so): run make setup-system"))
         self.activate()
-        return open_module(self._module_path)
+        return open_module(path)  # SoftHSM2 itself, whatever $SIVEI_PKCS11_MODULE says
 
     def init_token(self, label: str, so_pin: str, user_pin: str) -> None:
         """Initialise a new token in this folder (through PKCS#11 C_InitToken, PINs kept in memory)."""
