@@ -34,6 +34,7 @@ from sivei.integrity import (
     find_lock_file,
     installation_constancia,
     parse_sums,
+    registered_static_dirs,
     resolve_dotted_dir,
     sha3_file,
     verify_bundle,
@@ -217,6 +218,20 @@ def test_static_directory_registration() -> None:
         resolve_dotted_dir("sivei_no_such_package.static", "ep")
     with pytest.raises(SiveiError, match="valor no válido"):
         resolve_dotted_dir("sivei/static", "ep")
+
+
+def test_static_directory_from_an_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A distribution (the server, later) registers its static directory in ``sivei.static``;
+    the library finds it without importing the distribution's code."""
+    info = tmp_path / "sivei_fake_server-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sivei-fake-server\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[sivei.static]\ncabina = sivei.data\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert registered_static_dirs() == {"cabina": SIVEI_DIR / "data"}
+    c = build_constancia()
+    assert c.static_dirs == ("cabina",)
+    assert ("static", "cabina/sample-manifest.json") in {f.key for f in c.files}
 
 
 def test_missing_static_directory_is_an_error(tree: dict[str, Path]) -> None:

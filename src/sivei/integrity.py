@@ -25,7 +25,8 @@ deployed ones. The constancia lists the SHA3-256 of every file the installation 
 Paths are relative (RECORD spelling, or ``<package>/<relative path>``), so two installations of
 the same build give the same list. The digest is SHA3-256 over the canonical JSON of the file list
 (``[{"kind", "path", "sha3_256"}, ...]`` sorted by kind, then path) and its read-aloud form is the
-fingerprint. Python and package versions are reported but not in the digest.
+fingerprint. Python and package versions are reported but not in the digest. An auditor can
+recompute the digest without SIVEI: ``jq -cjS .files constancia.json | openssl dgst -sha3-256``.
 
 The offline install bundle (``build_bundle``) is a directory with the wheels of every locked
 dependency and of the project, ``requirements.lock``, ``INSTALAR.txt``, the constancia an
@@ -695,7 +696,10 @@ def _copy_source(project: Path, dest: Path, revision: str | None) -> tuple[str, 
         archive = dest.parent / "source.tar"
         _run([git, "-C", str(project), "archive", "--format=tar", "-o", str(archive), sha], "git archive")
         with tarfile.open(archive) as tar:
-            tar.extractall(dest, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+                tar.extractall(dest, filter="data")
+            else:  # our own repository's archive
+                tar.extractall(dest)  # noqa: S202
         archive.unlink()
         return f"commit {sha}", epoch
     if revision is not None:
