@@ -83,7 +83,8 @@ def recount(outcome: DrillOutcome, record: Path, lines: list[dict[str, Any]]) ->
     events: list[BoardEvent] = [event_from_json(ctx, obj, "x")[0] for obj in lines]
     counted = count_board(ctx, events, outcome.guardians, outcome.present)
     tmp = record.parent / (record.name + "-recount")
-    write_record(tmp, ctx, outcome.guardians, outcome.credential_list, events, counted)
+    write_record(tmp, ctx, outcome.guardians, outcome.credential_list, events, counted, outcome.opening_act,
+                 outcome.constancia)
     shutil.rmtree(record)
     tmp.rename(record)
 
@@ -110,3 +111,15 @@ def failed(record: Path, **options: Any) -> dict[str, int]:
     options.setdefault("allow_test_group", True)
     options.setdefault("jobs", 1)
     return verify_record(record, VerifyOptions(**options)).failed_checks()
+
+
+def resign_envelope(outcome: DrillOutcome, env: dict[str, Any]) -> dict[str, Any]:
+    """Re-sign a doctored decryption envelope with its guardian's key: a guardian who cheats (or whose
+    key is used by someone who does) — the signature is then valid and the other checks must catch it."""
+    from sivei.crypto.envelope import Envelope, seal
+
+    parsed = Envelope.from_json(env)
+    index = int(parsed.sender.split("-")[1])
+    return seal(outcome.guardians.signers[index - 1], type=parsed.type, election_id=parsed.election_id,
+                ceremony_id=parsed.ceremony_id, round=parsed.round, sender=parsed.sender,
+                previous=parsed.previous, body=parsed.body).to_json()

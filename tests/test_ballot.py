@@ -150,7 +150,13 @@ def test_challenge_rebuilds_the_ballot() -> None:
     ballot = encrypt_ballot(CTX, STYLE, choices, public, nonce)
     challenged = ChallengedBallot(ballot, choices, nonce)
     assert check_challenge(CTX, challenged) == []
-    assert ChallengedBallot.from_json(CTX, json.loads(json.dumps(challenged.to_json(CTX)))) == challenged
+    parsed = ChallengedBallot.from_json(CTX, json.loads(json.dumps(challenged.to_json(CTX))))
+    assert (parsed.ballot, parsed.choices, parsed.ballot_nonce) == (ballot, choices, nonce)
+    assert parsed.stated_tracking_code == ballot.tracking_code(CTX)
+    assert check_challenge(CTX, parsed) == []
+    # a device that showed the voter another code than the ballot's is caught
+    shown_other = dataclasses.replace(parsed, stated_tracking_code="00000-00000-00000-00000")
+    assert [p.check for p in check_challenge(CTX, shown_other)] == ["challenge.tracking-code"]
     # a cheating device that encrypted another choice is caught
     lying = ChallengedBallot(ballot, {contest.id: contest.options[2].id}, nonce)
     assert [p.check for p in check_challenge(CTX, lying)] == ["challenge.mismatch"]

@@ -64,6 +64,16 @@ def test_canonical_json() -> None:
         canonical_json({"ñ": 1})
 
 
+def test_lone_surrogates_are_encoding_errors() -> None:
+    import json
+
+    text = json.loads('"\\ud800"')
+    with pytest.raises(EncodingError):
+        Encoder().string(text)
+    with pytest.raises(EncodingError):
+        canonical_json({"a": text})
+
+
 def test_fingerprint_format_and_matching() -> None:
     digest = tagged_hash("t", b"x")
     fp = fingerprint(digest)

@@ -18,6 +18,7 @@ from recordtools import (
     rechain,
     recount,
     reindex,
+    resign_envelope,
     write_board,
     write_json,
 )
@@ -326,13 +327,17 @@ def test_close_count_changed(record: Path, election: DrillOutcome) -> None:
     _, p_hash = event_from_json(election.ctx, lines[-1], "x")
     lines[-1]["head"] = event_hash(election.ctx.election_hash, prev, len(lines) - 1, "close", p_hash).hex()
     write_board(record, lines)
-    assert failed(record) == {"board.close": 1}
+    # the guardians' closing act still states the true count and the true head
+    assert failed(record) == {"board.close": 1, "acts.closing.content": 2}
+    fields = " ".join(problems_of(record, "acts.closing.content"))
+    assert "cast" in fields and "head" in fields
 
 
 def test_board_not_closed(record: Path, election: DrillOutcome) -> None:
     lines = board_lines(record)[:-1]
     recount(election, record, lines)
-    assert failed(record) == {"board.close": 1}
+    checks = failed(record)
+    assert checks["board.close"] == 1 and "acts.closing" in checks
 
 
 def test_event_after_close(record: Path, election: DrillOutcome) -> None:
@@ -354,13 +359,19 @@ def test_altered_encrypted_tally(record: Path) -> None:
     assert failed(record) == {"tally.aggregate": 1}
 
 
-def test_altered_decryption_share(record: Path) -> None:
+def test_altered_decryption_share(record: Path, election: DrillOutcome) -> None:
     data = read_json(record, layout.DECRYPTION)
     share = data["envelopes"][1]["body"]["shares"][0][0]
     share["share"] = (int(share["share"], 16) * TEST_GROUP.g % TEST_GROUP.p).to_bytes(64, "big").hex()
     write_json(record, layout.DECRYPTION, data)
+    # by someone without the guardian's key: the signature fails and the contribution is not used
     checks = failed(record)
-    assert checks["decryption.share-proof"] == 1 and "decryption.signature" in checks
+    assert checks["decryption.signature"] == 1 and "decryption.threshold" in checks
+    # by the guardian itself (a valid signature): the share's proof fails
+    data["envelopes"][1] = resign_envelope(election, data["envelopes"][1])
+    write_json(record, layout.DECRYPTION, data)
+    checks = failed(record)
+    assert checks["decryption.share-proof"] == 1 and "decryption.signature" not in checks
     assert "custodio 2" in problems_of(record, "decryption.share-proof")[0]
 
 
@@ -378,9 +389,10 @@ def test_wrong_lagrange_weights(record: Path) -> None:
     assert failed(record) == {"decryption.lagrange": 1}
 
 
-def test_shares_of_another_tally(record: Path) -> None:
+def test_shares_of_another_tally(record: Path, election: DrillOutcome) -> None:
     data = read_json(record, layout.DECRYPTION)
     data["envelopes"][0]["body"]["tally_hash"] = "cd" * 32
+    data["envelopes"][0] = resign_envelope(election, data["envelopes"][0])
     write_json(record, layout.DECRYPTION, data)
     checks = failed(record)
     assert "decryption.tally-hash" in checks
@@ -449,3 +461,73 @@ def test_production_record(production_election: DrillOutcome, tmp_path: Path) ->
     assert {"ballot.proof.zero-one", "board.chain", "tally.aggregate"} <= set(checks)
     production_checks = verify_record(record, VerifyOptions(jobs=1)).failed_checks()
     assert "parameters" not in production_checks  # the production group needs no flag
+
+
+def test_lone_surrogate_in_event_payload(record: Path) -> None:
+    text = (record / layout.BOARD).read_text().replace('"description":"', '"description":"\\ud800', 1)
+    (record / layout.BOARD).write_text(text)
+    reindex(record)
+    assert "board.encoding" in failed(record)
+
+
+def test_decryption_envelope_of_another_round(record: Path) -> None:
+    data = read_json(record, layout.DECRYPTION)
+    data["envelopes"][0]["round"] = 1
+    write_json(record, layout.DECRYPTION, data)
+    checks = failed(record)
+    assert "decryption.signature" in checks  # the round is signed, so the change breaks the signature
+
+
+# -- acts and the integrity constancia ------------------------------------------------------------
+
+
+def test_opening_act_field_changed(record: Path) -> None:
+    act = read_json(record, layout.OPENING_ACT)
+    act["body"]["joint_key"] = (TEST_GROUP.g).to_bytes(64, "big").hex()
+    write_json(record, layout.OPENING_ACT, act)
+    checks = failed(record)
+    assert checks.get("acts.opening.content") == 1 and "acts.opening.signature" in checks
+    assert "joint_key" in problems_of(record, "acts.opening.content")[0]
+
+
+def test_opening_act_missing_a_signature(record: Path) -> None:
+    act = read_json(record, layout.OPENING_ACT)
+    act["signatures"] = act["signatures"][:-1]
+    write_json(record, layout.OPENING_ACT, act)
+    assert failed(record) == {"acts.opening.signature": 1}
+    assert "guardian-5" in problems_of(record, "acts.opening.signature")[0]
+
+
+def test_closing_act_with_too_few_signatures(record: Path) -> None:
+    act = read_json(record, layout.CLOSING_ACT)
+    act["signatures"] = act["signatures"][:1]
+    write_json(record, layout.CLOSING_ACT, act)
+    assert failed(record) == {"acts.closing.signature": 1}
+
+
+def test_closing_act_names_another_head(record: Path, election: DrillOutcome) -> None:
+    """A board truncated after the close: the closing act, signed by t guardians, still names the
+    original head, so the doctored board is caught even without an observer's head."""
+    closing = read_json(record, layout.CLOSING_ACT)
+    lines = board_lines(record)
+    last = max(i for i, obj in enumerate(lines) if obj["type"] == "ballot")
+    del lines[last]
+    recount(election, record, rechain(election, lines))
+    write_json(record, layout.CLOSING_ACT, closing)  # the act the guardians really signed
+    checks = failed(record)
+    assert checks.get("acts.closing.content", 0) >= 1
+    assert any("head" in p for p in problems_of(record, "acts.closing.content"))
+
+
+def test_integrity_constancia_replaced(record: Path) -> None:
+    data = read_json(record, layout.INTEGRITY)
+    data["files"] = data["files"][1:]
+    write_json(record, layout.INTEGRITY, data)
+    assert "integrity" in failed(record)
+
+
+def test_missing_opening_act(record: Path) -> None:
+    (record / layout.OPENING_ACT).unlink()
+    reindex(record)
+    checks = failed(record)
+    assert "acts.opening" in checks and "record.missing-file" in checks

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sivei.ballot.board import Board, BoardEvent, event_to_json
+from sivei.ballot.board import EVENT_CLOSE, Board, BoardEvent, event_to_json
 from sivei.ballot.challenge import ChallengedBallot, check_challenge
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import (
@@ -43,13 +43,16 @@ from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import Group
 from sivei.errors import SiveiError
 from sivei.i18n import tr
+from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
+from sivei.record.acts import SignedAct, closing_act, opening_act
 from sivei.record.ceremony_io import ceremony_json
 from sivei.tally.aggregate import EncryptedTally, aggregate
 from sivei.tally.decrypt import (
     TallyDecryption,
     combine_tally,
     decrypt_tally_share,
+    guardian_name,
     parse_guardian_decryption,
 )
 from sivei.tally.results import ElectionResults, compute_results
@@ -101,6 +104,8 @@ class DrillOutcome:
     credential_list: CredentialList
     deliveries: tuple[Delivery, ...]
     present: tuple[int, ...]
+    opening_act: SignedAct
+    constancia: IntegrityConstancia
 
 
 # -- vote scripts ---------------------------------------------------------------------------------
@@ -252,6 +257,20 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments,
                         issued.credential_list.hash)
     ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
+    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(signers), run.secret_shares,
+                               run.outcome.guardian_keys)
+
+    # The opening act: the server's receipt key, this installation's integrity constancia, and
+    # every value the voting rests on, signed by all n guardians.
+    receipt_signer = SoftwareSigner()
+    constancia = installation_constancia()
+    opening = opening_act(ctx, credential_list=issued.credential_list, ceremony_id=ceremony_id, n=n, t=t,
+                          rounds=run.rounds, signing_keys=run.outcome.signing_keys,
+                          receipt_key=receipt_signer.public_key, integrity_digest=constancia.digest)
+    for i, signer in enumerate(signers, start=1):
+        opening = opening.signed_by(signer, guardian_name(i))
+    say(tr(f"   acta de inicio firmada por los {n} custodios: {fingerprint(opening.content_hash)}",
+           f"   opening act signed by the {n} guardians: {fingerprint(opening.content_hash)}"))
     say(tr(f"   huella de la elección: {fingerprint(h_e)}", f"   election fingerprint: {fingerprint(h_e)}"))
 
     # 4. Voting.
@@ -289,8 +308,6 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
            f"4. Close: {len(roll)} ballots; board head {fingerprint(close.head)}"))
 
     # 5. Tally and decryption with the absent guardians missing.
-    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(signers), run.secret_shares,
-                               run.outcome.guardian_keys)
     started = time.monotonic()
     counted = count_board(ctx, board.events, guardians, present)
     say(tr(f"5. Apertura de la bóveda: custodios presentes {present}, ausentes {list(absent)} "
@@ -315,13 +332,14 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
            "6. Reconciliation: the results match the votes cast exactly"))
 
     # 7. The record.
-    path = write_record(options.output, ctx, guardians, issued.credential_list, board.events, counted)
+    path = write_record(options.output, ctx, guardians, issued.credential_list, board.events, counted,
+                        opening, constancia)
     say(tr(f"7. Registro de la elección escrito en {path}", f"7. Election record written to {path}"))
     if noted_heads:
         say(tr(f"   cabeza anotada a mitad de la votación: {fingerprint(noted_heads[0])}",
                f"   head noted halfway through voting: {fingerprint(noted_heads[0])}"))
     return DrillOutcome(path, counted.results, ctx, close.head, tuple(noted_heads), guardians,
-                        issued.credential_list, issued.deliveries, tuple(present))
+                        issued.credential_list, issued.deliveries, tuple(present), opening, constancia)
 
 
 @dataclass(frozen=True)
@@ -357,8 +375,10 @@ def count_board(ctx: ElectionContext, events: Sequence[BoardEvent], guardians: D
 
 
 def write_record(output: Path, ctx: ElectionContext, guardians: DrillGuardians,
-                 credential_list: CredentialList, events: Sequence[BoardEvent], counted: CountedBoard) -> Path:
-    """Write the election record (docs/record.md) atomically."""
+                 credential_list: CredentialList, events: Sequence[BoardEvent], counted: CountedBoard,
+                 opening: SignedAct, constancia: IntegrityConstancia) -> Path:
+    """Write the election record (docs/record.md) atomically. The closing act is drawn up from the
+    closed board and signed by the guardians present at the count."""
     group, manifest = ctx.group, ctx.manifest
     writer = layout.RecordWriter(output)
     writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
@@ -373,6 +393,16 @@ def write_record(output: Path, ctx: ElectionContext, guardians: DrillGuardians,
     writer.write_json(layout.DECRYPTION, {"ceremony_id": counted.decryption_id, **counted.decryption.to_json(),
                                           "envelopes": [env.to_json() for env in counted.envelopes]})
     writer.write_json(layout.RESULTS, counted.results.to_json())
+    writer.write_json(layout.OPENING_ACT, opening.to_json())
+    writer.write_json(layout.INTEGRITY, constancia.to_json())
+    close_event = events[-1]
+    if close_event.type == EVENT_CLOSE:
+        closing = closing_act(ctx, closed_at=manifest.to_json()["voting_closes"], close_event=close_event,
+                              late=int((close_event.payload or {}).get("late", 0)),
+                              encrypted_tally_hash=counted.tally.hash(ctx))
+        for i in counted.decryption.present:
+            closing = closing.signed_by(guardians.signers[i - 1], guardian_name(i))
+        writer.write_json(layout.CLOSING_ACT, closing.to_json())
     return writer.finish({"election_id": manifest.election_id, "group": group.name,
                           "counting_policy": manifest.counting_policy})
 

@@ -42,10 +42,17 @@ def payload_hash(payload: Mapping[str, Any]) -> bytes:
     return tagged_hash(TAG_PAYLOAD, canonical_json(dict(payload)))
 
 
+def genesis_head(election_hash: bytes) -> bytes:
+    """e_0: the head of the empty board (the opening event with an empty payload)."""
+    return event_hash(election_hash, GENESIS_PREVIOUS, 0, EVENT_OPEN, payload_hash({}))
+
+
 def alpha_key(alpha: int) -> int:
-    """Low 128 bits of α: the index key for the unique-α rule (a full-value match is what is
-    reported; two distinct subgroup elements agreeing on 128 bits are not found in practice)."""
-    return alpha & ((1 << 128) - 1)
+    """Low 256 bits of α: the index key for the unique-α rule. Equal α always collide; two
+    distinct α agreeing on 256 bits would take ~2^128 work to find (a birthday search over
+    encryptions), so a key match is reported as a reused α. Keeping 32 bytes instead of 512 per α
+    keeps the verifier's index small."""
+    return alpha & ((1 << 256) - 1)
 
 
 @dataclass(frozen=True)

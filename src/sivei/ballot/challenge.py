@@ -14,6 +14,7 @@ from typing import Any
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.encrypt import BALLOT_NONCE_BYTES, EncryptedBallot, encrypt_ballot
 from sivei.crypto.encoding import hex_to_bytes
+from sivei.crypto.fingerprint import matches_fingerprint
 from sivei.errors import EncodingError, SiveiError
 from sivei.i18n import tr
 from sivei.problems import Problem
@@ -24,6 +25,8 @@ class ChallengedBallot:
     ballot: EncryptedBallot
     choices: Mapping[str, str]
     ballot_nonce: bytes
+    stated_tracking_code: str | None = None
+    """The code the voter's device showed, as the file states it (checked, never trusted)."""
 
     def to_json(self, ctx: ElectionContext) -> dict[str, Any]:
         return {
@@ -49,10 +52,13 @@ class ChallengedBallot:
         ):
             raise EncodingError(tr("choices: se esperaba un objeto contienda → opción",
                                    "choices: expected an object contest → option"))
+        if not isinstance(obj["tracking_code"], str):
+            raise EncodingError(tr("tracking_code: se esperaba texto", "tracking_code: expected text"))
         return ChallengedBallot(
             EncryptedBallot.from_json(ctx.group, obj["ballot"]),
             choices,
             hex_to_bytes(obj["ballot_nonce"], BALLOT_NONCE_BYTES, "ballot_nonce"),
+            obj["tracking_code"],
         )
 
 
@@ -65,6 +71,12 @@ def check_challenge(ctx: ElectionContext, challenged: ChallengedBallot) -> list[
         problems.append(Problem("challenge.signed", where, tr(
             "una boleta impugnada no debe estar firmada (podría haberse depositado)",
             "a challenged ballot must not be signed (it could have been cast)")))
+    stated = challenged.stated_tracking_code
+    if stated is not None and not matches_fingerprint(stated, challenged.ballot.ballot_hash(ctx)):
+        problems.append(Problem("challenge.tracking-code", where, tr(
+            f"el código de seguimiento del archivo ({stated}) no es el de la boleta: compare con el que "
+            "le mostró su dispositivo",
+            f"the file's tracking code ({stated}) is not the ballot's: compare with the one your device showed")))
     try:
         rebuilt = encrypt_ballot(ctx, challenged.ballot.style, challenged.choices,
                                  challenged.ballot.credential, challenged.ballot_nonce)

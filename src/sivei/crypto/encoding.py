@@ -37,7 +37,7 @@ class Encoder:
         return self
 
     def string(self, s: str) -> Encoder:
-        data = s.encode("utf-8")
+        data = utf8(s, "string")
         self.u32(len(data))
         self._parts.append(data)
         return self
@@ -91,6 +91,15 @@ class Encoder:
         if self._group is None:
             raise TypeError("this encoder has no group")
         return self._group
+
+
+def utf8(s: str, what: str) -> bytes:
+    """UTF-8 bytes of ``s``; a lone surrogate (possible after JSON escapes) is an encoding error."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError(tr(f"{what}: texto con caracteres no representables en UTF-8",
+                               f"{what}: text with characters not representable in UTF-8")) from exc
 
 
 def tagged_hash(tag: str, data: bytes) -> bytes:
@@ -163,7 +172,10 @@ JSON = None | bool | int | str | list["JSON"] | dict[str, "JSON"]
 
 
 def _check_canonical(value: object, path: str) -> None:
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, str):
+        utf8(value, path)
+        return
+    if value is None or isinstance(value, bool):
         return
     if isinstance(value, int):
         if abs(value) > 2**53 - 1:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sivei.crypto.envelope import Envelope
+from sivei.crypto.encoding import Encoder, tagged_hash
+from sivei.crypto.envelope import Envelope, bundle_hash
 from sivei.errors import RecordError
 from sivei.i18n import tr
 
@@ -37,3 +38,11 @@ def parse_ceremony(data: object) -> tuple[str, int, int, tuple[tuple[Envelope, .
         for r, bundle in enumerate(rounds)
     )
     return ceremony_id, n, t, parsed
+
+
+def transcript_hash(election_id: str, ceremony_id: str, rounds: Sequence[Sequence[Envelope]]) -> bytes:
+    """H("sivei/transcript", election ‖ ceremony ‖ every round's bundle hash): what acts name."""
+    enc = Encoder().string(election_id).string(ceremony_id).u32(len(rounds))
+    for r, bundle in enumerate(rounds):
+        enc.fixed(bundle_hash(election_id, ceremony_id, r, bundle), 32)
+    return tagged_hash("sivei/transcript", enc.to_bytes())

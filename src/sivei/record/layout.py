@@ -34,14 +34,13 @@ BOARD = "board.jsonl"
 ENCRYPTED_TALLY = "encrypted-tally.json"
 DECRYPTION = "decryption.json"
 RESULTS = "results.json"
-# Reserved for the ceremony and server issues: acts and the software-integrity constancia.
+# The signed acts and the software-integrity constancia the opening act names.
 OPENING_ACT = "acts/opening.json"
 CLOSING_ACT = "acts/closing.json"
 INTEGRITY = "integrity.json"
 
 REQUIRED_FILES = (PARAMETERS, MANIFEST, CEREMONY, CREDENTIAL_LIST, CREDENTIALS, BOARD,
-                  ENCRYPTED_TALLY, DECRYPTION, RESULTS)
-RESERVED_FILES = (OPENING_ACT, CLOSING_ACT, INTEGRITY)
+                  ENCRYPTED_TALLY, DECRYPTION, RESULTS, OPENING_ACT, CLOSING_ACT, INTEGRITY)
 
 
 def file_sha256(path: Path) -> str:
@@ -83,6 +82,7 @@ class RecordWriter:
                 rel = p.relative_to(self.root).as_posix()
                 files[rel] = file_sha256(p)
         self.write_json(HEADER, {**header, "format": FORMAT, "version": VERSION, "files": files})
+        self.root.chmod(0o755)  # mkdtemp makes it private; a record is published
         if self.final.exists():
             shutil.rmtree(self.final)
         os.replace(self.root, self.final)

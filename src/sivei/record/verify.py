@@ -28,24 +28,28 @@ from sivei.ballot.board import (
     alpha_key,
     event_from_json,
     event_hash,
+    genesis_head,
 )
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import check_credential_list, load_credential_list_files
-from sivei.ballot.manifest import Manifest
+from sivei.ballot.manifest import Manifest, parse_manifest_bytes
 from sivei.ballot.validate import ballot_problems
 from sivei.crypto.context import base_hash, election_hash
 from sivei.crypto.decryption import lagrange_coefficient, verify_share
 from sivei.crypto.dkg import CeremonyOutcome, check_transcript, verify_transcript
-from sivei.crypto.ecdsa import key_fingerprint_digest
+from sivei.crypto.ecdsa import key_fingerprint_digest, load_public_key
 from sivei.crypto.elgamal import ElectionKey
-from sivei.crypto.encoding import scalar_from_hex
+from sivei.crypto.encoding import element_to_hex, hex_to_bytes, scalar_from_hex
+from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
 from sivei.crypto.group import GROUPS, PRODUCTION_GROUP, TEST_GROUP, Group
-from sivei.errors import SiveiError
+from sivei.errors import RecordError, SiveiError
 from sivei.i18n import Language, language, set_language, tr
 from sivei.problems import Problem
 from sivei.record import layout
-from sivei.record.ceremony_io import parse_ceremony
+from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name
+from sivei.record.ceremony_io import parse_ceremony, transcript_hash
+from sivei.record.integrity_io import check_integrity_file
 from sivei.record.report import VerificationReport
 from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
 from sivei.tally.decrypt import GuardianDecryption, parse_guardian_decryption
@@ -239,6 +243,9 @@ class _Verifier:
         self.reader = layout.RecordReader(path)
         self.report = VerificationReport(str(path))
         self.threshold = (0, 0)
+        self.ceremony: tuple[str, tuple[tuple[Envelope, ...], ...]] = ("", ())
+        self.credential_body: dict[str, Any] = {}
+        self.close: tuple[int, bytes, dict[str, Any]] | None = None
 
     def run(self) -> VerificationReport:
         report = self.report
@@ -271,14 +278,17 @@ class _Verifier:
         counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
                                   self.threshold)
         self._results(ctx, tally, counts)
-        self._reserved()
+        self._acts(ctx, outcome, tally)
         return report
 
     # each stage -------------------------------------------------------------------------------
 
     def _manifest(self, header: dict[str, Any]) -> Manifest | None:
         try:
-            manifest = Manifest.from_json(self.reader.read_json(layout.MANIFEST))
+            path = self.reader.root / layout.MANIFEST
+            if not path.is_file():
+                raise RecordError(tr(f"{layout.MANIFEST}: falta el archivo", f"{layout.MANIFEST}: file missing"))
+            manifest = parse_manifest_bytes(path.read_bytes(), layout.MANIFEST)
         except SiveiError as exc:
             self.report.add("manifest", layout.MANIFEST, str(exc))
             return None
@@ -311,6 +321,7 @@ class _Verifier:
         if problems:
             return None
         self.threshold = (n, t)
+        self.ceremony = (ceremony_id, rounds)
         report.facts[tr("ceremonia de llaves", "key ceremony")] = tr(
             f"{ceremony_id}: {t} de {n} custodios", f"{ceremony_id}: {t} of {n} guardians")
         return verify_transcript(group, manifest.election_id, ceremony_id, h_b, n, t, rounds)
@@ -323,6 +334,7 @@ class _Verifier:
         except SiveiError as exc:
             report.add("credentials", layout.CREDENTIALS, str(exc))
             return None
+        self.credential_body = dict(envelope.body)
         for message in check_credential_list(manifest, envelope, entries):
             report.add("credentials", layout.CREDENTIAL_LIST, message)
         key = envelope.body.get("authority_key")
@@ -401,6 +413,7 @@ class _Verifier:
                     report.add("board.open", where, tr("apertura repetida", "repeated opening"))
                 if r.type == EVENT_CLOSE:
                     closed_at, close_payload = r.lineno, r.payload
+                    self.close = (r.index, head, dict(r.payload or {}))
                 elif r.type in OPERATOR_EVENTS:
                     pass
                 elif r.type == EVENT_BALLOT and r.credential is not None:
@@ -419,8 +432,10 @@ class _Verifier:
                               f"the published chain does not go through head {typed}: events are missing or changed"))
         if closed_at is None:
             report.add("board.close", layout.BOARD, tr("el tablero no está cerrado", "the board is not closed"))
-        elif close_payload != {"cast": ballots, "late": (close_payload or {}).get("late")} or not isinstance(
-                (close_payload or {}).get("late"), int):
+        elif (close_payload != {"cast": ballots, "late": (close_payload or {}).get("late")}
+              or not isinstance((close_payload or {}).get("late"), int)
+              or isinstance((close_payload or {}).get("late"), bool)
+              or (close_payload or {}).get("late", -1) < 0):
             report.add("board.close", f"{layout.BOARD}:{closed_at}",
                        tr(f"el cierre declara {close_payload} pero hay {ballots} boletas",
                           f"the close declares {close_payload} but there are {ballots} ballots"))
@@ -486,7 +501,6 @@ class _Verifier:
         n, t = threshold
         try:
             data = self.reader.read_json(layout.DECRYPTION)
-            from sivei.crypto.envelope import Envelope
 
             if not isinstance(data, dict) or set(data) != {"ceremony_id", "present", "weights", "envelopes"}:
                 raise SiveiError(tr("campos no válidos", "invalid fields"))
@@ -506,9 +520,12 @@ class _Verifier:
                 d.envelope.verify(signing_keys[d.guardian - 1])
             except SiveiError as exc:
                 report.add("decryption.signature", where, str(exc))
-            if d.envelope.election_id != ctx.manifest.election_id or d.envelope.ceremony_id != data["ceremony_id"]:
-                report.add("decryption", where, tr("sobre de otra elección o ceremonia",
-                                                   "envelope from another election or ceremony"))
+                continue  # an unsigned contribution is not used
+            if (d.envelope.election_id != ctx.manifest.election_id or d.envelope.ceremony_id != data["ceremony_id"]
+                    or d.envelope.round != 0):
+                report.add("decryption", where, tr("sobre de otra elección, ceremonia o ronda",
+                                                   "envelope from another election, ceremony or round"))
+                continue
             if d.tally_hash != t_hash or d.envelope.previous != t_hash:
                 report.add("decryption.tally-hash", where,
                            tr("las partes descifran otro recuento cifrado que el recalculado del tablero",
@@ -615,11 +632,89 @@ class _Verifier:
         if len(recomputed.contests) != len(published.contests):
             report.add("results", layout.RESULTS, tr("número de contiendas incorrecto", "wrong number of contests"))
 
-    def _reserved(self) -> None:
-        for name in layout.RESERVED_FILES:
-            if self.reader.exists(name):
-                self.report.notes.append(tr(f"{name}: presente; su verificación llega con las ceremonias",
-                                            f"{name}: present; its verification comes with the ceremonies"))
+    def _acts(self, ctx: ElectionContext, outcome: CeremonyOutcome, tally: EncryptedTally) -> None:
+        """The opening act (signed by all n) and the closing act (by at least t), field by field
+        against what this verifier recomputed, and the integrity constancia the opening act names."""
+        report = self.report
+        n, t = self.threshold
+        keys = guardian_keys_by_name(outcome.signing_keys)
+        manifest, group = ctx.manifest, ctx.group
+        ceremony_id, rounds = self.ceremony
+        cred = self.credential_body
+        expected_opening: dict[str, Any] = {
+            "election_id": manifest.election_id,
+            "parameters_fingerprint": group.fingerprint.hex(),
+            "manifest_hash": manifest.hash.hex(),
+            "voting_opens": manifest.to_json()["voting_opens"],
+            "voting_closes": manifest.to_json()["voting_closes"],
+            "credential_authority_key": cred.get("authority_key"),
+            "credential_list_hash": None,  # checked through H_E below
+            "credential_counts": cred.get("counts"),
+            "ceremony_id": ceremony_id,
+            "threshold": t,
+            "guardians": n,
+            "joint_key": element_to_hex(group, outcome.joint_key),
+            "transcript_hash": transcript_hash(manifest.election_id, ceremony_id, rounds).hex(),
+            "election_hash": ctx.election_hash.hex(),
+            "guardian_signing_keys": [k.hex() for k in outcome.signing_keys],
+            "genesis_head": genesis_head(ctx.election_hash).hex(),
+        }
+        opening = self._read_act(layout.OPENING_ACT, OPENING, "acts.opening")
+        if opening is not None:
+            for message in opening.signature_problems(keys, required=n, what=layout.OPENING_ACT):
+                report.add("acts.opening.signature", layout.OPENING_ACT, message)
+            body = opening.body
+            for field, value in expected_opening.items():
+                if value is not None and body.get(field) != value:
+                    report.add("acts.opening.content", f"{layout.OPENING_ACT}: {field}",
+                               tr("el valor del acta no corresponde al registro",
+                                  "the act's value does not match the record"))
+            receipt = body.get("receipt_key")
+            try:
+                load_public_key(hex_to_bytes(receipt, 65, "receipt_key"), "receipt_key")
+                report.fingerprints[tr("llave de recibos", "receipt key")] = fingerprint(
+                    key_fingerprint_digest(bytes.fromhex(str(receipt))))
+            except SiveiError as exc:
+                report.add("acts.opening.content", f"{layout.OPENING_ACT}: receipt_key", str(exc))
+            self._integrity(body.get("integrity_digest"))
+        closing = self._read_act(layout.CLOSING_ACT, CLOSING, "acts.closing")
+        if closing is not None:
+            for message in closing.signature_problems(keys, required=t, what=layout.CLOSING_ACT):
+                report.add("acts.closing.signature", layout.CLOSING_ACT, message)
+            body = closing.body
+            expected_closing: dict[str, Any] = {"election_id": manifest.election_id,
+                                                "election_hash": ctx.election_hash.hex(),
+                                                "encrypted_tally_hash": tally.hash(ctx).hex()}
+            if self.close is not None:
+                index, head, payload = self.close
+                expected_closing.update(head=head.hex(), head_index=index, cast=payload.get("cast"),
+                                        late=payload.get("late"))
+            for field, value in expected_closing.items():
+                if body.get(field) != value:
+                    report.add("acts.closing.content", f"{layout.CLOSING_ACT}: {field}",
+                               tr("el valor del acta no corresponde al registro",
+                                  "the act's value does not match the record"))
+            closed_at = body.get("closed_at")
+            if not isinstance(closed_at, str) or closed_at < expected_opening["voting_closes"]:
+                report.add("acts.closing.content", f"{layout.CLOSING_ACT}: closed_at",
+                           tr("el cierre es anterior al fin de la ventana de votación",
+                              "the close is earlier than the end of the voting window"))
+
+    def _read_act(self, name: str, type_: str, check: str) -> SignedAct | None:
+        try:
+            act = SignedAct.from_json(self.reader.read_json(name), name)
+        except SiveiError as exc:
+            self.report.add(check, name, str(exc))
+            return None
+        if act.type != type_:
+            self.report.add(check, name, tr("tipo de acta equivocado", "wrong act type"))
+            return None
+        self.report.fingerprints[tr(f"acta ({name})", f"act ({name})")] = fingerprint(act.content_hash)
+        return act
+
+    def _integrity(self, digest: object) -> None:
+        """The integrity constancia named by the opening act (see ``sivei.integrity``)."""
+        check_integrity_file(self.reader, digest, self.report)
 
 
 def verify_record(path: Path, options: VerifyOptions | None = None) -> VerificationReport:
