@@ -531,3 +531,26 @@ def test_missing_opening_act(record: Path) -> None:
     reindex(record)
     checks = failed(record)
     assert "acts.opening" in checks and "record.missing-file" in checks
+
+
+# -- the closed record (what key-holders verify before decrypting) ---------------------------------
+
+
+def test_closed_record_verifies_and_yields_the_tally(record: Path, election: DrillOutcome) -> None:
+    from sivei.record.verify import verify_closed_record
+
+    (record / layout.DECRYPTION).unlink()
+    (record / layout.RESULTS).unlink()
+    reindex(record)
+    report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=True, jobs=1))
+    assert report.ok, report.format_text()
+    published = read_json(record, layout.ENCRYPTED_TALLY)
+    assert tally is not None and tally.to_json(election.ctx.group) == published
+    # the full verification of the same files reports the missing decryption
+    assert "record.missing-file" in failed(record)
+    # a doctored closed record yields no tally to decrypt
+    lines = board_lines(record)
+    del lines[3]
+    write_board(record, lines)
+    report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=True, jobs=1))
+    assert not report.ok and tally is None

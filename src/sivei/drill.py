@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sivei.ballot.board import EVENT_CLOSE, Board, BoardEvent, event_to_json
+from sivei.ballot.board import EVENT_CLOSE, Board, BoardEvent
 from sivei.ballot.challenge import ChallengedBallot, check_challenge
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import (
@@ -35,7 +35,7 @@ from sivei.ballot.credentials import (
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
 from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei.crypto.context import base_hash, election_hash
-from sivei.crypto.dkg import run_ceremony
+from sivei.crypto.dkg import CeremonyOutcome, run_ceremony, verify_transcript
 from sivei.crypto.ecdsa import SoftwareSigner
 from sivei.crypto.elgamal import ElectionKey
 from sivei.crypto.envelope import Envelope
@@ -44,9 +44,8 @@ from sivei.crypto.group import Group
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
-from sivei.record import layout
 from sivei.record.acts import SignedAct, closing_act, opening_act
-from sivei.record.ceremony_io import ceremony_json
+from sivei.record.writer import add_decryption, write_closed_record
 from sivei.tally.aggregate import EncryptedTally, aggregate
 from sivei.tally.decrypt import (
     TallyDecryption,
@@ -274,36 +273,10 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     say(tr(f"   huella de la elección: {fingerprint(h_e)}", f"   election fingerprint: {fingerprint(h_e)}"))
 
     # 4. Voting.
-    board = Board(ctx, issued.credential_list.styles)
-    deliveries = {d.voter_id: d for d in issued.deliveries}
     say(tr(f"3. Votación: {len(roll)} votantes", f"3. Voting: {len(roll)} voters"))
-    started = time.monotonic()
-    step = max(1, len(roll) // 10)
-    noted_heads: list[bytes] = []
-    for k, (voter, choice) in enumerate(zip(roll, choices, strict=True)):
-        credential = deliveries[voter.voter_id].credential
-        seed = credential_seed(manifest.election_id, credential)
-        public = credential_public_key(manifest.election_id, credential)
-        style = manifest.style_for_entity(voter.entity).id
-        if k < options.challenges:
-            nonce = new_ballot_nonce()
-            audited = encrypt_ballot(ctx, style, choice, public, nonce)
-            problems = check_challenge(ctx, ChallengedBallot(audited, choice, nonce))
-            if problems:
-                raise DrillError(tr(f"la boleta impugnada no se verificó: {problems[0]}",
-                                    f"the challenged ballot did not verify: {problems[0]}"))
-            say(tr(f"   boleta impugnada {audited.tracking_code(ctx)} verificada del lado del votante",
-                   f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
-        ballot = sign_ballot(ctx, encrypt_ballot(ctx, style, choice, public, new_ballot_nonce()), seed)
-        board.cast(ballot)
-        if k == len(roll) // 2:
-            board.operator_event("incident", {"description": tr(
-                "simulacro: incidente de prueba registrado a mitad de la votación",
-                "drill: test incident logged halfway through voting")})
-            noted_heads.append(board.head)
-        if (k + 1) % step == 0 or k + 1 == len(roll):
-            _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)
-    close = board.close()
+    board, noted_heads = run_voting(ctx, issued.credential_list, issued.deliveries, roll, choices,
+                                    challenges=options.challenges, say=say)
+    close = board.events[-1]
     say(tr(f"4. Cierre: {len(roll)} boletas; cabeza del tablero {fingerprint(close.head)}",
            f"4. Close: {len(roll)} ballots; board head {fingerprint(close.head)}"))
 
@@ -342,6 +315,67 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
                         issued.credential_list, issued.deliveries, tuple(present), opening, constancia)
 
 
+def context_from_ceremony(group: Group, manifest: Manifest, ceremony_id: str, n: int, t: int,
+                          rounds: Sequence[Sequence[Envelope]], credential_list: CredentialList
+                          ) -> tuple[ElectionContext, CeremonyOutcome]:
+    """The election context once a key ceremony (run anywhere) and the credential list exist; the
+    transcript is verified as an auditor would."""
+    h_b = base_hash(group, manifest.hash)
+    outcome = verify_transcript(group, manifest.election_id, ceremony_id, h_b, n, t, rounds)
+    h_e = election_hash(group, h_b, outcome.joint_key, outcome.commitments, credential_list.hash)
+    return ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e), outcome
+
+
+def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries: Sequence[Delivery],
+               roll: Sequence[RollEntry], choices: Sequence[Mapping[str, str]], *, challenges: int = 0,
+               say: Say = print) -> tuple[Board, list[bytes]]:
+    """Synthetic voters: the first ``challenges`` challenge a ballot and check it on their side, then
+    every voter casts. An operator incident is logged halfway (its head is returned as an observer's
+    note). The board is closed at the end."""
+    manifest = ctx.manifest
+    board = Board(ctx, credential_list.styles)
+    by_voter = {d.voter_id: d for d in deliveries}
+    started = time.monotonic()
+    step = max(1, len(roll) // 10)
+    noted_heads: list[bytes] = []
+    for k, (voter, choice) in enumerate(zip(roll, choices, strict=True)):
+        credential = by_voter[voter.voter_id].credential
+        seed = credential_seed(manifest.election_id, credential)
+        public = credential_public_key(manifest.election_id, credential)
+        style = manifest.style_for_entity(voter.entity).id
+        if k < challenges:
+            nonce = new_ballot_nonce()
+            audited = encrypt_ballot(ctx, style, choice, public, nonce)
+            problems = check_challenge(ctx, ChallengedBallot(audited, choice, nonce))
+            if problems:
+                raise DrillError(tr(f"la boleta impugnada no se verificó: {problems[0]}",
+                                    f"the challenged ballot did not verify: {problems[0]}"))
+            say(tr(f"   boleta impugnada {audited.tracking_code(ctx)} verificada del lado del votante",
+                   f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
+        ballot = sign_ballot(ctx, encrypt_ballot(ctx, style, choice, public, new_ballot_nonce()), seed)
+        board.cast(ballot)
+        if k == len(roll) // 2:
+            board.operator_event("incident", {"description": tr(
+                "simulacro: incidente de prueba registrado a mitad de la votación",
+                "drill: test incident logged halfway through voting")})
+            noted_heads.append(board.head)
+        if (k + 1) % step == 0 or k + 1 == len(roll):
+            _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)
+    board.close()
+    return board, noted_heads
+
+
+def draft_closing_act(ctx: ElectionContext, events: Sequence[BoardEvent]) -> tuple[SignedAct, EncryptedTally]:
+    """The unsigned closing act of a closed board, and the encrypted tally it names."""
+    close_event = events[-1]
+    if close_event.type != EVENT_CLOSE:
+        raise DrillError(tr("el tablero no está cerrado", "the board is not closed"))
+    tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
+    act = closing_act(ctx, closed_at=ctx.manifest.to_json()["voting_closes"], close_event=close_event,
+                      late=int((close_event.payload or {}).get("late", 0)), encrypted_tally_hash=tally.hash(ctx))
+    return act, tally
+
+
 @dataclass(frozen=True)
 class CountedBoard:
     """The vault opening's products: the encrypted tally, the guardians' signed shares, the
@@ -377,34 +411,19 @@ def count_board(ctx: ElectionContext, events: Sequence[BoardEvent], guardians: D
 def write_record(output: Path, ctx: ElectionContext, guardians: DrillGuardians,
                  credential_list: CredentialList, events: Sequence[BoardEvent], counted: CountedBoard,
                  opening: SignedAct, constancia: IntegrityConstancia) -> Path:
-    """Write the election record (docs/record.md) atomically. The closing act is drawn up from the
-    closed board and signed by the guardians present at the count."""
-    group, manifest = ctx.group, ctx.manifest
-    writer = layout.RecordWriter(output)
-    writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
-    writer.write_json(layout.MANIFEST, manifest.to_json())
-    writer.write_json(layout.CEREMONY, ceremony_json(guardians.ceremony_id, guardians.n, guardians.t,
-                                                     guardians.rounds))
-    credential_list.write(writer.root)
-    with writer.open_jsonl(layout.BOARD) as f:
-        for event in events:
-            layout.write_jsonl_line(f, event_to_json(event, ctx))
-    writer.write_json(layout.ENCRYPTED_TALLY, counted.tally.to_json(group))
-    writer.write_json(layout.DECRYPTION, {"ceremony_id": counted.decryption_id, **counted.decryption.to_json(),
-                                          "envelopes": [env.to_json() for env in counted.envelopes]})
-    writer.write_json(layout.RESULTS, counted.results.to_json())
-    writer.write_json(layout.OPENING_ACT, opening.to_json())
-    writer.write_json(layout.INTEGRITY, constancia.to_json())
-    close_event = events[-1]
-    if close_event.type == EVENT_CLOSE:
-        closing = closing_act(ctx, closed_at=manifest.to_json()["voting_closes"], close_event=close_event,
-                              late=int((close_event.payload or {}).get("late", 0)),
-                              encrypted_tally_hash=counted.tally.hash(ctx))
+    """Write the complete record: the closed record (its closing act drawn up from the closed board
+    and signed by the guardians present at the count), then the decryption and the results."""
+    closing: SignedAct | None = None
+    if events and events[-1].type == EVENT_CLOSE:
+        closing, _ = draft_closing_act(ctx, events)
         for i in counted.decryption.present:
             closing = closing.signed_by(guardians.signers[i - 1], guardian_name(i))
-        writer.write_json(layout.CLOSING_ACT, closing.to_json())
-    return writer.finish({"election_id": manifest.election_id, "group": group.name,
-                          "counting_policy": manifest.counting_policy})
+    path = write_closed_record(output, ctx, ceremony_id=guardians.ceremony_id, n=guardians.n, t=guardians.t,
+                               rounds=guardians.rounds, credential_list=credential_list, events=events,
+                               tally=counted.tally, opening=opening, closing=closing, constancia=constancia)
+    add_decryption(path, decryption_id=counted.decryption_id, decryption=counted.decryption,
+                   envelopes=counted.envelopes, results=counted.results)
+    return path
 
 
 def default_say(message: str) -> None:

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         expect_heads=tuple(args.expect_head or ()),
         jobs=args.jobs,
         progress=None if args.quiet else _progress,
+        closed=args.closed,
     )
     report = verify_record(Path(args.record), options)
     if args.json:
@@ -59,5 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", metavar=tr("ARCHIVO", "FILE"),
                    help=tr("escribir el informe en JSON ('-' para la salida estándar)",
                            "write the report as JSON ('-' for standard output)"))
+    p.add_argument("--cerrado", "--closed", dest="closed", action="store_true",
+                   help=tr("verificar un registro cerrado, antes del descifrado",
+                           "verify a closed record, before decryption"))
     p.add_argument("--quiet", action="store_true", help=tr("sin progreso", "no progress"))
     p.set_defaults(func=run)

@@ -67,12 +67,16 @@ class VerifyOptions:
     expect_heads: tuple[str, ...] = ()
     jobs: int | None = None
     progress: Progress | None = None
+    closed: bool = False
+    """Verify a CLOSED record (up to the encrypted tally and the closing act, before decryption):
+    what each key-holder checks before producing a decryption share."""
 
 
 # -- record pieces ------------------------------------------------------------------------------
 
 
-def _check_files(reader: layout.RecordReader, report: VerificationReport) -> dict[str, Any] | None:
+def _check_files(reader: layout.RecordReader, report: VerificationReport,
+                 required: tuple[str, ...]) -> dict[str, Any] | None:
     try:
         header = reader.read_json(layout.HEADER)
     except SiveiError as exc:
@@ -91,7 +95,7 @@ def _check_files(reader: layout.RecordReader, report: VerificationReport) -> dic
     if not isinstance(files, dict):
         report.add("record.header", layout.HEADER, tr("falta la lista de archivos", "missing file list"))
         return None
-    for name in layout.REQUIRED_FILES:
+    for name in required:
         if name not in files:
             report.add("record.missing-file", name, tr("archivo obligatorio ausente del índice",
                                                        "required file missing from the index"))
@@ -246,10 +250,13 @@ class _Verifier:
         self.ceremony: tuple[str, tuple[tuple[Envelope, ...], ...]] = ("", ())
         self.credential_body: dict[str, Any] = {}
         self.close: tuple[int, bytes, dict[str, Any]] | None = None
+        self.tally: EncryptedTally | None = None
+        """The encrypted tally recomputed from the board (what guardians may decrypt)."""
 
     def run(self) -> VerificationReport:
         report = self.report
-        header = _check_files(self.reader, report)
+        required = layout.CLOSED_FILES if self.options.closed else layout.REQUIRED_FILES
+        header = _check_files(self.reader, report, required)
         if header is None:
             return report
         group = _check_parameters(self.reader, header, self.options, report)
@@ -275,10 +282,12 @@ class _Verifier:
         tally = self._board(ctx, credential_styles)
         if tally is None:
             return report
-        counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
-                                  self.threshold)
-        self._results(ctx, tally, counts)
+        if not self.options.closed:
+            counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
+                                      self.threshold)
+            self._results(ctx, tally, counts)
         self._acts(ctx, outcome, tally)
+        self.tally = tally
         return report
 
     # each stage -------------------------------------------------------------------------------
@@ -725,3 +734,18 @@ def verify_record(path: Path, options: VerifyOptions | None = None) -> Verificat
     except SiveiError as exc:
         verifier.report.add("record", str(path), str(exc))
         return verifier.report
+
+
+def verify_closed_record(path: Path, options: VerifyOptions | None = None
+                         ) -> tuple[VerificationReport, EncryptedTally | None]:
+    """Verify a closed record and return the encrypted tally recomputed from its board — the only
+    thing a key-holder may decrypt, and only when the report is clean."""
+    from dataclasses import replace
+
+    verifier = _Verifier(path, replace(options or VerifyOptions(), closed=True))
+    try:
+        report = verifier.run()
+    except SiveiError as exc:
+        verifier.report.add("record", str(path), str(exc))
+        return verifier.report, None
+    return report, verifier.tally if report.ok else None

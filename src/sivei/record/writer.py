@@ -1,0 +1,85 @@
+"""Writing an election record in two steps, as an election produces it.
+
+At the close the operator writes the CLOSED record: everything up to the encrypted tally and the
+closing act. The key-holders verify that closed record themselves before decrypting; the coordinator
+then adds their decryption shares and the results (``add_decryption``), completing the record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sivei.ballot.board import BoardEvent, event_to_json
+from sivei.ballot.context import ElectionContext
+from sivei.ballot.credentials import CredentialList
+from sivei.crypto.envelope import Envelope
+from sivei.integrity import IntegrityConstancia
+from sivei.record import layout
+from sivei.record.acts import SignedAct
+from sivei.record.ceremony_io import ceremony_json
+from sivei.tally.aggregate import EncryptedTally
+from sivei.tally.decrypt import TallyDecryption
+from sivei.tally.results import ElectionResults
+
+
+def write_closed_record(output: Path, ctx: ElectionContext, *, ceremony_id: str, n: int, t: int,
+                        rounds: Sequence[Sequence[Envelope]], credential_list: CredentialList,
+                        events: Sequence[BoardEvent], tally: EncryptedTally, opening: SignedAct,
+                        closing: SignedAct | None, constancia: IntegrityConstancia) -> Path:
+    """Write the closed record atomically (a crash never leaves a half-written record)."""
+    group, manifest = ctx.group, ctx.manifest
+    writer = layout.RecordWriter(output)
+    writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
+    writer.write_json(layout.MANIFEST, manifest.to_json())
+    writer.write_json(layout.CEREMONY, ceremony_json(ceremony_id, n, t, rounds))
+    credential_list.write(writer.root)
+    with writer.open_jsonl(layout.BOARD) as f:
+        for event in events:
+            layout.write_jsonl_line(f, event_to_json(event, ctx))
+    writer.write_json(layout.ENCRYPTED_TALLY, tally.to_json(group))
+    writer.write_json(layout.OPENING_ACT, opening.to_json())
+    if closing is not None:
+        writer.write_json(layout.CLOSING_ACT, closing.to_json())
+    writer.write_json(layout.INTEGRITY, constancia.to_json())
+    return writer.finish({"election_id": manifest.election_id, "group": group.name,
+                          "counting_policy": manifest.counting_policy})
+
+
+def decryption_json(decryption_id: str, decryption: TallyDecryption,
+                    envelopes: Sequence[Envelope]) -> dict[str, Any]:
+    return {"ceremony_id": decryption_id, **decryption.to_json(),
+            "envelopes": [env.to_json() for env in sorted(envelopes, key=lambda e: e.sender)]}
+
+
+def add_decryption(record: Path, *, decryption_id: str, decryption: TallyDecryption,
+                   envelopes: Sequence[Envelope], results: ElectionResults) -> None:
+    """Complete a closed record with the decryption shares and the results; the index is rewritten
+    last, so an interruption leaves a record whose index does not list the new files."""
+    for name, obj in ((layout.DECRYPTION, decryption_json(decryption_id, decryption, envelopes)),
+                      (layout.RESULTS, results.to_json())):
+        _write_atomic(record / name, layout.dump_json(obj))
+    header = json.loads((record / layout.HEADER).read_text(encoding="utf-8"))
+    files = dict(header["files"])
+    for name in (layout.DECRYPTION, layout.RESULTS):
+        files[name] = layout.file_sha256(record / name)
+    header["files"] = dict(sorted(files.items()))
+    _write_atomic(record / layout.HEADER, layout.dump_json(header))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
