@@ -23,10 +23,10 @@ setup-system:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
 
-simulacro: setup
+simulacro: setup-system setup
 	$(BIN)/sivei simulacro --voters $(VOTERS) --output simulacro-record
 
-test: setup
+test: setup-system setup
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -13,11 +13,13 @@ from __future__ import annotations
 import csv
 import random
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sivei.ballot.board import EVENT_CLOSE, Board, BoardEvent
@@ -36,11 +38,20 @@ from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
 from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei.crypto.context import base_hash, election_hash
 from sivei.crypto.dkg import CeremonyOutcome, run_ceremony, verify_transcript
-from sivei.crypto.ecdsa import SoftwareSigner
+from sivei.crypto.ecdsa import Signer, SoftwareSigner
 from sivei.crypto.elgamal import ElectionKey
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import Group
+from sivei.custody import (
+    SEALED_SHARE_PURPOSE,
+    SealContext,
+    Sealer,
+    SoftHsmEnvironment,
+    SoftwareSealer,
+    TokenSession,
+    softhsm_available,
+)
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
@@ -76,24 +87,90 @@ class DrillOptions:
     manifest: Manifest | None = None
     output: Path = Path("simulacro-record")
     seed: int | None = None
-    election_suffix: str = field(default_factory=lambda: secrets.token_hex(4))
+    tokens: bool = True
+    """Keep the guardians' and the credential authority's keys in SoftHSM2 tokens (PKCS#11)."""
 
 
 @dataclass(frozen=True)
 class DrillGuardians:
-    """Every guardian's secrets and signing key: in a drill one process plays every role."""
+    """Every guardian's signing key and sealed share: in a drill one process plays every role. Each
+    share is sealed by its guardian's sealing key (in the guardian's token by default) right after
+    the ceremony and unsealed only to decrypt."""
 
     n: int
     t: int
     ceremony_id: str
     rounds: tuple[tuple[Envelope, ...], ...]
-    signers: tuple[SoftwareSigner, ...]
-    secret_shares: tuple[int, ...]
+    signers: tuple[Signer, ...]
+    sealers: tuple[Sealer, ...]
+    sealed_shares: tuple[bytes, ...]
     guardian_keys: tuple[int, ...]
+    election_id: str
+
+    def seal_context(self, i: int) -> SealContext:
+        return SealContext(SEALED_SHARE_PURPOSE, self.election_id, self.ceremony_id, guardian_name(i),
+                           "election-secret-share")
+
+    def secret_share(self, i: int) -> int:
+        plain = self.sealers[i - 1].unseal(self.sealed_shares[i - 1], self.seal_context(i).associated_data())
+        return int.from_bytes(plain, "big")
+
+
+class DrillKeys:
+    """The drill's key custody: one SoftHSM2 token per guardian and one for the credential
+    authority, in a private temporary folder removed at the end — or software keys (``tokens=False``)."""
+
+    def __init__(self, n: int, *, tokens: bool) -> None:
+        self._folder: str | None = None
+        self._env: SoftHsmEnvironment | None = None
+        self._sessions: list[TokenSession] = []
+        self.signers: list[Signer] = []
+        self.sealers: list[Sealer] = []
+        if not tokens:
+            self.signers = [SoftwareSigner() for _ in range(n + 1)]
+            self.sealers = [SoftwareSealer() for _ in range(n + 1)]
+            return
+        if not softhsm_available():
+            raise DrillError(tr("SoftHSM2 no está instalado: ejecute «make setup-system» o use --sin-tokens",
+                                "SoftHSM2 is not installed: run «make setup-system» or use --no-tokens"))
+        self._folder = tempfile.mkdtemp(prefix="sivei-simulacro-tokens-")
+        self._env = SoftHsmEnvironment(self._folder)
+        module = self._env.module()
+        pin, so_pin = secrets.token_hex(8), secrets.token_hex(8)  # the drill's own, never shown
+        for label in ["autoridad-credenciales", *(f"custodio-{i}" for i in range(1, n + 1))]:
+            module.initialize_token(label, so_pin, pin)
+            session = module.open_token(label, pin)
+            self._sessions.append(session)
+            signer, sealer = session.generate_keys()
+            self.signers.append(signer)
+            self.sealers.append(sealer)
+
+    @property
+    def authority(self) -> Signer:
+        return self.signers[0]
+
+    @property
+    def guardian_signers(self) -> list[Signer]:
+        return self.signers[1:]
+
+    @property
+    def guardian_sealers(self) -> list[Sealer]:
+        return self.sealers[1:]
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+        self._sessions = []
+        if self._env is not None:
+            self._env.deactivate()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)
 class DrillOutcome:
+    """What a drill leaves. With tokens, the guardians' keys are closed when ``run_drill`` returns."""
+
     record: Path
     results: ElectionResults
     ctx: ElectionContext
@@ -239,16 +316,30 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     opens, closes = manifest.local_window()
     say(tr(f"  ventana de votación: {opens} → {closes}", f"  voting window: {opens} → {closes}"))
 
+    keys = DrillKeys(n, tokens=options.tokens)
+    try:
+        return _run_drill(options, manifest, roll, choices, expected, keys, present, absent, say)
+    finally:
+        keys.close()
+
+
+def _run_drill(options: DrillOptions, manifest: Manifest, roll: list[RollEntry], choices: list[dict[str, str]],
+               expected: Counts, keys: DrillKeys, present: list[int], absent: tuple[int, ...],
+               say: Say) -> DrillOutcome:
+    group, n, t = options.group, options.guardians, options.threshold
+    custody = tr("tokens SoftHSM2 (PKCS#11)", "SoftHSM2 tokens (PKCS#11)") if options.tokens else tr(
+        "llaves en software", "software keys")
+    say(tr(f"  custodia de llaves: {custody}", f"  key custody: {custody}"))
+
     # 2. The credential authority issues credentials and signs the public list.
-    authority = SoftwareSigner()
-    issued = issue_credentials(manifest, roll, authority, retain=True)
+    issued = issue_credentials(manifest, roll, keys.authority, retain=True)
     say(tr(f"1. Autoridad de credenciales: {len(issued.deliveries)} credenciales emitidas y lista firmada",
            f"1. Credential authority: {len(issued.deliveries)} credentials issued and list signed"))
 
     # 3. Key ceremony.
     h_b = base_hash(group, manifest.hash)
     ceremony_id = f"{manifest.election_id}-llaves-1"
-    signers = [SoftwareSigner() for _ in range(n)]
+    signers = keys.guardian_signers
     started = time.monotonic()
     run = run_ceremony(group, manifest.election_id, ceremony_id, h_b, n, t, signers)
     say(tr(f"2. Ceremonia de llaves {t} de {n}: llave conjunta generada en {time.monotonic() - started:.1f} s",
@@ -256,8 +347,13 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments,
                         issued.credential_list.hash)
     ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
-    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(signers), run.secret_shares,
-                               run.outcome.guardian_keys)
+    sealed = []
+    for i, share in enumerate(run.secret_shares, start=1):
+        context = SealContext(SEALED_SHARE_PURPOSE, manifest.election_id, ceremony_id, guardian_name(i),
+                              "election-secret-share")
+        sealed.append(keys.guardian_sealers[i - 1].seal(share.to_bytes(32, "big"), context.associated_data()))
+    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(signers), tuple(keys.guardian_sealers),
+                               tuple(sealed), run.outcome.guardian_keys, manifest.election_id)
 
     # The opening act: the server's receipt key, this installation's integrity constancia, and
     # every value the voting rests on, signed by all n guardians.
@@ -396,7 +492,7 @@ def count_board(ctx: ElectionContext, events: Sequence[BoardEvent], guardians: D
     tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
     decryption_id = f"{manifest.election_id}-boveda-1"
     envelopes = tuple(
-        decrypt_tally_share(ctx, tally, guardian=i, secret_share=guardians.secret_shares[i - 1],
+        decrypt_tally_share(ctx, tally, guardian=i, secret_share=guardians.secret_share(i),
                             guardian_key=guardians.guardian_keys[i - 1], signer=guardians.signers[i - 1],
                             ceremony_id=decryption_id)
         for i in present

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         absent=tuple(args.absent) if args.absent is not None else None, challenges=args.challenges,
         vote_script=Path(args.votes) if args.votes else None,
         manifest=load_manifest(Path(args.manifest)) if args.manifest else None,
-        output=Path(args.output), seed=args.seed,
+        output=Path(args.output), seed=args.seed, tokens=not args.no_tokens,
     )
     outcome = run_drill(options, default_say)
     print()
@@ -53,6 +53,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--output", default="simulacro-record", help=tr("directorio del registro", "record directory"))
     p.add_argument("--seed", type=int, default=None,
                    help=tr("semilla de las elecciones simuladas", "seed of the simulated choices"))
+    p.add_argument("--sin-tokens", "--no-tokens", dest="no_tokens", action="store_true",
+                   help=tr("llaves en software en vez de tokens SoftHSM2", "software keys instead of SoftHSM2 tokens"))
     p.add_argument("--test-group", action="store_true",
                    help=tr("usar el grupo de prueba pequeño (rápido, no seguro)",
                            "use the small test group (fast, not secure)"))
