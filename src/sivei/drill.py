@@ -265,8 +265,7 @@ def _expected_counts(manifest: Manifest, roll: Sequence[RollEntry],
             counts[(entity.code, contest.id)] = [0] * len(contest.options)
     for voter, choice in zip(roll, choices, strict=True):
         style = manifest.style_for_entity(voter.entity)
-        for index, contest in manifest.style_contests(style.id):
-            del index
+        for _, contest in manifest.style_contests(style.id):
             option = choice.get(contest.id)
             oi = contest.option_index(option) if option else contest.null_option_index
             counts[(voter.entity, contest.id)][oi] += 1

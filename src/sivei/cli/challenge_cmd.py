@@ -30,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
              f"Election: {ctx.manifest.name} (fingerprint {fingerprint(ctx.election_hash)})"))
     print(tr(f"Código de seguimiento: {challenged.ballot.tracking_code(ctx)}",
              f"Tracking code: {challenged.ballot.tracking_code(ctx)}"))
-    for index, contest in ctx.manifest.style_contests(challenged.ballot.style):
-        del index
+    for _, contest in ctx.manifest.style_contests(challenged.ballot.style):
         chosen = challenged.choices.get(contest.id)
         option = contest.options[contest.option_index(chosen) if chosen else contest.null_option_index]
         print(f"  {contest.title}: {option.label}")

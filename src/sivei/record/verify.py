@@ -75,6 +75,14 @@ class VerifyOptions:
 # -- record pieces ------------------------------------------------------------------------------
 
 
+def _valid_close(payload: dict[str, Any] | None, ballots: int) -> bool:
+    """The close event's payload is exactly {"cast": <ballots on the board>, "late": <int ≥ 0>}."""
+    if payload is None or set(payload) != {"cast", "late"}:
+        return False
+    late = payload["late"]
+    return payload["cast"] == ballots and isinstance(late, int) and not isinstance(late, bool) and late >= 0
+
+
 def _check_files(reader: layout.RecordReader, report: VerificationReport,
                  required: tuple[str, ...]) -> dict[str, Any] | None:
     try:
@@ -441,10 +449,7 @@ class _Verifier:
                               f"the published chain does not go through head {typed}: events are missing or changed"))
         if closed_at is None:
             report.add("board.close", layout.BOARD, tr("el tablero no está cerrado", "the board is not closed"))
-        elif (close_payload != {"cast": ballots, "late": (close_payload or {}).get("late")}
-              or not isinstance((close_payload or {}).get("late"), int)
-              or isinstance((close_payload or {}).get("late"), bool)
-              or (close_payload or {}).get("late", -1) < 0):
+        elif not _valid_close(close_payload, ballots):
             report.add("board.close", f"{layout.BOARD}:{closed_at}",
                        tr(f"el cierre declara {close_payload} pero hay {ballots} boletas",
                           f"the close declares {close_payload} but there are {ballots} ballots"))
@@ -545,7 +550,7 @@ class _Verifier:
                 report.add("decryption", where, tr("número de partes incorrecto", "wrong number of shares"))
                 continue
             ok = True
-            for ei, (row, entry) in enumerate(zip(d.shares, tally.entries, strict=True)):
+            for row, entry in zip(d.shares, tally.entries, strict=True):
                 contest = ctx.manifest.contests[entry.contest_index]
                 for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
                     # Shares were parsed with membership checks, K_i come from the verified
@@ -558,7 +563,6 @@ class _Verifier:
                                    f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
                                    tr("la prueba de descifrado parcial no es válida",
                                       "the partial decryption proof is invalid"))
-                del ei
             if ok:
                 valid.append(d)
         present = sorted(d.guardian for d in valid)
