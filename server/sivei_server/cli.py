@@ -1,0 +1,143 @@
+"""``sivei servidor`` (alias ``server``): the voting server's commands.
+
+* ``db-upgrade``: create or migrate the database schema (Alembic).
+* ``ejecutar`` (``run``): start the server locally (werkzeug, for development and drills). In
+  production run gunicorn: ``gunicorn -w 4 -b 127.0.0.1:8000 'sivei_server.wsgi:app'`` behind a TLS
+  reverse proxy (see ``server/README.md``).
+* ``crear-operador`` (``create-operator``): an operator account with its role, password and TOTP secret.
+* ``llave-recibos`` (``receipt-key``): create the election's receipt key (key file or PKCS#11 token)
+  and print its public half for the opening act.
+
+Configuration comes from the environment (``sivei_server.config``) plus the options here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from typing import Any
+
+from sivei.errors import SiveiError
+from sivei.i18n import tr
+from sivei_server.config import ServerConfig
+
+
+def _config(args: argparse.Namespace, **overrides: Any) -> ServerConfig:
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "data_dir", None):
+        from pathlib import Path
+        overrides["data_dir"] = Path(args.data_dir)
+    return ServerConfig.from_env(**overrides)
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    from sivei_server.db import make_engine
+    from sivei_server.migrate import current_revision, upgrade
+
+    cfg = _config(args)
+    engine = make_engine(cfg)
+    upgrade(engine)
+    print(tr(f"Base de datos al día (revisión {current_revision(engine)}).",
+             f"Database up to date (revision {current_revision(engine)})."))
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from sivei_server.app import create_app
+    from sivei_server.db import make_engine
+    from sivei_server.migrate import upgrade
+
+    overrides: dict[str, Any] = {}
+    if args.insecure_cookies:
+        overrides["cookie_secure"] = False
+    cfg = _config(args, **overrides)
+    upgrade(make_engine(cfg))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its request lines include query strings
+    app = create_app(cfg)
+    print(tr(f"SIVEI en http://{args.host}:{args.port}/ (Ctrl-C para terminar)",
+             f"SIVEI at http://{args.host}:{args.port}/ (Ctrl-C to stop)"), flush=True)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def run_create_operator(args: argparse.Namespace) -> int:
+    import pyotp
+    from sqlalchemy import select
+
+    from sivei_server.db import make_engine, session_scope
+    from sivei_server.migrate import upgrade
+    from sivei_server.models import ROLES, Operator
+    from sivei_server.passwords import hash_password
+
+    if args.role not in ROLES:
+        raise SiveiError(tr(f"función desconocida: {args.role}", f"unknown role: {args.role}"))
+    password = os.environ.get("SIVEI_OPERATOR_PASSWORD") or getpass.getpass(
+        tr("Contraseña del operador: ", "Operator password: "))
+    if len(password) < 12:
+        raise SiveiError(tr("la contraseña debe tener al menos 12 caracteres",
+                            "the password must have at least 12 characters"))
+    cfg = _config(args)
+    engine = make_engine(cfg)
+    upgrade(engine)
+    secret = pyotp.random_base32()
+    with session_scope(engine) as s:
+        if s.scalar(select(Operator).where(Operator.username == args.username)) is not None:
+            raise SiveiError(tr(f"ya existe el operador {args.username}",
+                                f"the operator {args.username} already exists"))
+        s.add(Operator(username=args.username, role=args.role, password_hash=hash_password(password),
+                       totp_secret=secret))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="SIVEI")
+    print(tr(f"Operador {args.username} ({args.role}) creado.", f"Operator {args.username} ({args.role}) created."))
+    print(tr("Registra esta clave en tu aplicación autenticadora (TOTP):",
+             "Add this key to your authenticator app (TOTP):"))
+    print(f"  {secret}\n  {uri}")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help=tr("URL de la base de datos (o SIVEI_DATABASE_URL)",
+                                             "database URL (or SIVEI_DATABASE_URL)"))
+    p.add_argument("--datos", "--data-dir", dest="data_dir",
+                   help=tr("directorio de datos (o SIVEI_DATA_DIR)", "data directory (or SIVEI_DATA_DIR)"))
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("servidor", aliases=["server"],
+                       help=tr("servidor de votación", "voting server"),
+                       description=tr("Servidor de votación SIVEI.", "SIVEI voting server."))
+    ssub = p.add_subparsers(dest="server_command", metavar=tr("ACCIÓN", "ACTION"))
+
+    up = ssub.add_parser("db-upgrade", help=tr("crear o migrar la base de datos", "create or migrate the database"))
+    _common(up)
+    up.set_defaults(func=run_db_upgrade)
+
+    run = ssub.add_parser("ejecutar", aliases=["run"],
+                          help=tr("iniciar el servidor localmente", "start the server locally"))
+    _common(run)
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--puerto", "--port", dest="port", type=int, default=8000)
+    run.add_argument("--cookies-inseguras", "--insecure-cookies", dest="insecure_cookies", action="store_true",
+                     help=tr("cookies sin Secure (sólo HTTP local de desarrollo)",
+                             "cookies without Secure (local plain-HTTP development only)"))
+    run.set_defaults(func=run_serve)
+
+    op = ssub.add_parser("crear-operador", aliases=["create-operator"],
+                         help=tr("crear una cuenta de operador", "create an operator account"))
+    _common(op)
+    op.add_argument("username")
+    op.add_argument("--funcion", "--role", dest="role", default="administrador",
+                    help="administrador | observador | soporte")
+    op.set_defaults(func=run_create_operator)
+
+    def _help(_args: argparse.Namespace) -> int:
+        p.print_help(sys.stdout)
+        return 2
+
+    p.set_defaults(func=_help)

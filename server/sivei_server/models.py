@@ -1,0 +1,319 @@
+"""The server's tables (SQLAlchemy 2 declarative, typed). Alembic migrations in ``migrations/``
+create exactly these (a test compares them).
+
+Privacy rules the schema itself enforces:
+
+* ``voters`` records only THAT a voter cast (``voted``) and on which day (``voted_on``); it has no
+  link to any ballot, and ``cast_ballots`` has no voter, session or address column.
+* ``late_ballots`` keeps only the sender address and the time of a ballot received after the close
+  (LGIPE art. 345), never its content.
+
+Times are stored in UTC (``UtcDateTime`` returns aware datetimes on every backend).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Roles of operators.
+ROLE_ADMIN = "administrador"
+ROLE_OBSERVER = "observador"
+ROLE_SUPPORT = "soporte"
+ROLES = (ROLE_ADMIN, ROLE_OBSERVER, ROLE_SUPPORT)
+
+# Session kinds and stages.
+KIND_VOTER = "voter"
+KIND_OPERATOR = "operator"
+SESSION_KINDS = (KIND_VOTER, KIND_OPERATOR)
+STAGE_FULL = "full"
+
+# Election states.
+STATE_NEW = "new"              # nothing loaded yet, or manifest/credentials/acts being loaded
+STATE_OPEN = "open"            # taking ballots
+STATE_PAUSED = "paused"        # operator pause: ballots refused (503), window still running
+STATE_CLOSED = "closed"        # close event appended
+STATE_PUBLISHED = "published"  # verified record published
+ELECTION_STATES = (STATE_NEW, STATE_OPEN, STATE_PAUSED, STATE_CLOSED, STATE_PUBLISHED)
+
+SECOND_FACTORS = ("sms", "totp")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- voters and operators (authentication is built on these; see sivei_server.sessions) ---------
+
+class Voter(Base):
+    __tablename__ = "voters"
+
+    voter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    # Activation link: only a hash of the token is stored (single use, expiring).
+    activation_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    activation_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
+    second_factor: Mapped[str | None] = mapped_column(String(8))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lockout_level: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # THAT and WHEN (day only) the voter cast; never which ballot.
+    voted: Mapped[bool] = mapped_column(Boolean, default=False)
+    voted_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        CheckConstraint("second_factor IS NULL OR second_factor IN ('sms', 'totp')", name="second_factor"),
+        Index("ix_voters_voted_on", "voted_on"),
+    )
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lockout_level: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('administrador', 'observador', 'soporte')", name="role"),
+    )
+
+
+class WebSession(Base):
+    """Server-side sessions. The cookie carries a random token; only its SHA-256 is stored. The
+    absolute limit (``expires_at``) is set at creation and never extended. ``stage`` lets an
+    authentication flow keep a partial session (e.g. password checked, code pending): only
+    ``STAGE_FULL`` sessions authenticate. ``flow`` is free JSON text for that flow's state."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(32), default=STAGE_FULL)
+    flow: Mapped[str | None] = mapped_column(Text)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('voter', 'operator')", name="kind"),
+        Index("ix_web_sessions_subject", "kind", "subject_id"),
+    )
+
+
+class RateLimit(Base):
+    """Rate-limit and lockout counters shared by all workers, one row per key (for example
+    ``login:voter:<id>`` or ``code:ip:<address>``)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lockout_level: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class OneTimeCode(Base):
+    """One-time codes (SMS codes, password-reset links…), stored hashed, with expiry and tries."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    tries_left: Mapped[int] = mapped_column(Integer, default=5)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_one_time_codes_subject", "kind", "subject_id", "purpose"),)
+
+
+class AuditLog(Base):
+    """Operators' actions: help desk (``helpdesk.*``, e.g. a lost phone) and election lifecycle
+    (``election.*``). Never a ballot, tracking code or credential."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    voter_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- the election ----------------------------------------------------------------------------------
+
+class Election(Base):
+    """The one election this server runs (row id = 1)."""
+
+    __tablename__ = "election"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=STATE_NEW)
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    voting_opens: Mapped[datetime] = mapped_column(UtcDateTime)
+    voting_closes: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single"),
+        CheckConstraint("state IN ('new', 'open', 'paused', 'closed', 'published')", name="state"),
+    )
+
+
+class Artifact(Base):
+    """Files the operators load or the server produces (manifest, credential list, ceremony
+    transcript, acts, record archive…), by name."""
+
+    __tablename__ = "artifacts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+
+
+class ChainHead(Base):
+    """The board's head (row id = 1). Every append locks this row (PostgreSQL ``FOR UPDATE``;
+    SQLite's ``BEGIN IMMEDIATE`` locks the database)."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_index: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    cast_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single"),)
+
+
+class BoardEventRow(Base):
+    """One event of the board's hash chain. Ballot events point to ``cast_ballots``; other events
+    keep their public payload (canonical JSON)."""
+
+    __tablename__ = "board_events"
+
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))
+    payload_json: Mapped[str | None] = mapped_column(Text)
+    head: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CastBallot(Base):
+    """A cast ballot as it is on the board. No voter, session or address column, by design."""
+
+    __tablename__ = "cast_ballots"
+
+    chain_index: Mapped[int] = mapped_column(ForeignKey("board_events.index"), primary_key=True,
+                                             autoincrement=False)
+    credential: Mapped[str] = mapped_column(String(64), unique=True)   # one-vote policy
+    ballot_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
+    style: Mapped[str] = mapped_column(String(64))
+    ballot_json: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The signed receipt, written once right after the ballot's transaction commits.
+    receipt_json: Mapped[str | None] = mapped_column(Text)
+
+
+class BallotAlpha(Base):
+    """Unique α on the board: ``alpha_key`` (low 256 bits of α, 32 bytes) of every ciphertext."""
+
+    __tablename__ = "ballot_alphas"
+
+    alpha_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    chain_index: Mapped[int] = mapped_column(ForeignKey("cast_ballots.chain_index"), index=True)
+
+
+class LateBallot(Base):
+    """A ballot received after the close: sender and time only (never content)."""
+
+    __tablename__ = "late_ballots"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sender: Mapped[str] = mapped_column(String(64))
