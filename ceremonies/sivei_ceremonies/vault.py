@@ -1,0 +1,375 @@
+"""The decryption ceremony (apertura de la bóveda).
+
+1. The coordinator verifies the closed record and exports its encrypted tally with the decryption
+   session's id (``export``). Export file::
+
+       {"format": "sivei-boveda", "version": 1, "election_id": "…", "decryption_id": "…",
+        "key_ceremony_id": "…", "tally_hash": "<64 hex>", "encrypted_tally": {"entries": […]}}
+
+2. Each key-holder present, on their own laptop (``decrypt``): opens the token, verifies the closed
+   record itself — every ballot, the counting policy, the board chain against the closing act, the
+   acts and the constancia (``verify_closed_record``) — which recomputes the encrypted tally from the
+   board; refuses unless the coordinator's export is exactly that tally; unseals the share (only in
+   memory), checks it against K_i, and decrypts nothing but those aggregates. The share file is the
+   library's signed ``decryption-shares`` envelope, which names the tally hash.
+
+3. The coordinator combines the share files (``combine``): every share file is checked (signature by
+   the key-holder's key from the transcript, election, session, tally hash, every Chaum–Pedersen
+   proof); any invalid file is refused naming whose it is and what fails; with fewer than t it refuses
+   naming who is missing; with at least t it combines them all, writes the complete record (a copy of
+   the closed record plus ``decryption.json`` and ``results.json``), verifies it and prints the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sivei.ballot.context import ElectionContext
+from sivei.crypto.decryption import verify_share
+from sivei.crypto.envelope import Envelope
+from sivei.crypto.fingerprint import fingerprint
+from sivei.errors import SiveiError
+from sivei.i18n import language, tr
+from sivei.record.context import load_election_context
+from sivei.record.verify import VerifyOptions, verify_closed_record, verify_record
+from sivei.record.writer import add_decryption
+from sivei.tally.aggregate import EncryptedTally
+from sivei.tally.decrypt import (
+    TYPE_DECRYPTION_SHARES,
+    GuardianDecryption,
+    combine_tally,
+    decrypt_tally_share,
+    parse_guardian_decryption,
+)
+from sivei.tally.results import ElectionResults, compute_results, format_results
+from sivei_ceremonies.common import (
+    Out,
+    RefusalError,
+    constancia_banner,
+    custodian,
+    keyholder_token,
+    read_json,
+    refuse_existing,
+    signing_key_fingerprint,
+    write_json_new,
+)
+from sivei_ceremonies.keycheck import unseal_share
+from sivei_ceremonies.keygen import PrivatePaths, Transcript, load_transcript
+
+EXPORT_FORMAT = "sivei-boveda"
+EXPORT_VERSION = 1
+_EXPORT_FIELDS = {"format", "version", "election_id", "decryption_id", "key_ceremony_id", "tally_hash",
+                  "encrypted_tally"}
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MAX_PROBLEMS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Export:
+    election_id: str
+    decryption_id: str
+    key_ceremony_id: str
+    tally_hash: bytes
+    tally: EncryptedTally
+
+
+def _progress(done: int, total: int, elapsed: float) -> None:
+    eta = elapsed / done * (total - done) if done else 0.0
+    print(tr(f"\r   verificando el tablero: {done}/{total} eventos, faltan ~{eta:.0f} s   ",
+             f"\r   checking the board: {done}/{total} events, ~{eta:.0f} s left   "),
+          end="", file=sys.stderr, flush=True)
+    if done >= total:
+        print(file=sys.stderr)
+
+
+def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out,
+                  quiet: bool = False) -> tuple[ElectionContext, Transcript, EncryptedTally]:
+    """Verify the closed record; return its context, transcript and the tally recomputed from the board."""
+    out.step(tr(f"Verificación del registro cerrado {record} (cada boleta, la política de conteo, la cadena del "
+                "tablero contra el acta de cierre, las actas y la constancia)",
+                f"Verifying the closed record {record} (every ballot, the counting policy, the board chain "
+                "against the closing act, the acts and the constancia)"))
+    started = time.monotonic()
+    report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs,
+                                                               progress=None if quiet else _progress))
+    if not report.ok or tally is None:
+        lines = [str(p) for p in report.problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(report.problems) - len(lines)
+        if more > 0:
+            lines.append(tr(f"… y {more} más", f"… and {more} more"))
+        raise RefusalError(tr("el registro cerrado NO verifica; no se produce nada:\n  ",
+                              "the closed record does NOT verify; nothing is produced:\n  ") + "\n  ".join(lines))
+    out.ok(tr(f"registro cerrado verificado en {time.monotonic() - started:.1f} s",
+              f"closed record verified in {time.monotonic() - started:.1f} s"))
+    for name, value in report.fingerprints.items():
+        out.info(f"{name}: {value}")
+    try:
+        ctx = load_election_context(record, allow_test_group=allow_test_group)
+    except SiveiError as exc:  # pragma: no cover - the record just verified
+        raise RefusalError(str(exc)) from None
+    transcript = load_transcript(record, allow_test_group=allow_test_group)
+    out.aloud(tr("huella de la elección (H_E)", "election fingerprint (H_E)"), fingerprint(ctx.election_hash))
+    out.aloud(tr("recuento cifrado recalculado del tablero", "encrypted tally recomputed from the board"),
+              fingerprint(tally.hash(ctx)))
+    return ctx, transcript, tally
+
+
+def _check_session_id(value: str) -> None:
+    if not _SESSION_ID.fullmatch(value):
+        raise RefusalError(tr(f"identificador de apertura no válido «{value}»", f"invalid vault-opening id «{value}»"))
+
+
+def export(record: Path, decryption_id: str, output: Path, *, allow_test_group: bool, jobs: int | None,
+           out: Out) -> Export:
+    out.title(tr("APERTURA DE LA BÓVEDA — EXPORTACIÓN (coordinador)", "VAULT OPENING — EXPORT (coordinator)"))
+    constancia_banner(out)
+    _check_session_id(decryption_id)
+    refuse_existing(output)
+    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+    data: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "election_id": ctx.manifest.election_id,
+                            "decryption_id": decryption_id, "key_ceremony_id": transcript.ceremony_id,
+                            "tally_hash": tally.hash(ctx).hex(), "encrypted_tally": tally.to_json(ctx.group)}
+    write_json_new(output, data)
+    out.step(tr(f"Recuento cifrado exportado en {output} (apertura «{decryption_id}»): entréguelo, con el registro "
+                "cerrado, a cada custodio presente",
+                f"Encrypted tally exported to {output} (opening «{decryption_id}»): hand it, with the closed record, "
+                "to each key-holder present"))
+    return Export(ctx.manifest.election_id, decryption_id, transcript.ceremony_id, tally.hash(ctx), tally)
+
+
+def read_export(path: Path, ctx: ElectionContext) -> Export:
+    data = read_json(path)
+    if not isinstance(data, dict) or set(data) != _EXPORT_FIELDS or data.get("format") != EXPORT_FORMAT:
+        raise RefusalError(tr(f"{path}: no es una exportación de la bóveda de SIVEI",
+                              f"{path}: not a SIVEI vault export"))
+    if data["version"] != EXPORT_VERSION:
+        raise RefusalError(tr(f"{path}: versión no soportada", f"{path}: unsupported version"))
+    if data["election_id"] != ctx.manifest.election_id:
+        raise RefusalError(tr(f"{path}: es de la elección «{data['election_id']}», no de «{ctx.manifest.election_id}»",
+                              f"{path}: belongs to election «{data['election_id']}», not «{ctx.manifest.election_id}»"))
+    for key in ("decryption_id", "key_ceremony_id", "tally_hash"):
+        if not isinstance(data[key], str):
+            raise RefusalError(tr(f"{path}: {key} no válido", f"{path}: invalid {key}"))
+    _check_session_id(data["decryption_id"])
+    try:
+        tally = EncryptedTally.from_json(ctx.group, data["encrypted_tally"])
+        stated = bytes.fromhex(data["tally_hash"])
+    except (SiveiError, ValueError) as exc:
+        raise RefusalError(tr(f"{path}: recuento cifrado ilegible: {exc}",
+                              f"{path}: unreadable encrypted tally: {exc}")) from None
+    return Export(data["election_id"], data["decryption_id"], data["key_ceremony_id"], stated, tally)
+
+
+def compare_export(ctx: ElectionContext, export_data: Export, tally: EncryptedTally, transcript: Transcript,
+                   path: Path) -> None:
+    """Refuse unless the coordinator's export is exactly the tally recomputed from the closed record."""
+    problems: list[str] = []
+    if export_data.key_ceremony_id != transcript.ceremony_id:
+        problems.append(tr(f"nombra la ceremonia de llaves «{export_data.key_ceremony_id}», no "
+                           f"«{transcript.ceremony_id}»",
+                           f"names key ceremony «{export_data.key_ceremony_id}», not «{transcript.ceremony_id}»"))
+    theirs = export_data.tally.entries
+    if len(theirs) != len(tally.entries):
+        problems.append(tr(f"tiene {len(theirs)} agregados; el registro, {len(tally.entries)}",
+                           f"has {len(theirs)} aggregates; the record, {len(tally.entries)}"))
+    else:
+        for mine, other in zip(tally.entries, theirs, strict=True):
+            if mine != other:
+                contest = ctx.manifest.contests[mine.contest_index].id if mine.contest_index < len(
+                    ctx.manifest.contests) else "?"
+                problems.append(tr(f"el agregado {mine.entity}/{contest} no es el producto de las boletas del tablero",
+                                   f"the aggregate {mine.entity}/{contest} is not the product of the board's ballots"))
+    if export_data.tally_hash != tally.hash(ctx) or export_data.tally.hash(ctx) != tally.hash(ctx):
+        problems.append(tr("su hash no es el del recuento recalculado (el que nombra el acta de cierre)",
+                           "its hash is not that of the recomputed tally (the one the closing act names)"))
+    if problems:
+        raise RefusalError(tr(f"el recuento cifrado del coordinador ({path}) NO es el recalculado del registro "
+                              "cerrado; no se descifra nada:\n  ",
+                              f"the coordinator's encrypted tally ({path}) is NOT the one recomputed from the closed "
+                              "record; nothing is decrypted:\n  ") + "\n  ".join(problems))
+
+
+def decrypt(record: Path, export_path: Path, private: Path, index: int, token_label: str, module_path: str | None,
+            output: Path, *, share_path: Path | None, allow_test_group: bool, jobs: int | None, out: Out) -> Envelope:
+    out.title(tr(f"APERTURA DE LA BÓVEDA — CUSTODIO {index}", f"VAULT OPENING — KEY-HOLDER {index}"))
+    constancia_banner(out)
+    refuse_existing(output)
+    with keyholder_token(token_label, module_path, out) as session:
+        signer, sealer = session.signer(), session.sealer()
+        out.aloud(tr("huella de la llave de firma del token", "fingerprint of the token's signing key"),
+                  signing_key_fingerprint(signer.public_key))
+        ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+        if not 1 <= index <= transcript.n:
+            raise RefusalError(tr(f"el custodio debe estar entre 1 y {transcript.n}",
+                                  f"the key-holder must be between 1 and {transcript.n}"))
+        export_data = read_export(export_path, ctx)
+        compare_export(ctx, export_data, tally, transcript, export_path)
+        out.step(tr("El recuento cifrado del coordinador es exactamente el recalculado del registro cerrado",
+                    "The coordinator's encrypted tally is exactly the one recomputed from the closed record"))
+        out.info(tr(f"apertura «{export_data.decryption_id}»", f"opening «{export_data.decryption_id}»"))
+        if signer.public_key != transcript.signing_key(index):
+            raise RefusalError(tr(f"la llave de firma del token «{token_label}» no es la del {custodian(index)} en la "
+                                  "ceremonia de llaves",
+                                  f"the signing key of token «{token_label}» is not {custodian(index)}'s in the key "
+                                  "ceremony"))
+        path = share_path or PrivatePaths.of(private, transcript.ceremony_id, index).share
+        share = unseal_share(transcript, index, path, sealer)
+        out.step(tr(f"Parte secreta abierta con el token (solo en memoria) y comprobada contra K_{index}",
+                    f"Secret share opened with the token (in memory only) and checked against K_{index}"))
+        started = time.monotonic()
+        envelope = decrypt_tally_share(ctx, tally, guardian=index, secret_share=share,
+                                       guardian_key=transcript.outcome.guardian_keys[index - 1], signer=signer,
+                                       ceremony_id=export_data.decryption_id)
+        del share
+    count = sum(len(e.ciphertexts) for e in tally.entries)
+    out.step(tr(f"{count} descifrados parciales con sus pruebas, firmados con el token "
+                f"({time.monotonic() - started:.1f} s); solo se descifraron los agregados",
+                f"{count} partial decryptions with their proofs, signed with the token "
+                f"({time.monotonic() - started:.1f} s); only the aggregates were decrypted"))
+    write_json_new(output, envelope.to_json())
+    out.step(tr(f"Parte de descifrado escrita en {output}: entréguela al coordinador",
+                f"Decryption share written to {output}: hand it to the coordinator"))
+    return envelope
+
+
+@dataclass(frozen=True)
+class CombineResult:
+    record: Path
+    present: tuple[int, ...]
+    results: ElectionResults
+
+
+def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: EncryptedTally, decryption_id: str,
+                      path: Path) -> GuardianDecryption:
+    try:
+        envelope = Envelope.from_json(read_json(path), str(path))
+        decryption = parse_guardian_decryption(ctx, envelope, str(path))
+    except SiveiError as exc:
+        raise RefusalError(str(exc)) from None
+    i = decryption.guardian
+    who = custodian(i)
+    if not 1 <= i <= transcript.n:
+        raise RefusalError(tr(f"{path}: custodio {i} fuera de 1..{transcript.n}",
+                              f"{path}: key-holder {i} outside 1..{transcript.n}"))
+    if envelope.type != TYPE_DECRYPTION_SHARES or envelope.election_id != ctx.manifest.election_id \
+            or envelope.ceremony_id != decryption_id or envelope.round != 0:
+        raise RefusalError(tr(f"{path}: la parte del {who} es de otra elección o apertura («{envelope.election_id}», "
+                              f"«{envelope.ceremony_id}»); se esperaba «{ctx.manifest.election_id}», «{decryption_id}»",
+                              f"{path}: {who}'s share belongs to another election or opening "
+                              f"(«{envelope.election_id}», "
+                              f"«{envelope.ceremony_id}»); expected «{ctx.manifest.election_id}», «{decryption_id}»"))
+    try:
+        envelope.verify(transcript.signing_key(i))
+    except SiveiError as exc:
+        raise RefusalError(tr(f"{path}: {exc}: la parte no está firmada por el token del {who}",
+                              f"{path}: {exc}: the share is not signed by {who}'s token")) from None
+    t_hash = tally.hash(ctx)
+    if decryption.tally_hash != t_hash or envelope.previous != t_hash:
+        raise RefusalError(tr(f"{path}: la parte del {who} descifra otro recuento cifrado",
+                              f"{path}: {who}'s share decrypts another encrypted tally"))
+    if len(decryption.shares) != len(tally.entries) or any(
+            len(row) != len(e.ciphertexts) for row, e in zip(decryption.shares, tally.entries, strict=True)):
+        raise RefusalError(tr(f"{path}: número de partes incorrecto", f"{path}: wrong number of shares"))
+    key = transcript.outcome.guardian_keys[i - 1]
+    for row, entry in zip(decryption.shares, tally.entries, strict=True):
+        contest = ctx.manifest.contests[entry.contest_index]
+        for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
+            if share.guardian != i or not verify_share(ctx.group, share, key, ct, ctx.election_hash,
+                                                       elements_checked=True):
+                raise RefusalError(tr(
+                    f"{path}: la prueba de descifrado del {who} no es válida en {entry.entity}/{contest.id}/"
+                    f"{contest.options[oi].id}: esa parte no se usa",
+                    f"{path}: {who}'s decryption proof is invalid at {entry.entity}/{contest.id}/"
+                    f"{contest.options[oi].id}: that share is not used"))
+    return decryption
+
+
+def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output: Path, *, allow_test_group: bool,
+            jobs: int | None, out: Out) -> CombineResult:
+    out.title(tr("APERTURA DE LA BÓVEDA — COMBINACIÓN (coordinador)", "VAULT OPENING — COMBINATION (coordinator)"))
+    constancia_banner(out)
+    refuse_existing(output)
+    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+    export_data = read_export(export_path, ctx)
+    compare_export(ctx, export_data, tally, transcript, export_path)
+    out.step(tr(f"Partes de descifrado de la apertura «{export_data.decryption_id}»:",
+                f"Decryption shares of opening «{export_data.decryption_id}»:"))
+    problems: list[str] = []
+    valid: dict[int, GuardianDecryption] = {}
+    for path in share_paths:
+        try:
+            d = _check_share_file(ctx, transcript, tally, export_data.decryption_id, path)
+        except RefusalError as exc:
+            problems.append(str(exc))
+            continue
+        if d.guardian in valid:
+            problems.append(tr(f"{path}: segunda parte del {custodian(d.guardian)}",
+                               f"{path}: second share of {custodian(d.guardian)}"))
+            continue
+        valid[d.guardian] = d
+        out.ok(tr(f"parte válida del {custodian(d.guardian)} ({path.name})",
+                  f"valid share of {custodian(d.guardian)} ({path.name})"))
+    if problems:
+        raise RefusalError(tr("hay partes no válidas; no se combina nada (retire esos archivos o pida que se "
+                              "rehagan):\n  ",
+                              "there are invalid shares; nothing is combined (remove those files or have them "
+                              "redone):\n  ") + "\n  ".join(problems))
+    present = tuple(sorted(valid))
+    if len(present) < transcript.t:
+        missing = [i for i in range(1, transcript.n + 1) if i not in valid]
+        raise RefusalError(tr(
+            f"se necesitan partes de al menos {transcript.t} custodios y hay {len(present)} "
+            f"({', '.join(custodian(i) for i in present) or 'ninguno'}); faltan {transcript.t - len(present)} de: "
+            f"{', '.join(custodian(i) for i in missing)}. No se combina nada",
+            f"shares of at least {transcript.t} key-holders are needed and {len(present)} are present "
+            f"({', '.join(custodian(i) for i in present) or 'none'}); {transcript.t - len(present)} more needed from: "
+            f"{', '.join(custodian(i) for i in missing)}. Nothing is combined"))
+    started = time.monotonic()
+    decryptions = [valid[i] for i in present]
+    combined = combine_tally(ctx, tally, decryptions, n=transcript.n, t=transcript.t)
+    counts = {(entry.entity, ctx.manifest.contests[entry.contest_index].id): list(row)
+              for entry, row in zip(tally.entries, combined.counts, strict=True)}
+    results = compute_results(ctx.manifest, counts)
+    out.step(tr(f"Partes de {', '.join(custodian(i) for i in present)} combinadas y conteos decodificados "
+                f"({time.monotonic() - started:.1f} s)",
+                f"Shares of {', '.join(custodian(i) for i in present)} combined and counts decoded "
+                f"({time.monotonic() - started:.1f} s)"))
+    final = _write_full_record(record, output, export_data.decryption_id, combined, decryptions, results)
+    out.step(tr(f"Registro completo escrito en {final}", f"Complete record written to {final}"))
+    report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs))
+    if not report.ok:  # pragma: no cover - everything it checks was checked above
+        raise RefusalError(tr("el registro completo no verifica:\n", "the complete record does not verify:\n")
+                           + report.format_text())
+    out.ok(tr("el registro completo verifica («sivei verificar»)", "the complete record verifies («sivei verify»)"))
+    out.blank()
+    out.raw(format_results(ctx.manifest, results, language()))
+    return CombineResult(final, present, results)
+
+
+def _write_full_record(record: Path, output: Path, decryption_id: str, combined: Any,
+                       decryptions: Sequence[GuardianDecryption], results: ElectionResults) -> Path:
+    """A copy of the closed record completed with the decryption and the results, moved into place."""
+    parent = output.parent if str(output.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=parent))
+    try:
+        copy = staging / "registro"
+        shutil.copytree(record, copy)
+        add_decryption(copy, decryption_id=decryption_id, decryption=combined,
+                       envelopes=[d.envelope for d in decryptions], results=results)
+        copy.chmod(0o755)
+        os.replace(copy, output)
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+    return output
