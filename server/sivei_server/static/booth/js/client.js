@@ -1,0 +1,133 @@
+// The page's side of the booth's cryptography: starts the worker, sends it requests, and keeps the
+// voter's credential in the page's own memory.
+//
+//   import { BoothCrypto } from "/static/booth/js/client.js";
+//   const booth = await BoothCrypto.start(contextJson);           // builds g and K tables at once
+//   const cred = await booth.openCredential(typedText);           // {canonical, seed, publicCredential}
+//   const enc = await booth.encrypt(styleId, {contestId: optionId, …}, cred.publicCredential);
+//   show(enc.trackingCode);                                       // before cast or challenge
+//   const signed = await booth.sign(enc, cred.seed);              // cast: send signed.ballot
+//   const file = await booth.challenge(enc, choices);            // or challenge: never sent
+//   booth.forgetCredential(cred);                                 // when done
+//
+// The private credential and its seed are never stored (no localStorage, cookie or URL), never
+// posted to the worker and never sent to the server: signing happens here, in the page's thread
+// (one Ed25519 signature, a few milliseconds). Only the public credential goes to the worker.
+
+import { bytesToHex, hexToBytesLoose } from "./bytes.js";
+import { signBallotHash } from "./ballot.js";
+import { openCredential } from "./credentials.js";
+import * as ed25519 from "./ed25519.js";
+import { SiveiError } from "./errors.js";
+import { createService } from "./service.js";
+
+class WorkerError extends SiveiError {}
+
+export class BoothCrypto {
+  /**
+   * Start the worker and load the election context ({group, election_key, election_hash,
+   * manifest}). Without Web Worker support (never in the browsers the booth supports) the same
+   * service runs in the page.
+   */
+  static async start(context, { allowTestGroup = false, workerUrl = new URL("./worker.js", import.meta.url) } = {}) {
+    const booth = new BoothCrypto(context, workerUrl);
+    booth.info = await booth.call("init", { context, allowTestGroup });
+    return booth;
+  }
+
+  constructor(context, workerUrl) {
+    this.context = context;
+    this.electionId = context.manifest.election_id;
+    this.electionHash = hexToBytesLoose(context.election_hash);
+    this.pending = new Map();
+    this.nextId = 1;
+    if (typeof Worker === "function") {
+      this.worker = new Worker(workerUrl, { type: "module" });
+      this.worker.addEventListener("message", (event) => this.settle(event.data));
+      this.worker.addEventListener("error", (event) => {
+        for (const { reject } of this.pending.values()) reject(new Error(event.message || "worker error"));
+        this.pending.clear();
+      });
+    } else {
+      this.worker = null;
+      this.service = createService();
+    }
+  }
+
+  settle(reply) {
+    const entry = this.pending.get(reply.id);
+    if (entry === undefined) return;
+    this.pending.delete(reply.id);
+    if (reply.ok) {
+      entry.resolve(reply.result);
+    } else {
+      const e = reply.error || {};
+      const err = e.es ? new WorkerError(e.es, e.en) : new Error(e.message);
+      err.remoteName = e.name;
+      entry.reject(err);
+    }
+  }
+
+  call(action, payload = {}) {
+    const id = this.nextId++;
+    const message = { ...payload, id, action };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.worker !== null) {
+        this.worker.postMessage(message);
+      } else {
+        this.service.handle(message).then((reply) => this.settle(reply));
+      }
+    });
+  }
+
+  /** Parse the typed credential and derive its seed and public credential, here in the page. */
+  openCredential(typed) {
+    return openCredential(this.electionId, typed);
+  }
+
+  /** Zero-fill the seed kept for a credential (call when the voter has cast or left). */
+  forgetCredential(credential) {
+    if (credential && credential.seed instanceof Uint8Array) credential.seed.fill(0);
+  }
+
+  /** Encrypt in the worker: {ballot, ballotHash, trackingCode, ballotNonce, encryptMs}. */
+  encrypt(style, choices, publicCredential) {
+    const credential = publicCredential instanceof Uint8Array ? bytesToHex(publicCredential) : publicCredential;
+    return this.call("encrypt", { style, choices, publicCredential: credential });
+  }
+
+  /**
+   * Cast: sign the encrypted ballot (the result of encrypt) with the credential's seed, in the
+   * page's thread. Returns {ballot (JSON, signed), signature}.
+   */
+  async sign(encrypted, seed) {
+    const publicKey = await ed25519.publicKeyFromSeed(seed);
+    if (bytesToHex(publicKey) !== encrypted.ballot.credential) {
+      throw new SiveiError("la credencial no corresponde a la boleta", "the credential does not match the ballot");
+    }
+    const signature = bytesToHex(await signBallotHash(this.electionHash, hexToBytesLoose(encrypted.ballotHash), seed));
+    return { ballot: { ...encrypted.ballot, signature }, signature };
+  }
+
+  /** Challenge: the challenged-ballot file (never sent to the server). */
+  async challenge(encrypted, choices) {
+    const { challenged } = await this.call("challenge", {
+      ballot: encrypted.ballot, choices, ballotNonce: encrypted.ballotNonce,
+    });
+    return challenged;
+  }
+
+  /** Check a challenged-ballot file: {trackingCode, problems}. */
+  check(challenged) {
+    return this.call("check", { challenged });
+  }
+
+  setLanguage(language) {
+    return this.call("language", { language });
+  }
+
+  terminate() {
+    if (this.worker !== null) this.worker.terminate();
+  }
+}
