@@ -86,6 +86,37 @@ describe("worker service", () => {
   });
 });
 
+describe("worker.js in a stand-in worker scope", () => {
+  test("a stateless request carrying its context; replies by id", async () => {
+    const posted = [];
+    const scope = new EventTarget();
+    scope.postMessage = (message) => posted.push(message);
+    const saved = globalThis.self;
+    globalThis.self = scope;
+    try {
+      await booth("worker.js");
+      await exchange(scope, posted);
+    } finally {
+      globalThis.self = saved;
+    }
+  });
+});
+
+async function exchange(scope, posted) {
+  {
+    const v = B.ballots[2];
+    scope.dispatchEvent(new MessageEvent("message", { data: {
+      id: 41, action: "encrypt", context: contextJson, allowTestGroup: true, style: v.style, choices: v.choices,
+      publicCredential: B.public_credential, ballotNonce: v.ballot_nonce,
+    } }));
+    for (let i = 0; i < 200 && posted.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(posted.length, 1);
+    assert.equal(posted[0].id, 41);
+    assert.equal(posted[0].ok, true, JSON.stringify(posted[0].error));
+    assert.equal(posted[0].result.trackingCode, v.tracking_code);
+  }
+}
+
 describe("page client (without a Worker)", () => {
   test("open the credential in the page, encrypt, sign in the page, challenge, check", async () => {
     assert.equal(typeof Worker, "undefined");

@@ -25,22 +25,35 @@ export function equalBytes(a, b) {
 }
 
 /** Lowercase hex, two digits per byte. */
+const BYTE_HEX = Array.from({ length: 256 }, (_, b) => HEX_DIGITS[b >> 4] + HEX_DIGITS[b & 15]);
+
 export function bytesToHex(bytes) {
   let out = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    out += HEX_DIGITS[b >> 4] + HEX_DIGITS[b & 15];
-  }
+  for (let i = 0; i < bytes.length; i++) out += BYTE_HEX[bytes[i]];
   return out;
+}
+
+// Value of each lowercase hex digit by character code (-1: not a lowercase hex digit).
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE[HEX_DIGITS.charCodeAt(i)] = i;
+
+function hexValue(hex, i) {
+  const c = hex.charCodeAt(i);
+  return c < 128 ? HEX_VALUE[c] : -1;
 }
 
 /** Bytes of a lowercase hex string of even length (no width check: see encoding.hexToBytes). */
 export function hexToBytesLoose(hex) {
-  if (typeof hex !== "string" || hex.length % 2 !== 0 || !HEX_RE.test(hex)) {
+  if (typeof hex !== "string" || hex.length % 2 !== 0) {
     throw new EncodingError("se esperaba hexadecimal en minúscula", "expected lowercase hex");
   }
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const hi = hexValue(hex, 2 * i);
+    const lo = hexValue(hex, 2 * i + 1);
+    if (hi < 0 || lo < 0) throw new EncodingError("se esperaba hexadecimal en minúscula", "expected lowercase hex");
+    out[i] = (hi << 4) | lo;
+  }
   return out;
 }
 
@@ -59,7 +72,14 @@ export function bigintToBytes(x, n) {
   if (x < 0n) throw new RangeError("negative integer");
   const hex = x.toString(16);
   if (hex.length > 2 * n) throw new RangeError(`integer does not fit in ${n} bytes`);
-  return hexToBytesLoose(hex.padStart(2 * n, "0"));
+  const out = new Uint8Array(n);
+  let j = hex.length;
+  for (let i = n - 1; i >= 0 && j > 0; i--) {
+    const lo = HEX_VALUE[hex.charCodeAt(--j)];
+    const hi = j > 0 ? HEX_VALUE[hex.charCodeAt(--j)] : 0;
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
 }
 
 export function bytesToBigint(bytes) {

@@ -3,7 +3,8 @@
 // directly.
 //
 // Requests are {id, action, ...}; replies {id, ok: true, result} or {id, ok: false, error: {name,
-// message, es, en}}. Actions:
+// message, es, en}}. Any request may carry `context` (and `allowTestGroup`): the worker then loads
+// that context first unless it already holds the same one. Actions:
 //   init      {context: {group, election_key, election_hash, manifest}, allowTestGroup?}
 //             → {group, electionHash, electionFingerprint, manifestFingerprint, tablesMs}
 //   encrypt   {style, choices: {contest id: option id}, publicCredential: hex, ballotNonce?: hex}
@@ -23,7 +24,7 @@ import { bytesToHex, hexToBytesLoose } from "./bytes.js";
 import { EncryptedBallot, encryptBallot, newBallotNonce, signBallot } from "./ballot.js";
 import { ChallengedBallot, checkChallenge } from "./challenge.js";
 import { ElectionContext } from "./context.js";
-import { hexToBytes } from "./encoding.js";
+import { elementToHex, hexToBytes } from "./encoding.js";
 import { setLanguage } from "./errors.js";
 import { fingerprint } from "./fingerprint.js";
 
@@ -45,6 +46,12 @@ export function createService() {
   function context() {
     if (ctx === null) throw new Error("the booth's context is not loaded (send 'init' first)");
     return ctx;
+  }
+
+  function sameContext(json) {
+    return ctx !== null && json && json.group === ctx.group.name && json.election_hash === bytesToHex(ctx.electionHash)
+      && json.election_key === elementToHex(ctx.group, ctx.key.element)
+      && json.manifest && json.manifest.election_id === ctx.manifest.electionId;
   }
 
   const actions = {
@@ -116,6 +123,9 @@ export function createService() {
       try {
         const action = msg && Object.prototype.hasOwnProperty.call(actions, msg.action) ? actions[msg.action] : null;
         if (action === null) throw new Error(`unknown action: ${msg && msg.action}`);
+        if (msg.action !== "init" && msg.context !== undefined && !sameContext(msg.context)) {
+          await actions.init(msg);
+        }
         return { id, ok: true, result: await action(msg) };
       } catch (err) {
         return {
