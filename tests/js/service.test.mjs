@@ -57,6 +57,9 @@ describe("worker service", () => {
     const checked = await service.handle({ id: 6, action: "check", challenged: C.lying_device.challenged });
     assert.deepEqual(checked.result.problems.map((p) => p.check), C.lying_device.problems);
 
+    const fromSeed = await service.handle({ id: 8, action: "encrypt", style: v.style, choices: v.choices,
+      seed: B.credential_seed, ballotNonce: v.ballot_nonce });
+    assert.equal(fromSeed.result.trackingCode, v.tracking_code);
     const random = await service.handle({ id: 7, action: "encrypt", style: "sur", choices: { consulta: "NO" },
       publicCredential: B.public_credential });
     assert.match(random.result.ballotNonce, /^[0-9a-f]{64}$/);
@@ -135,8 +138,23 @@ describe("page client (without a Worker)", () => {
     assert.equal(file.tracking_code, enc.trackingCode);
     assert.deepEqual((await boothClient.check(file)).problems, []);
     await assert.rejects(boothClient.encrypt("nte", { "gob-nte": "NADA" }, cred.publicCredential), /no tiene la opción/);
+    await boothClient.setLanguage("en");
+    await assert.rejects(boothClient.openCredential("0DJZF"), /missing 22 characters/);
+    await assert.rejects(boothClient.encrypt("nte", { "gob-nte": "NADA" }, cred.publicCredential), /has no option/);
+    await boothClient.setLanguage("es");
     boothClient.forgetCredential(cred);
     assert.deepEqual(cred.seed, new Uint8Array(32));
     boothClient.terminate();
+  });
+});
+
+describe("index.js", () => {
+  test("re-exports the booth's API in one module", async () => {
+    const index = await booth("index.js");
+    for (const name of ["encryptBallot", "checkChallenge", "challengeReveal", "contextFromRecordFiles", "parseCredential",
+      "openCredential", "Manifest", "ElectionContext", "PRODUCTION_GROUP", "canonicalJson", "fingerprint", "sha256"]) {
+      assert.ok(index[name] !== undefined, name);
+    }
+    assert.equal(typeof index.ed25519.sign, "function");
   });
 });

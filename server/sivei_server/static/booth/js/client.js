@@ -18,7 +18,7 @@ import { bytesToHex, hexToBytesLoose } from "./bytes.js";
 import { signBallotHash } from "./ballot.js";
 import { openCredential } from "./credentials.js";
 import * as ed25519 from "./ed25519.js";
-import { SiveiError } from "./errors.js";
+import { SiveiError, setLanguage } from "./errors.js";
 import { createService } from "./service.js";
 
 class WorkerError extends SiveiError {}
@@ -123,7 +123,9 @@ export class BoothCrypto {
     return this.call("check", { challenged });
   }
 
+  /** Language of messages, here in the page (credential errors) and in the worker. */
   setLanguage(language) {
+    setLanguage(language);
     return this.call("language", { language });
   }
 

@@ -7,7 +7,9 @@
 // that context first unless it already holds the same one. Actions:
 //   init      {context: {group, election_key, election_hash, manifest}, allowTestGroup?}
 //             → {group, electionHash, electionFingerprint, manifestFingerprint, tablesMs}
-//   encrypt   {style, choices: {contest id: option id}, publicCredential: hex, ballotNonce?: hex}
+//   encrypt   {style, choices: {contest id: option id}, publicCredential: hex | seed, ballotNonce?: hex}
+//             (with `seed` instead of `publicCredential`, the public credential is derived here and
+//             the seed's copy zero-filled)
 //             → {ballot (JSON, unsigned), ballotHash, trackingCode, ballotNonce, encryptMs}
 //   sign      {ballot (JSON), seed: Uint8Array(32) | hex} → {ballot (JSON, signed), signature}
 //   challenge {ballot (JSON, unsigned), choices, ballotNonce: hex} → {challenged (JSON file)}
@@ -24,6 +26,7 @@ import { bytesToHex, hexToBytesLoose } from "./bytes.js";
 import { EncryptedBallot, encryptBallot, newBallotNonce, signBallot } from "./ballot.js";
 import { ChallengedBallot, checkChallenge } from "./challenge.js";
 import { ElectionContext } from "./context.js";
+import * as ed25519 from "./ed25519.js";
 import { elementToHex, hexToBytes } from "./encoding.js";
 import { setLanguage } from "./errors.js";
 import { fingerprint } from "./fingerprint.js";
@@ -74,7 +77,17 @@ export function createService() {
       const start = now();
       const nonce = msg.ballotNonce === undefined || msg.ballotNonce === null
         ? newBallotNonce() : bytesOf(msg.ballotNonce, 32, "ballotNonce");
-      const credential = bytesOf(msg.publicCredential, 32, "publicCredential");
+      let credential;
+      if (msg.publicCredential === undefined && msg.seed !== undefined) {
+        const seed = msg.seed instanceof Uint8Array ? msg.seed : hexToBytesLoose(msg.seed);
+        try {
+          credential = await ed25519.publicKeyFromSeed(seed);
+        } finally {
+          seed.fill(0);
+        }
+      } else {
+        credential = bytesOf(msg.publicCredential, 32, "publicCredential");
+      }
       const ballot = await encryptBallot(c, msg.style, msg.choices, credential, nonce);
       const ballotHash = await ballot.ballotHash(c);
       return {
