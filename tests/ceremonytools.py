@@ -76,11 +76,12 @@ def tree(path: Path) -> dict[str, str]:
 
 
 class World:
-    """One ceremony's folders. ``root`` holds ``coordinador/`` and ``custodio-<i>/{usb,privado}``."""
+    """One ceremony's folders. ``root`` holds ``coordinador/`` and ``custodio-<i>/{usb,privado}``; each
+    key-holder's token lives in their own SoftHSM2 folder, as on separate laptops."""
 
-    def __init__(self, root: Path, hsm: SoftHsmEnvironment) -> None:
+    def __init__(self, root: Path, hsm: dict[int, SoftHsmEnvironment]) -> None:
         self.root = root
-        self.hsm = hsm
+        self.hsm = hsm  # each key-holder's own SoftHSM2 token folder (their laptop's token)
         root.mkdir(parents=True, exist_ok=True)
 
     # folders --------------------------------------------------------------------------------------
@@ -113,8 +114,8 @@ class World:
 
     # running commands -----------------------------------------------------------------------------
 
-    def environ(self, pin_value: str | None) -> dict[str, str]:
-        env = self.hsm.environ()
+    def environ(self, keyholder: int, pin_value: str | None) -> dict[str, str]:
+        env = self.hsm[keyholder].environ()
         env.pop(PIN_ENV, None)
         env.pop(SO_PIN_ENV, None)
         if pin_value is not None:
@@ -122,10 +123,10 @@ class World:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         return env
 
-    def spawn(self, args: Sequence[str], *, pin_value: str | None = None,
+    def spawn(self, keyholder: int, args: Sequence[str], *, pin_value: str | None = None,
               so_pin: str | None = None) -> subprocess.Popen[str]:
         """A key-holder's command in its own process (the PKCS#11 module is opened there)."""
-        env = self.environ(pin_value)
+        env = self.environ(keyholder, pin_value)
         if so_pin is not None:
             env[SO_PIN_ENV] = so_pin
         return subprocess.Popen([SIVEI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -134,17 +135,17 @@ class World:
     def keyholders(self, calls: Sequence[tuple[int, Sequence[str]]], *, so_pin: str | None = None
                    ) -> dict[int, Result]:
         """Run key-holders' commands in parallel, one process each, with each one's PIN."""
-        procs = {i: self.spawn(args, pin_value=pin(i), so_pin=so_pin) for i, args in calls}
+        procs = {i: self.spawn(i, args, pin_value=pin(i), so_pin=so_pin) for i, args in calls}
         results = {}
         for i, proc in procs.items():
             out, err = proc.communicate(timeout=300)
             results[i] = Result(proc.returncode, out, err)
         return results
 
-    def cli(self, args: Sequence[str], *, pin_value: str | None = None) -> Result:
-        """A command in this process (the coordinator's, or a key-holder's in a refusal test)."""
+    def cli(self, args: Sequence[str], *, keyholder: int | None = None, pin_value: str | None = None) -> Result:
+        """A command in this process: the coordinator's, or (refusal tests) one on ``keyholder``'s laptop."""
         out, err = io.StringIO(), io.StringIO()
-        with self.pin_env(pin_value), redirect_stdout(out), redirect_stderr(err):
+        with self.pin_env(keyholder, pin_value), redirect_stdout(out), redirect_stderr(err):
             try:
                 code = main(list(args))
             except SystemExit as exc:  # argparse
@@ -154,7 +155,8 @@ class World:
         return Result(code, out.getvalue(), err.getvalue())
 
     @contextlib.contextmanager
-    def pin_env(self, pin_value: str | None) -> Iterator[None]:
+    def pin_env(self, keyholder: int | None, pin_value: str | None = None) -> Iterator[None]:
+        """This process as ``keyholder``'s laptop: their token folder and PIN (nothing for the coordinator)."""
         saved = {k: os.environ.get(k) for k in (PIN_ENV, SO_PIN_ENV)}
         os.environ.pop(SO_PIN_ENV, None)
         if pin_value is None:
@@ -162,7 +164,7 @@ class World:
         else:
             os.environ[PIN_ENV] = pin_value
         try:
-            with self.hsm:
+            with self.hsm[keyholder] if keyholder is not None else contextlib.nullcontext():
                 yield
         finally:
             for k, v in saved.items():
@@ -361,7 +363,7 @@ def built_ceremony(factory: pytest.TempPathFactory) -> Ceremony:
     if "c" not in _BUILT:
         _require_softhsm()
         base = factory.mktemp("ceremonia")
-        hsm = SoftHsmEnvironment(base / "softhsm")
+        hsm = {i: SoftHsmEnvironment(base / "softhsm" / f"custodio-{i}") for i in range(1, N + 1)}
         c = Ceremony(World(base / "mundo", hsm), base / "instantaneas")
         _key_ceremony(c)
         _opening(c, base)
