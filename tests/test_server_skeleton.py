@@ -16,7 +16,7 @@ from servertools import add_operator, add_voter, csrf, make_app
 from sivei_server import sessions
 from sivei_server.config import ConfigError, ServerConfig
 from sivei_server.db import session_scope
-from sivei_server.migrate import is_current
+from sivei_server.migrate import head_revision, is_current
 from sivei_server.models import Base, WebSession, utcnow
 
 
@@ -152,7 +152,7 @@ def test_cli_registers_server_commands(tmp_path: Path, capsys: pytest.CaptureFix
 
     monkeypatch.setenv("SIVEI_DATA_DIR", str(tmp_path))
     assert main(["servidor", "db-upgrade"]) == 0
-    assert "0001" in capsys.readouterr().out
+    assert f"revisión {head_revision()}" in capsys.readouterr().out
     monkeypatch.setenv("SIVEI_OPERATOR_PASSWORD", "una contraseña larga")
     monkeypatch.setenv("SIVEI_ARGON2_FAST", "1")
     assert main(["server", "crear-operador", "ana", "--funcion", "observador"]) == 0

@@ -25,6 +25,8 @@ from werkzeug.exceptions import HTTPException
 from sivei_server import security, sessions
 from sivei_server.config import ServerConfig
 from sivei_server.db import close_request_session, make_engine, session_factory
+from sivei_server.election import Closer, ElectionError
+from sivei_server.models import utcnow
 
 ACCESS_LOG = logging.getLogger("sivei_server.access")
 LOG = logging.getLogger("sivei_server")
@@ -73,14 +75,23 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.register_blueprint(board.bp)
     app.register_blueprint(operators.bp)
     app.register_blueprint(helpdesk.bp)
+    if config.test_login:
+        from sivei_server.views import testing
+
+        app.register_blueprint(testing.bp)
     init_auth = getattr(auth, "init_app", None) if auth is not None else None
     if callable(init_auth):
         init_auth(app)
+    if config.closer_thread:
+        closer = Closer(engine, config)
+        app.extensions["sivei_closer"] = closer
+        closer.start()
     return app
 
 
 def _start_timer() -> None:
     g.sivei_t0 = time.perf_counter()
+    g.sivei_received_at = utcnow()  # a ballot counts by when its request arrived
 
 
 def _access_log(response: Response) -> Response:
@@ -99,6 +110,14 @@ def json_error(status: int, code: str, message: str, message_en: str, **extra: A
 
 
 def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ElectionError)
+    def _election_error(exc: ElectionError) -> Any:
+        if sessions.wants_json():
+            resp = jsonify(exc.to_json())
+            resp.status_code = exc.status
+            return resp
+        return render_template("error.html", status=exc.status, message=exc.es, message_en=exc.en), exc.status
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         status = exc.code or 500

@@ -136,8 +136,54 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     help="administrador | observador | soporte")
     op.set_defaults(func=run_create_operator)
 
+    key = ssub.add_parser("llave-recibos", aliases=["receipt-key"],
+                          help=tr("crear la llave de recibos del servidor", "create the server's receipt key"))
+    _common(key)
+    key.add_argument("--archivo", "--file", dest="file",
+                     help=tr("archivo de la llave (por omisión DATOS/llave-recibos.pem)",
+                             "key file (default DATA/llave-recibos.pem)"))
+    key.add_argument("--token", help=tr("etiqueta del token PKCS#11 donde generarla",
+                                        "label of the PKCS#11 token to generate it in"))
+    key.add_argument("--pkcs11-module", help=tr("módulo PKCS#11 (por omisión SoftHSM2)",
+                                                "PKCS#11 module (default SoftHSM2)"))
+    key.add_argument("--publica", "--public", dest="public",
+                     help=tr("dónde escribir la mitad pública (PEM)", "where to write the public half (PEM)"))
+    key.set_defaults(func=run_receipt_key)
+
     def _help(_args: argparse.Namespace) -> int:
         p.print_help(sys.stdout)
         return 2
 
     p.set_defaults(func=_help)
+
+
+def run_receipt_key(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sivei.crypto.ecdsa import key_fingerprint_digest
+    from sivei.crypto.fingerprint import fingerprint
+    from sivei_server.receipt_key import TOKEN_KEY_LABEL, create_key_file, default_key_file, public_pem
+
+    cfg = _config(args)
+    if args.token:
+        from sivei.custody import open_token, read_pin
+
+        pin = read_pin(tr(f"PIN del token «{args.token}»", f"PIN of token «{args.token}»"))
+        with open_token(args.token, pin, args.pkcs11_module) as session:
+            point = session.generate_signing_key(TOKEN_KEY_LABEL).public_key
+        where = tr(f"token «{args.token}», llave «{TOKEN_KEY_LABEL}»", f"token «{args.token}», key «{TOKEN_KEY_LABEL}»")
+    else:
+        path = Path(args.file) if args.file else (cfg.receipt_key_file or default_key_file(cfg))
+        if path.exists():
+            raise SiveiError(tr(f"ya existe {path}; no se sobrescribe", f"{path} already exists; not overwritten"))
+        point = create_key_file(path)
+        where = str(path)
+    public = Path(args.public) if args.public else cfg.data_dir / "llave-recibos-publica.pem"
+    public.parent.mkdir(parents=True, exist_ok=True)
+    public.write_text(public_pem(point), encoding="utf-8")
+    print(tr(f"Llave de recibos creada en {where}.", f"Receipt key created in {where}."))
+    print(tr(f"Mitad pública (para el acta de inicio): {public}", f"Public half (for the opening act): {public}"))
+    print(f"  {point.hex()}")
+    print(tr(f"Huella: {fingerprint(key_fingerprint_digest(point))}",
+             f"Fingerprint: {fingerprint(key_fingerprint_digest(point))}"))
+    return 0

@@ -12,6 +12,9 @@ Environment variables (all optional):
 * ``SIVEI_RECEIPT_TOKEN`` — the receipt key in a PKCS#11 token with this label (PIN from ``SIVEI_PIN``,
   module from ``SIVEI_PKCS11_MODULE``).
 * ``SIVEI_TEST_LOGIN`` — ``1`` enables the test-only voter login (drills, tests). Refused in production.
+* ``SIVEI_TEST_GROUP`` — ``1`` accepts elections on the 512-bit test group (drills, tests). Refused in
+  production.
+* ``SIVEI_CLOSE_GRACE_SECONDS`` — bounded wait at the close instant for ballots already received.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ class ServerConfig:
     receipt_key_file: Path | None = None
     receipt_token: str | None = None
     receipt_token_module: str | None = None
+    # Accept elections on the 512-bit test group (tests and drills only; refused in production).
+    allow_test_group: bool = False
+    # Run the per-process thread that appends the close event at the close instant.
+    closer_thread: bool = True
     # Bounded wait at the close instant for ballots whose requests arrived before it (seconds).
     close_grace_seconds: float = 10.0
     # Extra bytes allowed over the exact size of a valid ballot of the voter's style.
@@ -68,6 +75,9 @@ class ServerConfig:
         if self.production and self.test_login:
             raise ConfigError(tr("el acceso de prueba (test_login) no se permite en producción",
                                  "the test-only login (test_login) is refused in production"))
+        if self.production and self.allow_test_group:
+            raise ConfigError(tr("el grupo de prueba no se permite en producción",
+                                 "the test group is refused in production"))
         if self.production and not self.cookie_secure:
             raise ConfigError(tr("en producción las cookies deben ser seguras (cookie_secure)",
                                  "production requires secure cookies (cookie_secure)"))
@@ -105,6 +115,9 @@ class ServerConfig:
         values["production"] = _flag(env.get("SIVEI_PRODUCTION"), False)
         values["cookie_secure"] = _flag(env.get("SIVEI_COOKIE_SECURE"), True)
         values["test_login"] = _flag(env.get("SIVEI_TEST_LOGIN"), False)
+        values["allow_test_group"] = _flag(env.get("SIVEI_TEST_GROUP"), False)
+        if env.get("SIVEI_CLOSE_GRACE_SECONDS"):
+            values["close_grace_seconds"] = float(env["SIVEI_CLOSE_GRACE_SECONDS"])
         if env.get("SIVEI_RECEIPT_KEY_FILE"):
             values["receipt_key_file"] = Path(env["SIVEI_RECEIPT_KEY_FILE"])
         if env.get("SIVEI_RECEIPT_TOKEN"):

@@ -291,7 +291,7 @@ class CastBallot(Base):
                                              autoincrement=False)
     credential: Mapped[str] = mapped_column(String(64), unique=True)   # one-vote policy
     ballot_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
+    tracking_code: Mapped[str] = mapped_column(String(32), index=True)
     style: Mapped[str] = mapped_column(String(64))
     ballot_json: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)

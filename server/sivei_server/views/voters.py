@@ -1,12 +1,33 @@
-"""Voters: the booth page and the casting API."""
+"""Voters: the booth page, the election's public context for the booth, and casting.
+
+* ``GET /votar`` — the booth page (loads the booth's scripts; the voter must be logged in).
+* ``GET /api/eleccion/contexto`` — what the booth encrypts with: ``{group, election_key,
+  election_hash, manifest}`` (public).
+* ``GET /api/votante`` — the logged-in voter's ballot style, whether they voted, the session's end.
+* ``POST /api/votar`` — cast: the body is the signed ballot as JSON (``Content-Type:
+  application/json``, header ``X-CSRF-Token``). 201 with the receipt; 200 with the same receipt for
+  an idempotent retry; JSON 4xx otherwise (see ``sivei_server.casting``).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, g, render_template, request
+
+from sivei.crypto.encoding import element_to_hex
+from sivei.crypto.fingerprint import fingerprint
+from sivei_server import casting
+from sivei_server.db import db
+from sivei_server.election import ElectionError, loaded
+from sivei_server.models import utcnow
+from sivei_server.security import client_address
+from sivei_server.sessions import current_voter, require_voter, session_expires_at
+from sivei_server.views.common import config, engine, error_response, json_response
 
 bp = Blueprint("voters", __name__)
+LOG = logging.getLogger("sivei_server.votos")
 
 
 @bp.get("/")
@@ -16,4 +37,82 @@ def index() -> Any:
 
 @bp.get("/api/salud")
 def health() -> Any:
-    return jsonify(ok=True)
+    return json_response({"ok": True})
+
+
+@bp.get("/votar")
+@require_voter
+def booth() -> Any:
+    return render_template("booth.html")
+
+
+def election_context_json() -> dict[str, Any]:
+    election = loaded(db(), config())
+    ctx = election.ctx
+    return {"group": ctx.group.name, "election_key": element_to_hex(ctx.group, ctx.key.element),
+            "election_hash": ctx.election_hash.hex(), "manifest": election.manifest.to_json()}
+
+
+@bp.get("/api/eleccion/contexto")
+def election_context() -> Any:
+    try:
+        return json_response(election_context_json())
+    except ElectionError as exc:
+        return error_response(exc)
+
+
+@bp.get("/api/votante")
+@require_voter
+def voter_info() -> Any:
+    voter = current_voter()
+    assert voter is not None
+    try:
+        election = loaded(db(), config())
+        style = casting.voter_style(election, voter)
+    except ElectionError as exc:
+        return error_response(exc)
+    expires = session_expires_at()
+    return json_response({"entity": voter.entity, "style": style, "voted": voter.voted,
+                          "election_fingerprint": fingerprint(election.ctx.election_hash),
+                          "session_expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ") if expires else None})
+
+
+@bp.post("/api/votar")
+@require_voter
+def cast() -> Any:
+    received_at = g.get("sivei_received_at") or utcnow()
+    voter = current_voter()
+    assert voter is not None
+    voter_id = voter.voter_id
+    sender = client_address()
+    eng, cfg = engine(), config()
+    try:
+        try:
+            casting.check_window(eng, received_at, sender)
+        except ElectionError as exc:
+            if exc.code == "votacion-cerrada":
+                # LGIPE art. 345: who and when, never what.
+                LOG.info("boleta tardía: remitente %s, recibida %s", sender, received_at.isoformat())
+            raise
+        if request.mimetype != "application/json":
+            raise ElectionError(415, "tipo", "Envíe la boleta como application/json.",
+                                "Send the ballot as application/json.")
+        election = loaded(db(), cfg)
+        style = casting.voter_style(election, voter)
+        limit = casting.max_ballot_bytes(election, style, cfg)
+        length = request.content_length
+        if length is None:
+            raise ElectionError(411, "longitud", "Falta Content-Length.", "Content-Length is required.")
+        if length > limit:
+            raise ElectionError(413, "boleta-demasiado-grande",
+                                f"La boleta excede el tamaño de una boleta válida de su tipo ({limit} bytes).",
+                                f"The ballot exceeds the size of a valid ballot of your style ({limit} bytes).")
+        body = request.get_data(cache=False)
+        if len(body) > limit:
+            raise ElectionError(413, "boleta-demasiado-grande", "La boleta es demasiado grande.",
+                                "The ballot is too large.")
+        db().close()  # nothing held while validating
+        result = casting.cast(eng, cfg, voter_id, body, received_at, sender)
+    except ElectionError as exc:
+        return error_response(exc)
+    return json_response({"receipt": result.receipt, "retry": result.status == 200}, result.status)

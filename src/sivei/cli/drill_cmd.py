@@ -8,12 +8,36 @@ from pathlib import Path
 from sivei.ballot.manifest import load_manifest
 from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
 from sivei.drill import DrillOptions, default_say, run_drill
+from sivei.errors import SiveiError
 from sivei.i18n import language, tr
 from sivei.record.verify import VerifyOptions, verify_record
 from sivei.tally.results import format_results
 
 
+def run_http(args: argparse.Namespace) -> int:
+    """``--http``: the drill through the voting server's real endpoints (the server package, when
+    installed, provides it; the library does not depend on the server)."""
+    import importlib
+
+    try:
+        simulacro = importlib.import_module("sivei_server.simulacro")
+    except ModuleNotFoundError as exc:
+        raise SiveiError(tr("--http necesita el servidor de votación (paquete sivei_server)",
+                            "--http needs the voting server (package sivei_server)")) from exc
+    group = TEST_GROUP if args.test_group else PRODUCTION_GROUP
+    options = simulacro.HttpDrillOptions(group=group, voters=args.voters, guardians=args.guardians,
+                                         threshold=args.threshold, output=Path(args.output),
+                                         tokens=not args.no_tokens, seed=args.seed)
+    try:
+        simulacro.run_http_drill(options, default_say)
+    except RuntimeError as exc:
+        raise SiveiError(str(exc)) from exc
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.http:
+        return run_http(args)
     group = TEST_GROUP if args.test_group else PRODUCTION_GROUP
     options = DrillOptions(
         group=group, voters=args.voters, guardians=args.guardians, threshold=args.threshold,
@@ -58,4 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--test-group", action="store_true",
                    help=tr("usar el grupo de prueba pequeño (rápido, no seguro)",
                            "use the small test group (fast, not secure)"))
+    p.add_argument("--http", action="store_true",
+                   help=tr("por HTTP: arrancar el servidor de votación en loopback y votar por sus rutas reales",
+                           "over HTTP: start the voting server on loopback and vote through its real routes"))
     p.set_defaults(func=run)

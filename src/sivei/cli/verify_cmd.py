@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=None if args.quiet else _progress,
         closed=args.closed,
+        receipts=tuple(Path(r) for r in args.receipt or ()),
     )
     report = verify_record(Path(args.record), options)
     if args.json:
@@ -63,5 +64,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cerrado", "--closed", dest="closed", action="store_true",
                    help=tr("verificar un registro cerrado, antes del descifrado",
                            "verify a closed record, before decryption"))
+    p.add_argument("--recibo", "--receipt", dest="receipt", action="append", metavar=tr("RECIBO", "RECEIPT"),
+                   help=tr("recibo de un votante: firma, su boleta en la cadena en ese índice y contada (repetible)",
+                           "a voter's receipt: signature, its ballot on the chain at that index and counted "
+                           "(repeatable)"))
     p.add_argument("--quiet", action="store_true", help=tr("sin progreso", "no progress"))
     p.set_defaults(func=run)

@@ -50,6 +50,7 @@ from sivei.record import layout
 from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
 from sivei.record.integrity_io import check_integrity_file
+from sivei.record.receipts import check_receipts
 from sivei.record.report import VerificationReport
 from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
 from sivei.tally.decrypt import GuardianDecryption, parse_guardian_decryption
@@ -70,6 +71,8 @@ class VerifyOptions:
     closed: bool = False
     """Verify a CLOSED record (up to the encrypted tally and the closing act, before decryption):
     what each key-holder checks before producing a decryption share."""
+    receipts: tuple[Path, ...] = ()
+    """Voters' receipt files to check against the record (``sivei.record.receipts``)."""
 
 
 # -- record pieces ------------------------------------------------------------------------------
@@ -295,6 +298,7 @@ class _Verifier:
                                       self.threshold)
             self._results(ctx, tally, counts)
         self._acts(ctx, outcome, tally)
+        check_receipts(self.reader, ctx, self.options.receipts, report)
         self.tally = tally
         return report
 

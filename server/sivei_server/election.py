@@ -1,0 +1,673 @@
+"""The election's lifecycle on the server: load, verify, open, pause, close, export, import, publish.
+
+Every cryptographic step is the library's: the manifest parser, the credential list's verification,
+the key ceremony transcript's verification (``sivei.drill.context_from_ceremony``), the opening act
+(``sivei.record.acts``), the board's hash chain (``sivei.ballot.board``), the closed record
+(``sivei.record.writer``) and the verifier (``sivei.record.verify``). This module keeps state in the
+database and files in the data directory, and refuses every step taken out of order.
+
+Artifacts (table ``artifacts``): ``manifest.json``, ``credential-list.json``, ``credentials.jsonl``,
+``ceremony.json``, ``opening-act.json``, ``integrity.json``. Records (large) live in the data
+directory: ``registro-cerrado/`` (exported for the decryption ceremony), ``registro-importado/`` (the
+completed record the operator brings back) and ``registro-publicado/`` (after ``publish``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from sivei.ballot.board import (
+    EVENT_BALLOT,
+    EVENT_CLOSE,
+    EVENT_OPEN,
+    GENESIS_PREVIOUS,
+    BoardEvent,
+    event_hash,
+    genesis_head,
+    payload_hash,
+)
+from sivei.ballot.context import ElectionContext
+from sivei.ballot.credentials import CredentialList
+from sivei.ballot.encrypt import EncryptedBallot
+from sivei.ballot.manifest import Manifest, parse_manifest_bytes
+from sivei.crypto.encoding import canonical_json
+from sivei.crypto.envelope import Envelope
+from sivei.crypto.fingerprint import fingerprint
+from sivei.crypto.group import GROUPS, TEST_GROUP, Group
+from sivei.errors import SiveiError
+from sivei.i18n import tr
+from sivei.integrity import IntegrityConstancia, installation_constancia
+from sivei.record import layout
+from sivei.record.acts import OPENING, SignedAct, guardian_keys_by_name, opening_act
+from sivei.record.ceremony_io import parse_ceremony
+from sivei.record.verify import VerifyOptions, verify_record
+from sivei.record.writer import write_closed_record
+from sivei.tally.aggregate import aggregate
+from sivei_server.config import ServerConfig
+from sivei_server.db import serialized, session_scope
+from sivei_server.models import (
+    STATE_CLOSED,
+    STATE_NEW,
+    STATE_OPEN,
+    STATE_PAUSED,
+    STATE_PUBLISHED,
+    Artifact,
+    AuditLog,
+    BoardEventRow,
+    CastBallot,
+    ChainHead,
+    Election,
+    LateBallot,
+    Voter,
+    utcnow,
+)
+from sivei_server.receipt_key import receipt_signer
+
+MANIFEST = "manifest.json"
+CREDENTIAL_LIST = "credential-list.json"
+CREDENTIALS = "credentials.jsonl"
+CEREMONY = "ceremony.json"
+OPENING_ACT = "opening-act.json"
+INTEGRITY = "integrity.json"
+
+CLOSED_DIR = "registro-cerrado"
+IMPORTED_DIR = "registro-importado"
+PUBLISHED_DIR = "registro-publicado"
+PUBLISHED_ARCHIVE = "registro-publicado.tar.gz"
+
+
+class ElectionError(SiveiError):
+    """A refused lifecycle step or ballot: an HTTP status, a stable code and a bilingual message."""
+
+    def __init__(self, status: int, code: str, es: str, en: str, **extra: Any) -> None:
+        super().__init__(tr(es, en))
+        self.status = status
+        self.code = code
+        self.es = es
+        self.en = en
+        self.extra = extra
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.es, "message_en": self.en, **self.extra}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def utc_text(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- artifacts --------------------------------------------------------------------------------------
+
+def get_artifact(s: Session, name: str) -> bytes | None:
+    row = s.get(Artifact, name)
+    return row.content if row is not None else None
+
+
+def put_artifact(s: Session, name: str, content: bytes, operator_id: int | None) -> None:
+    row = s.get(Artifact, name)
+    if row is None:
+        s.add(Artifact(name=name, content=content, sha256=_sha256(content), operator_id=operator_id))
+    else:
+        row.content, row.sha256, row.operator_id, row.stored_at = content, _sha256(content), operator_id, utcnow()
+
+
+def audit(s: Session, operator_id: int | None, action: str, detail: str | None = None,
+          address: str | None = None) -> None:
+    s.add(AuditLog(operator_id=operator_id, action=action, detail=detail, address=address))
+
+
+def election_row(s: Session) -> Election | None:
+    return s.get(Election, 1)
+
+
+def _require_state(s: Session, *states: str) -> Election:
+    row = election_row(s)
+    if row is None:
+        raise ElectionError(409, "sin-manifiesto", "Primero cargue el manifiesto de la elección.",
+                            "Load the election manifest first.")
+    if row.state not in states:
+        raise ElectionError(409, "estado", f"La elección está en estado «{row.state}»; este paso no procede.",
+                            f"The election is in state «{row.state}»; this step does not apply.")
+    return row
+
+
+# -- the election as loaded in this process -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadedElection:
+    """Everything voting needs, rebuilt from the stored artifacts (verified) once per process."""
+
+    key: str
+    manifest: Manifest
+    ctx: ElectionContext
+    credential_list: CredentialList
+    opening: SignedAct
+    ceremony_id: str
+    n: int
+    t: int
+    rounds: tuple[tuple[Envelope, ...], ...]
+    constancia: IntegrityConstancia
+
+    @property
+    def election_hash_hex(self) -> str:
+        return self.ctx.election_hash.hex()
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, LoadedElection] = {}
+_size_cache: dict[tuple[str, str], int] = {}
+
+
+def _read_credential_list(manifest: Manifest, list_bytes: bytes, entries_bytes: bytes) -> CredentialList:
+    with tempfile.TemporaryDirectory(prefix="sivei-credenciales-") as tmp:
+        Path(tmp, "credential-list.json").write_bytes(list_bytes)
+        Path(tmp, "credentials.jsonl").write_bytes(entries_bytes)
+        return CredentialList.read(tmp, manifest)
+
+
+def _group_of(act: SignedAct, config: ServerConfig) -> Group:
+    wanted = act.body.get("parameters_fingerprint")
+    for group in GROUPS.values():
+        if group.fingerprint.hex() == wanted:
+            if group is TEST_GROUP and not config.allow_test_group:
+                raise ElectionError(422, "grupo-de-prueba",
+                                    "El acta usa el grupo de prueba, que este servidor no acepta.",
+                                    "The act uses the test group, which this server does not accept.")
+            return group
+    raise ElectionError(422, "grupo", "El acta nombra parámetros de grupo desconocidos.",
+                        "The act names unknown group parameters.")
+
+
+def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: CredentialList,
+                   ceremony_bytes: bytes, act_bytes: bytes, constancia: IntegrityConstancia
+                   ) -> LoadedElection:
+    """Check that the opening act is signed by all n key-holders and matches, field by field, what
+    the server recomputes from the manifest, the credential list, the ceremony transcript (verified),
+    the server's own receipt key and the integrity constancia. Raise ``ElectionError`` naming every
+    difference."""
+    from sivei.drill import context_from_ceremony
+
+    try:
+        act = SignedAct.from_json(json.loads(act_bytes), "acta de inicio")
+    except (ValueError, SiveiError) as exc:
+        raise ElectionError(400, "acta-ilegible", f"Acta de inicio ilegible: {exc}",
+                            f"Unreadable opening act: {exc}") from exc
+    if act.type != OPENING:
+        raise ElectionError(422, "acta-tipo", "El archivo no es un acta de inicio.", "The file is not an opening act.")
+    group = _group_of(act, config)
+    try:
+        ceremony_id, n, t, rounds = parse_ceremony(json.loads(ceremony_bytes))
+        ctx, outcome = context_from_ceremony(group, manifest, ceremony_id, n, t, rounds, credential_list)
+    except (ValueError, SiveiError) as exc:
+        raise ElectionError(422, "ceremonia", f"La transcripción de la ceremonia no se verifica: {exc}",
+                            f"The ceremony transcript does not verify: {exc}") from exc
+    signer = receipt_signer(config)
+    expected = opening_act(ctx, credential_list=credential_list, ceremony_id=ceremony_id, n=n, t=t, rounds=rounds,
+                           signing_keys=outcome.signing_keys, receipt_key=signer.public_key,
+                           integrity_digest=constancia.digest)
+    differing = sorted(k for k in set(expected.body) | set(act.body) if expected.body.get(k) != act.body.get(k))
+    if differing:
+        raise ElectionError(422, "acta-no-corresponde",
+                            "El acta de inicio no corresponde a lo que el servidor tiene: " + ", ".join(differing),
+                            "The opening act does not match what the server holds: " + ", ".join(differing),
+                            fields=differing)
+    problems = act.signature_problems(guardian_keys_by_name(outcome.signing_keys), required=n, what="acta de inicio")
+    if problems:
+        raise ElectionError(422, "acta-firmas", "Firmas del acta de inicio: " + "; ".join(problems),
+                            "Opening act signatures: " + "; ".join(problems))
+    key = _sha256(act_bytes)
+    return LoadedElection(key, manifest, ctx, credential_list, act, ceremony_id, n, t, rounds, constancia)
+
+
+def loaded(s: Session, config: ServerConfig) -> LoadedElection:
+    """The verified election of this server (cached per process, keyed by the opening act)."""
+    act_bytes = get_artifact(s, OPENING_ACT)
+    if act_bytes is None:
+        raise ElectionError(409, "sin-acta", "No hay acta de inicio registrada.", "No opening act is registered.")
+    key = _sha256(act_bytes)
+    with _cache_lock:
+        found = _cache.get(key)
+    if found is not None:
+        return found
+    manifest_bytes, list_bytes, entries_bytes, ceremony_bytes, integrity_bytes = (
+        get_artifact(s, n) for n in (MANIFEST, CREDENTIAL_LIST, CREDENTIALS, CEREMONY, INTEGRITY))
+    if None in (manifest_bytes, list_bytes, entries_bytes, ceremony_bytes, integrity_bytes):
+        raise ElectionError(409, "incompleta", "Faltan archivos de la elección.", "Election files are missing.")
+    assert manifest_bytes and list_bytes and entries_bytes and ceremony_bytes and integrity_bytes
+    manifest = parse_manifest_bytes(manifest_bytes, MANIFEST)
+    credential_list = _read_credential_list(manifest, list_bytes, entries_bytes)
+    constancia = IntegrityConstancia.loads(integrity_bytes)
+    election = verify_opening(config, manifest, credential_list, ceremony_bytes, act_bytes, constancia)
+    with _cache_lock:
+        _cache[key] = election
+    return election
+
+
+def stored_manifest(s: Session) -> Manifest | None:
+    data = get_artifact(s, MANIFEST)
+    return parse_manifest_bytes(data, MANIFEST) if data is not None else None
+
+
+# -- lifecycle steps -------------------------------------------------------------------------------
+
+def load_manifest(s: Session, data: bytes, operator_id: int | None) -> Manifest:
+    row = election_row(s)
+    if row is not None and row.state != STATE_NEW:
+        raise ElectionError(409, "estado", "La elección ya se abrió: el manifiesto no se puede cambiar.",
+                            "The election is already open: the manifest cannot change.")
+    try:
+        manifest = parse_manifest_bytes(data, MANIFEST)
+    except SiveiError as exc:
+        raise ElectionError(422, "manifiesto", f"Manifiesto no válido: {exc}", f"Invalid manifest: {exc}") from exc
+    if row is None:
+        row = Election(id=1, election_id=manifest.election_id, state=STATE_NEW, manifest_hash=manifest.hash.hex(),
+                       voting_opens=manifest.voting_opens, voting_closes=manifest.voting_closes)
+        s.add(row)
+    else:
+        row.election_id, row.manifest_hash = manifest.election_id, manifest.hash.hex()
+        row.voting_opens, row.voting_closes, row.updated_at = manifest.voting_opens, manifest.voting_closes, utcnow()
+    # A new manifest invalidates everything registered against the old one.
+    for name in (CREDENTIAL_LIST, CREDENTIALS, CEREMONY, OPENING_ACT, INTEGRITY):
+        old = s.get(Artifact, name)
+        if old is not None:
+            s.delete(old)
+    put_artifact(s, MANIFEST, data, operator_id)
+    audit(s, operator_id, "election.manifest", manifest.hash.hex())
+    return manifest
+
+
+def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, operator_id: int | None
+                       ) -> CredentialList:
+    _require_state(s, STATE_NEW)
+    manifest = stored_manifest(s)
+    assert manifest is not None
+    try:
+        credential_list = _read_credential_list(manifest, list_bytes, entries_bytes)
+    except SiveiError as exc:
+        raise ElectionError(422, "credenciales", f"La lista de credenciales no se verifica: {exc}",
+                            f"The credential list does not verify: {exc}") from exc
+    for name in (CEREMONY, OPENING_ACT, INTEGRITY):
+        old = s.get(Artifact, name)
+        if old is not None:
+            s.delete(old)
+    put_artifact(s, CREDENTIAL_LIST, list_bytes, operator_id)
+    put_artifact(s, CREDENTIALS, entries_bytes, operator_id)
+    audit(s, operator_id, "election.credentials", credential_list.hash.hex())
+    return credential_list
+
+
+def register_opening(s: Session, config: ServerConfig, ceremony_bytes: bytes, act_bytes: bytes,
+                     constancia_bytes: bytes | None, operator_id: int | None) -> LoadedElection:
+    _require_state(s, STATE_NEW)
+    manifest = stored_manifest(s)
+    list_bytes, entries_bytes = get_artifact(s, CREDENTIAL_LIST), get_artifact(s, CREDENTIALS)
+    if manifest is None or list_bytes is None or entries_bytes is None:
+        raise ElectionError(409, "sin-credenciales", "Primero importe la lista de credenciales firmada.",
+                            "Import the signed credential list first.")
+    credential_list = _read_credential_list(manifest, list_bytes, entries_bytes)
+    if constancia_bytes is not None:
+        try:
+            constancia = IntegrityConstancia.loads(constancia_bytes)
+        except SiveiError as exc:
+            raise ElectionError(400, "constancia", f"Constancia de integridad ilegible: {exc}",
+                                f"Unreadable integrity constancia: {exc}") from exc
+    else:
+        constancia = installation_constancia()
+    election = verify_opening(config, manifest, credential_list, ceremony_bytes, act_bytes, constancia)
+    put_artifact(s, CEREMONY, ceremony_bytes, operator_id)
+    put_artifact(s, OPENING_ACT, act_bytes, operator_id)
+    put_artifact(s, INTEGRITY, constancia.dumps().encode(), operator_id)
+    audit(s, operator_id, "election.opening-act", fingerprint(election.opening.content_hash))
+    with _cache_lock:
+        _cache[election.key] = election
+    return election
+
+
+def roll_mismatch(s: Session, election: LoadedElection) -> dict[str, tuple[int, int]]:
+    """Per ballot style: (voters on the roll, credentials on the list) where they differ. Empty when
+    no roll is loaded (voters are imported by the roll module)."""
+    rows = s.execute(select(Voter.entity, func.count()).group_by(Voter.entity)).all()
+    if not rows:
+        return {}
+    by_style: dict[str, int] = {}
+    manifest = election.manifest
+    for entity, count in rows:
+        try:
+            style = manifest.style_for_entity(entity).id
+        except SiveiError:
+            style = f"?{entity}"
+        by_style[style] = by_style.get(style, 0) + int(count)
+    counts = election.credential_list.counts
+    return {k: (by_style.get(k, 0), counts.get(k, 0)) for k in set(by_style) | set(counts)
+            if by_style.get(k, 0) != counts.get(k, 0)}
+
+
+def open_election(engine: Engine, config: ServerConfig, operator_id: int | None) -> BoardEvent:
+    """Append the board's opening event (e_0, the genesis head named by the opening act)."""
+    with session_scope(engine) as s:
+        row = _require_state(s, STATE_NEW)
+        election = loaded(s, config)  # re-verified in this process when not cached
+        mismatch = roll_mismatch(s, election)
+        if mismatch:
+            detail = ", ".join(f"{k}: {a} votantes / {b} credenciales" for k, (a, b) in sorted(mismatch.items()))
+            raise ElectionError(409, "padron", f"El padrón no corresponde a la lista de credenciales ({detail}).",
+                                f"The roll does not match the credential list ({detail}).")
+        if utcnow() >= row.voting_closes:
+            raise ElectionError(409, "ventana", "La ventana de votación ya terminó.", "The voting window is over.")
+        head = genesis_head(election.ctx.election_hash)
+        if head.hex() != election.opening.body["genesis_head"]:
+            raise ElectionError(500, "genesis", "La cabeza inicial no corresponde al acta.",
+                                "The genesis head does not match the act.")
+        s.add(BoardEventRow(index=0, type=EVENT_OPEN, payload_json=canonical_json({}).decode(), head=head.hex(),
+                            at=utcnow()))
+        s.add(ChainHead(id=1, next_index=1, head=head.hex(), cast_count=0, closed=False))
+        row.state, row.opened_at, row.updated_at = STATE_OPEN, utcnow(), utcnow()
+        audit(s, operator_id, "election.open", head.hex())
+    return BoardEvent(0, EVENT_OPEN, head, payload={})
+
+
+def lock_head(s: Session) -> ChainHead:
+    """The chain-head row, locked until the end of the transaction (PostgreSQL ``FOR UPDATE``;
+    SQLite is already locked by ``BEGIN IMMEDIATE``)."""
+    head = s.scalars(select(ChainHead).where(ChainHead.id == 1).with_for_update()).one_or_none()
+    if head is None:
+        raise ElectionError(409, "no-abierta", "La votación no está abierta.", "Voting is not open.")
+    return head
+
+
+def append_event(s: Session, ctx: ElectionContext, head: ChainHead, type_: str, p_hash: bytes,
+                 payload: Mapping[str, Any] | None, at: datetime) -> BoardEventRow:
+    index = head.next_index
+    new_head = event_hash(ctx.election_hash, bytes.fromhex(head.head), index, type_, p_hash)
+    row = BoardEventRow(index=index, type=type_, head=new_head.hex(), at=at,
+                        payload_json=canonical_json(dict(payload)).decode() if payload is not None else None)
+    s.add(row)
+    head.next_index, head.head, head.updated_at = index + 1, new_head.hex(), at
+    return row
+
+
+def operator_event(engine: Engine, config: ServerConfig, type_: str, description: str,
+                   operator_id: int | None) -> BoardEventRow:
+    """Pause, resume or incident: an operator event on the board (never a voter's identity)."""
+    if type_ not in ("pause", "resume", "incident"):
+        raise ElectionError(400, "evento", "Tipo de evento no válido.", "Invalid event type.")
+    description = description.strip()
+    if not description or len(description) > 500:
+        raise ElectionError(400, "descripcion", "Describa el evento (hasta 500 caracteres).",
+                            "Describe the event (up to 500 characters).")
+    with session_scope(engine) as s:
+        election = loaded(s, config)
+    with serialized(engine) as s:
+        head = lock_head(s)
+        row = _require_state(s, STATE_OPEN, STATE_PAUSED)
+        if head.closed:
+            raise ElectionError(409, "cerrada", "El tablero está cerrado.", "The board is closed.")
+        if type_ == "pause" and row.state != STATE_OPEN:
+            raise ElectionError(409, "estado", "La votación no está abierta.", "Voting is not open.")
+        if type_ == "resume" and row.state != STATE_PAUSED:
+            raise ElectionError(409, "estado", "La votación no está en pausa.", "Voting is not paused.")
+        payload = {"description": description}
+        event = append_event(s, election.ctx, head, type_, payload_hash(payload), payload, utcnow())
+        if type_ == "pause":
+            row.state = STATE_PAUSED
+        elif type_ == "resume":
+            row.state = STATE_OPEN
+        row.updated_at = utcnow()
+        audit(s, operator_id, f"election.{type_}", description)
+        s.flush()
+        return event
+
+
+def close_board(engine: Engine, config: ServerConfig, operator_id: int | None, *, wait: bool = True
+                ) -> BoardEventRow:
+    """Seal the board with its close event. Refused before the close instant. Ballots received
+    before the instant may still be finishing: the close waits until ``close_grace_seconds`` after
+    the instant (bounded), then appends the close event under the chain lock, counting the ballots
+    and the late ballots received so far. Idempotent: an already closed board returns its event."""
+    with session_scope(engine) as s:
+        row = election_row(s)
+        if row is None or row.state == STATE_NEW:
+            raise ElectionError(409, "no-abierta", "La votación no se abrió.", "Voting was never opened.")
+        closes = row.voting_closes
+        election = loaded(s, config)
+    now = utcnow()
+    if now < closes:
+        raise ElectionError(409, "antes-del-cierre",
+                            f"El cierre se permite a partir de {utc_text(closes)} (UTC).",
+                            f"Closing is allowed from {utc_text(closes)} (UTC).")
+    settle = closes + timedelta(seconds=config.close_grace_seconds)
+    if now < settle:
+        if not wait:
+            raise ElectionError(409, "cerrando", "El cierre está en curso.", "The close is in progress.")
+        time.sleep((settle - now).total_seconds())
+    with serialized(engine) as s:
+        head = lock_head(s)
+        row2 = election_row(s)
+        assert row2 is not None
+        if head.closed:
+            return s.scalars(select(BoardEventRow).where(BoardEventRow.type == EVENT_CLOSE)).one()
+        late = s.scalar(select(func.count()).select_from(LateBallot)) or 0
+        payload = {"cast": head.cast_count, "late": int(late)}
+        event = append_event(s, election.ctx, head, EVENT_CLOSE, payload_hash(payload), payload, utcnow())
+        head.closed = True
+        row2.state, row2.closed_at, row2.updated_at = STATE_CLOSED, utcnow(), utcnow()
+        audit(s, operator_id, "election.close", f"{event.head} cast={head.cast_count} late={late}")
+        s.flush()
+        return event
+
+
+def maybe_close(engine: Engine, config: ServerConfig) -> bool:
+    """Close the board if its time (close instant + grace) has come; True when it is closed."""
+    with session_scope(engine) as s:
+        row = election_row(s)
+        if row is None or row.state in (STATE_NEW,):
+            return False
+        if row.state in (STATE_CLOSED, STATE_PUBLISHED):
+            return True
+        if utcnow() < row.voting_closes + timedelta(seconds=config.close_grace_seconds):
+            return False
+    close_board(engine, config, None, wait=False)
+    return True
+
+
+class Closer:
+    """A daemon thread per process that appends the close event at the close instant (plus the
+    bounded grace), whoever else may be serving requests; the chain lock makes it happen once."""
+
+    def __init__(self, engine: Engine, config: ServerConfig, interval: float = 1.0) -> None:
+        self.engine, self.config, self.interval = engine, config, interval
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sivei-cierre", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("sivei_server.cierre")
+        while not self.stop_event.wait(self.interval):
+            try:
+                if maybe_close(self.engine, self.config):
+                    return
+            except ElectionError as exc:
+                log.debug("cierre: %s", exc)
+            except Exception:
+                log.exception("cierre automático")
+
+
+# -- the board as the library sees it ------------------------------------------------------------------
+
+def board_events(s: Session, election: LoadedElection) -> Iterator[BoardEvent]:
+    """Every event of the board as library objects (ballots parsed strictly)."""
+    group = election.ctx.group
+    ballots = {b.chain_index: b for b in s.scalars(select(CastBallot))}
+    for row in s.scalars(select(BoardEventRow).order_by(BoardEventRow.index)):
+        if row.type == EVENT_BALLOT:
+            ballot = EncryptedBallot.from_json(group, json.loads(ballots[row.index].ballot_json))
+            yield BoardEvent(row.index, row.type, bytes.fromhex(row.head), ballot=ballot)
+        else:
+            yield BoardEvent(row.index, row.type, bytes.fromhex(row.head),
+                             payload=json.loads(row.payload_json or "{}"))
+
+
+def check_chain(events: list[BoardEvent], election: LoadedElection) -> None:
+    previous = GENESIS_PREVIOUS
+    for e in events:
+        p_hash = e.ballot.ballot_hash(election.ctx) if e.ballot is not None else payload_hash(e.payload or {})
+        head = event_hash(election.ctx.election_hash, previous, e.index, e.type, p_hash)
+        if head != e.head:
+            raise ElectionError(500, "cadena", f"La cadena del tablero no se recalcula en el evento {e.index}.",
+                                f"The board chain does not recompute at event {e.index}.")
+        previous = head
+
+
+def _tar(directory: Path, archive: Path) -> Path:
+    tmp = archive.with_name(f".{archive.name}.tmp")
+    with tarfile.open(tmp, "w:gz") as tar:
+        tar.add(directory, arcname=directory.name)
+    tmp.replace(archive)
+    return archive
+
+
+def export_closed_record(engine: Engine, config: ServerConfig, operator_id: int | None) -> Path:
+    """Write the closed record (library ``write_closed_record``: board, encrypted tally, opening act,
+    constancia; the closing act is drafted, signed and inserted by the key-holders' ceremony) and
+    its archive ``registro-cerrado.tar.gz``; returns the archive."""
+    with session_scope(engine) as s:
+        _require_state(s, STATE_CLOSED, STATE_PUBLISHED)
+        election = loaded(s, config)
+        events = list(board_events(s, election))
+        audit(s, operator_id, "election.export")
+    check_chain(events, election)
+    tally = aggregate(election.ctx, (e.ballot for e in events if e.ballot is not None))
+    out = config.data_dir / CLOSED_DIR
+    write_closed_record(out, election.ctx, ceremony_id=election.ceremony_id, n=election.n, t=election.t,
+                        rounds=election.rounds, credential_list=election.credential_list, events=events,
+                        tally=tally, opening=election.opening, closing=None, constancia=election.constancia)
+    return _tar(out, config.data_dir / f"{CLOSED_DIR}.tar.gz")
+
+
+def _safe_extract(data: bytes, target: Path) -> Path:
+    """Extract a record archive (tar.gz) refusing links, devices and paths outside ``target``;
+    returns the record directory (the archive's single top-level directory, or ``target``)."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            members = tar.getmembers()
+            for m in members:
+                if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in Path(m.name).parts:
+                    raise ElectionError(400, "archivo", f"Entrada no permitida en el archivo: {m.name}",
+                                        f"Entry not allowed in the archive: {m.name}")
+            tar.extractall(target, members=members, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ElectionError(400, "archivo", f"Archivo de registro ilegible: {exc}",
+                            f"Unreadable record archive: {exc}") from exc
+    entries = [p for p in target.iterdir()]
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return target
+
+
+def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator_id: int | None) -> Path:
+    """Bring back the completed record (decryption and results added by the decryption ceremony).
+    It must be this election's: the same opening act and the same board as the server's."""
+    with session_scope(engine) as s:
+        _require_state(s, STATE_CLOSED)
+        election = loaded(s, config)
+        our_board = [(r.index, r.head) for r in s.scalars(select(BoardEventRow).order_by(BoardEventRow.index))]
+        audit(s, operator_id, "election.import-record")
+    record = _safe_extract(archive, config.data_dir / IMPORTED_DIR)
+    try:
+        theirs = json.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ElectionError(422, "registro", "El registro no trae el acta de inicio.",
+                            "The record lacks the opening act.") from exc
+    if theirs != election.opening.to_json():
+        raise ElectionError(422, "registro-otra-eleccion", "El acta de inicio del registro no es la de esta elección.",
+                            "The record's opening act is not this election's.")
+    heads: list[tuple[int, str]] = []
+    try:
+        with (record / layout.BOARD).open(encoding="utf-8") as f:
+            for line in f:
+                obj = json.loads(line)
+                heads.append((int(obj["index"]), str(obj["head"])))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ElectionError(422, "registro", "El tablero del registro es ilegible.",
+                            "The record's board is unreadable.") from exc
+    if heads != our_board:
+        raise ElectionError(422, "registro-tablero", "El tablero del registro no es el del servidor.",
+                            "The record's board is not the server's.")
+    return record
+
+
+def imported_record(config: ServerConfig) -> Path | None:
+    base = config.data_dir / IMPORTED_DIR
+    if not base.is_dir():
+        return None
+    entries = list(base.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return base
+
+
+def publish(engine: Engine, config: ServerConfig, operator_id: int | None) -> dict[str, Any]:
+    """Publish the imported record: refused unless the offline verifier accepts it (with the
+    server's own final head as an observer's noted head)."""
+    with session_scope(engine) as s:
+        row = _require_state(s, STATE_CLOSED)
+        head = s.get(ChainHead, 1)
+        assert head is not None
+        final_head = head.head
+        del row
+    record = imported_record(config)
+    if record is None:
+        raise ElectionError(409, "sin-registro", "Primero importe el registro completo (con los resultados).",
+                            "Import the complete record (with the results) first.")
+    report = verify_record(record, VerifyOptions(allow_test_group=config.allow_test_group,
+                                                 expect_heads=(final_head,), jobs=1))
+    if not report.ok:
+        raise ElectionError(422, "verificacion", "El registro NO pasa la verificación; no se publica.",
+                            "The record does NOT pass verification; it is not published.",
+                            problems=[p.to_json() for p in report.problems[:50]])
+    published = config.data_dir / PUBLISHED_DIR
+    if published.exists():
+        shutil.rmtree(published)
+    shutil.copytree(record, published)
+    _tar(published, config.data_dir / PUBLISHED_ARCHIVE)
+    with session_scope(engine) as s:
+        row = _require_state(s, STATE_CLOSED)
+        row.state, row.published_at, row.updated_at = STATE_PUBLISHED, utcnow(), utcnow()
+        audit(s, operator_id, "election.publish", final_head)
+    return report.to_json()
+
+
+def published_results(config: ServerConfig) -> dict[str, Any] | None:
+    path = config.data_dir / PUBLISHED_DIR / layout.RESULTS
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data

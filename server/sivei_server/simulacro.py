@@ -1,0 +1,421 @@
+"""``sivei simulacro --http``: the drill over real HTTP.
+
+The key-holders' and the credential authority's parts are the library drill's phases (software keys
+or SoftHSM2 tokens, ``sivei.drill``); the server is this package, started on a free loopback port
+(werkzeug in a thread, or any URL given); voters and the operator go through the real endpoints:
+
+1. an election kit: manifest (voting window around now), roll, credentials, key ceremony, and the
+   opening act signed by every key-holder with the SERVER's receipt key;
+2. the operator loads the manifest, the credential list, registers the opening act and opens;
+3. N voters log in, fetch the booth context and their ballot style, encrypt and sign with the
+   library (the booth does the same in JavaScript), cast, and keep their receipts; one retries;
+4. at the close instant the server closes the board itself; the operator exports the closed
+   record; the key-holders sign the closing act and decrypt (library phases); the operator imports
+   the completed record and publishes it (refused unless it verifies);
+5. ``sivei verificar`` on the published record, with every receipt.
+
+Voter and operator login use the TEST-ONLY session helpers (``ServerConfig.test_login``) until the
+authentication flows exist in this server; the rest is the real API.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import io
+import json
+import random
+import secrets
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sivei.ballot.board import EVENT_CLOSE, BoardEvent, event_from_json
+from sivei.ballot.context import ElectionContext
+from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_credentials, synthetic_roll
+from sivei.ballot.credentials import credential_public_key as public_key_of
+from sivei.ballot.credentials import credential_seed as seed_of
+from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.ballot.manifest import Manifest, parse_manifest_bytes, sample_manifest
+from sivei.crypto.context import base_hash, election_hash
+from sivei.crypto.dkg import run_ceremony
+from sivei.crypto.elgamal import ElectionKey
+from sivei.crypto.group import Group
+from sivei.custody import SEALED_SHARE_PURPOSE, SealContext
+from sivei.drill import DrillGuardians, DrillKeys, count_board, write_record
+from sivei.integrity import IntegrityConstancia, installation_constancia
+from sivei.record import layout
+from sivei.record.acts import SignedAct, opening_act
+from sivei.record.ceremony_io import ceremony_json
+from sivei.record.verify import VerifyOptions, verify_record
+from sivei.tally.decrypt import guardian_name
+
+Say = Callable[[str], None]
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ElectionKit:
+    """Everything the people around the server produce before opening (drills and tests)."""
+
+    manifest: Manifest
+    manifest_bytes: bytes
+    roll: list[RollEntry]
+    deliveries: dict[str, Delivery]
+    credential_list: CredentialList
+    list_bytes: bytes
+    entries_bytes: bytes
+    ctx: ElectionContext
+    guardians: DrillGuardians
+    ceremony_bytes: bytes
+    opening: SignedAct
+    act_bytes: bytes
+    constancia: IntegrityConstancia
+    keys: DrillKeys
+    phones: dict[str, str] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.keys.close()
+
+    def ballot(self, voter_id: str, choices: Mapping[str, str] | None = None, *,
+               rng: random.Random | None = None) -> bytes:
+        """A signed ballot of this voter as compact JSON (what the booth posts)."""
+        delivery = self.deliveries[voter_id]
+        manifest = self.manifest
+        style = manifest.style_for_entity(delivery.entity).id
+        if choices is None:
+            rng = rng or random.Random()  # noqa: S311 - simulated choices
+            choices = {c.id: rng.choice(c.options).id for _, c in manifest.style_contests(style)}
+        public = public_key_of(manifest.election_id, delivery.credential)
+        seed = seed_of(manifest.election_id, delivery.credential)
+        ballot = sign_ballot(self.ctx, encrypt_ballot(self.ctx, style, choices, public, new_ballot_nonce()), seed)
+        return json.dumps(ballot.to_json(self.ctx.group), separators=(",", ":")).encode()
+
+
+def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime, closes: datetime,
+              guardians: int = 3, threshold: int = 2, tokens: bool = False, seed: int = 0,
+              manifest: Manifest | None = None) -> ElectionKit:
+    base = (manifest or sample_manifest()).to_json()
+    base["voting_opens"], base["voting_closes"] = _utc(opens), _utc(closes)
+    manifest_bytes = json.dumps(base, ensure_ascii=False, indent=1).encode()
+    manifest = parse_manifest_bytes(manifest_bytes, "manifest.json")
+    roll = synthetic_roll(manifest, voters, seed=seed)
+    keys = DrillKeys(guardians, tokens=tokens)
+    try:
+        issued = issue_credentials(manifest, roll, keys.authority, retain=False)
+        with tempfile.TemporaryDirectory(prefix="sivei-kit-") as tmp:
+            issued.credential_list.write(tmp)
+            list_bytes = Path(tmp, "credential-list.json").read_bytes()
+            entries_bytes = Path(tmp, "credentials.jsonl").read_bytes()
+        h_b = base_hash(group, manifest.hash)
+        ceremony_id = f"{manifest.election_id}-llaves-1"
+        run = run_ceremony(group, manifest.election_id, ceremony_id, h_b, guardians, threshold,
+                           keys.guardian_signers)
+        h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments,
+                            issued.credential_list.hash)
+        ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
+        sealed = []
+        for i, share in enumerate(run.secret_shares, start=1):
+            context = SealContext(SEALED_SHARE_PURPOSE, manifest.election_id, ceremony_id, guardian_name(i),
+                                  "election-secret-share")
+            sealed.append(keys.guardian_sealers[i - 1].seal(share.to_bytes(32, "big"), context.associated_data()))
+        drill_guardians = DrillGuardians(guardians, threshold, ceremony_id, run.rounds, tuple(keys.guardian_signers),
+                                         tuple(keys.guardian_sealers), tuple(sealed), run.outcome.guardian_keys,
+                                         manifest.election_id)
+        constancia = installation_constancia()
+        act = opening_act(ctx, credential_list=issued.credential_list, ceremony_id=ceremony_id, n=guardians,
+                          t=threshold, rounds=run.rounds, signing_keys=run.outcome.signing_keys,
+                          receipt_key=receipt_key, integrity_digest=constancia.digest)
+        for i, signer in enumerate(keys.guardian_signers, start=1):
+            act = act.signed_by(signer, guardian_name(i))
+    except BaseException:
+        keys.close()
+        raise
+    ceremony_bytes = json.dumps(ceremony_json(ceremony_id, guardians, threshold, run.rounds)).encode()
+    phones = {v.voter_id: f"+1555{k:07d}" for k, v in enumerate(roll)}
+    return ElectionKit(manifest, manifest_bytes, roll, {d.voter_id: d for d in issued.deliveries},
+                       issued.credential_list, list_bytes, entries_bytes, ctx, drill_guardians, ceremony_bytes, act,
+                       json.dumps(act.to_json()).encode(), constancia, keys, phones)
+
+
+def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:
+    events = []
+    for lineno, line in layout.RecordReader(record).iter_jsonl(layout.BOARD):
+        event, _ = event_from_json(ctx, layout.parse_json_line(layout.BOARD, lineno, line), f"board:{lineno}")
+        events.append(event)
+    return events
+
+
+def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present: Sequence[int]) -> Path:
+    """The key-holders' part after the close (library drill phases): decrypt the server's closed
+    board with the ``present`` key-holders, sign the closing act, write the complete record."""
+    events = read_board(closed_record, kit.ctx)
+    if not events or events[-1].type != EVENT_CLOSE:
+        raise RuntimeError("the exported board is not closed")
+    counted = count_board(kit.ctx, events, kit.guardians, present)
+    return write_record(output, kit.ctx, kit.guardians, kit.credential_list, events, counted, kit.opening,
+                        kit.constancia)
+
+
+def tar_gz(directory: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(directory, arcname=directory.name)
+    return buf.getvalue()
+
+
+# -- a small HTTP client (cookies, CSRF, JSON, multipart) -------------------------------------------
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"HTTP {status}: {body[:300]!r}")
+        self.status = status
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Client:
+    """One browser: its own cookies and CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.csrf = ""
+
+    def request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
+                timeout: float = 120) -> tuple[int, bytes, Mapping[str, str]]:
+        req = urllib.request.Request(self.base + path, data=body, method=method)  # noqa: S310 - loopback URL
+        if content_type:
+            req.add_header("Content-Type", content_type)
+        if self.csrf and method != "GET":
+            req.add_header("X-CSRF-Token", self.csrf)
+        req.add_header("Accept", "application/json")
+        try:
+            with self.opener.open(req, timeout=timeout) as resp:
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
+    def fetch_csrf(self) -> str:
+        _status, body, _ = self.request("GET", "/", None)
+        text = body.decode()
+        marker = 'name="csrf-token" content="'
+        start = text.index(marker) + len(marker)
+        self.csrf = text[start:text.index('"', start)]
+        return self.csrf
+
+    def json(self, method: str, path: str, obj: Any = None, *, expect: Sequence[int] = (200, 201)) -> Any:
+        body = None if obj is None else json.dumps(obj).encode()
+        status, data, _ = self.request(method, path, body, "application/json" if body is not None else None)
+        if status not in expect:
+            raise HttpError(status, data)
+        return json.loads(data) if data else None
+
+    def post_raw(self, path: str, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
+        status, data, _ = self.request("POST", path, body, content_type)
+        try:
+            return status, json.loads(data)
+        except ValueError:
+            return status, data
+
+    def upload(self, path: str, files: Mapping[str, bytes], fields: Mapping[str, str] | None = None,
+               *, expect: Sequence[int] = (200,)) -> Any:
+        boundary = uuid.uuid4().hex
+        parts: list[bytes] = []
+        for name, value in (fields or {}).items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        for name, content in files.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}"\r\n'
+                         f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        status, data, _ = self.request("POST", path, b"".join(parts), f"multipart/form-data; boundary={boundary}")
+        if status not in expect:
+            raise HttpError(status, data)
+        return json.loads(data)
+
+    def download(self, method: str, path: str) -> bytes:
+        status, data, _ = self.request(method, path, b"" if method == "POST" else None)
+        if status != 200:
+            raise HttpError(status, data)
+        return data
+
+
+def login_voter(base: str, voter_id: str) -> Client:
+    c = Client(base)
+    c.fetch_csrf()
+    c.csrf = c.json("POST", "/api/prueba/sesion", {"voter_id": voter_id})["csrf"]
+    return c
+
+
+def login_operator(base: str, username: str) -> Client:
+    c = Client(base)
+    c.fetch_csrf()
+    c.csrf = c.json("POST", "/api/prueba/sesion-operador", {"username": username})["csrf"]
+    return c
+
+
+def operator_prepare(op: Client, kit: ElectionKit) -> dict[str, Any]:
+    """Load manifest and credentials, register the opening act, open. Returns the open answer."""
+    op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes})
+    op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes})
+    op.upload("/api/operacion/acta-inicio", {"ceremonia": kit.ceremony_bytes, "acta": kit.act_bytes,
+                                             "constancia": kit.constancia.dumps().encode()})
+    result: dict[str, Any] = op.json("POST", "/api/operacion/abrir")
+    return result
+
+
+@dataclass
+class HttpDrillOptions:
+    group: Group
+    voters: int = 20
+    guardians: int = 3
+    threshold: int = 2
+    output: Path = Path("simulacro-http")
+    url: str | None = None
+    tokens: bool = False
+    seed: int | None = None
+    window_seconds: float = 0.0
+    """Seconds the voting window stays open after the kit is ready; 0: long enough for every voter."""
+
+
+def _serve(app: Any) -> tuple[Any, threading.Thread, str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="sivei-servidor", daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
+def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
+    """Run the whole election through a server on loopback; returns the published record."""
+    import logging
+
+    from sivei_server.app import create_app
+    from sivei_server.config import ServerConfig
+    from sivei_server.db import make_engine, session_scope
+    from sivei_server.migrate import upgrade
+    from sivei_server.models import ROLE_ADMIN, Operator, Voter
+    from sivei_server.passwords import hash_password
+    from sivei_server.receipt_key import create_key_file, default_key_file
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    work = Path(tempfile.mkdtemp(prefix="sivei-simulacro-http-"))
+    rng = random.Random(options.seed)  # noqa: S311 - simulated choices
+    try:
+        config = ServerConfig(data_dir=work / "servidor", cookie_secure=False, test_login=True,
+                              allow_test_group=options.group.name != "eg2-baseline", close_grace_seconds=1.0)
+        engine = make_engine(config)
+        upgrade(engine)
+        receipt_key = create_key_file(default_key_file(config))
+        per_voter = 0.05 if options.group.name != "eg2-baseline" else 1.0
+        window = options.window_seconds or max(8.0, 6.0 + options.voters * per_voter * 3)
+        now = datetime.now(UTC)
+        say(f"Simulacro por HTTP: {options.voters} votantes, grupo {options.group.name}")
+        kit = build_kit(options.group, options.voters, receipt_key, opens=now - timedelta(minutes=5),
+                        closes=now + timedelta(seconds=window), guardians=options.guardians,
+                        threshold=options.threshold, tokens=options.tokens, seed=options.seed or 0)
+        try:
+            closes = kit.manifest.voting_closes
+            with session_scope(engine) as s:
+                s.add(Operator(username="operador", role=ROLE_ADMIN, password_hash=hash_password(secrets.token_hex())))
+                for v in kit.roll:
+                    s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id]))
+            app = create_app(config)
+            server, thread, base = _serve(app)
+            say(f"1. Servidor en {base}")
+            try:
+                op = login_operator(base, "operador")
+                opened = operator_prepare(op, kit)
+                say(f"2. Acta de inicio registrada y votación abierta; cabeza {opened['head_fingerprint']}")
+                receipts: list[dict[str, Any]] = []
+                started = time.monotonic()
+                for k, voter in enumerate(kit.roll):
+                    c = login_voter(base, voter.voter_id)
+                    c.json("GET", "/api/eleccion/contexto")
+                    c.json("GET", "/api/votante")
+                    body = kit.ballot(voter.voter_id, rng=rng)
+                    status, answer = c.post_raw("/api/votar", body)
+                    if status != 201:
+                        raise RuntimeError(f"voter {voter.voter_id}: HTTP {status} {answer}")
+                    if k == 0:  # a lost answer: the voter's phone sends the same ballot again
+                        status2, again = c.post_raw("/api/votar", body)
+                        if status2 != 200 or again["receipt"] != answer["receipt"]:
+                            raise RuntimeError("idempotent retry failed")
+                    receipts.append(answer["receipt"])
+                elapsed = time.monotonic() - started
+                say(f"3. {len(receipts)} boletas depositadas por HTTP en {elapsed:.1f} s "
+                    f"({len(receipts) / elapsed:.1f} boletas/s, cifrado incluido)")
+                wait = (closes - datetime.now(UTC)).total_seconds() + config.close_grace_seconds + 0.5
+                if wait > 0:
+                    say(f"   esperando el cierre ({wait:.0f} s)")
+                    time.sleep(wait)
+                late = login_voter(base, kit.roll[0].voter_id).post_raw("/api/votar", b"{}")
+                if late[0] != 409:
+                    raise RuntimeError(f"late ballot: HTTP {late[0]}")
+                for _ in range(100):
+                    state = op.json("GET", "/api/operacion/estado")
+                    if state.get("closed"):
+                        break
+                    time.sleep(0.2)
+                state = op.json("POST", "/api/operacion/cerrar")
+                say(f"4. Tablero cerrado por el servidor al instante de cierre; cabeza {state['head_fingerprint']}")
+                archive = op.download("POST", "/api/operacion/exportar")
+                closed_dir = work / "cerrado"
+                with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+                    tar.extractall(closed_dir, filter="data")
+                closed = next(closed_dir.iterdir())
+                present = list(range(1, options.threshold + 1))
+                full = complete_record(kit, closed, work / "registro-completo", present)
+                say(f"5. Custodios {present}: acta de cierre firmada y recuento descifrado")
+                op.upload("/api/operacion/registro", {"registro": tar_gz(full)})
+                op.json("POST", "/api/operacion/publicar")
+                published = op.download("GET", "/tablero/registro.tar.gz")
+                out = options.output
+                if out.exists():
+                    shutil.rmtree(out)
+                tmp_out = work / "publicado"
+                with tarfile.open(fileobj=io.BytesIO(published), mode="r:gz") as tar:
+                    tar.extractall(tmp_out, filter="data")
+                shutil.move(str(next(tmp_out.iterdir())), out)
+                receipts_dir = out.parent / f"{out.name}-recibos"
+                if receipts_dir.exists():
+                    shutil.rmtree(receipts_dir)
+                receipts_dir.mkdir(parents=True)
+                paths = []
+                for i, r in enumerate(receipts):
+                    p = receipts_dir / f"recibo-{i:05d}.json"
+                    p.write_text(json.dumps(r, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+                    paths.append(p)
+                say(f"6. Registro publicado y descargado en {out}; recibos en {receipts_dir}")
+            finally:
+                server.shutdown()
+                thread.join(timeout=10)
+                closer = app.extensions.get("sivei_closer") if "app" in locals() else None
+                if closer is not None:
+                    closer.stop()
+        finally:
+            kit.close()
+        report = verify_record(out, VerifyOptions(allow_test_group=config.allow_test_group, receipts=tuple(paths),
+                                                  expect_heads=(state["head"],)))
+        say(report.format_text())
+        if not report.ok:
+            raise RuntimeError("the published record does not verify")
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
