@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ceremonytools import CEREMONY_ID, Ceremony, N, T, built_ceremony
+from ceremonytools import CEREMONY_ID, Ceremony, N, T, built_ceremony, pin
 from sivei.record import layout
 from sivei.record.acts import SignedAct
 from sivei.record.ceremony_io import parse_ceremony
@@ -42,9 +42,11 @@ def test_three_of_five_ceremony_in_separate_processes(ceremony: Ceremony) -> Non
         assert len(heard) == 1 and None not in heard
     joint = {_aloud(c.steps[(5, i)].out, "llave pública de la elección K") for i in range(1, N + 1)}
     assert len(joint) == 1 and None not in joint
-    # every command started with its installation's integrity constancia, in the read-aloud format
-    for r in c.steps.values():
+    # every command started with its installation's integrity constancia, in the read-aloud format;
+    # no PIN ever appears in any output
+    for (_, i), r in c.steps.items():
         assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){3}", _aloud(r.out, "constancia de integridad") or "")
+        assert pin(i) not in r.text
     # the transcript is what the record format expects, and its joint key is the one read aloud
     ceremony_id, n, t, rounds = parse_ceremony(json.loads((w.exchange / layout.CEREMONY).read_text()))
     assert (ceremony_id, n, t, len(rounds)) == (CEREMONY_ID, N, T, 5)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,7 @@ from sivei.crypto.dkg import (
     verify_transcript,
 )
 from sivei.crypto.ecdsa import Signer
-from sivei.crypto.encoding import Encoder, canonical_json, hex_to_bytes
+from sivei.crypto.encoding import Encoder, canonical_json
 from sivei.crypto.envelope import Envelope, bundle_hash
 from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import Group
@@ -145,9 +144,6 @@ class CeremonySetup:
     @property
     def election_id(self) -> str:
         return self.manifest.election_id
-
-    def name(self, index: int) -> str:
-        return self.names[index - 1] if self.names and self.names[index - 1] else custodian(index)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": SETUP_FORMAT, "version": FORMAT_VERSION, "election_id": self.election_id,
@@ -427,8 +423,8 @@ def keyholder_step(exchange: Path, private: Path, index: int, token_label: str, 
         raise RefusalError(tr(f"el custodio debe estar entre 1 y {setup.n}",
                               f"the key-holder must be between 1 and {setup.n}"))
     _print_setup(setup, out)
-    out.info(tr(f"usted es el custodio {index}: {setup.name(index)}",
-                f"you are key-holder {index}: {setup.name(index)}"))
+    who = f": {setup.names[index - 1]}" if setup.names else ""
+    out.info(tr(f"usted es el custodio {index}{who}", f"you are key-holder {index}{who}"))
     paths = PrivatePaths.of(private, setup.ceremony_id, index)
     if paths.share.exists() and not paths.state.exists():
         out.step(tr(f"Este custodio ya concluyó la ceremonia: su parte está sellada en {paths.share}",
@@ -856,11 +852,3 @@ def load_transcript(directory: Path, *, allow_test_group: bool) -> Transcript:
     outcome = verify_transcript(group, manifest.election_id, ceremony_id, h_b, n, t, rounds)
     return Transcript(group, manifest, ceremony_id, n, t, h_b, rounds, outcome)
 
-
-def copy_exchange(src: Path, dst: Path) -> None:
-    """Copy an exchange folder (what a USB stick does); used by drills and tests."""
-    shutil.copytree(src, dst, dirs_exist_ok=True)
-
-
-def public_key_of(value: object, what: str) -> bytes:
-    return hex_to_bytes(value, 65, what)
