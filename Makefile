@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 VOTERS ?= 200
 
-.PHONY: setup setup-system simulacro test lint bench clean
+.PHONY: setup setup-system simulacro test lint bench clean postgres
 
 $(BIN)/sivei: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: setup-system setup
 lint: setup
 	$(BIN)/ruff check $(wildcard src tests benchmarks server ceremonies)
 	$(BIN)/mypy
+
+# A private PostgreSQL on 127.0.0.1:54329 for the server's concurrency tests (idempotent).
+postgres:
+	@bash .ci/postgres.sh
 
 bench: setup
 	$(BIN)/python -m pytest benchmarks

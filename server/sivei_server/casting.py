@@ -202,16 +202,15 @@ def cast(engine: Engine, config: ServerConfig, voter_id: str, body: bytes, recei
     b_hash = ballot.ballot_hash(ctx)
     if voted:
         return _already_cast(engine, config, election, b_hash.hex())
+    with session_scope(engine) as s:
+        conflict = (s.scalar(select(CastBallot.chain_index).where(CastBallot.ballot_hash == b_hash.hex())) is not None
+                    or s.scalar(select(CastBallot.chain_index)
+                                .where(CastBallot.credential == ballot.credential.hex())) is not None)
+    if conflict:
+        return _after_conflict(engine, config, election, voter_id, b_hash.hex(), ballot.credential.hex())
     if ballot.style != style:
         raise ElectionError(422, "otro-tipo", f"La boleta es del tipo {ballot.style}; la suya es {style}.",
                             f"The ballot is of style {ballot.style}; yours is {style}.")
-    with session_scope(engine) as s:
-        if s.scalar(select(CastBallot.chain_index).where(CastBallot.ballot_hash == b_hash.hex())) is not None:
-            raise ElectionError(409, "boleta-repetida", "Esta boleta ya está en el tablero.",
-                                "This ballot is already on the board.")
-        if s.scalar(select(CastBallot.chain_index).where(CastBallot.credential == ballot.credential.hex())) is not None:
-            raise ElectionError(409, "credencial-usada", "Esta credencial ya depositó una boleta.",
-                                "This credential has already cast a ballot.")
     try:
         validate_ballot(ctx, ballot, election.credential_list.style_of(ballot.credential))
     except SiveiError as exc:
@@ -248,8 +247,8 @@ def cast(engine: Engine, config: ServerConfig, voter_id: str, body: bytes, recei
         return _already_cast(engine, config, election, b_hash.hex())
     except _ClosedMeanwhileError:
         raise _late(engine, received_at, sender) from None
-    except IntegrityError as exc:
-        raise _conflict(engine, b_hash.hex(), ballot.credential.hex()) from exc
+    except IntegrityError:
+        return _after_conflict(engine, config, election, voter_id, b_hash.hex(), ballot.credential.hex())
     with session_scope(engine) as s:
         stored = s.get(CastBallot, index)
         assert stored is not None
@@ -262,6 +261,17 @@ class _VotedMeanwhileError(Exception):
 
 class _ClosedMeanwhileError(Exception):
     pass
+
+
+def _after_conflict(engine: Engine, config: ServerConfig, election: LoadedElection, voter_id: str,
+                    ballot_hash: str, credential: str) -> CastResult:
+    """The ballot or its credential is already on the board. If this voter has cast meanwhile (a
+    concurrent retry of the same request committed first), answer as for a retry; otherwise 409."""
+    with session_scope(engine) as s:
+        voted = s.scalar(select(Voter.voted).where(Voter.voter_id == voter_id))
+    if voted:
+        return _already_cast(engine, config, election, ballot_hash)
+    raise _conflict(engine, ballot_hash, credential)
 
 
 def _conflict(engine: Engine, ballot_hash: str, credential: str) -> ElectionError:

@@ -74,6 +74,13 @@ def check_csrf() -> Response | None:
     fresh_anonymous = sessions.current_session() is None and request.cookies.get(
         sessions.anon_csrf_cookie_name()) is None
     if not sent or fresh_anonymous or not hmac.compare_digest(sent.encode(), expected.encode()):
+        if sessions.current_session() is None and request.cookies.get(sessions.cookie_name()):
+            # The browser's session ended (absolute limit): say so rather than "CSRF", so that the
+            # page asks the person to log in again. Nothing is executed either way.
+            resp = jsonify(error="sesion", message="Su sesión terminó; inicie sesión de nuevo.",
+                           message_en="Your session has ended; please log in again.")
+            resp.status_code = 401
+            return resp
         return _csrf_failure()
     return None
 

@@ -1,0 +1,155 @@
+"""Casting refusals: every bad input gets a clear JSON 4xx, nothing is stored, never a 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from servertools import Setup, election_setup, prepare, stored_counts, voter_browser
+from sivei.ballot.credentials import credential_public_key, credential_seed, generate_credential
+from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei_server.casting import max_ballot_bytes, valid_ballot_size
+from sivei_server.db import session_scope
+from sivei_server.election import loaded
+from sivei_server.models import WebSession, utcnow
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    s = election_setup(tmp_path_factory.mktemp("casting"), voters=8)
+    prepare(s)
+    yield s
+    s.kit.close()
+
+
+def _voters_by_style(setup: Setup) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for v in setup.kit.roll:
+        out.setdefault(setup.kit.manifest.style_for_entity(v.entity).id, []).append(v.voter_id)
+    return out
+
+
+def _refused(setup: Setup, response: object, status: int, code: str | None = None) -> None:
+    r = response
+    assert r.status_code == status, r.get_data(as_text=True)  # type: ignore[attr-defined]
+    body = r.get_json()  # type: ignore[attr-defined]
+    assert isinstance(body, dict) and body["message"] and body["message_en"]
+    if code is not None:
+        assert body["error"] == code, body
+
+
+def test_refusals_store_nothing(setup: Setup) -> None:
+    kit, app = setup.kit, setup.app
+    voter = kit.roll[0].voter_id
+    b = voter_browser(app, voter)
+    before = stored_counts(setup)
+    assert before == (0, 0, 1, 0)
+    good = kit.ballot(voter)
+    obj = json.loads(good)
+
+    _refused(setup, b.post_raw("/api/votar", b"{not json"), 400, "boleta-malformada")
+    _refused(setup, b.post_raw("/api/votar", b'{"style": 1}'), 400, "boleta-malformada")
+    _refused(setup, b.post_raw("/api/votar", good, "text/plain"), 415)
+    dup = good[:-1] + b',"signature":"00"}'
+    _refused(setup, b.post_raw("/api/votar", dup), 400, "boleta-malformada")
+    _refused(setup, b.post_raw("/api/votar", b"[" * 100_000), 413, "boleta-demasiado-grande")
+    padded = good[:-1] + b" " * 2000 + b"}"
+    _refused(setup, b.post_raw("/api/votar", padded), 413, "boleta-demasiado-grande")
+    nan = good[:-1] + b',"extra":NaN}'
+    _refused(setup, b.post_raw("/api/votar", nan), 400, "boleta-malformada")
+
+    # Invalid proof: one response scalar changed.
+    proof = json.loads(good)
+    sel = proof["contests"][0]["selections"][0]["proof"]
+    key = next(k for k in sel if k.startswith("v"))
+    sel[key] = format((int(sel[key], 16) + 1) % (1 << 255), "064x")
+    _refused(setup, b.post_raw("/api/votar", json.dumps(proof, separators=(",", ":")).encode()), 422,
+             "boleta-invalida")
+    # Bad signature.
+    sig = dict(obj, signature=("1" if obj["signature"][0] != "1" else "2") + obj["signature"][1:])
+    _refused(setup, b.post_raw("/api/votar", json.dumps(sig).encode()), 422, "boleta-invalida")
+    unsigned = dict(obj, signature="")
+    _refused(setup, b.post_raw("/api/votar", json.dumps(unsigned).encode()), 422, "boleta-invalida")
+    # Unlisted credential: a valid ballot signed by a credential the authority never issued.
+    election = kit.manifest.election_id
+    cred = generate_credential()
+    style = kit.manifest.style_for_entity(kit.roll[0].entity).id
+    stranger = sign_ballot(kit.ctx, encrypt_ballot(kit.ctx, style, {}, credential_public_key(election, cred),
+                                                   new_ballot_nonce()), credential_seed(election, cred))
+    r = b.post_raw("/api/votar", json.dumps(stranger.to_json(kit.ctx.group)).encode())
+    _refused(setup, r, 422, "boleta-invalida")
+    assert "lista" in r.get_json()["message"]
+
+    # Another ballot style: a voter of another entity's ballot.
+    styles = _voters_by_style(setup)
+    mine = kit.manifest.style_for_entity(kit.roll[0].entity).id
+    other_voter = next(v for s, vs in styles.items() if s != mine for v in vs)
+    _refused(setup, b.post_raw("/api/votar", kit.ballot(other_voter)), 422, "otro-tipo")
+
+    # Another election: the same manifest, another key ceremony (another H_E).
+    from servertools import election_setup as make
+
+    other = make(setup.config.data_dir.parent / "otra", voters=8, roll=False)
+    try:
+        foreign = other.kit.ballot(voter)
+        size_ok = len(foreign) <= max_ballot_bytes(loaded_election(setup), mine, setup.config)
+        assert size_ok
+        _refused(setup, b.post_raw("/api/votar", foreign), 422, "boleta-invalida")
+    finally:
+        other.kit.close()
+
+    # Missing CSRF token; expired session.
+    r = b.client.post("/api/votar", data=good, content_type="application/json")
+    assert r.status_code == 403 and r.get_json()["error"] == "csrf"
+    with session_scope(setup.engine) as s:
+        s.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    _refused(setup, b.post_raw("/api/votar", good), 401, "sesion")
+    assert stored_counts(setup) == before
+
+    # The good ballot still goes through afterwards (nothing was half-stored).
+    b2 = voter_browser(app, voter)
+    ok = b2.post_raw("/api/votar", good)
+    assert ok.status_code == 201
+    assert stored_counts(setup)[0] == 1
+
+
+def loaded_election(setup: Setup):  # type: ignore[no-untyped-def]
+    with setup.app.app_context(), session_scope(setup.engine) as s:
+        return loaded(s, setup.config)
+
+
+def test_replay_and_size_cap(setup: Setup) -> None:
+    kit, app = setup.kit, setup.app
+    first, second = kit.roll[1].voter_id, kit.roll[2].voter_id
+    body = kit.ballot(first)
+    assert voter_browser(app, first).post_raw("/api/votar", body).status_code == 201
+    before = stored_counts(setup)
+    # Another voter replays a ballot already on the board → 409, nothing stored, voter not flagged.
+    r = voter_browser(app, second).post_raw("/api/votar", body)
+    _refused(setup, r, 409, "boleta-repetida")
+    # The same credential with a fresh encryption (someone holding a stolen credential) → 409.
+    r = voter_browser(app, second).post_raw("/api/votar", kit.ballot(first))
+    _refused(setup, r, 409, "credencial-usada")
+    assert stored_counts(setup) == before
+    # The cap is the exact compact size of a valid ballot of the style plus the margin.
+    election = loaded_election(setup)
+    style = kit.manifest.style_for_entity(next(v.entity for v in kit.roll if v.voter_id == first)).id
+    assert len(body) == valid_ballot_size(election, style)
+    assert max_ballot_bytes(election, style, setup.config) == len(body) + setup.config.ballot_size_margin
+
+
+def test_not_open_yet(tmp_path: Path) -> None:
+    s = election_setup(tmp_path, voters=2, opens_in=3600, closes_in=7200)
+    try:
+        prepare(s)
+        voter = s.kit.roll[0].voter_id
+        r = voter_browser(s.app, voter).post_raw("/api/votar", s.kit.ballot(voter))
+        _refused(s, r, 409, "no-abierta")
+        assert stored_counts(s)[0] == 0
+    finally:
+        s.kit.close()

@@ -1,0 +1,24 @@
+"""End to end over real HTTP on loopback (werkzeug server thread): ``sivei simulacro --http``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sivei.cli.main import main
+
+
+def test_http_drill_ends_with_a_verified_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "registro"
+    assert main(["simulacro", "--http", "--test-group", "--sin-tokens", "--voters", "5",
+                 "--guardians", "3", "--threshold", "2", "--seed", "7", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Registro publicado" in text and "RESULTADO: verificación exitosa" in text
+    receipts = sorted((tmp_path / "registro-recibos").glob("recibo-*.json"))
+    assert len(receipts) == 5
+    args = ["verificar", str(out), "--test-group", "--quiet"]
+    for r in receipts:
+        args += ["--receipt", str(r)]
+    assert main(args) == 0
+    assert "recibos revisados: 5" in capsys.readouterr().out

