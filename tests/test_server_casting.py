@@ -153,3 +153,25 @@ def test_not_open_yet(tmp_path: Path) -> None:
         assert stored_counts(s)[0] == 0
     finally:
         s.kit.close()
+
+
+def test_access_log_holds_no_ballot_data(setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
+    """The access log names method, path, status, sender and time — never a ballot hash, tracking
+    code or credential (codes travel in bodies and query strings, which are not logged)."""
+    kit, app = setup.kit, setup.app
+    voter = kit.roll[3].voter_id
+    caplog.set_level("INFO", logger="sivei_server.access")
+    r = voter_browser(app, voter).post_raw("/api/votar", kit.ballot(voter))
+    assert r.status_code == 201
+    receipt = r.get_json()["receipt"]
+    public = app.test_client()
+    public.get("/api/tablero/buscar", query_string={"codigo": receipt["tracking_code"]})
+    public.get("/tablero", query_string={"codigo": receipt["ballot_hash"]})
+    public.get("/api/tablero/boleta", query_string={"indice": receipt["index"]})
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "sivei_server.access"]
+    assert any("POST /api/votar 201" in line for line in lines)
+    credential = json.loads(kit.ballot(voter))["credential"]
+    compact = receipt["tracking_code"].replace("-", "")
+    for line in lines:
+        for secret in (receipt["ballot_hash"], receipt["tracking_code"], compact, credential, receipt["head"]):
+            assert secret not in line

@@ -196,7 +196,8 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         download = public.get("/tablero/registro.tar.gz")
         assert download.status_code == 200
         assert public.get("/api/resultados").status_code == 200
-        assert "Descargar el registro" in public.get("/tablero").get_data(as_text=True)
+        board_page = public.get("/tablero").get_data(as_text=True)
+        assert "Descargar el registro" in board_page and board_page.count("<svg") >= 10
 
         # The published record verifies with every receipt; the CLI says the same.
         published = tmp_path / "publicado"

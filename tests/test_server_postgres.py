@@ -8,16 +8,11 @@ except under CI, where they fail.
 from __future__ import annotations
 
 import os
-import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -27,10 +22,18 @@ from sivei.record.receipts import Receipt
 from sivei_server.config import ServerConfig
 from sivei_server.db import make_engine, session_scope
 from sivei_server.migrate import upgrade
-from sivei_server.models import ROLE_ADMIN, BallotAlpha, CastBallot, Operator, Voter
-from sivei_server.passwords import hash_password
+from sivei_server.models import BallotAlpha, CastBallot, Voter
 from sivei_server.receipt_key import create_key_file
-from sivei_server.simulacro import Client, ElectionKit, build_kit, login_operator, login_voter, operator_prepare
+from sivei_server.simulacro import (
+    ElectionKit,
+    GunicornServer,
+    ScratchDatabase,
+    build_kit,
+    login_operator,
+    login_voter,
+    operator_prepare,
+    seed_roll,
+)
 
 DEFAULT_URL = "postgresql://sivei@127.0.0.1:54329/postgres"
 VOTERS = 40
@@ -52,13 +55,6 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Running:
     base: str
@@ -74,58 +70,29 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {admin} (.ci/postgres.sh starts it)")
         pytest.skip(f"PostgreSQL is not reachable at {admin}; run .ci/postgres.sh")
-    name = f"sivei_t_{secrets.token_hex(4)}"
-    admin_engine = create_engine(admin.replace("postgresql://", "postgresql+psycopg://", 1),
-                                 isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    scratch = ScratchDatabase(admin)
+    url = scratch.create()
     tmp = tmp_path_factory.mktemp("pg")
     key_path = tmp / "llave-recibos.pem"
     receipt_key = create_key_file(key_path)
     config = ServerConfig(data_dir=tmp / "datos", database_url=url, cookie_secure=False, test_login=True,
                           allow_test_group=True, receipt_key_file=key_path)
     engine = make_engine(config)
-    upgrade(engine)
-    now = datetime.now(UTC)
-    kit = build_kit(TEST_GROUP, VOTERS, receipt_key, opens=now - timedelta(minutes=5), closes=now + timedelta(hours=1))
-    with session_scope(engine) as s:
-        s.add(Operator(username="admin", role=ROLE_ADMIN, password_hash=hash_password("x" * 16)))
-        for v in kit.roll:
-            s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id]))
-    port = _free_port()
-    env = {**os.environ, "SIVEI_DATABASE_URL": url, "SIVEI_DATA_DIR": str(config.data_dir), "SIVEI_TEST_LOGIN": "1",
-           "SIVEI_COOKIE_SECURE": "0", "SIVEI_TEST_GROUP": "1", "SIVEI_RECEIPT_KEY_FILE": str(key_path),
-           "SIVEI_BIND": f"127.0.0.1:{port}", "SIVEI_WORKERS": "2", "SIVEI_THREADS": "4"}
-    log = (tmp / "gunicorn.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:sivei_server.gunicorn_conf",
-                             "sivei_server.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                Client(base).json("GET", "/api/salud")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp / "gunicorn.log").read_text()) from None
-                time.sleep(0.2)
-        operator_prepare(login_operator(base, "admin"), kit)
-        yield Running(base, kit, engine, config)
-    finally:
-        proc.terminate()
+        upgrade(engine)
+        now = datetime.now(UTC)
+        kit = build_kit(TEST_GROUP, VOTERS, receipt_key, opens=now - timedelta(minutes=5),
+                        closes=now + timedelta(hours=1))
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        kit.close()
-        engine.dispose()  # type: ignore[attr-defined]
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
+            seed_roll(engine, kit, admin="admin")
+            with GunicornServer(config, workers=2, threads=4) as server:
+                operator_prepare(login_operator(server.base, "admin"), kit)
+                yield Running(server.base, kit, engine, config)
+        finally:
+            kit.close()
+    finally:
+        engine.dispose()
+        scratch.drop()
 
 
 def _concurrently(*calls: object) -> list[tuple[int, object]]:
@@ -219,10 +186,7 @@ def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> N
     with session_scope(running.engine) as s:  # type: ignore[arg-type]
         cast = s.scalar(select(func.count()).select_from(CastBallot)) or 0
         alphas = s.scalar(select(func.count()).select_from(BallotAlpha)) or 0
-        per_ballot = {len(c.selections) for b in [kit.ctx] for c in []}  # shape comes from the style
-        del per_ballot
         assert alphas >= cast
     with capsys.disabled():
         print(f"\n  PostgreSQL + gunicorn (2 workers), test group: {len(voters)} ballots in {elapsed:.2f} s "
               f"= {len(voters) / elapsed:.1f} ballots/s accepted with full validation")
-    Path(running.config.data_dir).mkdir(parents=True, exist_ok=True)

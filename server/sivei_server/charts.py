@@ -3,6 +3,7 @@ results per contest. Text is escaped; every chart has a title and a description 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -24,10 +25,11 @@ def bar_chart(title: str, bars: Sequence[Bar], *, width: int = 640, unit: str = 
     height = 40 + row * max(1, len(bars))
     plot_w = width - label_w - value_w - 20
     scale = max([b.total if b.total else b.value for b in bars] + [1])
+    ident = "g" + hashlib.sha256(title.encode()).hexdigest()[:10]  # unique per chart on a page
     desc = "; ".join(f"{b.label}: {b.value}" + (f" de {b.total}" if b.total is not None else "") for b in bars)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" aria-labelledby="t d">',
-           f'<title id="t">{escape(title)}</title><desc id="d">{escape(desc or "sin datos")}</desc>',
+           f'viewBox="0 0 {width} {height}" aria-labelledby="{ident}t {ident}d">',
+           f'<title id="{ident}t">{escape(title)}</title><desc id="{ident}d">{escape(desc or "sin datos")}</desc>',
            f'<text x="0" y="20" font-size="16" font-weight="bold" fill="{TEXT_COLOR}">{escape(title)}</text>']
     for i, b in enumerate(bars):
         y = 34 + i * row

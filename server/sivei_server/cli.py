@@ -150,6 +150,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help=tr("dónde escribir la mitad pública (PEM)", "where to write the public half (PEM)"))
     key.set_defaults(func=run_receipt_key)
 
+    from sivei_server.auth.cli import register_commands  # padron, operador-totp
+
+    register_commands(ssub, _common)
+
+    bench = ssub.add_parser("medir", aliases=["bench"],
+                            help=tr("boletas aceptadas por segundo (gunicorn en loopback)",
+                                    "ballots accepted per second (gunicorn on loopback)"))
+    bench.add_argument("--database-url", help=tr("PostgreSQL (por omisión SQLite)", "PostgreSQL (default SQLite)"))
+    bench.add_argument("--votantes", "--voters", dest="voters", type=int, default=40)
+    bench.add_argument("--workers", type=int, default=2)
+    bench.add_argument("--clientes", "--clients", dest="clients", type=int, default=4)
+    bench.add_argument("--test-group", action="store_true",
+                       help=tr("grupo de prueba de 512 bits (por omisión el de producción)",
+                               "512-bit test group (default: production)"))
+    bench.set_defaults(func=run_bench)
+
     def _help(_args: argparse.Namespace) -> int:
         p.print_help(sys.stdout)
         return 2
@@ -186,4 +202,17 @@ def run_receipt_key(args: argparse.Namespace) -> int:
     print(f"  {point.hex()}")
     print(tr(f"Huella: {fingerprint(key_fingerprint_digest(point))}",
              f"Fingerprint: {fingerprint(key_fingerprint_digest(point))}"))
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
+    from sivei_server.simulacro import bench_casting
+
+    group = TEST_GROUP if args.test_group else PRODUCTION_GROUP
+    result = bench_casting(group, args.voters, database_url=args.database_url, workers=args.workers,
+                           clients=args.clients)
+    print(json.dumps(result, indent=1))
     return 0

@@ -419,3 +419,176 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# -- gunicorn on loopback, and the casting benchmark ----------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class GunicornServer:
+    """``gunicorn`` (this package's production settings) on a free loopback port, configured through
+    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager."""
+
+    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None) -> None:
+        self.config, self.workers, self.threads = config, workers, threads
+        self.log_path = log or (config.data_dir / "gunicorn.log")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: Any = None
+
+    def __enter__(self) -> GunicornServer:
+        import os
+        import subprocess
+        import sys
+
+        cfg = self.config
+        env = {**os.environ, "SIVEI_DATA_DIR": str(cfg.data_dir), "SIVEI_TEST_LOGIN": "1" if cfg.test_login else "0",
+               "SIVEI_COOKIE_SECURE": "1" if cfg.cookie_secure else "0",
+               "SIVEI_TEST_GROUP": "1" if cfg.allow_test_group else "0",
+               "SIVEI_BIND": f"127.0.0.1:{self.port}", "SIVEI_WORKERS": str(self.workers),
+               "SIVEI_THREADS": str(self.threads)}
+        if cfg.database_url:
+            env["SIVEI_DATABASE_URL"] = cfg.database_url
+        if cfg.receipt_key_file:
+            env["SIVEI_RECEIPT_KEY_FILE"] = str(cfg.receipt_key_file)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:sivei_server.gunicorn_conf",
+                                      "sivei_server.wsgi:app"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                Client(self.base).json("GET", "/api/salud")
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__(None, None, None)
+                    raise RuntimeError(self.log_path.read_text()) from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        import subprocess
+
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        self._log.close()
+
+
+def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
+    """The kit's voters and an administrator, straight into the database (the roll import and the
+    operator's login are the authentication module's)."""
+    from sivei_server.db import session_scope
+    from sivei_server.models import ROLE_ADMIN, Operator, Voter
+    from sivei_server.passwords import hash_password
+
+    with session_scope(engine) as s:
+        s.add(Operator(username=admin, role=ROLE_ADMIN, password_hash=hash_password(secrets.token_hex())))
+        for v in kit.roll:
+            s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id]))
+
+
+def bench_casting(group: Group, voters: int, *, database_url: str | None, workers: int = 2, clients: int = 4,
+                  say: Say = print) -> dict[str, Any]:
+    """Ballots accepted per second with full validation: gunicorn (``workers``) on loopback, the
+    ballots encrypted beforehand, then posted by ``clients`` concurrent client threads (bounded:
+    each voter casts once)."""
+    from sivei_server.config import ServerConfig
+    from sivei_server.db import make_engine
+    from sivei_server.migrate import upgrade
+    from sivei_server.receipt_key import create_key_file, default_key_file
+
+    work = Path(tempfile.mkdtemp(prefix="sivei-medicion-"))
+    scratch = ScratchDatabase(database_url) if database_url else None
+    try:
+        if scratch is not None:
+            database_url = scratch.create()
+        config = ServerConfig(data_dir=work / "datos", database_url=database_url, cookie_secure=False,
+                              test_login=True, allow_test_group=group.name != "eg2-baseline")
+        config = config.with_(receipt_key_file=default_key_file(config))
+        engine = make_engine(config)
+        upgrade(engine)
+        receipt_key = create_key_file(default_key_file(config))
+        now = datetime.now(UTC)
+        kit = build_kit(group, voters, receipt_key, opens=now - timedelta(minutes=5), closes=now + timedelta(hours=2))
+        try:
+            seed_roll(engine, kit)
+            started = time.monotonic()
+            bodies = {v.voter_id: kit.ballot(v.voter_id) for v in kit.roll}
+            say(f"  {voters} boletas cifradas de antemano ({(time.monotonic() - started) / voters:.2f} s c/u)")
+            with GunicornServer(config, workers=workers) as server:
+                operator_prepare(login_operator(server.base, "operador"), kit)
+                sessions = {vid: login_voter(server.base, vid) for vid in bodies}
+                queue = list(bodies)
+                lock = threading.Lock()
+                statuses: list[int] = []
+
+                def worker() -> None:
+                    while True:
+                        with lock:
+                            if not queue:
+                                return
+                            vid = queue.pop()
+                        status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+                        with lock:
+                            statuses.append(status)
+
+                started = time.monotonic()
+                threads = [threading.Thread(target=worker) for _ in range(clients)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                elapsed = time.monotonic() - started
+        finally:
+            kit.close()
+        engine.dispose()
+        accepted = statuses.count(201)
+        result = {"group": group.name, "database": "postgresql" if database_url else "sqlite", "workers": workers,
+                  "clients": clients, "ballots": voters, "accepted": accepted, "seconds": round(elapsed, 3),
+                  "ballots_per_second": round(accepted / elapsed, 2), "ballot_bytes": len(next(iter(bodies.values())))}
+        say(f"  {accepted}/{voters} aceptadas en {elapsed:.2f} s: {accepted / elapsed:.2f} boletas/s "
+            f"({result['database']}, {workers} workers de gunicorn, {clients} clientes)")
+        return result
+    finally:
+        if scratch is not None:
+            scratch.drop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class ScratchDatabase:
+    """A throw-away PostgreSQL database next to the one ``admin_url`` names (tests, benchmarks)."""
+
+    def __init__(self, admin_url: str) -> None:
+        from sqlalchemy import create_engine
+
+        url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        self.name = f"sivei_tmp_{secrets.token_hex(4)}"
+        self.url = admin_url.rsplit("/", 1)[0] + f"/{self.name}"
+
+    def create(self) -> str:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.url
+
+    def drop(self) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
