@@ -78,6 +78,7 @@ def default_key_file(config: ServerConfig) -> Path:
 
 _lock = threading.Lock()
 _cached: dict[tuple[int, str], Signer] = {}
+_sessions: list[object] = []
 
 
 def receipt_signer(config: ServerConfig) -> Signer:
@@ -99,6 +100,7 @@ def receipt_signer(config: ServerConfig) -> Signer:
                 raise ReceiptKeyError(tr(f"falta el PIN del token de recibos ({PIN_ENV})",
                                          f"the receipt token's PIN is missing ({PIN_ENV})"))
             session = open_token(config.receipt_token, pin, config.receipt_token_module)
+            _sessions.append(session)
             signer = session.signer(TOKEN_KEY_LABEL)
         else:
             path = config.receipt_key_file or default_key_file(config)
@@ -112,5 +114,11 @@ def receipt_signer(config: ServerConfig) -> Signer:
 
 
 def forget_cached() -> None:
+    """Drop this process's signers and close its token sessions (tests, key changes)."""
     with _lock:
         _cached.clear()
+        for session in _sessions:
+            close = getattr(session, "close", None)
+            if callable(close):
+                close()
+        _sessions.clear()
