@@ -692,3 +692,25 @@ def test_settings_refuse_weak_argon2_in_production(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         AuthSettings.from_config(cfg, env={})
     assert AuthSettings.from_config(ServerConfig(data_dir=tmp_path, production=True), env={}).argon2_time_cost >= 2
+
+
+def test_housekeeping_purges_stale_rows(app: Flask, clock: Clock) -> None:
+    from sivei_server.models import RateLimit
+
+    add_voter(app)
+    activate_sms(Browser(app), send_activation(app))
+    Browser(app).submit("/cuenta/entrar", usuario="NADIE", clave="x")
+    settings: AuthSettings = app.extensions["sivei_auth_settings"]
+    key = limits.account_key("voter", "otro")
+    for _ in range(5):
+        limits.record_failure(engine(app), key, settings)
+    with session_scope(engine(app)) as s:
+        s.add(RateLimit(key="totp:voter:V0001", count=123, window_start=clock.now(), updated_at=clock.now(),
+                        failures=0, lockout_level=0))
+    clock.advance(days=3)
+    limits.housekeeping(engine(app))
+    with session_scope(engine(app)) as s:
+        keys = set(s.scalars(select(RateLimit.key)))
+        assert keys == {"totp:voter:V0001"}
+        assert not list(s.scalars(select(OneTimeCode.id)))
+        assert not list(s.scalars(select(WebSession.token_hash)))

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sivei_server.auth.clock import now
 from sivei_server.auth.settings import AuthSettings
 from sivei_server.db import serialized, session_scope
-from sivei_server.models import RateLimit
+from sivei_server.models import OneTimeCode, RateLimit, WebSession
 
 T = TypeVar("T")
 
@@ -133,6 +133,18 @@ def hit(engine: Engine, key: str, limit: int, window_seconds: int) -> datetime |
         return None
 
     return _with_row(engine, key, update)
+
+
+def housekeeping(engine: Engine, *, idle_hours: int = 48) -> None:
+    """Delete what no longer matters: counters idle for ``idle_hours`` and not locking (the last
+    TOTP steps stay), expired or used one-time codes older than a day, and expired sessions."""
+    at = now()
+    with session_scope(engine) as s:
+        s.execute(delete(RateLimit).where(
+            RateLimit.updated_at < at - timedelta(hours=idle_hours), ~RateLimit.key.startswith("totp:"),
+            (RateLimit.locked_until.is_(None)) | (RateLimit.locked_until < at)))
+        s.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < at - timedelta(days=1)))
+        s.execute(delete(WebSession).where(WebSession.expires_at <= at))
 
 
 def last_totp_step(s: Session, kind: str, subject: str) -> int | None:

@@ -5,6 +5,9 @@ partial sessions, safe redirects and the per-address rate limit."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -13,6 +16,7 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import Engine, delete
+from sqlalchemy.exc import SQLAlchemyError
 
 from sivei_server.auth import limits
 from sivei_server.auth.settings import AuthSettings
@@ -25,6 +29,7 @@ from sivei_server.sessions import current_session, end_session, start_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+LOG = logging.getLogger("sivei_server.auth")
 LANG_COOKIE = "sivei-idioma"
 LANGS = ("es", "en")
 Msg = tuple[str, str]
@@ -178,10 +183,29 @@ def too_many(until: datetime | None) -> tuple[str, int]:
                          f"Wait a moment and try again after {when(until)}."), 429)
 
 
+HOUSEKEEPING_SECONDS = 600
+_housekeeping = {"next": 0.0}
+_housekeeping_lock = threading.Lock()
+
+
+def _maybe_housekeeping() -> None:
+    """At most every 10 minutes per process, on an authentication post: purge stale counters,
+    codes and sessions (``limits.housekeeping``)."""
+    with _housekeeping_lock:
+        if time.monotonic() < _housekeeping["next"]:
+            return
+        _housekeeping["next"] = time.monotonic() + HOUSEKEEPING_SECONDS
+    try:
+        limits.housekeeping(engine())
+    except SQLAlchemyError:  # never fail a login for it; the next round retries
+        LOG.warning("limpieza de contadores y sesiones vencidas no terminó", exc_info=True)
+
+
 def ip_limited(view: F) -> F:
     """Count this post against the client address's limit; 429 beyond it."""
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _maybe_housekeeping()
         cfg = settings()
         over = limits.hit(engine(), limits.ip_key(client_address()), cfg.ip_limit, cfg.ip_window_seconds)
         sync()
