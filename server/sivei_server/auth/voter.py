@@ -193,7 +193,8 @@ def _code_page(state: dict[str, Any], voter: Voter, status: int = 200, error: Ms
                          "We could not send the SMS right now; try again in a few minutes.")}
     notice = notices.get(request.args.get("aviso", "")) if request.method == "GET" else None
     return render("auth/codigo.html", status, factor=state.get("f", "sms"), phone_tail=voter.phone[-4:],
-                  minutes=settings().code_minutes, error=error, notice=notice, purpose=state.get("p"))
+                  minutes=settings().code_minutes, tries=settings().code_tries, error=error, notice=notice,
+                  purpose=state.get("p"))
 
 
 def _code_flow() -> tuple[Any, dict[str, Any], Voter] | None:
