@@ -1,4 +1,6 @@
-"""End to end over real HTTP on loopback (werkzeug server thread): ``sivei simulacro --http``."""
+"""End to end over real HTTP on loopback (werkzeug server thread): ``sivei simulacro --http`` — the
+operator logs in with password + TOTP, imports the roll and emails the activation links; voters
+activate (link, phone digits, SMS code, password), vote, keep receipts; close, count, publish, verify."""
 
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ from sivei_server.election import Closer, ElectionError
 from sivei_server.models import utcnow
 
 ACCESS_LOG = logging.getLogger("sivei_server.access")
+STATE_NAMES = {"new": "en preparación", "open": "abierta", "paused": "en pausa", "closed": "cerrada",
+               "published": "resultados publicados"}
 LOG = logging.getLogger("sivei_server")
 
 
@@ -62,6 +64,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.jinja_env.globals["csrf_token"] = sessions.csrf_token
     app.jinja_env.globals["current_operator"] = sessions.current_operator
     app.jinja_env.globals["current_voter"] = sessions.current_voter
+    app.jinja_env.filters["estado"] = lambda s: STATE_NAMES.get(s, s or "sin elección")
 
     app.before_request(_start_timer)
     security.init_app(app)

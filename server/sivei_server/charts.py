@@ -20,8 +20,8 @@ class Bar:
     total: int | None = None  # draws value/total when given (turnout)
 
 
-def bar_chart(title: str, bars: Sequence[Bar], *, width: int = 640, unit: str = "") -> str:
-    row, label_w, value_w = 28, 150, 140
+def bar_chart(title: str, bars: Sequence[Bar], *, width: int = 760, unit: str = "") -> str:
+    row, label_w, value_w = 28, 270, 150
     height = 40 + row * max(1, len(bars))
     plot_w = width - label_w - value_w - 20
     scale = max([b.total if b.total else b.value for b in bars] + [1])
@@ -36,7 +36,8 @@ def bar_chart(title: str, bars: Sequence[Bar], *, width: int = 640, unit: str = 
         full = b.total if b.total else scale
         track = int(plot_w * full / scale)
         filled = int(plot_w * b.value / scale)
-        out.append(f'<text x="0" y="{y + 15}" font-size="13" fill="{TEXT_COLOR}">{escape(b.label[:22])}</text>')
+        label = b.label if len(b.label) <= 38 else b.label[:37] + "…"
+        out.append(f'<text x="0" y="{y + 15}" font-size="13" fill="{TEXT_COLOR}">{escape(label)}</text>')
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{track}" height="16" fill="{TRACK_COLOR}"/>')
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{filled}" height="16" fill="{BAR_COLOR}"/>')
         text = f"{b.value} / {b.total} ({100 * b.value / b.total:.1f} %)" if b.total else f"{b.value}{unit}"

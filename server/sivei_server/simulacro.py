@@ -6,16 +6,20 @@ or SoftHSM2 tokens, ``sivei.drill``); the server is this package, started on a f
 
 1. an election kit: manifest (voting window around now), roll, credentials, key ceremony, and the
    opening act signed by every key-holder with the SERVER's receipt key;
-2. the operator loads the manifest, the credential list, registers the opening act and opens;
-3. N voters log in, fetch the booth context and their ballot style, encrypt and sign with the
+2. the operator logs in, loads the manifest, the credential list and the roll, sends the activation
+   links, registers the opening act and opens;
+3. N voters activate their accounts, fetch the booth context and their ballot style, encrypt and sign with the
    library (the booth does the same in JavaScript), cast, and keep their receipts; one retries;
 4. at the close instant the server closes the board itself; the operator exports the closed
    record; the key-holders sign the closing act and decrypt (library phases); the operator imports
    the completed record and publishes it (refused unless it verifies);
 5. ``sivei verificar`` on the published record, with every receipt.
 
-Voter and operator login use the TEST-ONLY session helpers (``ServerConfig.test_login``) until the
-authentication flows exist in this server; the rest is the real API.
+Voters and the operator go through the real authentication flows (``sivei_server.auth``): the
+operator logs in with password and TOTP, imports the roll and emails the activation links (file
+outbox); each voter opens their link, confirms the last 4 digits of their phone, types the SMS code
+(file outbox) and chooses a password. (argon2id runs at its lowest cost in the drill; the unit tests'
+TEST-ONLY login helpers are not used here.)
 """
 
 from __future__ import annotations
@@ -248,6 +252,33 @@ class Client:
             raise HttpError(status, data)
         return json.loads(data)
 
+    def page(self, path: str) -> tuple[int, str, str]:
+        """GET a page as a browser would (redirects followed): status, final URL, HTML."""
+        req = urllib.request.Request(self.base + path)  # noqa: S310 - loopback URL
+        try:
+            with self.opener.open(req, timeout=60) as resp:
+                return resp.status, resp.url, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode("utf-8", "replace")
+
+    def submit(self, path: str, fields: Mapping[str, str], *, page: str | None = None) -> tuple[int, str, str]:
+        """Post a form as a browser would: the page first (for its CSRF field), then the form."""
+        import re
+        import urllib.parse
+
+        _, _, html = self.page(page or path)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        if match is None:
+            raise RuntimeError(f"no form with a CSRF token at {page or path}")
+        body = urllib.parse.urlencode({"csrf_token": match.group(1), **fields}).encode()
+        req = urllib.request.Request(self.base + path, data=body)  # noqa: S310 - loopback URL
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with self.opener.open(req, timeout=60) as resp:
+                return resp.status, resp.url, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode("utf-8", "replace")
+
     def download(self, method: str, path: str) -> bytes:
         status, data, _ = self.request(method, path, b"" if method == "POST" else None)
         if status != 200:
@@ -269,10 +300,78 @@ def login_operator(base: str, username: str) -> Client:
     return c
 
 
-def operator_prepare(op: Client, kit: ElectionKit) -> dict[str, Any]:
-    """Load manifest and credentials, register the opening act, open. Returns the open answer."""
+def operator_login(base: str, username: str, password: str, totp_secret: str) -> Client:
+    """The operator's real login: user and password, then the authenticator's code."""
+    import pyotp
+
+    c = Client(base)
+    status, url, _ = c.submit("/operacion/entrar", {"usuario": username, "clave": password})
+    if not url.endswith("/operacion/codigo"):
+        raise RuntimeError(f"operator login refused (HTTP {status})")
+    status, url, _ = c.submit("/operacion/codigo", {"codigo": pyotp.TOTP(totp_secret).now()})
+    if status != 200 or not url.rstrip("/").endswith("/operacion"):
+        raise RuntimeError(f"operator code refused (HTTP {status}, {url})")
+    c.fetch_csrf()
+    return c
+
+
+def roll_csv(kit: ElectionKit) -> bytes:
+    lines = ["id_votante,entidad,correo,celular"]
+    lines += [f"{v.voter_id},{v.entity},{v.email},{kit.phones[v.voter_id]}" for v in kit.roll]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _latest(items: Sequence[Any], to: str) -> Any:
+    found = [i for i in items if i.to.strip().lower() == to.strip().lower()]
+    if not found:
+        raise RuntimeError(f"nothing was sent to {to}")
+    return found[-1]
+
+
+def voter_activate(base: str, kit: ElectionKit, voter_id: str, mail_outbox: Path, sms_outbox: Path,
+                   password: str) -> Client:
+    """The voter's real first login: the emailed activation link, the last 4 digits of the phone,
+    an SMS code, a new password. The voter ends logged in."""
+    import re
+
+    from sivei_server.notify import read_mail_outbox, read_sms_outbox
+
+    voter = next(v for v in kit.roll if v.voter_id == voter_id)
+    mail = _latest(read_mail_outbox(mail_outbox), voter.email)
+    match = re.search(r"https?://[^/\s]+(/cuenta/activar\?t=[A-Za-z0-9_\-]+)", mail.body)
+    if match is None:
+        raise RuntimeError(f"no activation link in the mail to {voter.email}")
+    link = match.group(1)
+    c = Client(base)
+    phone = kit.phones[voter_id]
+    digits = "".join(ch for ch in phone if ch.isdigit())[-4:]
+    c.submit("/cuenta/activar", {"t": link.split("t=", 1)[1], "digitos": digits}, page=link)
+    status, url, _ = c.submit("/cuenta/activar/factor", {"factor": "sms"})
+    if not url.endswith("/cuenta/codigo"):
+        raise RuntimeError(f"{voter_id}: activation stopped at {url} (HTTP {status})")
+    sms = _latest(read_sms_outbox(sms_outbox), phone)
+    code = re.search(r"\b(\d{6})\b", sms.body)
+    if code is None:
+        raise RuntimeError(f"no code in the SMS to {phone}")
+    status, url, _ = c.submit("/cuenta/codigo", {"codigo": code.group(1)})
+    status, url, _ = c.submit("/cuenta/clave", {"clave": password, "confirmacion": password})
+    if status != 200:
+        raise RuntimeError(f"{voter_id}: password step refused (HTTP {status}, {url})")
+    c.fetch_csrf()
+    info = c.json("GET", "/api/votante")
+    if info.get("voted") is not False:
+        raise RuntimeError(f"{voter_id}: unexpected voter state {info}")
+    return c
+
+
+def operator_prepare(op: Client, kit: ElectionKit, *, roll: bool = False) -> dict[str, Any]:
+    """Load manifest and credentials (and, with ``roll``, import the roll and email the activation
+    links), register the opening act, open. Returns the open answer."""
     op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes})
     op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes})
+    if roll:
+        op.upload("/api/operacion/padron", {"padron": roll_csv(kit)})
+        op.json("POST", "/api/operacion/padron/notificar")
     op.upload("/api/operacion/acta-inicio", {"ceremonia": kit.ceremony_bytes, "acta": kit.act_bytes,
                                              "constancia": kit.constancia.dumps().encode()})
     result: dict[str, Any] = op.json("POST", "/api/operacion/abrir")
@@ -310,7 +409,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
     from sivei_server.config import ServerConfig
     from sivei_server.db import make_engine, session_scope
     from sivei_server.migrate import upgrade
-    from sivei_server.models import ROLE_ADMIN, Operator, Voter
+    from sivei_server.models import ROLE_ADMIN, Operator
     from sivei_server.passwords import hash_password
     from sivei_server.receipt_key import create_key_file, default_key_file
 
@@ -318,8 +417,11 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
     work = Path(tempfile.mkdtemp(prefix="sivei-simulacro-http-"))
     rng = random.Random(options.seed)  # noqa: S311 - simulated choices
     try:
-        config = ServerConfig(data_dir=work / "servidor", cookie_secure=False, test_login=True,
-                              allow_test_group=options.group.name != "eg2-baseline", close_grace_seconds=1.0)
+        # A drill: argon2 at its lowest cost and no per-address limit (every voter is 127.0.0.1).
+        config = ServerConfig(data_dir=work / "servidor", cookie_secure=False,
+                              allow_test_group=options.group.name != "eg2-baseline", close_grace_seconds=1.0,
+                              extra={"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1,
+                                     "ip_limit": 1_000_000})
         engine = make_engine(config)
         upgrade(engine)
         receipt_key = create_key_file(default_key_file(config))
@@ -332,21 +434,28 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
                         threshold=options.threshold, tokens=options.tokens, seed=options.seed or 0)
         try:
             closes = kit.manifest.voting_closes
+            import pyotp
+
+            op_password, op_secret = secrets.token_urlsafe(16), pyotp.random_base32()
             with session_scope(engine) as s:
-                s.add(Operator(username="operador", role=ROLE_ADMIN, password_hash=hash_password(secrets.token_hex())))
-                for v in kit.roll:
-                    s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id]))
+                s.add(Operator(username="operador", role=ROLE_ADMIN, password_hash=hash_password(op_password),
+                               totp_secret=op_secret))
             app = create_app(config)
             server, thread, base = _serve(app)
             say(f"1. Servidor en {base}")
             try:
-                op = login_operator(base, "operador")
-                opened = operator_prepare(op, kit)
-                say(f"2. Acta de inicio registrada y votación abierta; cabeza {opened['head_fingerprint']}")
+                op = operator_login(base, "operador", op_password, op_secret)
+                opened = operator_prepare(op, kit, roll=True)
+                say(f"2. Operador (contraseña + TOTP): padrón importado, enlaces de activación enviados, acta de "
+                    f"inicio registrada y votación abierta; cabeza {opened['head_fingerprint']}")
                 receipts: list[dict[str, Any]] = []
                 started = time.monotonic()
+                mail_outbox, sms_outbox = config.data_dir / "buzon", config.data_dir / "sms"
+                first: Client | None = None
                 for k, voter in enumerate(kit.roll):
-                    c = login_voter(base, voter.voter_id)
+                    c = voter_activate(base, kit, voter.voter_id, mail_outbox, sms_outbox,
+                                       f"clave de prueba {secrets.token_hex(4)}")
+                    first = first or c
                     c.json("GET", "/api/eleccion/contexto")
                     c.json("GET", "/api/votante")
                     body = kit.ballot(voter.voter_id, rng=rng)
@@ -359,13 +468,14 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
                             raise RuntimeError("idempotent retry failed")
                     receipts.append(answer["receipt"])
                 elapsed = time.monotonic() - started
-                say(f"3. {len(receipts)} boletas depositadas por HTTP en {elapsed:.1f} s "
-                    f"({len(receipts) / elapsed:.1f} boletas/s, cifrado incluido)")
+                say(f"3. {len(receipts)} votantes activaron su cuenta (enlace, 4 dígitos, código SMS, contraseña) "
+                    f"y votaron por HTTP en {elapsed:.1f} s")
                 wait = (closes - datetime.now(UTC)).total_seconds() + config.close_grace_seconds + 0.5
                 if wait > 0:
                     say(f"   esperando el cierre ({wait:.0f} s)")
                     time.sleep(wait)
-                late = login_voter(base, kit.roll[0].voter_id).post_raw("/api/votar", b"{}")
+                assert first is not None
+                late = first.post_raw("/api/votar", b"{}")
                 if late[0] != 409:
                     raise RuntimeError(f"late ballot: HTTP {late[0]}")
                 for _ in range(100):

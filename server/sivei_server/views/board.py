@@ -138,7 +138,7 @@ def _actas(s: Session, results: dict[str, Any]) -> list[dict[str, Any]]:
         lines = [(o.label, int(n)) for o, n in zip(contest.options, entry["option_counts"], strict=False)]
         title = f"{entry['entity']} — {contest.id}"
         out.append({"title": title, "lines": lines, "total": entry.get("total"),
-                    "svg": charts.bar_chart(title, [charts.Bar(label, n) for label, n in lines], unit=" votos")})
+                    "svg": charts.bar_chart(title, [charts.Bar(label, n) for label, n in lines])})
     return out
 
 
