@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import has_request_context
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -127,8 +128,17 @@ def _late(engine: Engine, received_at: datetime, sender: str) -> ElectionError:
     return ElectionError(409, "votacion-cerrada", "La votación cerró.", "Voting is closed.")
 
 
-def check_window(engine: Engine, received_at: datetime, sender: str) -> None:
-    """Refuse (and, after the close, log) a ballot outside the voting window."""
+def check_window(engine: Engine, received_at: datetime, sender: str, *, voted: bool | None = None) -> None:
+    """Refuse (and, after the close, log) a ballot outside the voting window. A voter who has
+    already cast (``voted``; by default the logged-in voter's flag) is let through: their request can
+    only be a retry, answered by ``cast`` with the receipt of the ballot on the board, or 409."""
+    if voted is None and has_request_context():
+        from sivei_server.sessions import current_voter
+
+        voter = current_voter()
+        voted = bool(voter is not None and voter.voted)
+    if voted:
+        return
     with session_scope(engine) as s:
         row = election_row(s)
         if row is None or row.state == STATE_NEW:
