@@ -43,7 +43,9 @@ def health() -> Any:
 @bp.get("/votar")
 @require_voter
 def booth() -> Any:
-    return render_template("booth.html")
+    lang = request.args.get("lang") or request.cookies.get("sivei-idioma")
+    return render_template("booth/cabina.html", lang=lang if lang in ("es", "en") else "es",
+                           allow_test_group=config().allow_test_group)
 
 
 def election_context_json() -> dict[str, Any]:

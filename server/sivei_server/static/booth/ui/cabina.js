@@ -1,0 +1,607 @@
+// The booth's page (templates/booth/cabina.html): credential → ballot → "corrobora tu voto" →
+// encryption and tracking code → cast (signed ballot to the server, signed receipt back) or
+// challenge (the encryption revealed for a second device; then vote again).
+//
+// The private credential lives only in the `credential` variable of this module: never in
+// storage, a cookie, a URL, the DOM (the field is emptied once read) or a request; the worker gets
+// the public credential only (../js/client.js). The name typed for a non-registered candidate stays
+// in the page (review screen only). Nothing here fetches anything but this server's own API.
+
+import { BoothCrypto } from "../js/client.js";
+import { Manifest } from "../js/manifest.js";
+import { BallotMarks, WRITE_IN_MAX } from "./boleta.js";
+import { challengeQrText, qrDataUrl } from "./qr.js";
+import { EN, MSG } from "./textos.js";
+
+const root = document.getElementById("cabina");
+const $ = (id) => document.getElementById(id);
+const SCREENS = ["p-carga", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo", "p-impugnada",
+  "p-recibo", "p-error"];
+
+let lang = document.documentElement.lang === "en" ? "en" : "es";
+let booth = null;
+let context = null;
+let manifest = null;
+let voter = null;
+let marks = null;
+let credential = null; // {canonical, seed, publicCredential}: page memory only
+let encrypted = null; // the ballot encrypted for the current choices (unsigned)
+let signedBody = null; // the signed ballot's JSON text while it is being sent
+let screen = "p-carga";
+const blobUrls = new Map();
+const spanish = new Map();
+
+// -- language ---------------------------------------------------------------------------------------
+
+function t(key, ...args) {
+  const pair = MSG[key];
+  let text = pair[lang === "en" ? 1 : 0];
+  args.forEach((a, i) => {
+    text = text.replace(`{${i}}`, String(a));
+  });
+  return text;
+}
+
+function errText(err) {
+  if (err && typeof err.es === "string") return lang === "en" ? err.en : err.es;
+  return String((err && err.message) || err);
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    const key = el.dataset.i18n;
+    if (!spanish.has(el)) spanish.set(el, el.innerHTML);
+    // Both texts are this page's own constants (the template's and EN), never input.
+    el.innerHTML = lang === "en" && EN[key] !== undefined ? EN[key] : spanish.get(el);
+  }
+  const button = $("idioma");
+  button.textContent = t("idioma");
+  button.lang = lang === "es" ? "en" : "es";
+  if (booth !== null) booth.setLanguage(lang).catch(() => {});
+  showSession();
+  if (marks !== null) drawBallot();
+  if (screen === "p-revision") drawReview();
+  if (screen === "p-impugnada" && lastChallenge !== null) drawChallenge(lastChallenge);
+}
+
+// -- screens and messages -----------------------------------------------------------------------------
+
+function show(id) {
+  screen = id;
+  for (const s of SCREENS) $(s).hidden = s !== id;
+  clearAlert();
+  const heading = $(id).querySelector("h1");
+  if (heading) heading.focus();
+  window.scrollTo(0, 0);
+}
+
+function status(text) {
+  $("estado").textContent = text;
+}
+
+function alertText(text) {
+  const box = $("alerta");
+  box.textContent = text;
+  box.hidden = false;
+  box.focus();
+}
+
+function clearAlert() {
+  $("alerta").hidden = true;
+  $("alerta").textContent = "";
+}
+
+function fail(text, { retry = false, login = false } = {}) {
+  $("error-texto").textContent = text;
+  $("reintentar").hidden = !retry;
+  $("error-entrar").hidden = !login;
+  show("p-error");
+}
+
+function busy(on) {
+  for (const b of root.querySelectorAll(".pantalla button")) b.disabled = on;
+  root.setAttribute("aria-busy", on ? "true" : "false");
+}
+
+function downloadLink(anchor, name, obj) {
+  const old = blobUrls.get(anchor.id);
+  if (old) URL.revokeObjectURL(old);
+  const url = URL.createObjectURL(new Blob([JSON.stringify(obj, null, 1) + "\n"], { type: "application/json" }));
+  blobUrls.set(anchor.id, url);
+  anchor.href = url;
+  anchor.download = name;
+}
+
+function showSession() {
+  const p = $("sesion");
+  if (!voter || !voter.session_expires_at) return;
+  const end = new Date(voter.session_expires_at);
+  const time = end.toLocaleTimeString(lang === "en" ? "en-US" : "es-MX", { hour: "2-digit", minute: "2-digit" });
+  p.textContent = t("sesion", time);
+  p.hidden = false;
+}
+
+// -- server --------------------------------------------------------------------------------------------
+
+class HttpError extends Error {
+  constructor(status, body) {
+    super(body && body.message ? body.message : `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+
+  text() {
+    if (this.body.message) return lang === "en" && this.body.message_en ? this.body.message_en : this.body.message;
+    return this.message;
+  }
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new HttpError(r.status, body);
+  return body;
+}
+
+// -- step 1: the credential ---------------------------------------------------------------------------
+
+async function readCredential(typed) {
+  const field = $("credencial");
+  const error = $("credencial-error");
+  try {
+    credential = await booth.openCredential(typed);
+  } catch (err) {
+    error.textContent = errText(err);
+    error.hidden = false;
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+    return;
+  }
+  field.value = "";
+  field.removeAttribute("aria-invalid");
+  error.hidden = true;
+  status(t("credencialLeida"));
+  show("p-boleta");
+}
+
+let stream = null;
+
+async function scanCredential() {
+  const video = $("video");
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  } catch {
+    alertText(t("camaraNo"));
+    return;
+  }
+  $("camara").hidden = false;
+  video.srcObject = stream;
+  await video.play().catch(() => {});
+  const detector = new globalThis.BarcodeDetector({ formats: ["qr_code"] });
+  const tick = async () => {
+    if (stream === null) return;
+    try {
+      const codes = await detector.detect(video);
+      if (codes.length > 0) {
+        const text = codes[0].rawValue;
+        stopCamera();
+        await readCredential(text);
+        return;
+      }
+    } catch {
+      // not ready yet
+    }
+    setTimeout(tick, 250);
+  };
+  tick();
+}
+
+function stopCamera() {
+  if (stream !== null) for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  $("video").srcObject = null;
+  $("camara").hidden = true;
+}
+
+// -- step 2: the ballot ----------------------------------------------------------------------------------
+
+function partyName(partyId) {
+  const p = manifest.parties.find((x) => x.id === partyId);
+  return p ? p.name : partyId;
+}
+
+function resultText(cm) {
+  const op = cm.result;
+  if (op === null) return t("sinMarca");
+  if (op.kind === "null") return t("tuVoto", t("anulado"));
+  if (op.kind === "write_in") {
+    return t("tuVoto", cm.writeInName.trim() ? t("noRegistradoCon", cm.writeInName.trim()) : t("noRegistrado"));
+  }
+  const coalition = cm.coalition;
+  const extra = coalition && op.kind === "combination" ? ` (${coalition.name})` : "";
+  return t("tuVoto", op.label + extra);
+}
+
+function optionText(cm, op) {
+  if (op.kind === "null") return { main: t("anular"), detail: t("anularNota") };
+  if (op.kind === "write_in") return { main: t("noRegistrado"), detail: "" };
+  if (op.kind === "party") {
+    const coalition = cm.contest.coalitionOf(op.parties[0]);
+    const detail = [partyName(op.parties[0]), op.candidate, coalition ? coalition.name : null].filter(Boolean);
+    return { main: op.parties[0], detail: detail.join(" · ") };
+  }
+  return { main: op.label, detail: "" };
+}
+
+function el(tag, attrs = {}, text = null) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "className") node.className = v;
+    else if (v === true) node.setAttribute(k, "");
+    else node.setAttribute(k, String(v));
+  }
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function slug(text) {
+  return text.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+function ids(cm) {
+  const cid = `c-${slug(cm.contest.id)}`;
+  return { cid, option: (op) => `${cid}-${slug(op.id)}`, vote: `${cid}-voto`, hint: `${cid}-pista` };
+}
+
+/** Build the ballot's markup (at start and when the language changes). */
+function drawBallot() {
+  const holder = $("contiendas");
+  const focusedId = document.activeElement ? document.activeElement.id : null;
+  holder.replaceChildren();
+  const total = marks.contests.length;
+  marks.contests.forEach((cm, n) => {
+    const c = cm.contest;
+    const id = ids(cm);
+    const fs = el("fieldset", { className: "contienda", id: id.cid, "aria-describedby": `${id.cid}-ayuda` });
+    const legend = el("legend");
+    legend.append(el("span", { className: "num" }, t("eleccionDe", n + 1, total)), " ", el("span", {}, c.title));
+    fs.append(legend);
+    fs.append(el("p", { className: "ayuda", id: `${id.cid}-ayuda` },
+      c.kind === "referendum" ? t("ayudaConsulta") : t("ayudaCandidatura")));
+    const list = el("ul", { className: "opciones" });
+    for (const op of cm.items) {
+      const oid = id.option(op);
+      const li = el("li", { className: `opcion opcion-${op.kind}` });
+      const box = el("input", { type: "checkbox", id: oid, value: op.id, "data-contienda": c.id,
+        "aria-describedby": id.vote });
+      const text = optionText(cm, op);
+      const label = el("label", { for: oid });
+      label.append(el("span", { className: "principal" }, text.main));
+      if (text.detail) label.append(" ", el("span", { className: "detalle" }, text.detail));
+      li.append(box, label);
+      if (op.kind === "write_in") {
+        const nid = `${oid}-nombre`;
+        const wrap = el("div", { className: "nombre", id: `${nid}-caja` });
+        const input = el("input", { type: "text", id: nid, maxlength: WRITE_IN_MAX, autocomplete: "off",
+          spellcheck: "false", "data-nombre": c.id, "aria-describedby": id.vote });
+        input.value = cm.writeInName;
+        wrap.append(el("label", { for: nid }, t("nombre")), input);
+        li.append(wrap);
+      }
+      list.append(li);
+    }
+    fs.append(list);
+    fs.append(el("p", { className: "voto", id: id.vote, "aria-live": "polite" }));
+    fs.append(el("p", { className: "pista", id: id.hint }, t("desactivadas")));
+    holder.append(fs);
+    updateContest(cm);
+  });
+  if (focusedId && document.getElementById(focusedId)) document.getElementById(focusedId).focus();
+}
+
+/** Bring one contest's controls up to date with its marks (checked, offered, the resulting vote). */
+function updateContest(cm) {
+  const id = ids(cm);
+  let someDisabled = false;
+  for (const op of cm.items) {
+    const box = document.getElementById(id.option(op));
+    const checked = cm.marked(op);
+    const offered = cm.offered(op);
+    someDisabled = someDisabled || !offered;
+    box.checked = checked;
+    box.disabled = !offered;
+    box.parentElement.classList.toggle("marcada", checked);
+    box.parentElement.classList.toggle("no-ofrecida", !offered);
+    if (op.kind === "write_in") document.getElementById(`${id.option(op)}-nombre-caja`).hidden = !checked;
+  }
+  const problem = showProblems && cm.problem === "write-in-name";
+  const vote = document.getElementById(id.vote);
+  vote.textContent = problem ? t("escribeNombre") : resultText(cm);
+  vote.classList.toggle("error-campo", problem);
+  document.getElementById(id.hint).hidden = !someDisabled;
+}
+
+let showProblems = false;
+
+function onBallotChange(event) {
+  const target = event.target;
+  if (target.matches("input[type=checkbox][data-contienda]")) {
+    const cm = marks.contest(target.dataset.contienda);
+    cm.toggle(target.value);
+    updateContest(cm);
+  }
+}
+
+function onBallotInput(event) {
+  const target = event.target;
+  if (target.matches("input[data-nombre]")) {
+    const cm = marks.contest(target.dataset.nombre);
+    cm.writeInName = target.value.slice(0, WRITE_IN_MAX);
+    if (showProblems && cm.problem === null) updateContest(cm);
+  }
+}
+
+function toReview(event) {
+  event.preventDefault();
+  const problems = marks.problems();
+  if (problems.length > 0) {
+    showProblems = true;
+    for (const cm of marks.contests) updateContest(cm);
+    const first = document.querySelector(`input[data-nombre="${CSS.escape(problems[0].contest)}"]`);
+    alertText(t("escribeNombre"));
+    if (first) first.focus();
+    return;
+  }
+  showProblems = false;
+  drawReview();
+  show("p-revision");
+}
+
+// -- step 3: review ----------------------------------------------------------------------------------------
+
+function reviewText(cm) {
+  const op = cm.result;
+  if (op === null) return t("sinMarca");
+  if (op.kind === "null") return t("anulado");
+  if (op.kind === "write_in") return t("noRegistradoCon", cm.writeIn);
+  const coalition = cm.coalition;
+  return op.label + (coalition && op.kind === "combination" ? ` (${coalition.name})` : "");
+}
+
+function drawReview() {
+  const dl = $("revision");
+  dl.replaceChildren();
+  for (const cm of marks.contests) {
+    dl.append(el("dt", {}, cm.contest.title), el("dd", { "data-contienda": cm.contest.id }, reviewText(cm)));
+  }
+}
+
+async function encrypt() {
+  busy(true);
+  status(t("cifrando"));
+  try {
+    encrypted = await booth.encrypt(marks.style, marks.choices(), credential.publicCredential);
+    encrypted.choices = marks.choices();
+  } catch (err) {
+    busy(false);
+    alertText(errText(err));
+    return;
+  }
+  busy(false);
+  $("codigo").textContent = encrypted.trackingCode;
+  status(t("cifrado"));
+  show("p-codigo");
+}
+
+// -- step 4a: cast -------------------------------------------------------------------------------------------
+
+async function cast() {
+  busy(true);
+  status(t("firmando"));
+  try {
+    if (signedBody === null) {
+      const signed = await booth.sign(encrypted, credential.seed);
+      signedBody = JSON.stringify(signed.ballot);
+    }
+  } catch (err) {
+    busy(false);
+    alertText(errText(err));
+    return;
+  }
+  await send();
+}
+
+async function send() {
+  busy(true);
+  status(t("firmando"));
+  let r;
+  let body = null;
+  try {
+    r = await fetch(root.dataset.votar, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+      body: signedBody,
+    });
+    body = await r.json().catch(() => null);
+  } catch {
+    busy(false);
+    status("");
+    fail(t("sinRed"), { retry: true });
+    return;
+  }
+  busy(false);
+  status("");
+  if (r.ok && body && body.receipt) {
+    done(body.receipt);
+    return;
+  }
+  const err = new HttpError(r.status, body);
+  if (r.status === 401) {
+    fail(t("sesionTerminada"), { login: true });
+  } else if (r.status >= 500 || r.status === 429) {
+    fail(err.text(), { retry: true });
+  } else {
+    fail(err.text());
+  }
+}
+
+function done(receipt) {
+  const matches = receipt.tracking_code === encrypted.trackingCode && receipt.ballot_hash === encrypted.ballotHash;
+  booth.forgetCredential(credential);
+  credential = null;
+  signedBody = null;
+  $("rec-codigo").textContent = receipt.tracking_code;
+  $("rec-indice").textContent = String(receipt.index);
+  $("rec-hora").textContent = receipt.received_at;
+  $("rec-cabeza").textContent = receipt.head;
+  const ok = $("rec-coincide");
+  ok.textContent = matches ? t("reciboCoincide") : t("reciboNoCoincide");
+  ok.className = matches ? "ok" : "alerta";
+  downloadLink($("rec-archivo"), `recibo-${receipt.tracking_code}.json`, receipt);
+  $("rec-tablero").href = `${root.dataset.tablero}?codigo=${encodeURIComponent(receipt.tracking_code)}#buscar`;
+  encrypted = null;
+  show("p-recibo");
+}
+
+// -- step 4b: challenge -------------------------------------------------------------------------------------
+
+let lastChallenge = null;
+
+function choiceLabel(contestId, optionId) {
+  try {
+    const c = manifest.contest(contestId);
+    const op = c.options[c.optionIndex(optionId)];
+    if (op.kind === "null") return `${op.label} (${optionId})`;
+    return op.kind === "write_in" ? t("noRegistrado") : op.label;
+  } catch {
+    return optionId;
+  }
+}
+
+function drawChallenge(file) {
+  $("imp-codigo").textContent = file.tracking_code;
+  $("imp-nonce").textContent = file.ballot_nonce.replace(/(.{16})/g, "$1 ").trim();
+  const dl = $("imp-opciones");
+  dl.replaceChildren();
+  for (const [contestId, optionId] of Object.entries(file.choices)) {
+    let title = contestId;
+    try {
+      title = manifest.contest(contestId).title;
+    } catch {
+      // shown by id
+    }
+    dl.append(el("dt", {}, title), el("dd", { "data-contienda": contestId }, choiceLabel(contestId, optionId)));
+  }
+}
+
+async function challenge() {
+  busy(true);
+  status(t("impugnando"));
+  let file;
+  try {
+    file = await booth.challenge(encrypted, encrypted.choices);
+  } catch (err) {
+    busy(false);
+    alertText(errText(err));
+    return;
+  }
+  encrypted = null; // revealed: this encryption can never be cast
+  lastChallenge = file;
+  busy(false);
+  status(t("listo"));
+  drawChallenge(file);
+  const code = file.tracking_code;
+  downloadLink($("imp-archivo"), `boleta-impugnada-${code}.json`, file);
+  downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  const figure = $("imp-qr");
+  try {
+    $("imp-qr-img").src = qrDataUrl(challengeQrText(file));
+    $("imp-qr-img").alt = `QR ${code}`;
+    figure.hidden = false;
+  } catch {
+    figure.hidden = true; // too long for a QR code: the file is there
+  }
+  show("p-impugnada");
+}
+
+function voteAgain() {
+  lastChallenge = null;
+  $("imp-qr-img").removeAttribute("src");
+  show("p-boleta");
+}
+
+// -- start ------------------------------------------------------------------------------------------------------
+
+function csrf() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+async function start() {
+  $("idioma").hidden = false;
+  $("idioma").addEventListener("click", () => {
+    lang = lang === "es" ? "en" : "es";
+    applyLanguage();
+  });
+  applyLanguage();
+  try {
+    [voter, context] = await Promise.all([getJson(root.dataset.votante), getJson(root.dataset.contexto)]);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) {
+      fail(t("sesionTerminada"), { login: true });
+    } else {
+      fail(t("falloCabina", err instanceof HttpError ? err.text() : errText(err)));
+    }
+    return;
+  }
+  showSession();
+  if (voter.voted) {
+    show("p-votado");
+    return;
+  }
+  try {
+    const allowTestGroup = root.dataset.grupoPrueba === "1";
+    if (context.group !== "eg2-baseline") $("aviso-prueba").hidden = false;
+    manifest = Manifest.fromJson(context.manifest);
+    marks = new BallotMarks(manifest, voter.style);
+    booth = await BoothCrypto.start(context, { allowTestGroup });
+    await booth.setLanguage(lang);
+  } catch (err) {
+    fail(t("falloCabina", errText(err)));
+    return;
+  }
+  $("huella-manifiesto-1").textContent = booth.info.manifestFingerprint;
+  $("huella-manifiesto-2").textContent = booth.info.manifestFingerprint;
+  $("huella-eleccion").textContent = booth.info.electionFingerprint;
+  drawBallot();
+
+  $("f-credencial").addEventListener("submit", (event) => {
+    event.preventDefault();
+    readCredential($("credencial").value);
+  });
+  if (typeof globalThis.BarcodeDetector === "function" && navigator.mediaDevices
+    && typeof navigator.mediaDevices.getUserMedia === "function") {
+    $("escanear").hidden = false;
+    $("escanear").addEventListener("click", scanCredential);
+    $("camara-cerrar").addEventListener("click", stopCamera);
+  }
+  $("contiendas").addEventListener("change", onBallotChange);
+  $("contiendas").addEventListener("input", onBallotInput);
+  $("f-boleta").addEventListener("submit", toReview);
+  $("corregir").addEventListener("click", () => show("p-boleta"));
+  $("cifrar").addEventListener("click", encrypt);
+  $("depositar").addEventListener("click", cast);
+  $("impugnar").addEventListener("click", challenge);
+  $("votar-otra-vez").addEventListener("click", voteAgain);
+  $("reintentar").addEventListener("click", send);
+  window.addEventListener("pagehide", () => {
+    if (credential !== null && booth !== null) booth.forgetCredential(credential);
+    credential = null;
+  });
+  show("p-credencial");
+}
+
+start();

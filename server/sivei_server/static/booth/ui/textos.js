@@ -1,0 +1,137 @@
+// The booth's texts. Spanish first: the static texts are written in the template
+// (templates/booth/cabina.html, elements with data-i18n="key") and EN below holds their English;
+// the texts the page composes are pairs [es, en] in MSG.
+
+export const EN = {
+  prueba: "Test group: this is not a real election.",
+  "carga.titulo": "Voting booth",
+  "carga.texto": "Getting the booth ready…",
+  "votado.titulo": "You have already voted",
+  "votado.texto": "Your vote is already on the public board. You can look up your tracking code there.",
+  "enlace.tablero": "Go to the public board",
+  paso1: "Step 1 of 4.",
+  paso2: "Step 2 of 4.",
+  paso3: "Step 3 of 4.",
+  paso4: "Step 4 of 4.",
+  "credencial.titulo": "Your voting credential",
+  "credencial.texto": "Type or paste the 27-character credential from your letter (for example " +
+    '<span class="mono">ABCDE-FGHJK-…-7X</span>). Upper or lower case and hyphens do not matter.',
+  "credencial.privado": "Your credential stays in this page's memory: it is neither stored nor sent to the server. " +
+    "This page signs your vote with it.",
+  "huella.manifiesto": "Manifest fingerprint",
+  "huella.manifiesto.nota": "(compare it with the one in your letter)",
+  "credencial.etiqueta": "Credential",
+  "credencial.continuar": "Continue",
+  "credencial.escanear": "Read the QR code in my letter",
+  "camara.texto": "Point the camera at your credential's QR code.",
+  "camara.cerrar": "Close the camera",
+  "boleta.titulo": "Your ballot",
+  "boleta.texto": "Mark one option in each contest. If you mark two or more parties of the same coalition, your vote " +
+    "counts for their joint candidacy; options that cannot be combined with your mark are disabled. If you mark " +
+    "nothing, that vote counts as null.",
+  "boleta.revisar": "Review my vote",
+  "revision.titulo": "Check your vote",
+  "revision.texto": "Check that this is what you want to vote. If something is wrong, correct it before encrypting.",
+  "huella.eleccion": "Election fingerprint",
+  "huella.nota": "They must be the same as those published on the board and in the official notices.",
+  "revision.cifrar": "Encrypt my vote",
+  "revision.corregir": "Correct my vote",
+  "codigo.titulo": "Your tracking code",
+  "codigo.texto": "Your vote is now encrypted on this device. Write down this tracking code (or take a picture of " +
+    "it): with it you will find your ballot on the public board.",
+  "codigo.pregunta": "What do you want to do?",
+  "codigo.depositar": "Cast my vote",
+  "codigo.depositar.nota": "Signs your ballot with your credential and sends it. You will not be able to change " +
+    "your vote.",
+  "codigo.impugnar": "Verify the encryption (challenge this ballot)",
+  "codigo.impugnar.nota": "Reveals how your vote was encrypted so that you can check it on another device. This " +
+    "ballot is neither sent nor counted; then you vote again with a new encryption.",
+  "impugnada.titulo": "Challenged ballot: check it",
+  "impugnada.texto": "This ballot was NOT sent and will not be counted. To check that this device encrypted exactly " +
+    "your choices, open the verification page on another device with the file below (or read the QR code) and " +
+    "compare the tracking code.",
+  "impugnada.codigo": "Tracking code",
+  "impugnada.nonce": "Ballot nonce",
+  "impugnada.opciones": "Revealed choices",
+  "impugnada.nombre": "The name you typed for a non-registered candidate is not in the file: it never leaves this " +
+    "device.",
+  "impugnada.descargar": "Download the challenged ballot (JSON)",
+  "impugnada.contexto": "Download the election context (JSON)",
+  "impugnada.abrir": "Open the verification page",
+  "impugnada.qr": "QR code to check on another device (it holds your public credential, your choices and the " +
+    "nonce; not your private credential).",
+  "impugnada.otra": "Vote again",
+  "recibo.titulo": "Your vote was cast",
+  "recibo.texto": "The server received your ballot and added it to the public board. This is your receipt, signed " +
+    "by the server; keep it.",
+  "recibo.codigo": "Tracking code",
+  "recibo.indice": "Position on the board",
+  "recibo.hora": "Received (UTC)",
+  "recibo.cabeza": "Board head after your ballot",
+  "recibo.descargar": "Download the receipt (JSON)",
+  "recibo.tablero": "Find my code on the public board",
+  "recibo.nota": "With the record published at the end, anyone can check your receipt: " +
+    '<span class="mono">sivei verificar RECORD --receipt RECEIPT.json</span>.',
+  "error.titulo": "Could not continue",
+  "error.reintentar": "Try sending again",
+  "error.entrar": "Log in again",
+};
+
+export const MSG = {
+  idioma: ["English", "Español"],
+  sesion: ["Tu sesión termina a las {0}.", "Your session ends at {0}."],
+  eleccionDe: ["Elección {0} de {1}", "Contest {0} of {1}"],
+  ayudaCandidatura: [
+    "Marca una opción. Puedes marcar dos o más partidos solo si son de la misma coalición.",
+    "Mark one option. You can mark two or more parties only if they belong to the same coalition.",
+  ],
+  ayudaConsulta: ["Marca una respuesta.", "Mark one answer."],
+  anular: ["Anular mi voto", "Cancel (null) my vote"],
+  anularNota: ["tu voto en esta elección será nulo", "your vote in this contest will be null"],
+  noRegistrado: ["Candidatura no registrada", "Non-registered candidate"],
+  nombre: ["Nombre de la persona (no sale de este dispositivo)", "The person's name (it never leaves this device)"],
+  coalicion: ["{0}", "{0}"],
+  tuVoto: ["Tu voto: {0}", "Your vote: {0}"],
+  sinMarca: ["Sin marca: contará como voto nulo.", "Not marked: it will count as a null vote."],
+  anulado: ["Voto anulado (nulo)", "Vote cancelled (null)"],
+  desactivadas: [
+    "Las opciones que no se pueden combinar con tu marca están desactivadas; quita tu marca para elegir otra.",
+    "Options that cannot be combined with your mark are disabled; remove your mark to choose another.",
+  ],
+  escribeNombre: [
+    "Escribe el nombre de la candidatura no registrada, o elige otra opción.",
+    "Type the name of the non-registered candidate, or choose another option.",
+  ],
+  noRegistradoCon: ["Candidatura no registrada: {0}", "Non-registered candidate: {0}"],
+  cifrando: ["Cifrando tu voto en este dispositivo…", "Encrypting your vote on this device…"],
+  cifrado: ["Voto cifrado.", "Vote encrypted."],
+  firmando: ["Firmando y enviando tu boleta…", "Signing and sending your ballot…"],
+  impugnando: ["Preparando la boleta impugnada…", "Preparing the challenged ballot…"],
+  listo: ["Listo.", "Done."],
+  credencialLeida: ["Credencial leída.", "Credential read."],
+  reciboCoincide: [
+    "El recibo corresponde a la boleta que cifró este dispositivo.",
+    "The receipt matches the ballot this device encrypted.",
+  ],
+  reciboNoCoincide: [
+    "ATENCIÓN: el recibo NO corresponde a la boleta que cifró este dispositivo. Guarda el recibo y repórtalo.",
+    "WARNING: the receipt does NOT match the ballot this device encrypted. Keep the receipt and report it.",
+  ],
+  sesionTerminada: [
+    "Tu sesión terminó. Entra de nuevo para votar: tu voto no se envió.",
+    "Your session has ended. Log in again to vote: your vote was not sent.",
+  ],
+  sinRed: [
+    "No hubo respuesta del servidor. Tu boleta firmada sigue en esta página: reintenta el envío (si ya había " +
+      "llegado, recibirás el mismo recibo).",
+    "The server did not answer. Your signed ballot is still on this page: try sending it again (if it had " +
+      "already arrived, you will get the same receipt).",
+  ],
+  falloCabina: [
+    "No se pudo preparar la cabina: {0}",
+    "The booth could not be prepared: {0}",
+  ],
+  estiloDesconocido: ["tu tipo de boleta no está en el manifiesto", "your ballot style is not in the manifest"],
+  qrNoLegible: ["No se reconoció una credencial en el código QR.", "No credential was recognized in the QR code."],
+  camaraNo: ["No se pudo abrir la cámara: escribe la credencial.", "The camera could not be opened: type the credential."],
+};
