@@ -513,6 +513,7 @@ async function challenge() {
   busy(false);
   status(t("listo"));
   drawChallenge(file);
+  $("imp-nombre").hidden = !marks.contests.some((cm) => cm.writeIn !== null);
   const code = file.tracking_code;
   downloadLink($("imp-archivo"), `boleta-impugnada-${code}.json`, file);
   downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
