@@ -26,8 +26,11 @@ from servertools import prepare
 AUDIT = r"""
 () => {
   const problems = [];
+  for (const el of document.querySelectorAll("[hidden]")) {
+    if (getComputedStyle(el).display !== "none") problems.push(`hidden but displayed: #${el.id}`);
+  }
   const visible = (el) => {
-    if (el.closest("[hidden]")) return false;
+    for (let n = el; n; n = n.parentElement) if (getComputedStyle(n).display === "none") return false;
     const s = getComputedStyle(el);
     if (s.display === "none" || s.visibility === "hidden") return false;
     const r = el.getBoundingClientRect();

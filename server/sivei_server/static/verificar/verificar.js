@@ -43,8 +43,7 @@
     "resultado.codigo": "Tracking code (recomputed)",
     "resultado.compara": "It must be the same code the booth showed you BEFORE you chose to challenge.",
     "resultado.opciones": "Revealed choices",
-    pie: "You can also check it without a browser: <span class=\"mono\">sivei impugnada BALLOT.json</span> with the " +
-      "record's opening files.",
+    pie: "You can also check it without a browser: <span class=\"mono\">sivei impugnada --eleccion … BALLOT.json</span>.",
   };
   const MSG = {
     idioma: ["English", "Español"],
@@ -308,7 +307,7 @@
     $("camara").hidden = false;
     const video = $("video");
     video.srcObject = stream;
-    await video.play().catch(() => {});
+    video.play().catch(() => {}); // not awaited: an empty or slow stream may never start
     const detector = new globalThis.BarcodeDetector({ formats: ["qr_code"] });
     const tick = async () => {
       if (stream === null) return;
@@ -328,6 +327,17 @@
     tick();
   }
 
+  /** BarcodeDetector with QR codes and a camera API (not every browser has them). */
+  async function canScanQr() {
+    try {
+      if (typeof globalThis.BarcodeDetector !== "function" || !navigator.mediaDevices
+        || typeof navigator.mediaDevices.getUserMedia !== "function") return false;
+      return (await globalThis.BarcodeDetector.getSupportedFormats()).includes("qr_code");
+    } catch {
+      return false;
+    }
+  }
+
   function start() {
     $("idioma").addEventListener("click", () => {
       lang = lang === "es" ? "en" : "es";
@@ -341,12 +351,12 @@
       $("texto").value = "";
     });
     $("verificar").addEventListener("click", onVerify);
-    if (typeof globalThis.BarcodeDetector === "function" && navigator.mediaDevices
-      && typeof navigator.mediaDevices.getUserMedia === "function") {
+    canScanQr().then((yes) => {
+      if (!yes) return;
       $("escanear").hidden = false;
       $("escanear").addEventListener("click", scan);
       $("camara-cerrar").addEventListener("click", stopCamera);
-    }
+    });
     loadContextFromServer();
   }
 

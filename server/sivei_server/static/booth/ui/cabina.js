@@ -177,7 +177,7 @@ async function scanCredential() {
   }
   $("camara").hidden = false;
   video.srcObject = stream;
-  await video.play().catch(() => {});
+  video.play().catch(() => {}); // not awaited: an empty or slow stream may never start
   const detector = new globalThis.BarcodeDetector({ formats: ["qr_code"] });
   const tick = async () => {
     if (stream === null) return;
@@ -534,6 +534,17 @@ function voteAgain() {
   show("p-boleta");
 }
 
+/** BarcodeDetector with QR codes and a camera API (Chromium on Android, macOS, ChromeOS; not everywhere). */
+async function canScanQr() {
+  try {
+    if (typeof globalThis.BarcodeDetector !== "function" || !navigator.mediaDevices
+      || typeof navigator.mediaDevices.getUserMedia !== "function") return false;
+    return (await globalThis.BarcodeDetector.getSupportedFormats()).includes("qr_code");
+  } catch {
+    return false;
+  }
+}
+
 // -- start ------------------------------------------------------------------------------------------------------
 
 function csrf() {
@@ -583,8 +594,7 @@ async function start() {
     event.preventDefault();
     readCredential($("credencial").value);
   });
-  if (typeof globalThis.BarcodeDetector === "function" && navigator.mediaDevices
-    && typeof navigator.mediaDevices.getUserMedia === "function") {
+  if (await canScanQr()) {
     $("escanear").hidden = false;
     $("escanear").addEventListener("click", scanCredential);
     $("camara-cerrar").addEventListener("click", stopCamera);
