@@ -22,11 +22,11 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -519,28 +519,83 @@ class Closer:
 
 # -- the board as the library sees it ------------------------------------------------------------------
 
-def board_events(s: Session, election: LoadedElection) -> Iterator[BoardEvent]:
-    """Every event of the board as library objects (ballots parsed strictly)."""
-    group = election.ctx.group
-    ballots = {b.chain_index: b for b in s.scalars(select(CastBallot))}
-    for row in s.scalars(select(BoardEventRow).order_by(BoardEventRow.index)):
+class StoredBoard(Sequence[BoardEvent]):
+    """The board's events as library objects, read from the database in batches on each iteration
+    (memory stays bounded whatever the number of ballots; every ballot is parsed strictly)."""
+
+    BATCH = 200
+
+    def __init__(self, engine: Engine, election: LoadedElection) -> None:
+        self.engine, self.election = engine, election
+        with session_scope(engine) as s:
+            self._len = int(s.scalar(select(func.count()).select_from(BoardEventRow)) or 0)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _event(self, row: BoardEventRow, ballot_json: str | None) -> BoardEvent:
         if row.type == EVENT_BALLOT:
-            ballot = EncryptedBallot.from_json(group, json.loads(ballots[row.index].ballot_json))
-            yield BoardEvent(row.index, row.type, bytes.fromhex(row.head), ballot=ballot)
-        else:
-            yield BoardEvent(row.index, row.type, bytes.fromhex(row.head),
-                             payload=json.loads(row.payload_json or "{}"))
+            assert ballot_json is not None
+            ballot = EncryptedBallot.from_json(self.election.ctx.group, json.loads(ballot_json))
+            return BoardEvent(row.index, row.type, bytes.fromhex(row.head), ballot=ballot)
+        return BoardEvent(row.index, row.type, bytes.fromhex(row.head), payload=json.loads(row.payload_json or "{}"))
+
+    def __iter__(self) -> Iterator[BoardEvent]:
+        start = 0
+        while start < self._len:
+            with session_scope(self.engine) as s:
+                rows = s.execute(select(BoardEventRow, CastBallot.ballot_json)
+                                 .outerjoin(CastBallot, CastBallot.chain_index == BoardEventRow.index)
+                                 .where(BoardEventRow.index >= start).order_by(BoardEventRow.index)
+                                 .limit(self.BATCH)).all()
+            if not rows:
+                return
+            for row, ballot_json in rows:
+                yield self._event(row, ballot_json)
+            start = rows[-1][0].index + 1
+
+    @overload
+    def __getitem__(self, i: int) -> BoardEvent: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[BoardEvent]: ...
+
+    def __getitem__(self, i: int | slice) -> BoardEvent | Sequence[BoardEvent]:
+        if isinstance(i, slice):
+            return list(self)[i]
+        index = i + self._len if i < 0 else i
+        with session_scope(self.engine) as s:
+            found = s.execute(select(BoardEventRow, CastBallot.ballot_json)
+                              .outerjoin(CastBallot, CastBallot.chain_index == BoardEventRow.index)
+                              .where(BoardEventRow.index == index)).first()
+        if found is None:
+            raise IndexError(i)
+        return self._event(found[0], found[1])
 
 
-def check_chain(events: list[BoardEvent], election: LoadedElection) -> None:
+def check_chain(engine: Engine, election: LoadedElection) -> None:
+    """Recompute the stored chain from the stored payload hashes (ballot hashes as received)."""
     previous = GENESIS_PREVIOUS
-    for e in events:
-        p_hash = e.ballot.ballot_hash(election.ctx) if e.ballot is not None else payload_hash(e.payload or {})
-        head = event_hash(election.ctx.election_hash, previous, e.index, e.type, p_hash)
-        if head != e.head:
-            raise ElectionError(500, "cadena", f"La cadena del tablero no se recalcula en el evento {e.index}.",
-                                f"The board chain does not recompute at event {e.index}.")
-        previous = head
+    expected = 0
+    start = 0
+    while True:
+        with session_scope(engine) as s:
+            rows = s.execute(select(BoardEventRow, CastBallot.ballot_hash)
+                             .outerjoin(CastBallot, CastBallot.chain_index == BoardEventRow.index)
+                             .where(BoardEventRow.index >= start).order_by(BoardEventRow.index).limit(1000)).all()
+        if not rows:
+            return
+        for row, b_hash in rows:
+            if row.type == EVENT_BALLOT:
+                p_hash = bytes.fromhex(b_hash)
+            else:
+                p_hash = payload_hash(json.loads(row.payload_json or "{}"))
+            head = event_hash(election.ctx.election_hash, previous, row.index, row.type, p_hash)
+            if row.index != expected or head.hex() != row.head:
+                raise ElectionError(500, "cadena", f"La cadena del tablero no se recalcula en el evento {row.index}.",
+                                    f"The board chain does not recompute at event {row.index}.")
+            previous, expected = head, expected + 1
+        start = rows[-1][0].index + 1
 
 
 def _tar(directory: Path, archive: Path) -> Path:
@@ -558,9 +613,9 @@ def export_closed_record(engine: Engine, config: ServerConfig, operator_id: int 
     with session_scope(engine) as s:
         _require_state(s, STATE_CLOSED, STATE_PUBLISHED)
         election = loaded(s, config)
-        events = list(board_events(s, election))
         audit(s, operator_id, "election.export")
-    check_chain(events, election)
+    check_chain(engine, election)
+    events = StoredBoard(engine, election)
     tally = aggregate(election.ctx, (e.ballot for e in events if e.ballot is not None))
     out = config.data_dir / CLOSED_DIR
     write_closed_record(out, election.ctx, ceremony_id=election.ceremony_id, n=election.n, t=election.t,
