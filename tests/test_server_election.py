@@ -239,3 +239,24 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     finally:
         setup.app.extensions["sivei_closer"].stop()
         kit.close()
+
+
+def test_console_forms(tmp_path: Path) -> None:
+    """The console's HTML forms post to /operacion/<accion> with the csrf_token field and get a page."""
+    setup = election_setup(tmp_path, voters=4)
+    try:
+        op = operator_browser(setup.app)
+        page = op.get("/operacion").get_data(as_text=True)
+        assert 'name="csrf_token"' in page and "Cargar manifiesto" in page
+        assert "Cargar manifiesto" not in operator_browser(setup.app, "obs").get("/operacion").get_data(as_text=True)
+        data = {"csrf_token": op.token, "manifiesto": (io.BytesIO(setup.kit.manifest_bytes), "m.json")}
+        r = op.client.post("/operacion/manifiesto", data=data, content_type="multipart/form-data")
+        assert r.status_code == 200 and r.mimetype == "text/html" and "Hecho" in r.get_data(as_text=True)
+        r = op.client.post("/operacion/abrir", data={"csrf_token": op.token})
+        assert r.status_code == 409 and "No se pudo" in r.get_data(as_text=True)
+        r = op.client.post("/operacion/abrir", data={"csrf_token": "x" * 43})
+        assert r.status_code == 403
+        anonymous = setup.app.test_client().get("/operacion")
+        assert anonymous.status_code in (302, 303, 401)
+    finally:
+        setup.kit.close()
