@@ -117,7 +117,8 @@ function showSession() {
   const p = $("sesion");
   if (!voter || !voter.session_expires_at) return;
   const end = new Date(voter.session_expires_at);
-  const time = end.toLocaleTimeString(lang === "en" ? "en-US" : "es-MX", { hour: "2-digit", minute: "2-digit" });
+  const time = end.toLocaleTimeString(lang === "en" ? "en-US" : "es-MX", { hour: "2-digit", minute: "2-digit" })
+    .replace(/\.$/, "");
   p.textContent = t("sesion", time);
   p.hidden = false;
 }
