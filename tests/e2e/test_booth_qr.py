@@ -2,14 +2,19 @@
 ChromeOS; not Chromium on Linux, so here the camera and the detector are stood in for by an init
 script that answers with a given text): the booth reads the credential from its letter's QR code; the verification
 page rebuilds a challenged ballot from the booth's QR text (``sivei-impugnada-qr/1``) and shows the
-tracking code the booth showed. Without BarcodeDetector the scan buttons stay hidden."""
+tracking code the booth showed; the QR code the booth draws decodes (zbar) to that text. Without
+BarcodeDetector the scan buttons stay hidden."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from e2etools import Live, watch
 
 from servertools import prepare
@@ -27,6 +32,18 @@ STAND_IN = """
   navigator.mediaDevices.getUserMedia = async () => new MediaStream();
 })();
 """
+
+
+def decode_qr(png: Path) -> str:
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        if os.environ.get("CI"):
+            pytest.fail("zbarimg (Debian's zbar-tools) is required in CI; .ci/run installs it")
+        pytest.skip("zbarimg is not installed (apt-get install zbar-tools)")
+    out = subprocess.run([zbarimg, "--quiet", "--raw", str(png)], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.rstrip("\n")
 
 
 def shown(page: Any, screen: str) -> None:
@@ -72,6 +89,10 @@ def test_qr_scanning_paths(browser: Any, live_server: Any, tmp_path: Path) -> No
         qr_text = page.evaluate("""async (file) => {
             const { challengeQrText } = await import('/static/booth/ui/qr.js');
             return challengeQrText(file); }""", file)
+        # The QR code the booth draws reads back as that text (zbar, an independent decoder).
+        shot = tmp_path / "qr.png"
+        page.locator("#imp-qr-img").screenshot(path=str(shot))
+        assert decode_qr(shot) == qr_text
 
         # The verification page (from the server: the context loads by itself) reads the QR text.
         verify = context.new_page()
