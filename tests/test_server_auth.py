@@ -714,3 +714,19 @@ def test_housekeeping_purges_stale_rows(app: Flask, clock: Clock) -> None:
         assert keys == {"totp:voter:V0001"}
         assert not list(s.scalars(select(OneTimeCode.id)))
         assert not list(s.scalars(select(WebSession.token_hash)))
+
+
+
+def test_form_post_after_the_session_ended_goes_back_to_login(app: Flask, clock: Clock) -> None:
+    """A page's form posted after the 30-minute limit returns to the login page, not raw JSON."""
+    add_voter(app)
+    b = Browser(app)
+    activate_sms(b, send_activation(app))
+    b.get("/cuenta/")
+    match = CSRF.search(b.page)
+    assert match, b.page
+    clock.advance(minutes=31)
+    r = b.client.post("/cuenta/salir", data={"csrf_token": match.group(1)}, headers={"Accept": "text/html"})
+    assert r.status_code in (302, 303) and "/cuenta/entrar" in r.headers["Location"], r.get_data(as_text=True)
+    api = b.client.post("/api/votar", json={}, headers={"X-CSRF-Token": match.group(1)})
+    assert api.status_code == 401 and api.get_json()["error"] == "sesion"

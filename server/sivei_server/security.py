@@ -76,7 +76,13 @@ def check_csrf() -> Response | None:
     if not sent or fresh_anonymous or not hmac.compare_digest(sent.encode(), expected.encode()):
         if sessions.current_session() is None and request.cookies.get(sessions.cookie_name()):
             # The browser's session ended (absolute limit): say so rather than "CSRF", so that the
-            # page asks the person to log in again. Nothing is executed either way.
+            # page asks the person to log in again. Nothing is executed either way. A form post
+            # from a page goes back to the login page rather than showing raw JSON.
+            if not sessions.wants_json():
+                kind = sessions.KIND_OPERATOR if request.path.startswith(("/operacion", "/ayuda")) \
+                    else sessions.KIND_VOTER
+                answer: Response = sessions.unauthorized(kind)
+                return answer
             resp = jsonify(error="sesion", message="Su sesión terminó; inicie sesión de nuevo.",
                            message_en="Your session has ended; please log in again.")
             resp.status_code = 401

@@ -195,7 +195,8 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def _unauthorized(kind: str) -> Any:
+def unauthorized(kind: str) -> Any:
+    """JSON 401 for API calls; otherwise a redirect to the login page of ``kind``."""
     if wants_json():
         resp = jsonify(error="sesion", message="Inicia sesión para continuar.",
                        message_en="Please log in to continue.")
@@ -223,7 +224,7 @@ def require_voter(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_voter() is None:
-            return _unauthorized(KIND_VOTER)
+            return unauthorized(KIND_VOTER)
         return view(*args, **kwargs)
     return cast(F, wrapper)
 
@@ -240,7 +241,7 @@ def require_operator(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             op = current_operator()
             if op is None:
-                return _unauthorized(KIND_OPERATOR)
+                return unauthorized(KIND_OPERATOR)
             if roles and op.role not in roles:
                 return _forbidden()
             return view(*args, **kwargs)
