@@ -63,6 +63,8 @@ def test_wrong_pin_and_missing_token_change_nothing(ceremony: Ceremony, tmp_path
     args[args.index(token(1))] = "token-ausente"
     r = w.cli(args, keyholder=1, pin_value=pin(1))
     assert r.code == 2 and "no se encontró el token «token-ausente»" in r.err and "«custodio-1»" in r.err
+    r = w.cli([*w.step_args(1, 2), "--pkcs11-module", str(tmp_path / "no-existe.so")], keyholder=1, pin_value=pin(1))
+    assert r.code == 2 and "no existe el módulo PKCS#11" in r.err
     r = w.cli(["--english", *w.step_args(1, 2)], keyholder=1, pin_value=OTHER)
     assert r.code == 2 and "incorrect PIN for token «custodio-1»; nothing was changed" in r.err
     assert "KEY CEREMONY — KEY-HOLDER 1" in r.out and "READ ALOUD" in r.out
