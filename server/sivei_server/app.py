@@ -72,6 +72,9 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     _register_errors(app)
 
     auth = _optional_module("sivei_server.auth")
+    prepare_auth = getattr(auth, "prepare", None) if auth is not None else None
+    if callable(prepare_auth):
+        prepare_auth()  # adds its routes to the blueprints below before they are registered
     from sivei_server.views import board, helpdesk, operators, voters
 
     app.register_blueprint(voters.bp)

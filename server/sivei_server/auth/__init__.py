@@ -13,16 +13,25 @@ route. The session's absolute end is ``session_expires_at()`` (30 minutes from t
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from sivei_server.auth import helpdesk as _helpdesk  # noqa: F401 - adds the /ayuda routes
-from sivei_server.auth.settings import AuthSettings
-from sivei_server.config import ServerConfig
-from sivei_server.notify import Notifier
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Nothing heavy at import time: ``sivei servidor``'s commands (``sivei_server.auth.cli``) are
+# registered at every start of ``sivei``, and Flask/SQLAlchemy cost about half a second to import.
+
+
+def prepare() -> None:
+    """Add the help-desk routes to ``views.helpdesk.bp`` (before the app registers it)."""
+    from sivei_server.auth import helpdesk  # noqa: F401 - importing it adds the /ayuda routes
 
 
 def init_app(app: Flask) -> None:
     from sivei_server.auth import operator, voter
+    from sivei_server.auth.settings import AuthSettings
+    from sivei_server.config import ServerConfig
+    from sivei_server.notify import Notifier
 
     config: ServerConfig = app.extensions["sivei_config"]
     app.extensions["sivei_auth_settings"] = AuthSettings.from_config(config)
@@ -33,4 +42,4 @@ def init_app(app: Flask) -> None:
     app.config["SIVEI_OPERATOR_LOGIN_ENDPOINT"] = "operator_auth.login"
 
 
-__all__ = ["init_app"]
+__all__ = ["init_app", "prepare"]
