@@ -50,12 +50,8 @@ from sivei.ballot.credentials import credential_public_key as public_key_of
 from sivei.ballot.credentials import credential_seed as seed_of
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes, sample_manifest
-from sivei.crypto.context import base_hash, election_hash
-from sivei.crypto.dkg import run_ceremony
-from sivei.crypto.elgamal import ElectionKey
 from sivei.crypto.group import Group
-from sivei.custody import SEALED_SHARE_PURPOSE, SealContext
-from sivei.drill import DrillGuardians, DrillKeys, count_board, write_record
+from sivei.drill import DrillGuardians, DrillKeys, count_board, in_process_ceremony, write_record
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct, opening_act
@@ -123,31 +119,19 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
             issued.credential_list.write(tmp)
             list_bytes = Path(tmp, "credential-list.json").read_bytes()
             entries_bytes = Path(tmp, "credentials.jsonl").read_bytes()
-        h_b = base_hash(group, manifest.hash)
-        ceremony_id = f"{manifest.election_id}-llaves-1"
-        run = run_ceremony(group, manifest.election_id, ceremony_id, h_b, guardians, threshold,
-                           keys.guardian_signers)
-        h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments,
-                            issued.credential_list.hash)
-        ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
-        sealed = []
-        for i, share in enumerate(run.secret_shares, start=1):
-            context = SealContext(SEALED_SHARE_PURPOSE, manifest.election_id, ceremony_id, guardian_name(i),
-                                  "election-secret-share")
-            sealed.append(keys.guardian_sealers[i - 1].seal(share.to_bytes(32, "big"), context.associated_data()))
-        drill_guardians = DrillGuardians(guardians, threshold, ceremony_id, run.rounds, tuple(keys.guardian_signers),
-                                         tuple(keys.guardian_sealers), tuple(sealed), run.outcome.guardian_keys,
-                                         manifest.election_id)
+        ctx, drill_guardians, outcome = in_process_ceremony(group, manifest, keys, guardians, threshold,
+                                                            issued.credential_list)
+        ceremony_id = drill_guardians.ceremony_id
         constancia = installation_constancia()
         act = opening_act(ctx, credential_list=issued.credential_list, ceremony_id=ceremony_id, n=guardians,
-                          t=threshold, rounds=run.rounds, signing_keys=run.outcome.signing_keys,
+                          t=threshold, rounds=drill_guardians.rounds, signing_keys=outcome.signing_keys,
                           receipt_key=receipt_key, integrity_digest=constancia.digest)
         for i, signer in enumerate(keys.guardian_signers, start=1):
             act = act.signed_by(signer, guardian_name(i))
     except BaseException:
         keys.close()
         raise
-    ceremony_bytes = json.dumps(ceremony_json(ceremony_id, guardians, threshold, run.rounds)).encode()
+    ceremony_bytes = json.dumps(ceremony_json(ceremony_id, guardians, threshold, drill_guardians.rounds)).encode()
     phones = {v.voter_id: f"+1555{k:07d}" for k, v in enumerate(roll)}
     return ElectionKit(manifest, manifest_bytes, roll, {d.voter_id: d for d in issued.deliveries},
                        issued.credential_list, list_bytes, entries_bytes, ctx, drill_guardians, ceremony_bytes, act,

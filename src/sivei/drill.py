@@ -336,36 +336,25 @@ def _run_drill(options: DrillOptions, manifest: Manifest, roll: list[RollEntry],
            f"1. Credential authority: {len(issued.deliveries)} credentials issued and list signed"))
 
     # 3. Key ceremony.
-    h_b = base_hash(group, manifest.hash)
-    ceremony_id = f"{manifest.election_id}-llaves-1"
-    signers = keys.guardian_signers
     started = time.monotonic()
-    run = run_ceremony(group, manifest.election_id, ceremony_id, h_b, n, t, signers)
+    ctx, guardians, outcome = in_process_ceremony(group, manifest, keys, n, t, issued.credential_list)
+    ceremony_id, signers = guardians.ceremony_id, keys.guardian_signers
     say(tr(f"2. Ceremonia de llaves {t} de {n}: llave conjunta generada en {time.monotonic() - started:.1f} s",
            f"2. Key ceremony {t} of {n}: joint key generated in {time.monotonic() - started:.1f} s"))
-    h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments,
-                        issued.credential_list.hash)
-    ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
-    sealed = []
-    for i, share in enumerate(run.secret_shares, start=1):
-        context = SealContext(SEALED_SHARE_PURPOSE, manifest.election_id, ceremony_id, guardian_name(i),
-                              "election-secret-share")
-        sealed.append(keys.guardian_sealers[i - 1].seal(share.to_bytes(32, "big"), context.associated_data()))
-    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(signers), tuple(keys.guardian_sealers),
-                               tuple(sealed), run.outcome.guardian_keys, manifest.election_id)
 
     # The opening act: the server's receipt key, this installation's integrity constancia, and
     # every value the voting rests on, signed by all n guardians.
     receipt_signer = SoftwareSigner()
     constancia = installation_constancia()
     opening = opening_act(ctx, credential_list=issued.credential_list, ceremony_id=ceremony_id, n=n, t=t,
-                          rounds=run.rounds, signing_keys=run.outcome.signing_keys,
+                          rounds=guardians.rounds, signing_keys=outcome.signing_keys,
                           receipt_key=receipt_signer.public_key, integrity_digest=constancia.digest)
     for i, signer in enumerate(signers, start=1):
         opening = opening.signed_by(signer, guardian_name(i))
     say(tr(f"   acta de inicio firmada por los {n} custodios: {fingerprint(opening.content_hash)}",
            f"   opening act signed by the {n} guardians: {fingerprint(opening.content_hash)}"))
-    say(tr(f"   huella de la elección: {fingerprint(h_e)}", f"   election fingerprint: {fingerprint(h_e)}"))
+    election_fp = fingerprint(ctx.election_hash)
+    say(tr(f"   huella de la elección: {election_fp}", f"   election fingerprint: {election_fp}"))
 
     # 4. Voting.
     say(tr(f"3. Votación: {len(roll)} votantes", f"3. Voting: {len(roll)} voters"))
@@ -408,6 +397,27 @@ def _run_drill(options: DrillOptions, manifest: Manifest, roll: list[RollEntry],
                f"   head noted halfway through voting: {fingerprint(noted_heads[0])}"))
     return DrillOutcome(path, counted.results, ctx, close.head, tuple(noted_heads), guardians,
                         issued.credential_list, issued.deliveries, tuple(present), opening, constancia)
+
+
+def in_process_ceremony(group: Group, manifest: Manifest, keys: DrillKeys, n: int, t: int,
+                        credential_list: CredentialList
+                        ) -> tuple[ElectionContext, DrillGuardians, CeremonyOutcome]:
+    """Run the t-of-n key ceremony in this process with ``keys``' signers, exchanging the real signed
+    messages, and seal each guardian's share with that guardian's sealing key at once."""
+    h_b = base_hash(group, manifest.hash)
+    ceremony_id = f"{manifest.election_id}-llaves-1"
+    run = run_ceremony(group, manifest.election_id, ceremony_id, h_b, n, t, keys.guardian_signers)
+    h_e = election_hash(group, h_b, run.outcome.joint_key, run.outcome.commitments, credential_list.hash)
+    ctx = ElectionContext(manifest, ElectionKey(group, run.outcome.joint_key), h_e)
+    sealed = []
+    for i, share in enumerate(run.secret_shares, start=1):
+        context = SealContext(SEALED_SHARE_PURPOSE, manifest.election_id, ceremony_id, guardian_name(i),
+                              "election-secret-share")
+        sealed.append(keys.guardian_sealers[i - 1].seal(share.to_bytes(32, "big"), context.associated_data()))
+    guardians = DrillGuardians(n, t, ceremony_id, run.rounds, tuple(keys.guardian_signers),
+                               tuple(keys.guardian_sealers), tuple(sealed), run.outcome.guardian_keys,
+                               manifest.election_id)
+    return ctx, guardians, run.outcome
 
 
 def context_from_ceremony(group: Group, manifest: Manifest, ceremony_id: str, n: int, t: int,
@@ -460,12 +470,15 @@ def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries
     return board, noted_heads
 
 
-def draft_closing_act(ctx: ElectionContext, events: Sequence[BoardEvent]) -> tuple[SignedAct, EncryptedTally]:
-    """The unsigned closing act of a closed board, and the encrypted tally it names."""
+def draft_closing_act(ctx: ElectionContext, events: Sequence[BoardEvent], tally: EncryptedTally | None = None
+                      ) -> tuple[SignedAct, EncryptedTally]:
+    """The unsigned closing act of a closed board, and the encrypted tally it names (aggregated from
+    the board unless the caller already has it)."""
     close_event = events[-1]
     if close_event.type != EVENT_CLOSE:
         raise DrillError(tr("el tablero no está cerrado", "the board is not closed"))
-    tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
+    if tally is None:
+        tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
     act = closing_act(ctx, closed_at=ctx.manifest.to_json()["voting_closes"], close_event=close_event,
                       late=int((close_event.payload or {}).get("late", 0)), encrypted_tally_hash=tally.hash(ctx))
     return act, tally
@@ -510,7 +523,7 @@ def write_record(output: Path, ctx: ElectionContext, guardians: DrillGuardians,
     and signed by the guardians present at the count), then the decryption and the results."""
     closing: SignedAct | None = None
     if events and events[-1].type == EVENT_CLOSE:
-        closing, _ = draft_closing_act(ctx, events)
+        closing, _ = draft_closing_act(ctx, events, counted.tally)
         for i in counted.decryption.present:
             closing = closing.signed_by(guardians.signers[i - 1], guardian_name(i))
     path = write_closed_record(output, ctx, ceremony_id=guardians.ceremony_id, n=guardians.n, t=guardians.t,
