@@ -26,7 +26,6 @@ import contextlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sivei.ballot.context import ElectionContext
+from sivei.cli.verify_cmd import print_progress
 from sivei.crypto.decryption import verify_share
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
@@ -83,15 +83,6 @@ class Export:
     tally: EncryptedTally
 
 
-def _progress(done: int, total: int, elapsed: float) -> None:
-    eta = elapsed / done * (total - done) if done else 0.0
-    print(tr(f"\r   verificando el tablero: {done}/{total} eventos, faltan ~{eta:.0f} s   ",
-             f"\r   checking the board: {done}/{total} events, ~{eta:.0f} s left   "),
-          end="", file=sys.stderr, flush=True)
-    if done >= total:
-        print(file=sys.stderr)
-
-
 def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out,
                   quiet: bool = False) -> tuple[ElectionContext, Transcript, EncryptedTally]:
     """Verify the closed record; return its context, transcript and the tally recomputed from the board."""
@@ -101,7 +92,7 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                 "against the closing act, the acts and the constancia)"))
     started = time.monotonic()
     report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs,
-                                                               progress=None if quiet else _progress))
+                                                               progress=None if quiet else print_progress))
     if not report.ok or tally is None:
         lines = [str(p) for p in report.problems[:MAX_PROBLEMS_SHOWN]]
         more = len(report.problems) - len(lines)

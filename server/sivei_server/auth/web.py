@@ -15,17 +15,18 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import Engine, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from sivei_server.auth import limits
 from sivei_server.auth.settings import AuthSettings
-from sivei_server.config import ServerConfig
 from sivei_server.db import db, session_scope
 from sivei_server.models import WebSession
 from sivei_server.notify import Notifier
 from sivei_server.security import client_address
 from sivei_server.sessions import current_session, end_session, start_session
+from sivei_server.views.common import config as config  # one accessor for the app's config
+from sivei_server.views.common import engine as engine  # and for its database engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,16 +34,6 @@ LOG = logging.getLogger("sivei_server.auth")
 LANG_COOKIE = "sivei-idioma"
 LANGS = ("es", "en")
 Msg = tuple[str, str]
-
-
-def config() -> ServerConfig:
-    cfg: ServerConfig = current_app.extensions["sivei_config"]
-    return cfg
-
-
-def engine() -> Engine:
-    eng: Engine = current_app.extensions["sivei_engine"]
-    return eng
 
 
 def settings() -> AuthSettings:

@@ -11,7 +11,8 @@ from sivei.i18n import tr
 from sivei.record.verify import VerifyOptions, verify_record
 
 
-def _progress(done: int, total: int, elapsed: float) -> None:
+def print_progress(done: int, total: int, elapsed: float) -> None:
+    """Progress line for a board verification (also used by the key-holders' vault opening)."""
     eta = elapsed / done * (total - done) if done else 0.0
     print(tr(f"\r  verificando el tablero: {done}/{total} eventos, faltan ~{eta:.0f} s   ",
              f"\r  checking the board: {done}/{total} events, ~{eta:.0f} s left   "),
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         expect_election=tuple(args.expect_election or ()),
         expect_heads=tuple(args.expect_head or ()),
         jobs=args.jobs,
-        progress=None if args.quiet else _progress,
+        progress=None if args.quiet else print_progress,
         closed=args.closed,
         receipts=tuple(Path(r) for r in args.receipt or ()),
     )

@@ -42,7 +42,7 @@ from sivei.crypto.elgamal import ElectionKey
 from sivei.crypto.encoding import element_to_hex, hex_to_bytes, scalar_from_hex
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
-from sivei.crypto.group import GROUPS, PRODUCTION_GROUP, TEST_GROUP, Group
+from sivei.crypto.group import GROUPS, TEST_GROUP, Group
 from sivei.errors import RecordError, SiveiError
 from sivei.i18n import Language, language, set_language, tr
 from sivei.problems import Problem
@@ -152,8 +152,6 @@ def _check_parameters(reader: layout.RecordReader, header: dict[str, Any], optio
         report.add("parameters", layout.PARAMETERS,
                    tr("el registro usa el grupo de prueba; solo se acepta con --test-group",
                       "the record uses the test group; it is accepted only with --test-group"))
-        return None
-    if group is not PRODUCTION_GROUP and group is not TEST_GROUP:  # pragma: no cover - defensive
         return None
     return group
 
