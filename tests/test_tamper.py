@@ -472,12 +472,17 @@ def test_lone_surrogate_in_event_payload(record: Path) -> None:
     assert "board.encoding" in failed(record)
 
 
-def test_decryption_envelope_of_another_round(record: Path) -> None:
+def test_decryption_envelope_of_another_round(record: Path, election: DrillOutcome) -> None:
     data = read_json(record, layout.DECRYPTION)
     data["envelopes"][0]["round"] = 1
     write_json(record, layout.DECRYPTION, data)
+    assert "decryption.signature" in failed(record)  # the round is signed: changing it breaks the signature
+    # signed by the guardian for round 1: the envelope is refused for its round, not used
+    data["envelopes"][0] = resign_envelope(election, data["envelopes"][0])
+    write_json(record, layout.DECRYPTION, data)
     checks = failed(record)
-    assert "decryption.signature" in checks  # the round is signed, so the change breaks the signature
+    assert checks.get("decryption") == 1 and "decryption.signature" not in checks
+    assert "ronda" in problems_of(record, "decryption")[0]
 
 
 # -- acts and the integrity constancia ------------------------------------------------------------
