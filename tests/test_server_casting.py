@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from servertools import Setup, election_setup, prepare, stored_counts, voter_browser
+from sivei.ballot.credential_tokens import sign_token
 from sivei.ballot.credentials import credential_public_key, credential_seed, generate_credential
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
 from sivei_server.casting import max_ballot_bytes, valid_ballot_size
@@ -75,13 +76,23 @@ def test_refusals_store_nothing(setup: Setup) -> None:
     _refused(setup, b.post_raw("/api/votar", json.dumps(sig).encode()), 422, "boleta-invalida")
     unsigned = dict(obj, signature="")
     _refused(setup, b.post_raw("/api/votar", json.dumps(unsigned).encode()), 422, "boleta-invalida")
-    # Unlisted credential: a valid ballot signed by a credential the authority never issued.
+    # The checks after the credential token's, each reached with a token the authority signs for the
+    # ballot's credential (as if it had issued it to this voter).
     election = kit.manifest.election_id
+
+    def token_for(body: bytes) -> str:
+        credential = bytes.fromhex(json.loads(body)["credential"])
+        return sign_token(kit.keys.authority, election, voter, credential).hex()
+
+    own_token = b.credential_token
+    # Unlisted credential: a valid ballot signed by a credential the authority never listed.
     cred = generate_credential()
     style = kit.manifest.style_for_entity(kit.roll[0].entity).id
     stranger = sign_ballot(kit.ctx, encrypt_ballot(kit.ctx, style, {}, credential_public_key(election, cred),
                                                    new_ballot_nonce()), credential_seed(election, cred))
-    r = b.post_raw("/api/votar", json.dumps(stranger.to_json(kit.ctx.group)).encode())
+    stranger_body = json.dumps(stranger.to_json(kit.ctx.group)).encode()
+    b.credential_token = token_for(stranger_body)
+    r = b.post_raw("/api/votar", stranger_body)
     _refused(setup, r, 422, "boleta-invalida")
     assert "lista" in r.get_json()["message"]
 
@@ -89,7 +100,9 @@ def test_refusals_store_nothing(setup: Setup) -> None:
     styles = _voters_by_style(setup)
     mine = kit.manifest.style_for_entity(kit.roll[0].entity).id
     other_voter = next(v for s, vs in styles.items() if s != mine for v in vs)
-    _refused(setup, b.post_raw("/api/votar", kit.ballot(other_voter)), 422, "otro-tipo")
+    other_body = kit.ballot(other_voter)
+    b.credential_token = token_for(other_body)
+    _refused(setup, b.post_raw("/api/votar", other_body), 422, "otro-tipo")
 
     # Another election: the same manifest, another key ceremony (another H_E).
     from servertools import election_setup as make
@@ -99,9 +112,11 @@ def test_refusals_store_nothing(setup: Setup) -> None:
         foreign = other.kit.ballot(voter)
         size_ok = len(foreign) <= max_ballot_bytes(loaded_election(setup), mine, setup.config)
         assert size_ok
+        b.credential_token = token_for(foreign)
         _refused(setup, b.post_raw("/api/votar", foreign), 422, "boleta-invalida")
     finally:
         other.kit.close()
+    b.credential_token = own_token
 
     # Missing CSRF token; expired session.
     r = b.client.post("/api/votar", data=good, content_type="application/json")
@@ -129,12 +144,19 @@ def test_replay_and_size_cap(setup: Setup) -> None:
     body = kit.ballot(first)
     assert voter_browser(app, first).post_raw("/api/votar", body).status_code == 201
     before = stored_counts(setup)
-    # Another voter replays a ballot already on the board → 409, nothing stored, voter not flagged.
+    # Another voter replays a ballot already on the board → 403 (not their credential), nothing stored,
+    # voter not flagged; so does a fresh encryption under the first voter's (stolen) credential.
     r = voter_browser(app, second).post_raw("/api/votar", body)
-    _refused(setup, r, 409, "boleta-repetida")
-    # The same credential with a fresh encryption (someone holding a stolen credential) → 409.
+    _refused(setup, r, 403, "credencial-ajena")
     r = voter_browser(app, second).post_raw("/api/votar", kit.ballot(first))
-    _refused(setup, r, 409, "credencial-usada")
+    _refused(setup, r, 403, "credencial-ajena")
+    # Even with a token the authority signed for the second voter and the first voter's credential (an
+    # authority issuing one credential twice), the board's rules hold: 409, nothing stored.
+    shared = voter_browser(app, second)
+    shared.credential_token = sign_token(kit.keys.authority, kit.manifest.election_id, second,
+                                         bytes.fromhex(json.loads(body)["credential"])).hex()
+    _refused(setup, shared.post_raw("/api/votar", body), 409, "boleta-repetida")
+    _refused(setup, shared.post_raw("/api/votar", kit.ballot(first)), 409, "credencial-usada")
     assert stored_counts(setup) == before
     # The cap is the exact compact size of a valid ballot of the style plus the margin.
     election = loaded_election(setup)

@@ -104,6 +104,7 @@ class Live:
         files = {"manifiesto": ("manifest.json", self.kit.manifest_bytes),
                  "lista": ("credential-list.json", self.kit.list_bytes),
                  "entradas": ("credentials.jsonl", self.kit.entries_bytes),
+                 "fichas": ("sealed-tokens.jsonl", self.kit.sealed_bytes),
                  "ceremonia": ("ceremony.json", self.kit.ceremony_bytes),
                  "acta": ("opening-act.json", self.kit.act_bytes),
                  "constancia": ("constancia.json", self.kit.constancia.dumps().encode())}
