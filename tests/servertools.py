@@ -23,7 +23,6 @@ from sivei_server.passwords import hash_password
 from sivei_server.receipt_key import create_key_file
 from sivei_server.simulacro import ElectionKit, build_kit
 
-
 TEST_KIT = "sivei_test_kit"
 
 

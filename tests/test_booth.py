@@ -85,8 +85,8 @@ def test_booth_page_renders_under_the_strict_csp(booth_setup: Any) -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html and "<style" not in html
     # Every screen the script expects, and the endpoints it calls.
-    for screen in ("p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo", "p-impugnada",
-                   "p-recibo", "p-error"):
+    for screen in ("p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
+                   "p-impugnada", "p-recibo", "p-error"):
         assert f'id="{screen}"' in html
     for attr, path in (("data-contexto", "/api/eleccion/contexto"), ("data-votante", "/api/votante"),
                        ("data-votar", "/api/votar"), ("data-verificar", "/static/verificar/index.html")):
