@@ -14,6 +14,7 @@ from servertools import Setup, election_setup, prepare, stored_counts, voter_bro
 from sivei.ballot.credential_tokens import sign_token
 from sivei.ballot.credentials import credential_public_key, credential_seed, generate_credential
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.crypto.ecdsa import SoftwareSigner
 from sivei_server.casting import max_ballot_bytes, valid_ballot_size
 from sivei_server.db import session_scope
 from sivei_server.election import loaded
@@ -197,3 +198,59 @@ def test_access_log_holds_no_ballot_data(setup: Setup, caplog: pytest.LogCapture
     for line in lines:
         for secret in (receipt["ballot_hash"], receipt["tracking_code"], compact, credential, receipt["head"]):
             assert secret not in line
+
+
+# -- issue 7 item 7: a credential belongs to one voter ------------------------------------------------------
+
+
+def _same_style_pair(setup: Setup) -> tuple[str, str]:
+    for voters in _voters_by_style(setup).values():
+        if len(voters) >= 2:
+            return voters[0], voters[1]
+    raise AssertionError("no ballot style with two voters")
+
+
+def test_issue7_item7_stolen_credential_cast_by_another_logged_in_voter_is_refused(tmp_path: Path) -> None:
+    """Issue 7 item 7: a logged-in voter (or a buyer holding logins) casting a credential taken from
+    another voter's letter, of the same ballot style, is refused — with their own token, none, the
+    owner's token or a token signed by anyone but the authority — and nothing is stored; the owner
+    then votes normally. (Before credential tokens the stolen credential's ballot was accepted.)"""
+    setup = election_setup(tmp_path, voters=14)
+    try:
+        prepare(setup)
+        kit, app = setup.kit, setup.app
+        owner, thief = _same_style_pair(setup)
+        stolen_ballot = kit.ballot(owner)  # signed with the owner's private credential
+        stolen_pk = bytes.fromhex(json.loads(stolen_ballot)["credential"])
+        before = stored_counts(setup)
+        b = voter_browser(app, thief)  # holds the thief's own opened token
+        _refused(setup, b.post_raw("/api/votar", stolen_ballot), 403, "credencial-ajena")
+        b.credential_token = None
+        _refused(setup, b.post_raw("/api/votar", stolen_ballot), 400, "ficha")
+        b.credential_token = kit.token(owner)  # the owner's token names the owner, not the thief
+        _refused(setup, b.post_raw("/api/votar", stolen_ballot), 403, "credencial-ajena")
+        b.credential_token = sign_token(SoftwareSigner(), kit.manifest.election_id, thief, stolen_pk).hex()
+        _refused(setup, b.post_raw("/api/votar", stolen_ballot), 403, "credencial-ajena")
+        b.credential_token = "zz" * 64
+        _refused(setup, b.post_raw("/api/votar", stolen_ballot), 400, "ficha")
+        assert stored_counts(setup) == before
+        # The owner still votes with their own credential; the thief with theirs.
+        assert voter_browser(app, owner).post_raw("/api/votar", stolen_ballot).status_code == 201
+        assert voter_browser(app, thief).post_raw("/api/votar", kit.ballot(thief)).status_code == 201
+    finally:
+        setup.kit.close()
+
+
+def test_a_voter_who_voted_gets_only_their_own_receipt(setup: Setup) -> None:
+    """The idempotent retry answers with a receipt only for the ballot under the voter's own
+    credential: posting someone else's ballot from the board gives 403, not its signed receipt."""
+    kit, app = setup.kit, setup.app
+    first, second = kit.roll[4].voter_id, kit.roll[5].voter_id
+    body1, body2 = kit.ballot(first), kit.ballot(second)
+    assert voter_browser(app, first).post_raw("/api/votar", body1).status_code == 201
+    b2 = voter_browser(app, second)
+    r = b2.post_raw("/api/votar", body2)
+    assert r.status_code == 201
+    again = b2.post_raw("/api/votar", body2)
+    assert again.status_code == 200 and again.get_json()["receipt"] == r.get_json()["receipt"]
+    _refused(setup, b2.post_raw("/api/votar", body1), 403, "credencial-ajena")

@@ -186,7 +186,7 @@ class SealedTokens:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        if not lines:
+        if not text.strip():
             raise CredentialError(tr(f"{what}: el archivo está vacío", f"{what}: the file is empty"))
         header = _json_line(what, 1, lines[0])
         fields = {"format", "version", "election_id", "authority_key", "count"}
