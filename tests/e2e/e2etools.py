@@ -168,7 +168,9 @@ def watch(page: Any, errors: list[str]) -> None:
     page.on("console", console)
 
 
-def activate_voter(live: Live, page: Any, voter_id: str) -> None:
+def activate_voter(live: Live, page: Any, voter_id: str, *, go_vote: bool = True) -> None:
+    """The server's activation message (mail outbox) to a logged-in voter; then, with ``go_vote``, the
+    account page's "Ir a votar" link."""
     from sivei_server.auth import accounts
     from sivei_server.notify import read_mail_outbox, read_sms_outbox
 
@@ -201,7 +203,8 @@ def activate_voter(live: Live, page: Any, voter_id: str) -> None:
     page.fill("#confirmacion", VOTER_PASSWORD)
     page.get_by_role("button", name="Guardar y entrar").click()
     page.wait_for_url(re.compile(r"/cuenta/$"))
-    page.get_by_role("link", name="Ir a votar").click()
+    if go_vote:
+        page.get_by_role("link", name="Ir a votar").click()
 
 
 def _serve(app: Any) -> tuple[Any, threading.Thread, str]:
