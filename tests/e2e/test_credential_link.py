@@ -5,9 +5,10 @@ application log record written to a file; the credential authority's deliveries 
 each voter's link, letters, QR codes) are written by the library as ``sivei credenciales generar``
 writes them. Three voters:
 
-1. the link, already logged in: the server's activation message → account activated → the credential
-   authority's link → the booth reads the credential from the fragment and removes it from the
-   address bar → ballot → receipt, with no credential typed;
+1. the link, already logged in: the server's activation message → account activated → (another
+   voter's link is refused by name) → the credential authority's link → the booth reads the
+   credential from the fragment and removes it from the address bar → ballot → receipt, with no
+   credential typed;
 2. the link, not logged in: the booth keeps the link's credential in memory while the login opens in
    another tab, which closes itself once the voter is in → ballot → receipt, nothing typed but the
    login;
@@ -147,6 +148,12 @@ def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, se
         page = contexts[0].new_page()
         watch(page, live.errors)
         activate_voter(live, page, a, go_vote=False)
+        # Another voter's link in this account's session: named before anything is marked.
+        page.goto(rows[c]["link"])
+        shown(page, "p-credencial")
+        assert "no corresponde a la cuenta" in page.locator("#credencial-error").inner_text()
+        assert "#" not in page.url
+        # The voter's own link, opened in the same tab (only the fragment changes: no new page).
         page.goto(rows[a]["link"])
         shown(page, "p-boleta")
         assert "#" not in page.url and "#" not in page.evaluate("window.location.href")

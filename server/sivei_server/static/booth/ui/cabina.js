@@ -12,7 +12,7 @@
 // /api/votante), which is sent beside the ballot. The name typed for a non-registered candidate stays
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
 
-import { takeLinkText } from "./enlace.js"; // first: strips the link's fragment before anything runs
+import { onLinkOpened, takeLinkText } from "./enlace.js"; // first: strips the fragment before anything runs
 import { bytesToHex } from "../js/bytes.js";
 import { BoothCrypto } from "../js/client.js";
 import { Manifest } from "../js/manifest.js";
@@ -581,6 +581,18 @@ function openLogin() {
   if (tab === null) alertText(t("ventanaBloqueada"));
 }
 
+/**
+ * A link opened again in this tab (only the fragment changed): use it unless a credential is already
+ * read (the voter is voting with it) or the page is busy; on the login screen it waits for the login.
+ */
+function linkOpenedAgain() {
+  const text = takeLinkText();
+  if (text === null || credential !== null || root.getAttribute("aria-busy") === "true") return;
+  linkText = text;
+  if (voter !== null && booth !== null && !voter.voted) prepare();
+  else if (screen === "p-sesion") askLogin();
+}
+
 /** Back from the login tab (focus, visibility, its message or the button): try again. */
 function loginMaybeDone() {
   if (!waitingForLogin || document.visibilityState === "hidden") return;
@@ -608,6 +620,7 @@ async function start() {
   });
   applyLanguage();
   $("sesion-entrar").addEventListener("click", openLogin);
+  onLinkOpened(linkOpenedAgain);
   $("sesion-lista").addEventListener("click", () => {
     waitingForLogin = true;
     loginMaybeDone();
