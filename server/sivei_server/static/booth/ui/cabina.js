@@ -22,8 +22,8 @@ import { EN, MSG } from "./textos.js";
 
 const root = document.getElementById("cabina");
 const $ = (id) => document.getElementById(id);
-const SCREENS = ["p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo", "p-impugnada",
-  "p-recibo", "p-error"];
+const SCREENS = ["p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
+  "p-impugnada", "p-recibo", "p-error"];
 
 let lang = document.documentElement.lang === "en" ? "en" : "es";
 let booth = null;
@@ -693,6 +693,9 @@ async function prepare() {
       $("escanear").addEventListener("click", scanCredential);
       $("camara-cerrar").addEventListener("click", stopCamera);
     }
+  } else if (marks.style !== voter.style) {
+    marks = new BallotMarks(manifest, voter.style); // another account logged in from the login tab
+    drawBallot();
   }
   if (linkText !== null) {
     const text = linkText;
