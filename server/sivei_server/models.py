@@ -161,6 +161,9 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The ballot hash this (voter) session cast: only this session may fetch its receipt again
+    # (a lost answer). Gone with the session, at most 30 minutes later.
+    cast_ballot: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint("kind IN ('voter', 'operator')", name="kind"),
@@ -309,7 +312,9 @@ class BallotAlpha(Base):
 
 
 class LateBallot(Base):
-    """A ballot received after the close: sender and time only (never content)."""
+    """A ballot received after the close: sender and time only (never content). ``reason``:
+    ``tarde`` (it arrived after the close rule allowed) or ``cola`` (it arrived in time but reached a
+    worker after the board was sealed: the close grace was too short — an incident to report)."""
 
     __tablename__ = "late_ballots"
 
@@ -317,3 +322,4 @@ class LateBallot(Base):
                                     autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sender: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(8), default="tarde", server_default="tarde")
