@@ -27,6 +27,8 @@ def make_app(tmp_path: Path, **overrides: Any) -> Flask:
     settings: dict[str, Any] = {"data_dir": tmp_path / "datos", "cookie_secure": False, "closer_thread": False,
                                 "allow_test_group": True}
     settings.update(overrides)
+    # The file outboxes (mail and SMS) are development tools: tests read them.
+    settings["extra"] = {"buzon_desarrollo": True, **settings.get("extra", {})}
     config = ServerConfig(**settings)
     upgrade(make_engine(config))
     return create_app(config)
@@ -40,9 +42,22 @@ def add_operator(app: Flask, username: str, role: str) -> int:
         return op.id
 
 
+def sealed_operator_totp(app: Flask, username: str, secret: str) -> str:
+    """An operator's TOTP seed as the database keeps it (sealed with the server's secrets key)."""
+    from sivei_server.secrets_key import operator_account, secrets_key
+
+    return secrets_key(app.extensions["sivei_config"]).seal(operator_account(username), secret)
+
+
+def opened_operator_totp(app: Flask, username: str, stored: str) -> str:
+    from sivei_server.secrets_key import operator_account, secrets_key
+
+    return secrets_key(app.extensions["sivei_config"]).open(operator_account(username), stored)
+
+
 def add_voter(app: Flask, voter_id: str, entity: str, n: int = 0) -> None:
     with session_scope(app.extensions["sivei_engine"]) as s:
-        s.add(Voter(voter_id=voter_id, entity=entity, email=f"{voter_id}@example.org",
+        s.add(Voter(voter_id=voter_id, username=voter_id, entity=entity, email=f"{voter_id}@example.org",
                     phone=f"+1555000{n:04d}"))
 
 

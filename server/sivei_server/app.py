@@ -26,6 +26,7 @@ from sivei_server import measure, models, proxy, security, sessions
 from sivei_server.config import ServerConfig
 from sivei_server.db import close_request_session, make_engine, session_factory
 from sivei_server.election import Closer, ElectionError
+from sivei_server.usernames import shown
 
 ACCESS_LOG = logging.getLogger("sivei_server.access")
 STATE_NAMES = {"new": "en preparación", "open": "abierta", "paused": "en pausa", "closed": "cerrada",
@@ -66,6 +67,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.jinja_env.globals["csrf_token"] = sessions.csrf_token
     app.jinja_env.globals["current_operator"] = sessions.current_operator
     app.jinja_env.globals["current_voter"] = sessions.current_voter
+    app.jinja_env.globals["shown_username"] = shown
     app.jinja_env.filters["estado"] = lambda s: STATE_NAMES.get(s, s or "sin elección")
 
     app.before_request(_start_timer)

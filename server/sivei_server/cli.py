@@ -57,6 +57,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.insecure_cookies:
         overrides["cookie_secure"] = False
     cfg = _config(args, **overrides)
+    if not cfg.production:  # the development server: file outboxes allowed (and said so at start-up)
+        cfg = cfg.with_(extra={"buzon_desarrollo": True, **cfg.extra})
     upgrade(make_engine(cfg))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its request lines include query strings
@@ -75,6 +77,7 @@ def run_create_operator(args: argparse.Namespace) -> int:
     from sivei_server.migrate import upgrade
     from sivei_server.models import ROLES, Operator
     from sivei_server.passwords import hash_password
+    from sivei_server.secrets_key import operator_account, secrets_key
 
     if args.role not in ROLES:
         raise SiveiError(tr(f"función desconocida: {args.role}", f"unknown role: {args.role}"))
@@ -92,7 +95,7 @@ def run_create_operator(args: argparse.Namespace) -> int:
             raise SiveiError(tr(f"ya existe el operador {args.username}",
                                 f"the operator {args.username} already exists"))
         s.add(Operator(username=args.username, role=args.role, password_hash=hash_password(password),
-                       totp_secret=secret))
+                       totp_secret=secrets_key(cfg).seal(operator_account(args.username), secret)))
     uri = pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="SIVEI")
     print(tr(f"Operador {args.username} ({args.role}) creado.", f"Operator {args.username} ({args.role}) created."))
     print(tr("Registra esta clave en tu aplicación autenticadora (TOTP):",

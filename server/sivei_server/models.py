@@ -96,10 +96,18 @@ class Base(DeclarativeBase):
 
 # --- voters and operators (authentication is built on these; see sivei_server.sessions) ---------
 
+def _new_username() -> str:
+    from sivei_server.usernames import new_username
+
+    return new_username()
+
+
 class Voter(Base):
     __tablename__ = "voters"
 
     voter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The login name the server issued (random; see sivei_server.usernames), never the roll's id.
+    username: Mapped[str] = mapped_column(String(64), unique=True, default=_new_username)
     entity: Mapped[str] = mapped_column(String(8), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(32), unique=True)

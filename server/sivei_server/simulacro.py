@@ -396,6 +396,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
     from sivei_server.models import ROLE_ADMIN, Operator
     from sivei_server.passwords import hash_password
     from sivei_server.receipt_key import create_key_file, default_key_file
+    from sivei_server.secrets_key import operator_account, secrets_key
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="sivei-simulacro-http-"))
@@ -405,7 +406,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
         config = ServerConfig(data_dir=work / "servidor", cookie_secure=False,
                               allow_test_group=options.group.name != "eg2-baseline", close_grace_seconds=1.0,
                               extra={"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1,
-                                     "ip_limit": 1_000_000})
+                                     "ip_limit": 1_000_000, "buzon_desarrollo": True})
         engine = make_engine(config)
         upgrade(engine)
         receipt_key = create_key_file(default_key_file(config))
@@ -426,7 +427,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
             op_password, op_secret = secrets.token_urlsafe(16), pyotp.random_base32()
             with session_scope(engine) as s:
                 s.add(Operator(username="operador", role=ROLE_ADMIN, password_hash=hash_password(op_password),
-                               totp_secret=op_secret))
+                               totp_secret=secrets_key(config).seal(operator_account("operador"), op_secret)))
             app = create_app(config)
             server, thread, base = _serve(app)
             say(f"1. Servidor en {base}")
@@ -533,46 +534,91 @@ def free_port() -> int:
 
 class GunicornServer:
     """``gunicorn`` (this package's production settings) on a free loopback port, configured through
-    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager."""
+    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager.
+    ``kill_worker`` / ``kill_master`` (SIGKILL) and ``restart`` serve the fault tests."""
 
-    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None) -> None:
+    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.config, self.workers, self.threads = config, workers, threads
         self.log_path = log or (config.data_dir / "gunicorn.log")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.extra_env = dict(env or {})
         self.proc: Any = None
 
-    def __enter__(self) -> GunicornServer:
+    def _env(self) -> dict[str, str]:
         import os
-        import subprocess
-        import sys
 
         cfg = self.config
         env = {**os.environ, "SIVEI_DATA_DIR": str(cfg.data_dir), "SIVEI_TEST_LOGIN": "1" if cfg.test_login else "0",
                "SIVEI_COOKIE_SECURE": "1" if cfg.cookie_secure else "0",
                "SIVEI_TEST_GROUP": "1" if cfg.allow_test_group else "0",
                "SIVEI_BIND": f"127.0.0.1:{self.port}", "SIVEI_WORKERS": str(self.workers),
-               "SIVEI_THREADS": str(self.threads)}
+               "SIVEI_THREADS": str(self.threads), "SIVEI_CLOSE_GRACE_SECONDS": str(cfg.close_grace_seconds)}
         if cfg.database_url:
             env["SIVEI_DATABASE_URL"] = cfg.database_url
         if cfg.receipt_key_file:
             env["SIVEI_RECEIPT_KEY_FILE"] = str(cfg.receipt_key_file)
+        if cfg.proxy_addresses:
+            env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
+        if cfg.measure:
+            env["SIVEI_MEDIR"] = "1"
+        for key, value in cfg.extra.items():  # authentication and notification settings
+            env["SIVEI_" + key.upper()] = str(value)
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("w")
+        self._log = self.log_path.open("a")
         self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:sivei_server.gunicorn_conf",
-                                      "sivei_server.wsgi:app"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+                                      "sivei_server.wsgi:app"], env=self._env(), stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
                 Client(self.base).json("GET", "/api/salud")
-                return self
+                return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__(None, None, None)
+                    self.stop()
                     raise RuntimeError(self.log_path.read_text()) from None
                 time.sleep(0.2)
 
-    def __exit__(self, *exc: object) -> None:
+    def __enter__(self) -> GunicornServer:
+        self.start()
+        return self
+
+    def worker_pids(self) -> list[int]:
+        from sivei_server.procs import children
+
+        return children(self.proc.pid) if self.proc is not None else []
+
+    def kill_worker(self) -> int:
+        """SIGKILL one worker (the master starts another); returns its pid."""
+        import os
+        import signal
+
+        pid = self.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def kill_master(self) -> list[int]:
+        """SIGKILL the master; its workers notice within a second, free the port and finish what
+        they hold. Returns the orphaned workers' pids."""
+        import signal
+
+        orphans = self.worker_pids()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        self._log.close()
+        return orphans
+
+    def stop(self) -> None:
         import subprocess
 
         if self.proc is not None:
@@ -583,7 +629,11 @@ class GunicornServer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
-        self._log.close()
+        if hasattr(self, "_log") and not self._log.closed:
+            self._log.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
@@ -615,7 +665,8 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
         if scratch is not None:
             database_url = scratch.create()
         config = ServerConfig(data_dir=work / "datos", database_url=database_url, cookie_secure=False,
-                              test_login=True, allow_test_group=group.name != "eg2-baseline")
+                              test_login=True, allow_test_group=group.name != "eg2-baseline",
+                              extra={"buzon_desarrollo": True})
         config = config.with_(receipt_key_file=default_key_file(config))
         engine = make_engine(config)
         upgrade(engine)

@@ -220,7 +220,7 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
 
     import sivei_server.app as server_app
     import sivei_server.election as server_election
-    from servertools import election_setup
+    from servertools import election_setup, sealed_operator_totp
 
     started: list[tuple[Any, threading.Thread, Any]] = []
     clock = ServerClock()
@@ -243,7 +243,8 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
             secret = pyotp.random_base32()
             settings = setup.app.extensions["sivei_auth_settings"]
             with session_scope(setup.engine) as s:
-                s.add(Operator(username="ana", role=ROLE_ADMIN, totp_secret=secret,
+                s.add(Operator(username="ana", role=ROLE_ADMIN,
+                               totp_secret=sealed_operator_totp(setup.app, "ana", secret),
                                password_hash=codes.hash_password(settings, OPERATOR_PASSWORD)))
             live.operator_totp = secret
         return live
