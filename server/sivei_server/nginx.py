@@ -60,6 +60,7 @@ http {{
     upstream sivei_app {{
         server 127.0.0.1:{upstream_port};
         keepalive 64;
+        keepalive_timeout 15s;
     }}
     server {{
         listen 127.0.0.1:{listen_port};
