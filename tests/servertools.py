@@ -123,7 +123,7 @@ class Setup:
 
 
 def election_setup(tmp_path: Path, *, voters: int = 6, opens_in: float = -300, closes_in: float = 3600,
-                   grace: float = 0.2, roll: bool = True, **overrides: Any) -> Setup:
+                   grace: float = 0.2, roll: bool = True, manifest: Any = None, **overrides: Any) -> Setup:
     """A server (SQLite file, test group, test login) with its receipt key, an election kit whose
     opening act names that key, the roll's voters and an administrator ``admin``."""
     data_dir = tmp_path / "datos"
@@ -131,7 +131,7 @@ def election_setup(tmp_path: Path, *, voters: int = 6, opens_in: float = -300, c
     receipt_key = create_key_file(key_path)
     now = datetime.now(UTC)
     kit = build_kit(TEST_GROUP, voters, receipt_key, opens=now + timedelta(seconds=opens_in),
-                    closes=now + timedelta(seconds=closes_in))
+                    closes=now + timedelta(seconds=closes_in), manifest=manifest)
     app = make_app(tmp_path, test_login=True, receipt_key_file=key_path, close_grace_seconds=grace, **overrides)
     add_operator(app, "admin", "administrador")
     add_operator(app, "obs", "observador")

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from sivei_server import measure, models, proxy, security, sessions
 from sivei_server.config import ServerConfig
@@ -127,6 +127,11 @@ def json_error(status: int, code: str, message: str, message_en: str, **extra: A
 
 
 def _register_errors(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc: SecurityError) -> Any:
+        # A Host outside TRUSTED_HOSTS: plain text, since no URL can be built for a foreign host.
+        return Response("Host no permitido. / Host not allowed.\n", status=400, mimetype="text/plain")
+
     @app.errorhandler(ElectionError)
     def _election_error(exc: ElectionError) -> Any:
         if sessions.wants_json():

@@ -31,6 +31,7 @@ from typing import Any, overload
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from sivei import jsonstrict
 from sivei.ballot.board import (
     EVENT_BALLOT,
     EVENT_CLOSE,
@@ -206,7 +207,7 @@ def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: Cr
     from sivei.drill import context_from_ceremony
 
     try:
-        act = SignedAct.from_json(json.loads(act_bytes), "acta de inicio")
+        act = SignedAct.from_json(jsonstrict.loads(act_bytes), "acta de inicio")
     except (ValueError, SiveiError) as exc:
         raise ElectionError(400, "acta-ilegible", f"Acta de inicio ilegible: {exc}",
                             f"Unreadable opening act: {exc}") from exc
@@ -214,7 +215,7 @@ def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: Cr
         raise ElectionError(422, "acta-tipo", "El archivo no es un acta de inicio.", "The file is not an opening act.")
     group = _group_of(act, config)
     try:
-        ceremony_id, n, t, rounds = parse_ceremony(json.loads(ceremony_bytes))
+        ceremony_id, n, t, rounds = parse_ceremony(jsonstrict.loads(ceremony_bytes))
         ctx, outcome = context_from_ceremony(group, manifest, ceremony_id, n, t, rounds, credential_list)
     except (ValueError, SiveiError) as exc:
         raise ElectionError(422, "ceremonia", f"La transcripción de la ceremonia no se verifica: {exc}",
@@ -674,7 +675,7 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
         audit(s, operator_id, "election.import-record")
     record = _safe_extract(archive, config.data_dir / IMPORTED_DIR)
     try:
-        theirs = json.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
+        theirs = jsonstrict.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ElectionError(422, "registro", "El registro no trae el acta de inicio.",
                             "The record lacks the opening act.") from exc
@@ -685,7 +686,7 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
     try:
         with (record / layout.BOARD).open(encoding="utf-8") as f:
             for line in f:
-                obj = json.loads(line)
+                obj = jsonstrict.loads(line)
                 heads.append((int(obj["index"]), str(obj["head"])))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ElectionError(422, "registro", "El tablero del registro es ilegible.",
