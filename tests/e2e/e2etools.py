@@ -176,7 +176,14 @@ def activate_voter(live: Live, page: Any, voter_id: str) -> None:
     accounts.send_activations(app.extensions["sivei_engine"], app.extensions["sivei_notifier"],
                               app.extensions["sivei_auth_settings"], live.base + "/", voter_ids=[voter_id], resend=True)
     mail = read_mail_outbox(data_dir / "buzon")[-1]
-    assert voter_id in mail.body
+    from sivei_server.db import session_scope
+    from sivei_server.models import Voter
+    from sivei_server.usernames import shown
+
+    with session_scope(app.extensions["sivei_engine"]) as s:
+        voter = s.get(Voter, voter_id)
+        assert voter is not None
+        assert shown(voter.username) in mail.body  # the issued username, not the registry's id
     match = re.search(r"https?://\S+/cuenta/activar\?t=\S+", mail.body)
     assert match, mail.body
     link = urlsplit(match.group(0))
@@ -218,14 +225,14 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     authentication module) an administrator ``ana`` with password and TOTP."""
     import logging
 
-    import sivei_server.app as server_app
     import sivei_server.election as server_election
+    import sivei_server.models as server_models
     from servertools import election_setup, sealed_operator_totp
 
     started: list[tuple[Any, threading.Thread, Any]] = []
     clock = ServerClock()
     monkeypatch.setattr(server_election, "utcnow", clock.now)
-    monkeypatch.setattr(server_app, "utcnow", clock.now)
+    monkeypatch.setattr(server_models, "utcnow", clock.now)  # the arrival instant (sivei_server.app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     def start(voters: int = 3) -> Live:
