@@ -559,7 +559,7 @@ def full_run(admin_url: str, *, voters: int = 1000, clients: int = 32, rush: int
     total = voters + rush + late + 1
     # The close instant leaves time to log in and cast the load, then the rush.
     closes_in = 120 + voters * 0.25 + (rush + late) * 0.15
-    with stack(admin_url, total, closes_in=closes_in, grace=60.0, say=say) as st:
+    with stack(admin_url, total, closes_in=closes_in, grace=60.0, argon2=(2, 19456, 1), say=say) as st:
         ids = [v.voter_id for v in st.kit.roll]
         random.Random(7).shuffle(ids)  # noqa: S311 - test order
         crowd, rushers, latecomers = ids[:voters], ids[voters:voters + rush], ids[voters + rush:]

@@ -169,6 +169,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                "512-bit test group (default: production)"))
     bench.set_defaults(func=run_bench)
 
+    load = ssub.add_parser("prueba-carga", aliases=["load-test"],
+                           help=tr("carga y fallas: nginx + gunicorn + PostgreSQL en loopback (tamaño completo)",
+                                   "load and faults: nginx + gunicorn + PostgreSQL on loopback (full size)"))
+    load.add_argument("--database-url", required=True,
+                      help=tr("PostgreSQL administrativo (se crea una base de prueba)",
+                              "administrative PostgreSQL URL (a scratch database is created)"))
+    load.add_argument("--votantes", "--voters", dest="voters", type=int, default=1000)
+    load.add_argument("--clientes", "--clients", dest="clients", type=int, default=32)
+    load.add_argument("--cierre", "--rush", dest="rush", type=int, default=300)
+    load.add_argument("--tardios", "--late", dest="late", type=int, default=50)
+    load.add_argument("--salida", "--output", dest="output", help=tr("JSON con las cifras", "JSON with the figures"))
+    load.set_defaults(func=run_load_test)
+
     def _help(_args: argparse.Namespace) -> int:
         p.print_help(sys.stdout)
         return 2
@@ -206,6 +219,15 @@ def run_receipt_key(args: argparse.Namespace) -> int:
     print(tr(f"Huella: {fingerprint(key_fingerprint_digest(point))}",
              f"Fingerprint: {fingerprint(key_fingerprint_digest(point))}"))
     return 0
+
+
+def run_load_test(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sivei_server.carga import run_command
+
+    return run_command(args.database_url, args.voters, args.clients, args.rush, args.late,
+                       Path(args.output) if args.output else None)
 
 
 def run_bench(args: argparse.Namespace) -> int:

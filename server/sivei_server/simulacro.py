@@ -651,12 +651,18 @@ def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
 
 def bench_casting(group: Group, voters: int, *, database_url: str | None, workers: int = 2, clients: int = 4,
                   say: Say = print) -> dict[str, Any]:
-    """Ballots accepted per second with full validation: gunicorn (``workers``) on loopback, the
-    ballots encrypted beforehand, then posted by ``clients`` concurrent client threads (bounded:
-    each voter casts once)."""
+    """Ballots accepted per second with full validation: nginx (the shipped proxy settings) in front
+    of gunicorn (``workers``) on loopback, the ballots encrypted beforehand, then posted by
+    ``clients`` concurrent client threads (bounded: each voter casts once). Reports latency (p50,
+    p95), CPU per cast of each process (workers, database backends, nginx, this client) and, from
+    the workers' ``Server-Timing`` (``sivei_server.measure``), the split of a cast's CPU into
+    cryptography, database and framework and the SQL statements per cast."""
     from sivei_server.config import ServerConfig
     from sivei_server.db import make_engine
+    from sivei_server.measure import parse_header
     from sivei_server.migrate import upgrade
+    from sivei_server.nginx import Nginx
+    from sivei_server.procs import cpu_seconds
     from sivei_server.receipt_key import create_key_file, default_key_file
 
     work = Path(tempfile.mkdtemp(prefix="sivei-medicion-"))
@@ -665,7 +671,8 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
         if scratch is not None:
             database_url = scratch.create()
         config = ServerConfig(data_dir=work / "datos", database_url=database_url, cookie_secure=False,
-                              test_login=True, allow_test_group=group.name != "eg2-baseline",
+                              test_login=True, allow_test_group=group.name != "eg2-baseline", measure=True,
+                              proxy_addresses=("127.0.0.1",), trusted_proxies=1,
                               extra={"buzon_desarrollo": True})
         config = config.with_(receipt_key_file=default_key_file(config))
         engine = make_engine(config)
@@ -678,12 +685,12 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
             started = time.monotonic()
             bodies = {v.voter_id: kit.ballot(v.voter_id) for v in kit.roll}
             say(f"  {voters} boletas cifradas de antemano ({(time.monotonic() - started) / voters:.2f} s c/u)")
-            with GunicornServer(config, workers=workers) as server:
-                operator_prepare(login_operator(server.base, "operador"), kit)
-                sessions = {vid: login_voter(server.base, vid) for vid in bodies}
+            with GunicornServer(config, workers=workers) as server, Nginx(server.port) as proxy:
+                operator_prepare(login_operator(proxy.base, "operador"), kit)
+                sessions = {vid: login_voter(proxy.base, vid) for vid in bodies}
                 queue = list(bodies)
                 lock = threading.Lock()
-                statuses: list[int] = []
+                results: list[tuple[int, float, dict[str, float]]] = []
 
                 def worker() -> None:
                     while True:
@@ -691,10 +698,17 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                             if not queue:
                                 return
                             vid = queue.pop()
-                        status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+                        c = sessions[vid]
+                        t0 = time.monotonic()
+                        status, _, headers = c.request("POST", "/api/votar", bodies[vid], "application/json")
+                        timing = parse_header(headers.get("Server-Timing", ""))
                         with lock:
-                            statuses.append(status)
+                            results.append((status, time.monotonic() - t0, timing))
 
+                procs = {"workers": server.worker_pids(), "database": _backend_pids(engine),
+                         "nginx": proxy.worker_pids()}
+                cpu0 = {p: cpu_seconds(p) for v in procs.values() for p in v}
+                client0 = time.process_time()
                 started = time.monotonic()
                 threads = [threading.Thread(target=worker) for _ in range(clients)]
                 for t in threads:
@@ -702,20 +716,51 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                 for t in threads:
                     t.join()
                 elapsed = time.monotonic() - started
+                procs["database"] = sorted(set(procs["database"]) | set(_backend_pids(engine)))  # new connections
+                cpu = {k: sum(cpu_seconds(p) - cpu0.get(p, 0.0) for p in v) for k, v in procs.items()}
+                cpu["client"] = time.process_time() - client0
         finally:
             kit.close()
         engine.dispose()
-        accepted = statuses.count(201)
+        accepted = [r for r in results if r[0] == 201]
+        n = max(1, len(accepted))
+        latencies = sorted(r[1] for r in accepted)
+
+        def pct(p: float) -> float:
+            return round(latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))], 3) \
+                if latencies else 0.0
+
+        def mean(key: str) -> float:
+            return round(sum(r[2].get(key, 0.0) for r in accepted) / n, 2)
+
         result = {"group": group.name, "database": "postgresql" if database_url else "sqlite", "workers": workers,
-                  "clients": clients, "ballots": voters, "accepted": accepted, "seconds": round(elapsed, 3),
-                  "ballots_per_second": round(accepted / elapsed, 2), "ballot_bytes": len(next(iter(bodies.values())))}
-        say(f"  {accepted}/{voters} aceptadas en {elapsed:.2f} s: {accepted / elapsed:.2f} boletas/s "
-            f"({result['database']}, {workers} workers de gunicorn, {clients} clientes)")
+                  "clients": clients, "ballots": voters, "accepted": len(accepted), "seconds": round(elapsed, 3),
+                  "ballots_per_second": round(len(accepted) / elapsed, 2), "p50_s": pct(50), "p95_s": pct(95),
+                  "ballot_bytes": len(next(iter(bodies.values()))),
+                  "cpu_ms_per_cast": {k: round(v * 1000 / n, 2) for k, v in cpu.items()},
+                  "worker_cpu_split_ms": {"total": mean("cpu"), "crypto": mean("crypto"), "database": mean("db"),
+                                          "framework": mean("framework")},
+                  "sql_statements_per_cast": mean("sql")}
+        say(f"  {len(accepted)}/{voters} aceptadas en {elapsed:.2f} s: {result['ballots_per_second']} boletas/s, "
+            f"p50 {result['p50_s']} s, p95 {result['p95_s']} s ({result['database']}, nginx + {workers} workers de "
+            f"gunicorn, {clients} clientes); CPU por voto (ms): {result['cpu_ms_per_cast']}; en el worker: "
+            f"{result['worker_cpu_split_ms']}; {result['sql_statements_per_cast']} sentencias SQL por voto")
         return result
     finally:
         if scratch is not None:
             scratch.drop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _backend_pids(engine: Any) -> list[int]:
+    """PostgreSQL backends serving this database (empty on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return [int(p) for p in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()]
 
 
 class ScratchDatabase:
