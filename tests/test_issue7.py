@@ -51,7 +51,7 @@ def app(tmp_path: Path) -> Flask:
 def test_issue7_item1_a_ballot_counts_by_the_proxys_arrival_stamp(tmp_path: Path) -> None:
     """A ballot stamped by the proxy before the close is accepted even though a worker picks it up
     after the close; the same stamp from anyone but the proxy is ignored."""
-    setup = election_setup(tmp_path, voters=4, closes_in=2.0, grace=30.0, proxy_addresses=("10.9.9.9",),
+    setup = election_setup(tmp_path, voters=4, closes_in=10.0, grace=30.0, proxy_addresses=("10.9.9.9",),
                            trusted_proxies=1)
     try:
         prepare(setup)
@@ -86,7 +86,7 @@ def test_issue7_item1_logged_in_before_the_close_may_finish(tmp_path: Path) -> N
     manifest = dataclasses.replace(sample_manifest(), logged_in_finish_minutes=30)
     assert manifest.to_json()["logged_in_finish_minutes"] == 30
     assert "logged_in_finish_minutes" not in sample_manifest().to_json()  # absent when 0: hashes unchanged
-    setup = election_setup(tmp_path, voters=4, closes_in=2.0, grace=1.0, manifest=manifest)
+    setup = election_setup(tmp_path, voters=4, closes_in=10.0, grace=1.0, manifest=manifest)
     try:
         prepare(setup)
         kit = setup.kit
