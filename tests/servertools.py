@@ -30,6 +30,8 @@ def make_app(tmp_path: Path, **overrides: Any) -> Flask:
     settings: dict[str, Any] = {"data_dir": tmp_path / "datos", "cookie_secure": False, "closer_thread": False,
                                 "allow_test_group": True}
     settings.update(overrides)
+    # The file outboxes (mail and SMS) are development tools: tests read them.
+    settings["extra"] = {"buzon_desarrollo": True, **settings.get("extra", {})}
     config = ServerConfig(**settings)
     upgrade(make_engine(config))
     return create_app(config)
@@ -43,9 +45,22 @@ def add_operator(app: Flask, username: str, role: str) -> int:
         return op.id
 
 
+def sealed_operator_totp(app: Flask, username: str, secret: str) -> str:
+    """An operator's TOTP seed as the database keeps it (sealed with the server's secrets key)."""
+    from sivei_server.secrets_key import operator_account, secrets_key
+
+    return secrets_key(app.extensions["sivei_config"]).seal(operator_account(username), secret)
+
+
+def opened_operator_totp(app: Flask, username: str, stored: str) -> str:
+    from sivei_server.secrets_key import operator_account, secrets_key
+
+    return secrets_key(app.extensions["sivei_config"]).open(operator_account(username), stored)
+
+
 def add_voter(app: Flask, voter_id: str, entity: str, n: int = 0) -> None:
     with session_scope(app.extensions["sivei_engine"]) as s:
-        s.add(Voter(voter_id=voter_id, entity=entity, email=f"{voter_id}@example.org",
+        s.add(Voter(voter_id=voter_id, username=voter_id, entity=entity, email=f"{voter_id}@example.org",
                     phone=f"+1555000{n:04d}"))
 
 
@@ -122,7 +137,7 @@ class Setup:
 
 
 def election_setup(tmp_path: Path, *, voters: int = 6, opens_in: float = -300, closes_in: float = 3600,
-                   grace: float = 0.2, roll: bool = True, **overrides: Any) -> Setup:
+                   grace: float = 0.2, roll: bool = True, manifest: Any = None, **overrides: Any) -> Setup:
     """A server (SQLite file, test group, test login) with its receipt key, an election kit whose
     opening act names that key, the roll's voters and an administrator ``admin``."""
     data_dir = tmp_path / "datos"
@@ -130,7 +145,7 @@ def election_setup(tmp_path: Path, *, voters: int = 6, opens_in: float = -300, c
     receipt_key = create_key_file(key_path)
     now = datetime.now(UTC)
     kit = build_kit(TEST_GROUP, voters, receipt_key, opens=now + timedelta(seconds=opens_in),
-                    closes=now + timedelta(seconds=closes_in))
+                    closes=now + timedelta(seconds=closes_in), manifest=manifest)
     app = make_app(tmp_path, test_login=True, receipt_key_file=key_path, close_grace_seconds=grace, **overrides)
     app.extensions[TEST_KIT] = kit  # for voter_browser: the voters' credential tokens
     add_operator(app, "admin", "administrador")

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from servertools import make_app
+from servertools import make_app, opened_operator_totp, sealed_operator_totp
 from sivei.ballot.credential_tokens import seal_tokens
 from sivei.ballot.credentials import RollEntry, issue_credentials, synthetic_roll
 from sivei.ballot.manifest import sample_manifest
@@ -27,6 +27,7 @@ from sivei_server.db import session_scope
 from sivei_server.models import AuditLog, Operator, Voter
 from sivei_server.notify import read_mail_outbox
 from sivei_server.roll import RollError, import_roll, parse_roll
+from sivei_server.usernames import shown
 
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 N = 12  # two voters per entity of the sample manifest
@@ -191,7 +192,12 @@ def test_console_import_and_notify(app: Flask, credentials: Any) -> None:
     mails = read_mail_outbox(app.extensions["sivei_config"].data_dir / "buzon")
     assert len(mails) == N
     mail = next(m for m in mails if m.to == roll[0].email.lower())
-    assert roll[0].voter_id in mail.body and "/cuenta/activar?t=" in mail.body
+    with session_scope(engine(app)) as s:
+        issued = s.get(Voter, roll[0].voter_id)
+        assert issued is not None
+        username = shown(issued.username)
+    # The email names the username the server issued, never the registry's id (issue 7, item 2).
+    assert username in mail.body and roll[0].voter_id not in mail.body and "/cuenta/activar?t=" in mail.body
     r = admin.post("/api/operacion/padron/notificar", headers={"X-CSRF-Token": token})
     assert r.get_json() == {"sent": 0, "skipped": N}  # links still valid
 
@@ -201,7 +207,7 @@ def logged_operator(app: Flask, username: str, role: str) -> Any:
     settings: AuthSettings = app.extensions["sivei_auth_settings"]
     with session_scope(engine(app)) as s:
         s.add(Operator(username=username, role=role, password_hash=codes.hash_password(settings, OP_PASSWORD),
-                       totp_secret=secret))
+                       totp_secret=sealed_operator_totp(app, username, secret)))
     client = app.test_client()
     token = admin_token(client, "/operacion/entrar")
     r = client.post("/operacion/entrar", data={"csrf_token": token, "usuario": username, "clave": OP_PASSWORD})
@@ -222,7 +228,9 @@ def admin_token(client: Any, page: str) -> str:
     return match.group(1)
 
 
-def test_command_line(tmp_path: Path, credentials: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line(tmp_path: Path, credentials: Any, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIVEI_BUZON_DESARROLLO", "1")  # the command line's file outbox (development)
     roll = credentials[0]
     app = make_app(tmp_path, extra=FAST)
     load_election_files(app, credentials)
@@ -251,5 +259,6 @@ def test_command_line(tmp_path: Path, credentials: Any, capsys: pytest.CaptureFi
     assert "otpauth://totp/" in out and qr.read_text().startswith("<?xml") and (qr.stat().st_mode & 0o077) == 0
     with session_scope(engine(app)) as s:
         op = s.scalar(select(Operator).where(Operator.username == "ana"))
-        assert op is not None and op.totp_secret is not None and op.totp_secret in out
+        assert op is not None and op.totp_secret is not None and op.totp_secret not in out
+        assert opened_operator_totp(app, "ana", op.totp_secret) in out
     assert main(["servidor", "operador-totp", "nadie", "--datos", data_dir]) == 2

@@ -101,7 +101,7 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
             assert info["voted"] is False and info["style"] == kit.manifest.style_for_entity(info["entity"]).id
             body = kit.ballot(vid)
             if vid == voters[0]:
-                first_body = body
+                first_body, first_browser = body, b
             r = b.post_raw("/api/votar", body)
             assert r.status_code == 201, r.get_json()
             receipt = r.get_json()["receipt"]
@@ -166,8 +166,11 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         late = voter_browser(app, voters[4]).post_raw("/api/votar", kit.ballot(voters[4]))
         assert late.status_code == 409 and late.get_json()["message"] == "La votación cerró."
         # A retry after the close of a ballot cast in time still gets its receipt (not a late ballot).
-        retry = voter_browser(app, voters[0]).post_raw("/api/votar", first_body)
+        retry = first_browser.post_raw("/api/votar", first_body)
         assert retry.status_code == 200 and retry.get_json()["receipt"] == receipts[0]
+        # Only the session that cast it gets the receipt again (issue 7, item 8).
+        elsewhere = voter_browser(app, voters[0]).post_raw("/api/votar", first_body)
+        assert elsewhere.status_code == 409 and "receipt" not in elsewhere.get_json()
         state = _wait_closed(setup)
         assert state["cast"] == 4 and state["late"] == 1
         with session_scope(setup.engine) as s:

@@ -76,7 +76,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     key_path = tmp / "llave-recibos.pem"
     receipt_key = create_key_file(key_path)
     config = ServerConfig(data_dir=tmp / "datos", database_url=url, cookie_secure=False, test_login=True,
-                          allow_test_group=True, receipt_key_file=key_path)
+                          allow_test_group=True, receipt_key_file=key_path, extra={"buzon_desarrollo": True})
     engine = make_engine(config)
     try:
         upgrade(engine)
@@ -143,14 +143,19 @@ def test_identical_ballot_twice(running: Running) -> None:
     for voter in kit.roll[4:7]:
         vid = voter.voter_id
         body = kit.ballot(vid)
-        a, b = login_voter(running.base, vid), login_voter(running.base, vid)
+        a = login_voter(running.base, vid)
         before = _count(running, CastBallot)
-        results = _concurrently((a, body, kit.cast_headers(vid)), (b, body, kit.cast_headers(vid)))
+        # One device sends the same ballot twice at once (a retry racing the first try): one 201, one 200,
+        # the same receipt, stored once.
+        results = _concurrently((a, body, kit.cast_headers(vid)), (a, body, kit.cast_headers(vid)))
         assert sorted(status for status, _ in results) == [200, 201], results
         receipts = [r["receipt"] for _, r in results]  # type: ignore[index]
         assert receipts[0] == receipts[1]
         assert _count(running, CastBallot) == before + 1
         assert _count(running, CastBallot, ballot_hash=receipts[0]["ballot_hash"]) == 1
+        # Another session of the same voter gets no receipt for it (only the session that cast it).
+        status, answer = login_voter(running.base, vid).post_raw("/api/votar", body, headers=kit.cast_headers(vid))
+        assert status == 409 and "receipt" not in answer  # type: ignore[operator]
 
 
 def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> None:

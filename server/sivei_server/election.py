@@ -32,6 +32,7 @@ from typing import Any, overload
 from sqlalchemy import Engine, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from sivei import jsonstrict
 from sivei.ballot.board import (
     EVENT_BALLOT,
     EVENT_CLOSE,
@@ -209,7 +210,7 @@ def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: Cr
     from sivei.drill import context_from_ceremony
 
     try:
-        act = SignedAct.from_json(json.loads(act_bytes), "acta de inicio")
+        act = SignedAct.from_json(jsonstrict.loads(act_bytes), "acta de inicio")
     except (ValueError, SiveiError) as exc:
         raise ElectionError(400, "acta-ilegible", f"Acta de inicio ilegible: {exc}",
                             f"Unreadable opening act: {exc}") from exc
@@ -217,7 +218,7 @@ def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: Cr
         raise ElectionError(422, "acta-tipo", "El archivo no es un acta de inicio.", "The file is not an opening act.")
     group = _group_of(act, config)
     try:
-        ceremony_id, n, t, rounds = parse_ceremony(json.loads(ceremony_bytes))
+        ceremony_id, n, t, rounds = parse_ceremony(jsonstrict.loads(ceremony_bytes))
         ctx, outcome = context_from_ceremony(group, manifest, ceremony_id, n, t, rounds, credential_list)
     except (ValueError, SiveiError) as exc:
         raise ElectionError(422, "ceremonia", f"La transcripción de la ceremonia no se verifica: {exc}",
@@ -464,28 +465,42 @@ def operator_event(engine: Engine, config: ServerConfig, type_: str, description
         return event
 
 
+def sealing_instant(election: LoadedElection, config: ServerConfig) -> datetime:
+    """When the board is sealed: the last instant a ballot may arrive (the close, plus
+    ``logged_in_finish_minutes`` for sessions begun before it) plus the grace for ballots that
+    arrived in time and still wait in the queue (docs/protocol.md §14.4)."""
+    finish = timedelta(minutes=election.manifest.logged_in_finish_minutes)
+    return election.manifest.voting_closes + finish + timedelta(seconds=config.close_grace_seconds)
+
+
 def close_board(engine: Engine, config: ServerConfig, operator_id: int | None, *, wait: bool = True
                 ) -> BoardEventRow:
-    """Seal the board with its close event. Refused before the close instant. Ballots received
-    before the instant may still be finishing: the close waits until ``close_grace_seconds`` after
-    the instant (bounded), then appends the close event under the chain lock, counting the ballots
-    and the late ballots received so far. Idempotent: an already closed board returns its event."""
+    """Seal the board with its close event. Refused before the close instant; between the close and
+    the sealing instant (sessions finishing, then the grace) the answer is "closing" (409), or with
+    ``wait`` a bounded wait (at most the grace, 120 s) when only the grace remains. Then the close
+    event is appended under the chain lock with the ballots and late ballots counted so far.
+    Idempotent: an already closed board returns its event."""
     with session_scope(engine) as s:
         row = election_row(s)
         if row is None or row.state == STATE_NEW:
             raise ElectionError(409, "no-abierta", "La votación no se abrió.", "Voting was never opened.")
         closes = row.voting_closes
         election = loaded(s, config)
+        already = s.get(ChainHead, 1)
+        sealed = already is not None and already.closed
     now = utcnow()
     if now < closes:
         raise ElectionError(409, "antes-del-cierre",
                             f"El cierre se permite a partir de {utc_text(closes)} (UTC).",
                             f"Closing is allowed from {utc_text(closes)} (UTC).")
-    settle = closes + timedelta(seconds=config.close_grace_seconds)
-    if now < settle:
-        if not wait:
-            raise ElectionError(409, "cerrando", "El cierre está en curso.", "The close is in progress.")
-        time.sleep((settle - now).total_seconds())
+    settle = sealing_instant(election, config)
+    if now < settle and not sealed:
+        remaining = (settle - now).total_seconds()
+        if not wait or remaining > config.close_grace_seconds:
+            raise ElectionError(409, "cerrando",
+                                f"El cierre está en curso: el tablero se sella a las {utc_text(settle)} (UTC).",
+                                f"The close is in progress: the board is sealed at {utc_text(settle)} (UTC).")
+        time.sleep(remaining)
     with serialized(engine) as s:
         head = lock_head(s)
         row2 = election_row(s)
@@ -503,22 +518,25 @@ def close_board(engine: Engine, config: ServerConfig, operator_id: int | None, *
 
 
 def maybe_close(engine: Engine, config: ServerConfig) -> bool:
-    """Close the board if its time (close instant + grace) has come; True when it is closed."""
+    """Close the board if its sealing instant has come; True when it is closed."""
     with session_scope(engine) as s:
         row = election_row(s)
         if row is None or row.state in (STATE_NEW,):
             return False
         if row.state in (STATE_CLOSED, STATE_PUBLISHED):
             return True
-        if utcnow() < row.voting_closes + timedelta(seconds=config.close_grace_seconds):
+        if utcnow() < row.voting_closes:
             return False
+        election = loaded(s, config)
+    if utcnow() < sealing_instant(election, config):
+        return False
     close_board(engine, config, None, wait=False)
     return True
 
 
 class Closer:
-    """A daemon thread per process that appends the close event at the close instant (plus the
-    bounded grace), whoever else may be serving requests; the chain lock makes it happen once."""
+    """A daemon thread per process that appends the close event at the sealing instant, whoever
+    else may be serving requests; the chain lock makes it happen once."""
 
     def __init__(self, engine: Engine, config: ServerConfig, interval: float = 1.0) -> None:
         self.engine, self.config, self.interval = engine, config, interval
@@ -685,7 +703,7 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
         audit(s, operator_id, "election.import-record")
     record = _safe_extract(archive, config.data_dir / IMPORTED_DIR)
     try:
-        theirs = json.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
+        theirs = jsonstrict.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ElectionError(422, "registro", "El registro no trae el acta de inicio.",
                             "The record lacks the opening act.") from exc
@@ -696,7 +714,7 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
     try:
         with (record / layout.BOARD).open(encoding="utf-8") as f:
             for line in f:
-                obj = json.loads(line)
+                obj = jsonstrict.loads(line)
                 heads.append((int(obj["index"]), str(obj["head"])))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ElectionError(422, "registro", "El tablero del registro es ilegible.",

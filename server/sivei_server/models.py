@@ -98,10 +98,18 @@ class Base(DeclarativeBase):
 
 # --- voters and operators (authentication is built on these; see sivei_server.sessions) ---------
 
+def _new_username() -> str:
+    from sivei_server.usernames import new_username
+
+    return new_username()
+
+
 class Voter(Base):
     __tablename__ = "voters"
 
     voter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The login name the server issued (random; see sivei_server.usernames), never the roll's id.
+    username: Mapped[str] = mapped_column(String(64), unique=True, default=_new_username)
     entity: Mapped[str] = mapped_column(String(8), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(32), unique=True)
@@ -163,6 +171,9 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The ballot hash this (voter) session cast: only this session may fetch its receipt again
+    # (a lost answer). Gone with the session, at most 30 minutes later.
+    cast_ballot: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint("kind IN ('voter', 'operator')", name="kind"),
@@ -322,7 +333,9 @@ class SealedToken(Base):
 
 
 class LateBallot(Base):
-    """A ballot received after the close: sender and time only (never content)."""
+    """A ballot received after the close: sender and time only (never content). ``reason``:
+    ``tarde`` (it arrived after the close rule allowed) or ``cola`` (it arrived in time but reached a
+    worker after the board was sealed: the close grace was too short — an incident to report)."""
 
     __tablename__ = "late_ballots"
 
@@ -330,3 +343,4 @@ class LateBallot(Base):
                                     autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sender: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(8), default="tarde", server_default="tarde")

@@ -422,6 +422,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
     from sivei_server.models import ROLE_ADMIN, Operator
     from sivei_server.passwords import hash_password
     from sivei_server.receipt_key import create_key_file, default_key_file
+    from sivei_server.secrets_key import operator_account, secrets_key
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="sivei-simulacro-http-"))
@@ -431,7 +432,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
         config = ServerConfig(data_dir=work / "servidor", cookie_secure=False,
                               allow_test_group=options.group.name != "eg2-baseline", close_grace_seconds=1.0,
                               extra={"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1,
-                                     "ip_limit": 1_000_000})
+                                     "ip_limit": 1_000_000, "buzon_desarrollo": True})
         engine = make_engine(config)
         upgrade(engine)
         receipt_key = create_key_file(default_key_file(config))
@@ -452,7 +453,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
             op_password, op_secret = secrets.token_urlsafe(16), pyotp.random_base32()
             with session_scope(engine) as s:
                 s.add(Operator(username="operador", role=ROLE_ADMIN, password_hash=hash_password(op_password),
-                               totp_secret=op_secret))
+                               totp_secret=secrets_key(config).seal(operator_account("operador"), op_secret)))
             app = create_app(config)
             server, thread, base = _serve(app)
             say(f"1. Servidor en {base}")
@@ -562,46 +563,91 @@ def free_port() -> int:
 
 class GunicornServer:
     """``gunicorn`` (this package's production settings) on a free loopback port, configured through
-    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager."""
+    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager.
+    ``kill_worker`` / ``kill_master`` (SIGKILL) and ``restart`` serve the fault tests."""
 
-    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None) -> None:
+    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.config, self.workers, self.threads = config, workers, threads
         self.log_path = log or (config.data_dir / "gunicorn.log")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.extra_env = dict(env or {})
         self.proc: Any = None
 
-    def __enter__(self) -> GunicornServer:
+    def _env(self) -> dict[str, str]:
         import os
-        import subprocess
-        import sys
 
         cfg = self.config
         env = {**os.environ, "SIVEI_DATA_DIR": str(cfg.data_dir), "SIVEI_TEST_LOGIN": "1" if cfg.test_login else "0",
                "SIVEI_COOKIE_SECURE": "1" if cfg.cookie_secure else "0",
                "SIVEI_TEST_GROUP": "1" if cfg.allow_test_group else "0",
                "SIVEI_BIND": f"127.0.0.1:{self.port}", "SIVEI_WORKERS": str(self.workers),
-               "SIVEI_THREADS": str(self.threads)}
+               "SIVEI_THREADS": str(self.threads), "SIVEI_CLOSE_GRACE_SECONDS": str(cfg.close_grace_seconds)}
         if cfg.database_url:
             env["SIVEI_DATABASE_URL"] = cfg.database_url
         if cfg.receipt_key_file:
             env["SIVEI_RECEIPT_KEY_FILE"] = str(cfg.receipt_key_file)
+        if cfg.proxy_addresses:
+            env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
+        if cfg.measure:
+            env["SIVEI_MEDIR"] = "1"
+        for key, value in cfg.extra.items():  # authentication and notification settings
+            env["SIVEI_" + key.upper()] = str(value)
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("w")
+        self._log = self.log_path.open("a")
         self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:sivei_server.gunicorn_conf",
-                                      "sivei_server.wsgi:app"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+                                      "sivei_server.wsgi:app"], env=self._env(), stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
                 Client(self.base).json("GET", "/api/salud")
-                return self
+                return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__(None, None, None)
+                    self.stop()
                     raise RuntimeError(self.log_path.read_text()) from None
                 time.sleep(0.2)
 
-    def __exit__(self, *exc: object) -> None:
+    def __enter__(self) -> GunicornServer:
+        self.start()
+        return self
+
+    def worker_pids(self) -> list[int]:
+        from sivei_server.procs import children
+
+        return children(self.proc.pid) if self.proc is not None else []
+
+    def kill_worker(self) -> int:
+        """SIGKILL one worker (the master starts another); returns its pid."""
+        import os
+        import signal
+
+        pid = self.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def kill_master(self) -> list[int]:
+        """SIGKILL the master; its workers notice within a second, free the port and finish what
+        they hold. Returns the orphaned workers' pids."""
+        import signal
+
+        orphans = self.worker_pids()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        self._log.close()
+        return orphans
+
+    def stop(self) -> None:
         import subprocess
 
         if self.proc is not None:
@@ -612,7 +658,11 @@ class GunicornServer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
-        self._log.close()
+        if hasattr(self, "_log") and not self._log.closed:
+            self._log.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
@@ -630,12 +680,18 @@ def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
 
 def bench_casting(group: Group, voters: int, *, database_url: str | None, workers: int = 2, clients: int = 4,
                   say: Say = print) -> dict[str, Any]:
-    """Ballots accepted per second with full validation: gunicorn (``workers``) on loopback, the
-    ballots encrypted beforehand, then posted by ``clients`` concurrent client threads (bounded:
-    each voter casts once)."""
+    """Ballots accepted per second with full validation: nginx (the shipped proxy settings) in front
+    of gunicorn (``workers``) on loopback, the ballots encrypted beforehand, then posted by
+    ``clients`` concurrent client threads (bounded: each voter casts once). Reports latency (p50,
+    p95), CPU per cast of each process (workers, database backends, nginx, this client) and, from
+    the workers' ``Server-Timing`` (``sivei_server.measure``), the split of a cast's CPU into
+    cryptography, database and framework and the SQL statements per cast."""
     from sivei_server.config import ServerConfig
     from sivei_server.db import make_engine
+    from sivei_server.measure import parse_header
     from sivei_server.migrate import upgrade
+    from sivei_server.nginx import Nginx
+    from sivei_server.procs import cpu_seconds
     from sivei_server.receipt_key import create_key_file, default_key_file
 
     work = Path(tempfile.mkdtemp(prefix="sivei-medicion-"))
@@ -644,7 +700,9 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
         if scratch is not None:
             database_url = scratch.create()
         config = ServerConfig(data_dir=work / "datos", database_url=database_url, cookie_secure=False,
-                              test_login=True, allow_test_group=group.name != "eg2-baseline")
+                              test_login=True, allow_test_group=group.name != "eg2-baseline", measure=True,
+                              proxy_addresses=("127.0.0.1",), trusted_proxies=1,
+                              extra={"buzon_desarrollo": True})
         config = config.with_(receipt_key_file=default_key_file(config))
         engine = make_engine(config)
         upgrade(engine)
@@ -657,12 +715,12 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
             bodies = {v.voter_id: kit.ballot(v.voter_id) for v in kit.roll}
             headers = {vid: kit.cast_headers(vid) for vid in bodies}
             say(f"  {voters} boletas cifradas de antemano ({(time.monotonic() - started) / voters:.2f} s c/u)")
-            with GunicornServer(config, workers=workers) as server:
-                operator_prepare(login_operator(server.base, "operador"), kit)
-                sessions = {vid: login_voter(server.base, vid) for vid in bodies}
+            with GunicornServer(config, workers=workers) as server, Nginx(server.port) as proxy:
+                operator_prepare(login_operator(proxy.base, "operador"), kit)
+                sessions = {vid: login_voter(proxy.base, vid) for vid in bodies}
                 queue = list(bodies)
                 lock = threading.Lock()
-                statuses: list[int] = []
+                results: list[tuple[int, float, dict[str, float]]] = []
 
                 def worker() -> None:
                     while True:
@@ -670,10 +728,18 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                             if not queue:
                                 return
                             vid = queue.pop()
-                        status, _ = sessions[vid].post_raw("/api/votar", bodies[vid], headers=headers[vid])
+                        c = sessions[vid]
+                        t0 = time.monotonic()
+                        status, _, answer_headers = c.request("POST", "/api/votar", bodies[vid], "application/json",
+                                                              headers=headers[vid])
+                        timing = parse_header(answer_headers.get("Server-Timing", ""))
                         with lock:
-                            statuses.append(status)
+                            results.append((status, time.monotonic() - t0, timing))
 
+                procs = {"workers": server.worker_pids(), "database": _backend_pids(engine),
+                         "nginx": proxy.worker_pids()}
+                cpu0 = {p: cpu_seconds(p) for v in procs.values() for p in v}
+                client0 = time.process_time()
                 started = time.monotonic()
                 threads = [threading.Thread(target=worker) for _ in range(clients)]
                 for t in threads:
@@ -681,20 +747,51 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                 for t in threads:
                     t.join()
                 elapsed = time.monotonic() - started
+                procs["database"] = sorted(set(procs["database"]) | set(_backend_pids(engine)))  # new connections
+                cpu = {k: sum(cpu_seconds(p) - cpu0.get(p, 0.0) for p in v) for k, v in procs.items()}
+                cpu["client"] = time.process_time() - client0
         finally:
             kit.close()
         engine.dispose()
-        accepted = statuses.count(201)
+        accepted = [r for r in results if r[0] == 201]
+        n = max(1, len(accepted))
+        latencies = sorted(r[1] for r in accepted)
+
+        def pct(p: float) -> float:
+            return round(latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))], 3) \
+                if latencies else 0.0
+
+        def mean(key: str) -> float:
+            return round(sum(r[2].get(key, 0.0) for r in accepted) / n, 2)
+
         result = {"group": group.name, "database": "postgresql" if database_url else "sqlite", "workers": workers,
-                  "clients": clients, "ballots": voters, "accepted": accepted, "seconds": round(elapsed, 3),
-                  "ballots_per_second": round(accepted / elapsed, 2), "ballot_bytes": len(next(iter(bodies.values())))}
-        say(f"  {accepted}/{voters} aceptadas en {elapsed:.2f} s: {accepted / elapsed:.2f} boletas/s "
-            f"({result['database']}, {workers} workers de gunicorn, {clients} clientes)")
+                  "clients": clients, "ballots": voters, "accepted": len(accepted), "seconds": round(elapsed, 3),
+                  "ballots_per_second": round(len(accepted) / elapsed, 2), "p50_s": pct(50), "p95_s": pct(95),
+                  "ballot_bytes": len(next(iter(bodies.values()))),
+                  "cpu_ms_per_cast": {k: round(v * 1000 / n, 2) for k, v in cpu.items()},
+                  "worker_cpu_split_ms": {"total": mean("cpu"), "crypto": mean("crypto"), "database": mean("db"),
+                                          "framework": mean("framework")},
+                  "sql_statements_per_cast": mean("sql")}
+        say(f"  {len(accepted)}/{voters} aceptadas en {elapsed:.2f} s: {result['ballots_per_second']} boletas/s, "
+            f"p50 {result['p50_s']} s, p95 {result['p95_s']} s ({result['database']}, nginx + {workers} workers de "
+            f"gunicorn, {clients} clientes); CPU por voto (ms): {result['cpu_ms_per_cast']}; en el worker: "
+            f"{result['worker_cpu_split_ms']}; {result['sql_statements_per_cast']} sentencias SQL por voto")
         return result
     finally:
         if scratch is not None:
             scratch.drop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _backend_pids(engine: Any) -> list[int]:
+    """PostgreSQL backends serving this database (empty on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return [int(p) for p in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()]
 
 
 class ScratchDatabase:

@@ -74,6 +74,7 @@ import nacl.utils
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from sivei import jsonstrict
 from sivei.crypto import ed25519
 from sivei.crypto.ecdsa import PUBLIC_KEY_BYTES as P256_PUBLIC_KEY_BYTES
 from sivei.crypto.ecdsa import Signer, SoftwareSigner, key_fingerprint_digest, load_public_key
@@ -603,7 +604,7 @@ def read_entries(path: Path | str) -> tuple[CredentialEntry, ...]:
 def _parse_entry_line(path: Path, number: int, line: str) -> CredentialEntry:
     where = tr(f"{path.name}, línea {number}", f"{path.name}, line {number}")
     try:
-        obj = json.loads(line)
+        obj = jsonstrict.loads(line)
     except json.JSONDecodeError as exc:
         raise CredentialError(tr(f"{where}: JSON no válido ({exc.msg})",
                                  f"{where}: invalid JSON ({exc.msg})")) from exc
@@ -621,7 +622,7 @@ def _parse_entry_line(path: Path, number: int, line: str) -> CredentialEntry:
 
 def _read_json(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonstrict.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CredentialError(tr(f"no existe {path}", f"{path} does not exist")) from exc
     except OSError as exc:

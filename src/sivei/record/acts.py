@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sivei.ballot.board import BoardEvent, genesis_head
@@ -194,6 +195,17 @@ def format_act(act: SignedAct) -> str:
 
 def _utc(instant: Any) -> str:
     return str(instant.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def parse_instant(value: object) -> datetime | None:
+    """An act's UTC instant (``YYYY-MM-DDTHH:MM:SSZ``) as an aware datetime, or None when it is not
+    one: instants are compared as instants, never as strings (``closed_at``)."""
+    if not isinstance(value, str) or len(value) != 20 or not value.endswith("Z"):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def opening_act(ctx: ElectionContext, *, credential_list: CredentialList, ceremony_id: str, n: int, t: int,

@@ -47,7 +47,7 @@ from sivei.errors import RecordError, SiveiError
 from sivei.i18n import Language, language, set_language, tr
 from sivei.problems import Problem
 from sivei.record import layout
-from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name
+from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name, parse_instant
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
 from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
@@ -258,6 +258,7 @@ class _Verifier:
         self.threshold = (0, 0)
         self.ceremony: tuple[str, tuple[tuple[Envelope, ...], ...]] = ("", ())
         self.credential_body: dict[str, Any] = {}
+        self.credential_list_hash: str | None = None
         self.close: tuple[int, bytes, dict[str, Any]] | None = None
         self.tally: EncryptedTally | None = None
         """The encrypted tally recomputed from the board (what guardians may decrypt)."""
@@ -354,6 +355,7 @@ class _Verifier:
             report.add("credentials", layout.CREDENTIALS, str(exc))
             return None
         self.credential_body = dict(envelope.body)
+        self.credential_list_hash = envelope.content_hash.hex()
         for message in check_credential_list(manifest, envelope, entries):
             report.add("credentials", layout.CREDENTIAL_LIST, message)
         key = envelope.body.get("authority_key")
@@ -663,7 +665,7 @@ class _Verifier:
             "voting_opens": manifest.to_json()["voting_opens"],
             "voting_closes": manifest.to_json()["voting_closes"],
             "credential_authority_key": cred.get("authority_key"),
-            "credential_list_hash": None,  # checked through H_E below
+            "credential_list_hash": self.credential_list_hash,
             "credential_counts": cred.get("counts"),
             "ceremony_id": ceremony_id,
             "threshold": t,
@@ -709,8 +711,8 @@ class _Verifier:
                     report.add("acts.closing.content", f"{layout.CLOSING_ACT}: {field}",
                                tr("el valor del acta no corresponde al registro",
                                   "the act's value does not match the record"))
-            closed_at = body.get("closed_at")
-            if not isinstance(closed_at, str) or closed_at < expected_opening["voting_closes"]:
+            closed_at = parse_instant(body.get("closed_at"))
+            if closed_at is None or closed_at < manifest.voting_closes:
                 report.add("acts.closing.content", f"{layout.CLOSING_ACT}: closed_at",
                            tr("el cierre es anterior al fin de la ventana de votación",
                               "the close is earlier than the end of the voting window"))

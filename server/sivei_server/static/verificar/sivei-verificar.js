@@ -13,7 +13,7 @@
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
 //   5016c1edd375c130322e4b2ff43d87aed6f7ff6a248977caf0c34b1e9d7f5da9  server/sivei_server/static/booth/js/index.js
-//   e9e64e79f9b6d4270f68f554b78f899e8a487a5dd85928b9c24242bae7a9e108  server/sivei_server/static/booth/js/manifest.js
+//   c97334de49e75bbc98d62d12ab2264672ad2a787205a9a78b20fdb3e056a271c  server/sivei_server/static/booth/js/manifest.js
 //   cabbe7a4dc1540eb2fdd609a5ba8d4bcf6a55eec407771295e4819f22842fefb  server/sivei_server/static/booth/js/proofs.js
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 (function () {
@@ -1997,7 +1997,19 @@ class Manifest {
   }
 
   constructor(obj) {
+    // Optional key, present only when non-zero (docs/protocol.md §14.4).
+    let finish = 0;
+    if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
+        && Object.prototype.hasOwnProperty.call(obj, "logged_in_finish_minutes")) {
+      finish = obj.logged_in_finish_minutes;
+      if (!Number.isInteger(finish) || finish < 1 || finish > 30) {
+        fail("logged_in_finish_minutes", "se esperaba un entero de 1 a 30 (omita la clave para 0)",
+          "expected an integer from 1 to 30 (omit the key for 0)");
+      }
+      obj = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== "logged_in_finish_minutes"));
+    }
     const o = object(obj, "", MANIFEST_KEYS);
+    this.loggedInFinishMinutes = finish;
     this.electionId = string(o.election_id, "election_id");
     this.name = string(o.name, "name");
     for (const k of ["voting_opens", "voting_closes"]) {
@@ -2154,6 +2166,7 @@ class Manifest {
       name: this.name,
       voting_opens: this.votingOpens,
       voting_closes: this.votingCloses,
+      ...(this.loggedInFinishMinutes ? { logged_in_finish_minutes: this.loggedInFinishMinutes } : {}),
       display_timezone: this.displayTimezone,
       counting_policy: this.countingPolicy,
       tie_rule: this.tieRule,

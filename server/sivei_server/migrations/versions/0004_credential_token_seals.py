@@ -1,8 +1,8 @@
 """Sealed credential tokens: each voter's token (the credential authority's signature binding a public
 credential to the voter), sealed under the voter's private credential, served to that voter's booth.
 
-Revision ID: 0003_credential_token_seals
-Revises: 0002
+Revision ID: 0004_credential_token_seals
+Revises: 0003_hardening
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_credential_token_seals"
-down_revision: str | None = "0002"
+revision: str = "0004_credential_token_seals"
+down_revision: str | None = "0003_hardening"
 branch_labels: str | None = None
 depends_on: str | None = None
 
