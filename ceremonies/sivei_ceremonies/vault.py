@@ -102,8 +102,8 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                               "the closed record does NOT verify; nothing is produced:\n  ") + "\n  ".join(lines))
     out.ok(tr(f"registro cerrado verificado en {time.monotonic() - started:.1f} s",
               f"closed record verified in {time.monotonic() - started:.1f} s"))
-    for name, value in report.fingerprints.items():
-        out.info(f"{name}: {value}")
+    for key, value in report.fingerprints.items():
+        out.info(f"{report.label(key)}: {value}")
     try:
         ctx = load_election_context(record, allow_test_group=allow_test_group)
     except SiveiError as exc:  # pragma: no cover - the record just verified

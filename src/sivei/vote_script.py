@@ -152,20 +152,20 @@ def parse_vote_script(text: str, manifest: Manifest, source: str = "guion") -> V
                            f"{source}: {total} votes; a script allows up to {MAX_VOTES}"))
     voters: dict[str, int] = {}
     if not problems:
-        for entity in manifest.entities:
-            style = manifest.style(entity.ballot_style)
-            totals = {cid: sum(votes.get((entity.code, cid), {}).values()) for cid in style.contests}
+        for ent in manifest.entities:
+            style = manifest.style(ent.ballot_style)
+            totals = {cid: sum(votes.get((ent.code, cid), {}).values()) for cid in style.contests}
             if not any(totals.values()):
                 continue
             if len(set(totals.values())) != 1:
                 detail = ", ".join(f"{cid}={n}" for cid, n in totals.items())
                 problems.append(tr(
-                    f"{source}: en {entity.code} cada contienda de la boleta debe sumar los mismos votos "
+                    f"{source}: en {ent.code} cada contienda de la boleta debe sumar los mismos votos "
                     f"(cada votante vota todas; un voto en blanco es NULO): {detail}",
-                    f"{source}: in {entity.code} every contest on the ballot must total the same votes (each "
+                    f"{source}: in {ent.code} every contest on the ballot must total the same votes (each "
                     f"voter votes them all; a blank vote is the null option): {detail}"))
                 continue
-            voters[entity.code] = next(iter(totals.values()))
+            voters[ent.code] = next(iter(totals.values()))
         if not problems and not voters:
             problems.append(tr(f"{source}: el guion no tiene votos", f"{source}: the script has no votes"))
     if problems:
