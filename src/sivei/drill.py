@@ -50,6 +50,7 @@ from sivei.custody import (
     TokenSession,
     softhsm_available,
 )
+from sivei.election_kind import derived_manifest, kind_of
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
@@ -234,7 +235,8 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     if len(present) < t:
         raise DrillError(tr(f"con {len(absent)} custodios ausentes quedan {len(present)}; se necesitan {t}",
                             f"with {len(absent)} guardians absent {len(present)} remain; {t} are needed"))
-    manifest = base
+    # A drill's record must never pass for the real election's: its id and name say "simulacro".
+    manifest = base if kind_of(base.election_id) == "drill" else derived_manifest(base, "drill")
 
     # 1. The roll and the voters' choices.
     if options.vote_script is not None:
