@@ -375,7 +375,7 @@ def context_from_ceremony(group: Group, manifest: Manifest, ceremony_id: str, n:
 
 def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries: Sequence[Delivery],
                roll: Sequence[RollEntry], choices: Sequence[Mapping[str, str]], *, challenges: int = 0,
-               say: Say = print) -> tuple[Board, list[bytes]]:
+               say: Say = print, incident: bool = True) -> tuple[Board, list[bytes]]:
     """Synthetic voters: the first ``challenges`` challenge a ballot and check it on their side, then
     every voter casts. An operator incident is logged halfway (its head is returned as an observer's
     note). The board is closed at the end."""
@@ -401,10 +401,11 @@ def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries
                    f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
         ballot = sign_ballot(ctx, encrypt_ballot(ctx, style, choice, public, new_ballot_nonce()), seed)
         board.cast(ballot)
-        if k == len(roll) // 2:
+        if k == len(roll) // 2 and incident:
             board.operator_event("incident", {"description": tr(
                 "simulacro: incidente de prueba registrado a mitad de la votación",
                 "drill: test incident logged halfway through voting")})
+        if k == len(roll) // 2:
             noted_heads.append(board.head)
         if (k + 1) % step == 0 or k + 1 == len(roll):
             _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)
