@@ -48,6 +48,8 @@ from sivei.tally.aggregate import TallyAccumulator
 from sivei_ceremonies.common import (
     Out,
     RefusalError,
+    check_election,
+    check_folder_election,
     constancia_banner,
     custodian,
     guardian_name,
@@ -72,9 +74,11 @@ def act_title(act: SignedAct) -> str:
 
 def read_act(path: Path) -> SignedAct:
     try:
-        return SignedAct.from_json(read_json(path), str(path))
+        act = SignedAct.from_json(read_json(path), str(path))
     except SiveiError as exc:
         raise RefusalError(str(exc)) from None
+    check_election(act.election_id, str(path))
+    return act
 
 
 def read_receipt_key(path: Path) -> bytes:
@@ -125,6 +129,7 @@ def _opening_body(transcript: Transcript, credentials: Path, receipt_key: bytes,
 
 def _closing_body(record: Path, *, allow_test_group: bool) -> SignedAct:
     """The closing act recomputed from a closed record's board (chain checked, ballots aggregated)."""
+    check_folder_election(record)
     try:
         ctx = load_election_context(record, allow_test_group=allow_test_group)
     except SiveiError as exc:

@@ -34,9 +34,10 @@ def _handler(fn: Handler) -> Callable[[argparse.Namespace], int]:
     imported only when one of their commands runs, so other ``sivei`` commands do not pay for them."""
     def run(args: argparse.Namespace) -> int:
         from sivei.crypto.dkg import CeremonyAbortError
-        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out
+        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out, set_rehearsal
         from sivei_ceremonies.keygen import print_abort
 
+        set_rehearsal(bool(getattr(args, "rehearsal", False)))
         out = Out()
         try:
             fn(args, out)
@@ -77,6 +78,9 @@ def _test_group(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-group", action="store_true",
                    help=tr("aceptar el grupo de prueba (inseguro; solo pruebas y simulacros)",
                            "accept the test group (insecure; tests and drills only)"))
+    p.add_argument("--ensayo", "--rehearsal", dest="rehearsal", action="store_true",
+                   help=tr("ensayo: aceptar solo archivos de un ensayo («ensayo-…»); sin esta opción se rehúsan",
+                           "rehearsal: accept only a rehearsal's files («ensayo-…»); without it they are refused"))
 
 
 def _jobs(p: argparse.ArgumentParser) -> None:

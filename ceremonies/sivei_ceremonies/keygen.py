@@ -68,6 +68,9 @@ from sivei.record.context import load_group
 from sivei_ceremonies.common import (
     Out,
     RefusalError,
+    check_ceremony_kind,
+    check_election,
+    check_folder_election,
     constancia_banner,
     custodian,
     group_named,
@@ -177,6 +180,8 @@ def prepare(exchange: Path, manifest_path: Path, group: Group, ceremony_id: str,
                               "ceremonia",
                               f"the exchange folder {exchange} is not empty: use a new folder per ceremony"))
     manifest = load_manifest(manifest_path)
+    check_election(manifest.election_id, str(manifest_path))
+    check_ceremony_kind(manifest.election_id, ceremony_id)
     setup = CeremonySetup(group, manifest, ceremony_id, n, t, base_hash(group, manifest.hash), tuple(names))
     exchange.mkdir(parents=True, exist_ok=True)
     write_json_new(exchange / MANIFEST_FILE, manifest.to_json())
@@ -204,6 +209,7 @@ def load_setup(exchange: Path, *, allow_test_group: bool) -> CeremonySetup:
     if not isinstance(data, dict) or set(data) != _SETUP_FIELDS or data.get("format") != SETUP_FORMAT:
         raise RefusalError(tr(f"{where}: no es la preparación de una ceremonia de llaves de SIVEI",
                               f"{where}: not the setup of a SIVEI key ceremony"))
+    check_election(data["election_id"], where)
     if data["version"] != FORMAT_VERSION:
         raise RefusalError(tr(f"{where}: versión {data['version']!r} no soportada",
                               f"{where}: unsupported version {data['version']!r}"))
@@ -215,6 +221,7 @@ def load_setup(exchange: Path, *, allow_test_group: bool) -> CeremonySetup:
     if not isinstance(ceremony_id, str):
         raise RefusalError(tr(f"{where}: ceremony_id no válido", f"{where}: invalid ceremony_id"))
     check_ceremony_id(ceremony_id)
+    check_ceremony_kind(str(data["election_id"]), ceremony_id)
     if not isinstance(names, list) or not all(isinstance(x, str) for x in names) or len(names) not in (0, n):
         raise RefusalError(tr(f"{where}: lista de nombres no válida", f"{where}: invalid list of names"))
     try:
@@ -828,6 +835,7 @@ class Transcript:
 def load_transcript(directory: Path, *, allow_test_group: bool) -> Transcript:
     """Read and verify ``ceremony.json`` with its manifest and group, from a ceremony exchange folder
     (``ceremonia.json``) or an election record (``parameters.json``)."""
+    check_folder_election(directory)
     if (directory / SETUP_FILE).exists():
         setup = load_setup(directory, allow_test_group=allow_test_group)
         group, manifest = setup.group, setup.manifest

@@ -26,6 +26,8 @@ class VerificationReport:
     """Read-aloud fingerprints by stable English key (``election_hash``, ``guardian_1``…)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Each key's label for people, in the language the report was made in."""
+    heading: str | None = None
+    """A line shown first: what kind of election this is, when it is not the real one."""
     _counts: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -76,7 +78,8 @@ class VerificationReport:
         }
 
     def format_text(self) -> str:
-        lines = [tr(f"Registro: {self.record}", f"Record: {self.record}")]
+        lines = [self.heading] if self.heading else []
+        lines.append(tr(f"Registro: {self.record}", f"Record: {self.record}"))
         if self.fingerprints:
             lines.append(tr("Huellas (para comparar en voz alta):", "Fingerprints (to compare aloud):"))
             width = max(len(self.label(k)) for k in self.fingerprints)

@@ -43,6 +43,7 @@ from sivei.crypto.encoding import element_to_hex, hex_to_bytes, scalar_from_hex
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
 from sivei.crypto.group import GROUPS, TEST_GROUP, Group
+from sivei.election_kind import banner, kind_of
 from sivei.errors import RecordError, SiveiError
 from sivei.i18n import Language, language, set_language, tr
 from sivei.problems import Problem
@@ -289,6 +290,8 @@ class _Verifier:
             report.add_fingerprint(f"guardian_{i}", tr(f"custodio {i}", f"guardian {i}"),
                                    fingerprint(key_fingerprint_digest(key)))
         self._expect_election(h_e)
+        if report.has("election.expected"):
+            return report  # another election (a rehearsal's, a drill's…): refused before the long checks
         tally = self._board(ctx, credential_styles)
         if tally is None:
             return report
@@ -322,6 +325,8 @@ class _Verifier:
                                "the index's counting policy is not the manifest's"))
         self.report.add_fact("election", tr("elección", "election"), f"{manifest.election_id} — {manifest.name}")
         self.report.add_fact("counting_policy", tr("política de conteo", "counting policy"), manifest.counting_policy)
+        self.report.add_fact("election_kind", tr("tipo de elección", "kind of election"), kind_of(manifest.election_id))
+        self.report.heading = banner(manifest.election_id)
         return manifest
 
     def _ceremony(self, group: Group, manifest: Manifest, h_b: bytes) -> CeremonyOutcome | None:
