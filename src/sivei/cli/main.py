@@ -27,6 +27,7 @@ BUILTIN_COMMANDS = (
     "sivei.cli.challenge_cmd",
     "sivei.cli.integrity_cmd",
     "sivei.cli.rehearsal_cmd",
+    "sivei.cli.results_cmd",
 )
 
 
