@@ -26,6 +26,7 @@ BUILTIN_COMMANDS = (
     "sivei.cli.credentials_cmd",
     "sivei.cli.challenge_cmd",
     "sivei.cli.integrity_cmd",
+    "sivei.cli.manifest_cmd",
     "sivei.cli.rehearsal_cmd",
     "sivei.cli.results_cmd",
 )
