@@ -25,16 +25,6 @@ class JsonLinesError(SiveiError):
     """Not valid JSON; the message names the line and column."""
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(tr(f"clave repetida {json.dumps(k, ensure_ascii=False)}",
-                                f"duplicate key {json.dumps(k, ensure_ascii=False)}"))
-        out[k] = v
-    return out
-
-
 def _reject_constant(name: str) -> Any:
     raise ValueError(tr(f"{name} no es JSON válido", f"{name} is not valid JSON"))
 
@@ -60,8 +50,15 @@ class _Scanner:
             pos = self.ws(pos + 1)
             if self.text[pos] == "}":
                 return pos + 1
+            seen: set[str] = set()
             while True:
-                key, pos = scanstring(self.text, self.ws(pos) + 1)
+                key_at = self.ws(pos)
+                key, pos = scanstring(self.text, key_at + 1)
+                if key in seen:
+                    shown, line = json.dumps(key, ensure_ascii=False), self.line(key_at)
+                    raise JsonLinesError(tr(f"línea {line}: clave repetida {shown}",
+                                            f"line {line}: duplicate key {shown}"))
+                seen.add(key)
                 pos = self.ws(pos) + 1  # the colon
                 pos = self.value(pos, f"{path}.{key}" if path else key)
                 pos = self.ws(pos)
@@ -92,7 +89,7 @@ class _Scanner:
 
 def parse_with_lines(text: str, source: str) -> tuple[Any, dict[str, int]]:
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise JsonLinesError(tr(f"{source}, línea {exc.lineno}, columna {exc.colno}: JSON no válido ({exc.msg})",
                                 f"{source}, line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})")) from None
@@ -102,7 +99,10 @@ def parse_with_lines(text: str, source: str) -> tuple[Any, dict[str, int]]:
         raise JsonLinesError(tr(f"{source}: JSON anidado demasiado profundo",
                                 f"{source}: JSON nested too deeply")) from None
     scanner = _Scanner(text)
-    scanner.value(0, "")
+    try:
+        scanner.value(0, "")
+    except JsonLinesError as exc:
+        raise JsonLinesError(f"{source}, {exc}") from None
     return value, scanner.lines
 
 

@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 from sivei.ballot.manifest import DEFAULT_DISPLAY_TIMEZONE, Manifest
 from sivei.errors import ManifestError, SiveiError
 from sivei.i18n import tr
-from sivei.json_lines import line_of, parse_with_lines
+from sivei.json_lines import JsonLinesError, line_of, parse_with_lines
 
 DRAFT_KEYS = ("election_id", "name", "voting_opens", "voting_closes", "display_timezone", "parties", "entities",
               "contests")
@@ -115,6 +115,8 @@ def _candidacy(c: Mapping[str, Any], path: str, parties: Mapping[str, str]) -> t
             if p not in running:
                 _fail(f"{kpath}.parties[{j}]", f"el partido «{p}» no está en «parties» de esta elección",
                       f"party «{p}» is not in this contest's «parties»")
+            if members.index(p) != j:
+                _fail(f"{kpath}.parties[{j}]", f"partido repetido «{p}»", f"repeated party «{p}»")
             if p in coalition_of:
                 _fail(f"{kpath}.parties[{j}]", f"el partido «{p}» ya está en la coalición «{coalition_of[p]['id']}»",
                       f"party «{p}» is already in coalition «{coalition_of[p]['id']}»")
@@ -256,9 +258,16 @@ def _error(source: str, lines: Mapping[str, int], path: str, es: str, en: str) -
     return ManifestDraftError(tr(f"{source}, línea {line}{where}: {es}", f"{source}, line {line}{where}: {en}"))
 
 
+def _parse(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    try:
+        return parse_with_lines(text, source)
+    except JsonLinesError as exc:
+        raise ManifestDraftError(str(exc)) from None
+
+
 def expand_draft_text(text: str, source: str) -> Manifest:
     """The manifest a draft gives; every error names the draft's line."""
-    draft, lines = parse_with_lines(text, source)
+    draft, lines = _parse(text, source)
     try:
         expansion = _expand(draft)
     except _DraftProblemError as p:
@@ -274,7 +283,7 @@ def expand_draft_text(text: str, source: str) -> Manifest:
 
 def check_manifest_text(text: str, source: str) -> Manifest:
     """A finished manifest, checked with the line of each problem."""
-    obj, lines = parse_with_lines(text, source)
+    obj, lines = _parse(text, source)
     try:
         return Manifest.from_json(obj)
     except ManifestError as exc:
@@ -302,7 +311,7 @@ def read_text(path: Path) -> str:
 def load_any(path: Path) -> tuple[Manifest, bool]:
     """A draft or a finished manifest from ``path``, checked with line numbers; True if it was a draft."""
     text = read_text(path)
-    obj, _ = parse_with_lines(text, str(path))
+    obj, _ = _parse(text, str(path))
     if is_draft(obj):
         return expand_draft_text(text, str(path)), True
     return check_manifest_text(text, str(path)), False
