@@ -67,6 +67,7 @@ class Rehearsal:
     shares: dict[int, Path] = field(default_factory=dict)
     complete: dict[str, Path] = field(default_factory=dict)
     outputs: dict[str, Result] = field(default_factory=dict)
+    decrypt: dict[int, Result] = field(default_factory=dict)
 
 
 @contextmanager
@@ -118,6 +119,11 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
             w.to_coordinator(rnd)
             w.cli(["ceremonia", "llaves", "recoger", "--ensayo", "--intercambio", str(w.exchange),
                    "--test-group"]).ok()
+
+    # Every key-holder's signed confirmation that they sealed their share reaches the coordinator.
+    w.to_coordinator(5)
+    r.outputs["sealed"] = w.cli(["ceremonia", "llaves", "recoger", "--ensayo", "--intercambio", str(w.exchange),
+                                 "--test-group"]).ok()
 
     # 3. The roll and the credential authority's real commands.
     r.script = base / "guion.csv"
@@ -173,7 +179,7 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
     w.cli(["ceremonia", "boveda", "exportar", "--ensayo", "--registro", str(r.closed), "--apertura",
            f"{r.election_id}-boveda-1", "--salida", str(r.export), "--test-group", "--jobs", "1"]).ok()
     r.shares = {i: base / f"parte-{i}.json" for i in range(1, N + 1)}
-    _ok(w.keyholders([(i, ["ceremonia", "boveda", "descifrar", "--ensayo", "--registro", str(r.closed),
+    r.decrypt = _ok(w.keyholders([(i, ["ceremonia", "boveda", "descifrar", "--ensayo", "--registro", str(r.closed),
                            "--exportacion", str(r.export), "--carpeta", str(w.private(i)), "--custodio", str(i),
                            "--token", token(i), "--salida", str(r.shares[i]), "--test-group", "--jobs", "1"])
                       for i in range(1, N + 1)]))
@@ -195,6 +201,16 @@ def test_rehearsal_ids_and_labels(rehearsal: Rehearsal) -> None:
     assert (manifest.voting_closes - manifest.voting_opens).total_seconds() == 3600  # closes within the hour
     assert "NO ES LA ELECCIÓN REAL" in rehearsal.outputs["vote"].out
     assert "NO ES LA ELECCIÓN REAL" in rehearsal.outputs["combine 1-2-3"].out
+
+
+def test_every_keyholder_confirmed_sealing_and_was_warned(rehearsal: Rehearsal) -> None:
+    assert "los 5 custodios confirmaron, con la firma de su token" in rehearsal.outputs["sealed"].out
+    out = rehearsal.decrypt[3].out
+    # A PIN from the environment and a development installation are said aloud, never silent.
+    assert "el PIN se tomó de la variable de entorno SIVEI_PIN" in out
+    assert "esta instalación es de desarrollo" in out
+    # The token, the key-holder and the sealed share were checked before the board.
+    assert out.index("token, custodio y parte sellada corresponden") < out.index(REAL_CHECK_STEP)
 
 
 def test_both_combinations_give_the_script(rehearsal: Rehearsal) -> None:

@@ -304,8 +304,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=tr("carpeta de la ceremonia o registro", "ceremony folder or record"))
     p.add_argument("--prueba", "--proof", dest="proof", type=Path, required=True, help=tr("archivo de la prueba",
                                                                                           "proof file"))
-    p.add_argument("--reto", "--challenge", dest="challenge", default=None,
-                   help=tr("el reto que usted dictó", "the challenge you dictated"))
+    p.add_argument("--reto", "--challenge", dest="challenge", required=True,
+                   help=tr("el reto que usted dictó (obligatorio: una prueba sin él no demuestra nada)",
+                           "the challenge you dictated (required: a proof without it proves nothing)"))
     _test_group(p)
     p.set_defaults(func=_handler(_verify_key_check))
 

@@ -88,7 +88,31 @@ def constancia_banner(out: Out) -> IntegrityConstancia:
                  "integrity constancia of this installation (SHA3-256)"), constancia.fingerprint)
     out.info(tr(f"compárela con la del software auditado («sivei integridad»); resumen {constancia.digest.hex()}",
                 f"compare it with the audited software's («sivei integridad»); digest {constancia.digest.hex()}"))
+    if constancia.mode != "record":
+        out.warn(tr("esta instalación es de desarrollo (fuentes importadas, p. ej. «make setup»), no la del paquete "
+                    "de instalación: su huella NO será la del paquete auditado. En una ceremonia use la instalación "
+                    "desde el paquete sin conexión (docs/ceremony.md, sección 3)",
+                    "this is a development installation (imported sources, e.g. «make setup»), not the install "
+                    "bundle's: its fingerprint will NOT be the audited bundle's. At a ceremony use the installation "
+                    "from the offline bundle (docs/ceremony.md, section 3)"))
     return constancia
+
+
+def warn_pin_from_environment(out: Out, variable: str = PIN_ENV) -> None:
+    """A PIN taken from the environment skips the prompt: say so, loudly (drills and tests only)."""
+    if os.environ.get(variable):
+        out.warn(tr(f"el PIN se tomó de la variable de entorno {variable} (solo simulacros y pruebas): en una "
+                    f"ceremonia real bórrela («unset {variable}») para que el PIN se teclee",
+                    f"the PIN was taken from the environment variable {variable} (drills and tests only): at a "
+                    f"real ceremony remove it («unset {variable}») so that the PIN is typed"))
+
+
+def softhsm_store_note(out: Out) -> None:
+    """Which SoftHSM2 token store this laptop uses (each key-holder has their own)."""
+    conf = os.environ.get("SOFTHSM2_CONF")
+    if conf:
+        out.info(tr(f"almacén de tokens SoftHSM2 de esta computadora: {conf}",
+                    f"this laptop's SoftHSM2 token store: {conf}"))
 
 
 # -- fingerprints -----------------------------------------------------------------------------------
@@ -267,6 +291,8 @@ def keyholder_token(label: str, module_path: str | None, out: Out) -> Iterator[T
     """Open the PKCS#11 module in this process, ask for the PIN (or read ``SIVEI_PIN``) and log in."""
     module = open_module(module_path)
     out.info(tr(f"módulo PKCS#11: {module.path}", f"PKCS#11 module: {module.path}"))
+    softhsm_store_note(out)
+    warn_pin_from_environment(out)
     pin = read_pin(pin_prompt(label), env_var=PIN_ENV)
     session = module.open_token(label, pin)
     del pin
