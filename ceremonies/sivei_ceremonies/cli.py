@@ -109,7 +109,8 @@ def _keys_setup(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import keygen
 
     group = TEST_GROUP if args.test_group else PRODUCTION_GROUP
-    keygen.prepare(args.exchange, args.manifest, group, args.ceremony_id, args.n, args.t, args.names or [], out)
+    keygen.prepare(args.exchange, args.manifest, group, args.ceremony_id, args.n, args.t, args.names or [], out,
+                   usb_path=args.usb_path, private_path=args.private_path)
 
 
 def _keys_step(args: argparse.Namespace, out: Out) -> None:
@@ -168,7 +169,7 @@ def _act_draft_closing(args: argparse.Namespace, out: Out) -> None:
 def _act_show(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import acts
 
-    acts.show_act(args.act, args.ceremony, allow_test_group=args.test_group, out=out)
+    acts.show_act(args.act, args.ceremony, allow_test_group=args.test_group, out=out, printout=args.printout)
 
 
 def _act_sign(args: argparse.Namespace, out: Out) -> None:
@@ -258,6 +259,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--nombre", "--name", dest="names", action="append",
                    help=tr("nombre de cada custodio, en orden (repetible)",
                            "each key-holder's name, in order (repeatable)"))
+    p.add_argument("--ruta-memoria", "--usb-path", dest="usb_path", default="E:/ceremonia",
+                   help=tr("cómo verán los custodios la carpeta de intercambio en su laptop (para sus tarjetas)",
+                           "how key-holders will see the exchange folder on their laptop (for their cards)"))
+    p.add_argument("--ruta-privada", "--private-path", dest="private_path", default="C:/custodio",
+                   help=tr("la carpeta privada de cada custodio (para sus tarjetas)",
+                           "each key-holder's private folder (for their cards)"))
     _test_group(p)
     p.set_defaults(func=_handler(_keys_setup))
     p = ksub.add_parser("paso", aliases=["step"],
@@ -342,6 +349,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = asub.add_parser("mostrar", aliases=["show"],
                         help=tr("imprimir un acta para firma autógrafa", "print an act for autograph signature"))
     p.add_argument("act", type=Path, metavar=tr("ACTA", "ACT"))
+    p.add_argument("--imprimir", "--print", dest="printout", type=Path, default=None,
+                   metavar=tr("ARCHIVO.pdf", "FILE.pdf"),
+                   help=tr("escribir el acta para imprimir, con líneas de firma (PDF; y .txt al lado)",
+                           "write the act for printing, with signature lines (PDF; and .txt beside it)"))
     p.add_argument("--ceremonia", "--ceremony", dest="ceremony", type=Path, default=None,
                    help=tr("comprobar sus firmas con las llaves de esta ceremonia o registro",
                            "check its signatures against this ceremony's or record's keys"))

@@ -164,10 +164,12 @@ def check_ceremony_id(ceremony_id: str) -> None:
 
 
 def prepare(exchange: Path, manifest_path: Path, group: Group, ceremony_id: str, n: int, t: int,
-            names: Sequence[str], out: Out) -> CeremonySetup:
-    """The coordinator's first command: a new exchange folder with the setup and the manifest."""
+            names: Sequence[str], out: Out, *, usb_path: str = "E:/ceremonia",
+            private_path: str = "C:/custodio") -> CeremonySetup:
+    """The coordinator's first command: a new exchange folder with the setup, the manifest and the
+    printed material (``material``)."""
     out.title(tr("CEREMONIA DE LLAVES — PREPARACIÓN (coordinador)", "KEY CEREMONY — SETUP (coordinator)"))
-    constancia_banner(out)
+    constancia = constancia_banner(out)
     check_ceremony_id(ceremony_id)
     if not 1 <= t <= n <= 255:
         raise RefusalError(tr("se requiere 1 ≤ umbral ≤ custodios ≤ 255",
@@ -187,6 +189,18 @@ def prepare(exchange: Path, manifest_path: Path, group: Group, ceremony_id: str,
     write_json_new(exchange / MANIFEST_FILE, manifest.to_json())
     write_json_new(exchange / SETUP_FILE, setup.to_json())
     _print_setup(setup, out)
+    from sivei.crypto.group import TEST_GROUP
+    from sivei_ceremonies.material import write_ceremony_material
+
+    known = {"constancia": constancia.fingerprint, "manifest": fingerprint(manifest.hash),
+             "h_b": fingerprint(setup.h_b)}
+    folder = write_ceremony_material(exchange, election_id=setup.election_id, election_name=manifest.name,
+                                     ceremony_id=ceremony_id, n=n, t=t, names=tuple(names), known=known,
+                                     usb=usb_path, private=private_path, test_group=group is TEST_GROUP, out=out)
+    out.step(tr(f"Material para imprimir en {folder}: tarjeta de comandos y hoja de huellas de cada custodio, guion "
+                "de lectura del coordinador",
+                f"Material to print in {folder}: each key-holder's command card and fingerprint sheet, the "
+                "coordinator's read-aloud script"))
     out.step(tr(f"Carpeta de intercambio lista: {exchange}", f"Exchange folder ready: {exchange}"))
     out.info(tr("copie la carpeta a la memoria USB de cada custodio; cada uno ejecuta ahora la ronda 0",
                 "copy the folder to each key-holder's USB stick; each now runs round 0"))

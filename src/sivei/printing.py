@@ -64,6 +64,8 @@ class Table:
     """Relative column widths (the text rendering uses them as character counts)."""
     align: tuple[Align, ...] = ()
     bold_rows: frozenset[int] = frozenset()
+    line_height: float = 4.6
+    """PDF row height in mm (taller for rows written by hand)."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +119,18 @@ def _text_table(table: Table) -> list[str]:
     align = list(table.align) or ["L"] * len(widths)
 
     def cell(text: str, w: int, a: Align) -> str:
-        text = text if len(text) <= w else text[: w - 1] + "…"
         return text.rjust(w) if a == "R" else text.center(w) if a == "C" else text.ljust(w)
 
-    lines = ["  ".join(cell(h, w, a) for h, w, a in zip(table.header, widths, align, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    def row_lines(row: tuple[str, ...]) -> list[str]:
+        """Long cells wrap onto more lines: nothing on a card or an acta is ever cut off."""
+        wrapped = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] for c, w in zip(row, widths, strict=True)]
+        height = max(len(x) for x in wrapped)
+        return ["  ".join(cell(x[k] if k < len(x) else "", w, a)
+                          for x, w, a in zip(wrapped, widths, align, strict=True)).rstrip() for k in range(height)]
+
+    lines = [*row_lines(table.header), "  ".join("-" * w for w in widths)]
     for row in table.rows:
-        lines.append("  ".join(cell(c, w, a) for c, w, a in zip(row, widths, align, strict=True)).rstrip())
+        lines += row_lines(row)
     return lines
 
 
@@ -226,7 +233,7 @@ def render_pdf(doc: Document) -> bytes:
         elif isinstance(block, Table):
             pdf.set_font("sivei", "", 8.5)
             align = list(block.align) or ["L"] * len(block.widths)
-            with pdf.table(col_widths=block.widths, text_align=tuple(align), line_height=4.6,
+            with pdf.table(col_widths=block.widths, text_align=tuple(align), line_height=block.line_height,
                            headings_style=_heading_style(), first_row_as_headings=True) as table:
                 table.row(block.header)
                 for k, row in enumerate(block.rows):
