@@ -29,7 +29,6 @@ from typing import Any
 
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import (
-    MAIL_MERGE_COLUMNS,
     CredentialList,
     Delivery,
     RollEntry,
@@ -211,19 +210,17 @@ def read_deliveries(path: Path, election: RehearsalElection) -> list[Delivery]:
         text = _read(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RehearsalError(tr(f"{path}: no es UTF-8", f"{path}: not UTF-8")) from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or tuple(rows[0]) != MAIL_MERGE_COLUMNS:
-        raise RehearsalError(tr(f"{path}, línea 1: el encabezado debe ser {','.join(MAIL_MERGE_COLUMNS)}",
-                                f"{path}, line 1: the header must be {','.join(MAIL_MERGE_COLUMNS)}"))
+    reader = csv.DictReader(text.splitlines())
+    columns = ("voter_id", "name", "email", "entity", "credential")
+    if reader.fieldnames is None or not set(columns) <= set(reader.fieldnames):
+        raise RehearsalError(tr(f"{path}, línea 1: el encabezado debe tener las columnas {','.join(columns)}",
+                                f"{path}, line 1: the header must have the columns {','.join(columns)}"))
     manifest = election.ctx.manifest
     out = []
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        if len(row) != len(MAIL_MERGE_COLUMNS):
-            raise RehearsalError(tr(f"{path}, línea {lineno}: se esperan {len(MAIL_MERGE_COLUMNS)} campos",
-                                    f"{path}, line {lineno}: {len(MAIL_MERGE_COLUMNS)} fields expected"))
-        voter_id, name, email, entity, credential = row
+    for lineno, row in enumerate(reader, start=2):
+        if any(row.get(c) is None for c in columns):
+            raise RehearsalError(tr(f"{path}, línea {lineno}: faltan campos", f"{path}, line {lineno}: missing fields"))
+        voter_id, name, email, entity, credential = (row[c] for c in columns)
         try:
             key = credential_public_key(manifest.election_id, parse_credential(credential))
             style = manifest.style_for_entity(entity).id
