@@ -345,5 +345,10 @@ def test_voter_journey_over_http(served: tuple[Any, str, Inbox]) -> None:
     assert voter.submit("/cuenta/codigo", codigo=code.group(1)) == 200 and voter.path == "/cuenta/"
     # A page that requires a voter sends an anonymous browser to the login page, and back after it.
     anon = Web(base)
-    assert anon.open("/votar") == 200 and anon.path == "/cuenta/entrar"
-    assert 'name="siguiente" value="/votar"' in anon.page
+    assert anon.open("/votar/sesion") == 200 and anon.path == "/cuenta/entrar"
+    assert 'name="siguiente" value="/votar/sesion"' in anon.page
+    # The booth itself loads without a session (the credential authority's link opens it) and sends
+    # the voter to log in: in this tab and back (no link), or in another tab that ends on /votar/sesion.
+    assert anon.open("/votar") == 200 and anon.path == "/votar"
+    assert 'data-entrar="/cuenta/entrar?siguiente=/votar"' in anon.page
+    assert 'data-entrar-pestana="/cuenta/entrar?siguiente=/votar/sesion"' in anon.page

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from servertools import make_app
+from sivei.ballot.credential_tokens import seal_tokens
 from sivei.ballot.credentials import RollEntry, issue_credentials, synthetic_roll
 from sivei.ballot.manifest import sample_manifest
 from sivei.cli.main import main
@@ -33,13 +34,16 @@ OP_PASSWORD = "operador-clave-larga"
 
 
 @pytest.fixture(scope="module")
-def credentials() -> tuple[list[RollEntry], bytes, bytes]:
+def credentials() -> tuple[list[RollEntry], bytes, bytes, bytes]:
     manifest = sample_manifest()
     roll = synthetic_roll(manifest, N)
-    issued = issue_credentials(manifest, roll, SoftwareSigner(), retain=False)
+    authority = SoftwareSigner()
+    issued = issue_credentials(manifest, roll, authority, retain=False)
+    sealed = seal_tokens(manifest.election_id, issued.deliveries, authority).to_bytes()
     with tempfile.TemporaryDirectory() as tmp:
         issued.credential_list.write(tmp)
-        return roll, Path(tmp, "credential-list.json").read_bytes(), Path(tmp, "credentials.jsonl").read_bytes()
+        return (roll, Path(tmp, "credential-list.json").read_bytes(), Path(tmp, "credentials.jsonl").read_bytes(),
+                sealed)
 
 
 def csv_of(roll: list[RollEntry], *, header: str = "id_votante,entidad,nombre,correo,celular") -> bytes:
@@ -53,15 +57,15 @@ def engine(app: Flask) -> Any:
     return app.extensions["sivei_engine"]
 
 
-def load_election_files(app: Flask, credentials: tuple[list[RollEntry], bytes, bytes], *, with_list: bool = True
-                        ) -> None:
-    _, list_bytes, entries_bytes = credentials
+def load_election_files(app: Flask, credentials: tuple[list[RollEntry], bytes, bytes, bytes], *,
+                        with_list: bool = True) -> None:
+    _, list_bytes, entries_bytes, sealed_bytes = credentials
     data = (resources.files("sivei") / "data" / "sample-manifest.json").read_bytes()
     with session_scope(engine(app)) as s:
         el.load_manifest(s, data, None)
     if with_list:
         with session_scope(engine(app)) as s:
-            el.import_credentials(s, list_bytes, entries_bytes, None)
+            el.import_credentials(s, list_bytes, entries_bytes, sealed_bytes, None)
 
 
 @pytest.fixture

@@ -47,10 +47,11 @@ def test_opening_act_must_match(tmp_path: Path) -> None:
     assert op.upload("/api/operacion/manifiesto", {"manifiesto": b"{}"}).status_code == 422
     assert op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes}).status_code == 200
     bad_entries = kit.entries_bytes.replace(b"0", b"1", 1)
-    r = op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": bad_entries})
+    r = op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": bad_entries,
+                                                  "fichas": kit.sealed_bytes})
     assert r.status_code == 422 and r.get_json()["error"] == "credenciales"
-    assert op.upload("/api/operacion/credenciales",
-                     {"lista": kit.list_bytes, "entradas": kit.entries_bytes}).status_code == 200
+    assert op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes,
+                                                     "fichas": kit.sealed_bytes}).status_code == 200
     # An act with one signature missing, an act naming another receipt key: refused, naming why.
     act = json.loads(kit.act_bytes)
     one_short = dict(act, signatures=act["signatures"][:-1])

@@ -100,9 +100,9 @@ def _concurrently(*calls: object) -> list[tuple[int, object]]:
     results: list[tuple[int, object] | None] = [None] * len(calls)
 
     def run(i: int, call: object) -> None:
-        client, body = call  # type: ignore[misc]
+        client, body, headers = call  # type: ignore[misc]
         barrier.wait()
-        results[i] = client.post_raw("/api/votar", body)
+        results[i] = client.post_raw("/api/votar", body, headers=headers)
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
     for t in threads:
@@ -126,7 +126,8 @@ def test_two_different_ballots_for_one_voter(running: Running) -> None:
     for voter in kit.roll[:4]:
         vid = voter.voter_id
         a, b = login_voter(running.base, vid), login_voter(running.base, vid)  # two devices
-        results = _concurrently((a, kit.ballot(vid)), (b, kit.ballot(vid)))
+        token = kit.cast_headers(vid)
+        results = _concurrently((a, kit.ballot(vid), token), (b, kit.ballot(vid), token))
         statuses = sorted(status for status, _ in results)
         assert statuses == [201, 409], results
         refused = next(body for status, body in results if status == 409)
@@ -144,7 +145,7 @@ def test_identical_ballot_twice(running: Running) -> None:
         body = kit.ballot(vid)
         a, b = login_voter(running.base, vid), login_voter(running.base, vid)
         before = _count(running, CastBallot)
-        results = _concurrently((a, body), (b, body))
+        results = _concurrently((a, body, kit.cast_headers(vid)), (b, body, kit.cast_headers(vid)))
         assert sorted(status for status, _ in results) == [200, 201], results
         receipts = [r["receipt"] for _, r in results]  # type: ignore[index]
         assert receipts[0] == receipts[1]
@@ -159,6 +160,7 @@ def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> N
     voters = [v.voter_id for v in kit.roll[7:]]
     sessions = {vid: login_voter(running.base, vid) for vid in voters}
     bodies = {vid: kit.ballot(vid) for vid in voters}
+    headers = {vid: kit.cast_headers(vid) for vid in voters}
     before = _count(running, CastBallot)
     statuses: list[int] = []
     lock = threading.Lock()
@@ -170,7 +172,7 @@ def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> N
                 if not queue:
                     return
                 vid = queue.pop()
-            status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+            status, _ = sessions[vid].post_raw("/api/votar", bodies[vid], headers=headers[vid])
             with lock:
                 statuses.append(status)
 

@@ -6,8 +6,12 @@
 2. Size cap from the voter's ballot style (the exact compact size of a valid ballot of that style
    plus ``ballot_size_margin``), before reading or parsing anything.
 3. Strict JSON parse (no duplicate keys, no NaN) and the library's strict ballot parse.
+   The credential token (header ``X-Credential-Token``): the authority's signature binding the
+   ballot's public credential to the logged-in voter, or 403 — a credential taken from another
+   voter's letter is refused (``check_credential_token``). The token is checked, never stored.
 4. Idempotent retry (cheap): a voter who already cast and sends the ballot that is on the board
-   gets that ballot's receipt again; any other ballot from them → 409.
+   gets that ballot's receipt again; any other ballot from them → 409. (Since the token names them,
+   the ballot on the board under their own credential is the only one whose receipt they get.)
 5. Full validation by the library (``validate_ballot`` against the credential list) before the
    transaction.
 6. One transaction: ``UPDATE voters SET voted … WHERE NOT voted``, then the chain-head row locked
@@ -34,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sivei.ballot.board import EVENT_BALLOT, alpha_key
+from sivei.ballot.credential_tokens import parse_token_hex, verify_token
 from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot
 from sivei.ballot.validate import validate_ballot
 from sivei.crypto.fingerprint import fingerprint
@@ -198,8 +203,25 @@ def _already_cast(engine: Engine, config: ServerConfig, election: LoadedElection
         return CastResult(200, _receipt_of(s, engine, config, election, row))
 
 
+def check_credential_token(election: LoadedElection, voter_id: str, credential: bytes, token: str | None) -> None:
+    """Refuse a ballot whose credential token is not the authority's signature of (this election,
+    the logged-in voter's roll id, the ballot's public credential): 400 when missing or malformed,
+    403 when it names another voter or credential (issue 7 item 7: a stolen credential)."""
+    raw = parse_token_hex(token)
+    if raw is None:
+        raise ElectionError(400, "ficha", "Falta la ficha de su credencial (128 dígitos hexadecimales) junto a la "
+                            "boleta; vuelva a abrir la cabina.",
+                            "The credential token (128 hex digits) is missing beside the ballot; reopen the booth.")
+    if not verify_token(election.credential_list.authority_key, election.manifest.election_id, voter_id,
+                        credential, raw):
+        raise ElectionError(403, "credencial-ajena", "La credencial de esta boleta no es la suya: la autoridad de "
+                            "credenciales no la emitió para la cuenta con la que inició sesión.",
+                            "This ballot's credential is not yours: the credential authority did not issue it "
+                            "for the account you are logged in with.")
+
+
 def cast(engine: Engine, config: ServerConfig, voter_id: str, body: bytes, received_at: datetime,
-         sender: str) -> CastResult:
+         sender: str, token: str | None) -> CastResult:
     """Steps 3–7 above (the caller did the window check, the session and the size cap)."""
     with session_scope(engine) as s:
         election = loaded(s, config)
@@ -208,6 +230,7 @@ def cast(engine: Engine, config: ServerConfig, voter_id: str, body: bytes, recei
             raise ElectionError(401, "sesion", "Inicie sesión para votar.", "Log in to vote.")
         style, voted = voter_style(election, voter), voter.voted
     ballot = parse_ballot(election, body)
+    check_credential_token(election, voter_id, ballot.credential, token)
     ctx = election.ctx
     b_hash = ballot.ballot_hash(ctx)
     if voted:

@@ -7,7 +7,8 @@ the key ceremony transcript's verification (``sivei.drill.context_from_ceremony`
 database and files in the data directory, and refuses every step taken out of order.
 
 Artifacts (table ``artifacts``): ``manifest.json``, ``credential-list.json``, ``credentials.jsonl``,
-``ceremony.json``, ``opening-act.json``, ``integrity.json``. Records (large) live in the data
+``ceremony.json``, ``opening-act.json``, ``integrity.json``. The voters' sealed credential tokens,
+imported with the list, are rows of ``sealed_tokens``. Records (large) live in the data
 directory: ``registro-cerrado/`` (exported for the decryption ceremony), ``registro-importado/`` (the
 completed record the operator brings back) and ``registro-publicado/`` (after ``publish``).
 """
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from sivei.ballot.board import (
@@ -42,6 +43,7 @@ from sivei.ballot.board import (
     payload_hash,
 )
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.credential_tokens import SealedTokens
 from sivei.ballot.credentials import CredentialList
 from sivei.ballot.encrypt import EncryptedBallot
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes
@@ -73,6 +75,7 @@ from sivei_server.models import (
     ChainHead,
     Election,
     LateBallot,
+    SealedToken,
     Voter,
     utcnow,
 )
@@ -289,13 +292,16 @@ def load_manifest(s: Session, data: bytes, operator_id: int | None) -> Manifest:
         old = s.get(Artifact, name)
         if old is not None:
             s.delete(old)
+    s.execute(delete(SealedToken))
     put_artifact(s, MANIFEST, data, operator_id)
     audit(s, operator_id, "election.manifest", manifest.hash.hex())
     return manifest
 
 
-def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, operator_id: int | None
-                       ) -> CredentialList:
+def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, sealed_bytes: bytes,
+                       operator_id: int | None) -> CredentialList:
+    """The authority's signed list and, with it, every voter's sealed credential token (one per
+    credential, signed with the list's key, for this election)."""
     _require_state(s, STATE_NEW)
     manifest = stored_manifest(s)
     assert manifest is not None
@@ -304,6 +310,16 @@ def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, oper
     except SiveiError as exc:
         raise ElectionError(422, "credenciales", f"La lista de credenciales no se verifica: {exc}",
                             f"The credential list does not verify: {exc}") from exc
+    try:
+        sealed = SealedTokens.parse(sealed_bytes)
+        problems = sealed.problems_with(credential_list, manifest.election_id)
+    except SiveiError as exc:
+        problems = [str(exc)]
+    if problems:
+        raise ElectionError(422, "fichas", f"Las fichas selladas no sirven con esta lista: {problems[0]}",
+                            f"The sealed tokens do not fit this list: {problems[0]}")
+    s.execute(delete(SealedToken))
+    s.execute(insert(SealedToken), [{"voter_id": v, "sealed": b} for v, b in sealed.sealed.items()])
     for name in (CEREMONY, OPENING_ACT, INTEGRITY):
         old = s.get(Artifact, name)
         if old is not None:
@@ -370,6 +386,13 @@ def open_election(engine: Engine, config: ServerConfig, operator_id: int | None)
             detail = ", ".join(f"{k}: {a} votantes / {b} credenciales" for k, (a, b) in sorted(mismatch.items()))
             raise ElectionError(409, "padron", f"El padrón no corresponde a la lista de credenciales ({detail}).",
                                 f"The roll does not match the credential list ({detail}).")
+        unsealed = s.scalar(select(func.count()).select_from(Voter).where(
+            ~exists().where(SealedToken.voter_id == Voter.voter_id))) or 0
+        if unsealed:
+            raise ElectionError(409, "fichas", f"{unsealed} votantes del padrón no tienen ficha de credencial "
+                                "sellada: importe la lista con las fichas de la autoridad de credenciales.",
+                                f"{unsealed} voters on the roll have no sealed credential token: import the "
+                                "list with the credential authority's tokens.")
         if utcnow() >= row.voting_closes:
             raise ElectionError(409, "ventana", "La ventana de votación ya terminó.", "The voting window is over.")
         head = genesis_head(election.ctx.election_hash)
@@ -382,6 +405,11 @@ def open_election(engine: Engine, config: ServerConfig, operator_id: int | None)
         row.state, row.opened_at, row.updated_at = STATE_OPEN, utcnow(), utcnow()
         audit(s, operator_id, "election.open", head.hex())
     return BoardEvent(0, EVENT_OPEN, head, payload={})
+
+
+def sealed_token_of(s: Session, voter_id: str) -> bytes | None:
+    """The voter's sealed credential token (only their private credential opens it), or None."""
+    return s.scalar(select(SealedToken.sealed).where(SealedToken.voter_id == voter_id))
 
 
 def lock_head(s: Session) -> ChainHead:

@@ -7,6 +7,8 @@ Privacy rules the schema itself enforces:
   link to any ballot, and ``cast_ballots`` has no voter, session or address column.
 * ``late_ballots`` keeps only the sender address and the time of a ballot received after the close
   (LGIPE art. 345), never its content.
+* ``sealed_tokens`` holds each voter's credential token only as the authority sealed it, under a key
+  derived from the voter's private credential: no table links a voter to a public credential.
 
 Times are stored in UTC (``UtcDateTime`` returns aware datetimes on every backend).
 """
@@ -306,6 +308,17 @@ class BallotAlpha(Base):
 
     alpha_key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     chain_index: Mapped[int] = mapped_column(ForeignKey("cast_ballots.chain_index"), index=True)
+
+
+class SealedToken(Base):
+    """A voter's credential token, sealed by the credential authority under a key that only the
+    voter's private credential gives (``sivei.ballot.credential_tokens``). Served to that voter's
+    booth; without the credential it says nothing, so this is no voter → credential map."""
+
+    __tablename__ = "sealed_tokens"
+
+    voter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary(92))
 
 
 class LateBallot(Base):

@@ -45,6 +45,7 @@ from typing import Any
 
 from sivei.ballot.board import EVENT_CLOSE, BoardEvent, event_from_json
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.credential_tokens import TOKEN_HEADER, SealedTokens, seal_tokens, unseal_token
 from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_credentials, synthetic_roll
 from sivei.ballot.credentials import credential_public_key as public_key_of
 from sivei.ballot.credentials import credential_seed as seed_of
@@ -84,10 +85,29 @@ class ElectionKit:
     act_bytes: bytes
     constancia: IntegrityConstancia
     keys: DrillKeys
+    sealed_tokens: SealedTokens
     phones: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         self.keys.close()
+
+    @property
+    def sealed_bytes(self) -> bytes:
+        """``sealed-tokens.jsonl``: what the operator imports with the credential list."""
+        return self.sealed_tokens.to_bytes()
+
+    def open_token(self, voter_id: str, ficha_hex: str) -> str:
+        """What the booth does with ``/api/votante``'s ``ficha``: open it with the voter's credential;
+        the token's hex goes in the ``X-Credential-Token`` header beside the ballot."""
+        credential = self.deliveries[voter_id].credential
+        return unseal_token(self.manifest.election_id, voter_id, credential, bytes.fromhex(ficha_hex)).hex()
+
+    def token(self, voter_id: str) -> str:
+        """The voter's opened credential token (hex), from the kit's own sealed copy."""
+        return self.open_token(voter_id, self.sealed_tokens.sealed[voter_id.upper()].hex())
+
+    def cast_headers(self, voter_id: str) -> dict[str, str]:
+        return {TOKEN_HEADER: self.token(voter_id)}
 
     def ballot(self, voter_id: str, choices: Mapping[str, str] | None = None, *,
                rng: random.Random | None = None) -> bytes:
@@ -115,6 +135,7 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
     keys = DrillKeys(guardians, tokens=tokens)
     try:
         issued = issue_credentials(manifest, roll, keys.authority, retain=False)
+        sealed = seal_tokens(manifest.election_id, issued.deliveries, keys.authority)
         with tempfile.TemporaryDirectory(prefix="sivei-kit-") as tmp:
             issued.credential_list.write(tmp)
             list_bytes = Path(tmp, "credential-list.json").read_bytes()
@@ -135,7 +156,7 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
     phones = {v.voter_id: f"+1555{k:07d}" for k, v in enumerate(roll)}
     return ElectionKit(manifest, manifest_bytes, roll, {d.voter_id: d for d in issued.deliveries},
                        issued.credential_list, list_bytes, entries_bytes, ctx, drill_guardians, ceremony_bytes, act,
-                       json.dumps(act.to_json()).encode(), constancia, keys, phones)
+                       json.dumps(act.to_json()).encode(), constancia, keys, sealed, phones)
 
 
 def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:
@@ -186,8 +207,11 @@ class Client:
         self.csrf = ""
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
-                timeout: float = 120) -> tuple[int, bytes, Mapping[str, str]]:
+                timeout: float = 120, headers: Mapping[str, str] | None = None
+                ) -> tuple[int, bytes, Mapping[str, str]]:
         req = urllib.request.Request(self.base + path, data=body, method=method)  # noqa: S310 - loopback URL
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         if content_type:
             req.add_header("Content-Type", content_type)
         if self.csrf and method != "GET":
@@ -214,8 +238,9 @@ class Client:
             raise HttpError(status, data)
         return json.loads(data) if data else None
 
-    def post_raw(self, path: str, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
-        status, data, _ = self.request("POST", path, body, content_type)
+    def post_raw(self, path: str, body: bytes, content_type: str = "application/json",
+                 headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        status, data, _ = self.request("POST", path, body, content_type, headers=headers)
         try:
             return status, json.loads(data)
         except ValueError:
@@ -352,7 +377,8 @@ def operator_prepare(op: Client, kit: ElectionKit, *, roll: bool = False) -> dic
     """Load manifest and credentials (and, with ``roll``, import the roll and email the activation
     links), register the opening act, open. Returns the open answer."""
     op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes})
-    op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes})
+    op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes,
+                                              "fichas": kit.sealed_bytes})
     if roll:
         op.upload("/api/operacion/padron", {"padron": roll_csv(kit)})
         op.json("POST", "/api/operacion/padron/notificar")
@@ -446,13 +472,15 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
                     c = voter_activate(base, kit, voter.voter_id, mail_outbox, sms_outbox,
                                        f"clave de prueba {secrets.token_hex(4)}")
                     c.json("GET", "/api/eleccion/contexto")
-                    c.json("GET", "/api/votante")
+                    info = c.json("GET", "/api/votante")
+                    # As the booth: the credential opens the voter's sealed token, sent beside the ballot.
+                    headers = {TOKEN_HEADER: kit.open_token(voter.voter_id, info["ficha"])}
                     body = kit.ballot(voter.voter_id, rng=rng)
-                    status, answer = c.post_raw("/api/votar", body)
+                    status, answer = c.post_raw("/api/votar", body, headers=headers)
                     if status != 201:
                         raise RuntimeError(f"voter {voter.voter_id}: HTTP {status} {answer}")
                     if k == 0:  # a lost answer: the voter's phone sends the same ballot again
-                        status2, again = c.post_raw("/api/votar", body)
+                        status2, again = c.post_raw("/api/votar", body, headers=headers)
                         if status2 != 200 or again["receipt"] != answer["receipt"]:
                             raise RuntimeError("idempotent retry failed")
                     receipts.append(answer["receipt"])
@@ -463,7 +491,8 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
                 if wait > 0:
                     say(f"   esperando el cierre ({wait:.0f} s)")
                     time.sleep(wait)
-                late = late_client.post_raw("/api/votar", kit.ballot(latecomer.voter_id, rng=rng))
+                late = late_client.post_raw("/api/votar", kit.ballot(latecomer.voter_id, rng=rng),
+                                            headers=kit.cast_headers(latecomer.voter_id))
                 if late[0] != 409:
                     raise RuntimeError(f"late ballot: HTTP {late[0]}")
                 say(f"   boleta tardía de {latecomer.voter_id}: HTTP 409 «{late[1]['message']}» (no se guarda)")
@@ -626,6 +655,7 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
             seed_roll(engine, kit)
             started = time.monotonic()
             bodies = {v.voter_id: kit.ballot(v.voter_id) for v in kit.roll}
+            headers = {vid: kit.cast_headers(vid) for vid in bodies}
             say(f"  {voters} boletas cifradas de antemano ({(time.monotonic() - started) / voters:.2f} s c/u)")
             with GunicornServer(config, workers=workers) as server:
                 operator_prepare(login_operator(server.base, "operador"), kit)
@@ -640,7 +670,7 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                             if not queue:
                                 return
                             vid = queue.pop()
-                        status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+                        status, _ = sessions[vid].post_raw("/api/votar", bodies[vid], headers=headers[vid])
                         with lock:
                             statuses.append(status)
 

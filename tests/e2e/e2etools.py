@@ -104,6 +104,7 @@ class Live:
         files = {"manifiesto": ("manifest.json", self.kit.manifest_bytes),
                  "lista": ("credential-list.json", self.kit.list_bytes),
                  "entradas": ("credentials.jsonl", self.kit.entries_bytes),
+                 "fichas": ("sealed-tokens.jsonl", self.kit.sealed_bytes),
                  "ceremonia": ("ceremony.json", self.kit.ceremony_bytes),
                  "acta": ("opening-act.json", self.kit.act_bytes),
                  "constancia": ("constancia.json", self.kit.constancia.dumps().encode())}
@@ -167,7 +168,9 @@ def watch(page: Any, errors: list[str]) -> None:
     page.on("console", console)
 
 
-def activate_voter(live: Live, page: Any, voter_id: str) -> None:
+def activate_voter(live: Live, page: Any, voter_id: str, *, go_vote: bool = True) -> None:
+    """The server's activation message (mail outbox) to a logged-in voter; then, with ``go_vote``, the
+    account page's "Ir a votar" link."""
     from sivei_server.auth import accounts
     from sivei_server.notify import read_mail_outbox, read_sms_outbox
 
@@ -200,7 +203,8 @@ def activate_voter(live: Live, page: Any, voter_id: str) -> None:
     page.fill("#confirmacion", VOTER_PASSWORD)
     page.get_by_role("button", name="Guardar y entrar").click()
     page.wait_for_url(re.compile(r"/cuenta/$"))
-    page.get_by_role("link", name="Ir a votar").click()
+    if go_vote:
+        page.get_by_role("link", name="Ir a votar").click()
 
 
 def _serve(app: Any) -> tuple[Any, threading.Thread, str]:
