@@ -134,8 +134,9 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
     authority = base / "autoridad"
     with passphrases():
         w.cli(["credenciales", "llave", "--salida", str(base / "autoridad.pem")]).ok()
-        w.cli(["credenciales", "generar", "--manifiesto", str(r.manifest), "--padron", str(roll), "--salida",
-               str(authority), "--olvidar", "--sin-cartas"]).ok()
+        w.cli(["credenciales", "generar", "--manifiesto", str(r.manifest), "--padron", str(roll), "--llave",
+               str(base / "autoridad.pem"), "--sitio", "https://votar.ensayo.example", "--salida", str(authority),
+               "--olvidar", "--sin-cartas"]).ok()
         w.cli(["credenciales", "publicar", "--manifiesto", str(r.manifest), "--lista", str(authority / "lista"),
                "--llave", str(base / "autoridad.pem")]).ok()
     r.credentials = authority / "lista"
