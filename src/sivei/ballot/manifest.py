@@ -477,8 +477,8 @@ def _validate_manifest(m: Manifest) -> None:
         _fail("tie_rule", f"regla de desempate desconocida {_q(m.tie_rule)}",
               f"unknown tie rule {_q(m.tie_rule)}")
 
-    if not m.parties:
-        _fail("parties", "no hay partidos", "there are no parties")
+    # No parties at all is allowed: a referendum-only manifest (a candidacy still needs a party or an
+    # independent, checked per contest).
     for i, party in enumerate(m.parties):
         _check_id(party.id, f"parties[{i}].id", PARTY_ID_RE)
         _check_text(party.name, f"parties[{i}].name")

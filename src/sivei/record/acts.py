@@ -22,6 +22,7 @@ from sivei.crypto.ecdsa import SIGNATURE_BYTES, Signer, key_fingerprint_digest, 
 from sivei.crypto.encoding import Encoder, canonical_json, element_to_hex, hex_to_bytes, tagged_hash
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
+from sivei.election_kind import banner
 from sivei.errors import EncodingError
 from sivei.i18n import tr
 from sivei.record.ceremony_io import transcript_hash
@@ -169,6 +170,9 @@ def format_act(act: SignedAct) -> str:
     """The act as text for autograph signature: every value, hashes in the read-aloud format."""
     title = tr("ACTA DE INICIO", "OPENING ACT") if act.type == OPENING else tr("ACTA DE CIERRE", "CLOSING ACT")
     lines = [title, "=" * len(title)]
+    kind = banner(act.election_id)
+    if kind:
+        lines.insert(0, kind)
     for key in sorted(act.body, key=lambda k: list(_LABELS).index(k) if k in _LABELS else 99):
         es, en = _LABELS.get(key, (key, key))
         value = act.body[key]

@@ -219,4 +219,4 @@ def check_receipts(reader: layout.RecordReader, ctx: ElectionContext, receipts: 
                                               counted=counted):
             report.add(check, f"{path} ({receipt.tracking_code})", tr(es, en))
         checked += 1
-    report.facts[tr("recibos revisados", "receipts checked")] = checked
+    report.add_fact("receipts_checked", tr("recibos revisados", "receipts checked"), checked)

@@ -13,7 +13,7 @@
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
 //   5016c1edd375c130322e4b2ff43d87aed6f7ff6a248977caf0c34b1e9d7f5da9  server/sivei_server/static/booth/js/index.js
-//   c97334de49e75bbc98d62d12ab2264672ad2a787205a9a78b20fdb3e056a271c  server/sivei_server/static/booth/js/manifest.js
+//   100e4d6bc1a400fe307d54cd2df360e0a19e07a71dcacff865255ea1b68cb314  server/sivei_server/static/booth/js/manifest.js
 //   cabbe7a4dc1540eb2fdd609a5ba8d4bcf6a55eec407771295e4819f22842fefb  server/sivei_server/static/booth/js/proofs.js
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 (function () {
@@ -2050,7 +2050,7 @@ class Manifest {
   }
 
   _validate() {
-    if (this.parties.length === 0) fail("parties", "no hay partidos", "there are no parties");
+    // No parties at all is allowed: a referendum-only manifest.
     unique(this.parties.map((p) => p.id), "parties", "id", "partido", "party");
     const partyIds = new Set(this.parties.map((p) => p.id));
     if (this.contests.length === 0) fail("contests", "no hay elecciones", "there are no contests");

@@ -252,7 +252,7 @@ export class Manifest {
   }
 
   _validate() {
-    if (this.parties.length === 0) fail("parties", "no hay partidos", "there are no parties");
+    // No parties at all is allowed: a referendum-only manifest.
     unique(this.parties.map((p) => p.id), "parties", "id", "partido", "party");
     const partyIds = new Set(this.parties.map((p) => p.id));
     if (this.contests.length === 0) fail("contests", "no hay elecciones", "there are no contests");
