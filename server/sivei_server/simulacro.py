@@ -592,6 +592,8 @@ class GunicornServer:
             env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
         if cfg.measure:
             env["SIVEI_MEDIR"] = "1"
+        if cfg.board_journal:
+            env["SIVEI_BOARD_JOURNAL"] = str(cfg.board_journal)
         for key, value in cfg.extra.items():  # authentication and notification settings
             env["SIVEI_" + key.upper()] = str(value)
         env.update(self.extra_env)
