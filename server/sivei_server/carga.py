@@ -12,10 +12,14 @@ Scenarios (each returns its figures; the caller asserts):
   stamp), others after it (refused, logged late), one with a forged arrival stamp (ignored).
 * ``slow_and_oversized``: stalled uploads and huge bodies against nginx while health checks run.
 * ``fuzz``: hostile JSON and forms against the casting and authentication endpoints (hypothesis).
-* ``restore``: a database backup taken mid-election, more ballots, the database restored: the
-  server refuses to take ballots until the lost part of its board is replayed from the board
-  journal; heads noted by an observer and receipts then check, and without the journal the loss is
-  caught by those very heads and receipts.
+* ``restore_with_journal``: ``pg_dump`` mid-election, more ballots (receipts handed out, a head
+  noted by an observer), gunicorn stopped, ``pg_restore`` of the dump, gunicorn started: the
+  workers replay the board journal (``sivei_server.recovery``), the board reaches the noted head
+  again and voting continues from it.
+* ``restore_without_journal``: the same, but the journal is lost with the database: the restarted
+  server refuses every ballot (503); the rebuild is refused because an observer's noted head is not
+  on the board; only a statement of the loss resumes voting, and it goes on the public board. The
+  lost receipts and the noted head then fail ``sivei verificar``.
 * ``invariants``: every receipt's ballot on the board at its index with its head, voted = ballot
   rows = ballot events, no duplicate, the chain recomputes, and ``sivei verificar`` on the record
   (exported, decrypted by the drill's key-holders) with every receipt and noted head.
@@ -34,12 +38,13 @@ import re
 import secrets
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,7 +135,9 @@ def stack(admin_url: str, voters: int, *, closes_in: float, finish_minutes: int 
                               extra={"buzon_desarrollo": True, "sms": f"{__name__}:SmsPorNumero",
                                      "argon2_time_cost": t_cost, "argon2_memory_kib": m_cost,
                                      "argon2_parallelism": par, "ip_limit": 1_000_000})
-        config = config.with_(receipt_key_file=default_key_file(config))
+        # The board journal on "other storage" than the data directory (and never in the database).
+        config = config.with_(receipt_key_file=default_key_file(config),
+                              board_journal=work / "otro-disco" / "diario-tablero.jsonl")
         engine = make_engine(config)
         upgrade(engine)
         receipt_key = create_key_file(default_key_file(config))
@@ -485,6 +492,137 @@ def slow_and_oversized(st: Stack, *, slow: int = 32, seconds: float = 12.0) -> A
     return AttackFigures(slow, len(times), failures, percentile(times, 95), dict(outcomes), dict(sizes))
 
 
+# -- database restore ------------------------------------------------------------------------------------------
+
+def pg_tool(name: str) -> str:
+    """``pg_dump`` / ``pg_restore`` (Debian's wrapper, or the newest installed PostgreSQL's)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not candidates:
+        raise RuntimeError(f"{name} not found (Debian: apt-get install postgresql-client)")
+    return str(candidates[-1])
+
+
+def dump_database(st: Stack, to: Path) -> Path:
+    """A backup of the live database (``pg_dump``, custom format), as an operator takes one."""
+    subprocess.run([pg_tool("pg_dump"), "--format=custom", "--file", str(to), "--dbname",  # noqa: S603
+                    str(st.config.database_url)], check=True, capture_output=True)
+    return to
+
+
+def restore_database(st: Stack, dump: Path) -> None:
+    """Stop gunicorn and restore the database from ``dump`` (``pg_restore --clean``, one transaction)."""
+    st.gunicorn.stop()
+    st.engine.dispose()
+    subprocess.run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",  # noqa: S603
+                    "--dbname", str(st.config.database_url), str(dump)], check=True, capture_output=True)
+
+
+def board_head(st: Stack) -> str:
+    return str(Client(st.base).json("GET", "/api/tablero")["head"])
+
+
+def _db_board(st: Stack) -> tuple[int, str]:
+    from sivei_server.models import ChainHead
+
+    with session_scope(st.engine) as s:
+        head = s.get(ChainHead, 1)
+        assert head is not None
+        return head.next_index - 1, head.head
+
+
+@dataclass
+class RestoreFigures:
+    dumped_at: int            # the board's last index in the dump
+    after_dump: int           # ballots accepted after the dump (receipts handed out)
+    noted: str                # the head an observer noted just before the restore
+    restored_at: int          # the database's last index right after pg_restore
+    head_after_restart: str   # the board's head once the workers have replayed the journal
+    replay_seconds: float
+    continued: int            # ballots accepted after the restart
+    receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def restore_with_journal(st: Stack, after: list[str], then: list[str], *, clients: int = 4,
+                         say: Say = print) -> RestoreFigures:
+    """See the module docstring; ``after`` voters cast between the dump and the restore, ``then``
+    voters after the restart."""
+    dump = dump_database(st, st.work / "respaldo-1.dump")
+    dumped_at = _db_board(st)[0]
+    before = load(st, after, clients=clients, say=lambda _: None)
+    noted = board_head(st)
+    restore_database(st, dump)
+    restored_at = _db_board(st)[0]
+    t0 = time.monotonic()
+    st.gunicorn.start()  # each worker compares the database with the journal and replays
+    deadline = t0 + 120
+    while (head := board_head(st)) != noted:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the board did not reach the noted head after the restore (at {head})")
+        time.sleep(0.2)
+    replay_seconds = time.monotonic() - t0
+    later = load(st, then, clients=clients, say=lambda _: None)
+    figures = RestoreFigures(dumped_at, len(before.receipts), noted, restored_at, head, replay_seconds,
+                             len(later.receipts), before.receipts + later.receipts)
+    say(f"  restauración con diario: respaldo en el evento {dumped_at}; {figures.after_dump} boletas después; "
+        f"la base restaurada quedó en el evento {restored_at}; al reiniciar, el diario repuso el tablero hasta la "
+        f"cabeza anotada en {replay_seconds:.1f} s; {figures.continued} boletas más después")
+    return figures
+
+
+@dataclass
+class LossFigures:
+    after_dump: int
+    noted: str
+    refused_status: int        # a ballot posted after the restart, before anything is resolved
+    refused_code: str
+    missing: list[str]         # noted heads not on the restored board (``diario comprobar``)
+    rebuild_refused: str       # the rebuild's refusal without a statement of the loss
+    incident_index: int        # the published incident once the loss is stated
+    continued: int             # ballots accepted after that (the lost voters may vote again)
+    lost_receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def restore_without_journal(st: Stack, after: list[str], then: list[str], *, clients: int = 4,
+                            say: Say = print) -> LossFigures:
+    """See the module docstring; ``after`` voters' ballots are lost; ``then`` voters cast once the
+    operator has stated the loss, and the ``after`` voters vote again."""
+    from sivei_server.election import ElectionError
+    from sivei_server.recovery import check, rebuild
+
+    dump = dump_database(st, st.work / "respaldo-2.dump")
+    lost = load(st, after, clients=clients, say=lambda _: None)
+    noted = board_head(st)
+    restore_database(st, dump)
+    journal = st.config.journal_path
+    journal.rename(journal.with_name("diario-del-disco-perdido.jsonl"))  # the journal's disk is gone too
+    st.gunicorn.start()
+    vid = then[0]
+    c = login(st, vid)
+    status, answer = _post(c, "/api/votar", st.kit.ballot(vid), st.kit.cast_headers(vid))
+    code = answer.get("error", "") if isinstance(answer, dict) else ""
+    _, missing = check(st.engine, st.config, [noted])
+    refused = ""
+    try:
+        rebuild(st.engine, st.config, [noted])
+    except ElectionError as exc:
+        refused = exc.code
+    done = rebuild(st.engine, st.config, [noted], "Restauración de la base de datos sin su diario: se perdieron "
+                   "las boletas posteriores al respaldo. Quien tenga un recibo que no aparezca, vote de nuevo.")
+    later = load(st, [*then, *after], clients=clients, say=lambda _: None)
+    figures = LossFigures(len(lost.receipts), noted, status, code, missing, refused, done.incident_index,
+                          len(later.receipts), lost.receipts, later.receipts)
+    say(f"  restauración sin diario: {figures.after_dump} boletas tras el respaldo se perdieron; al reiniciar, la "
+        f"votación quedó detenida (HTTP {status} {code}); cabeza anotada ausente del tablero: {bool(missing)}; "
+        f"reconstrucción sin declarar la pérdida: rechazada ({refused}); con la declaración, incidente "
+        f"{done.incident_index} en el tablero; {figures.continued} boletas después (quienes perdieron la suya "
+        "votaron de nuevo)")
+    return figures
+
+
 # -- checks ----------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -497,11 +635,15 @@ class Invariants:
     missing: list[int]
     verified: bool
     problems: list[str]
+    lost_detected: dict[str, int] = field(default_factory=dict)
 
 
 def invariants(st: Stack, receipts: list[dict[str, Any]], *, noted_heads: tuple[str, ...] = (),
-               verify: bool = True) -> Invariants:
-    """See the module docstring. ``verify`` needs a sealed board."""
+               verify: bool = True, lost_receipts: Sequence[dict[str, Any]] = (),
+               lost_heads: tuple[str, ...] = ()) -> Invariants:
+    """See the module docstring. ``verify`` needs a sealed board. ``lost_receipts`` and ``lost_heads``
+    (a restore that lost ballots) are checked apart: ``lost_detected`` counts the problems the
+    verifier reports on them (each must fail)."""
     from sivei_server.election import check_chain, export_closed_record, loaded
 
     with session_scope(st.engine) as s:
@@ -518,23 +660,30 @@ def invariants(st: Stack, receipts: list[dict[str, Any]], *, noted_heads: tuple[
                if board.get(r["index"]) != r["head"] or hashes.get(r["index"]) != r["ballot_hash"]]
     problems: list[str] = []
     ok = True
+    lost: dict[str, int] = {}
     if verify:
-        archive = export_closed_record(st.engine, st.config, None)
-        closed = st.config.data_dir / "registro-cerrado"
-        del archive
-        full = complete_record(st.kit, closed, st.work / "registro-completo", [1, 2])
-        paths = []
-        rdir = st.work / "recibos"
-        rdir.mkdir(exist_ok=True)
-        for i, r in enumerate(receipts):
-            p = rdir / f"recibo-{i:05d}.json"
-            p.write_text(json.dumps(r), encoding="utf-8")
-            paths.append(p)
-        report = verify_record(full, VerifyOptions(allow_test_group=True, receipts=tuple(paths),
-                                                   expect_heads=noted_heads, jobs=1))
+        export_closed_record(st.engine, st.config, None)
+        full = complete_record(st.kit, st.config.data_dir / "registro-cerrado", st.work / "registro-completo", [1, 2])
+        report = _verify(st, full, receipts, noted_heads, "recibos")
         ok = report.ok
         problems = [f"{p.check}: {p.location}: {p.message}" for p in report.problems[:20]]
-    return Invariants(len(receipts), rows, events, voted, rows - distinct, missing, ok, problems)
+        if lost_receipts or lost_heads:
+            lost = _verify(st, full, list(lost_receipts), lost_heads, "recibos-perdidos").failed_checks()
+    return Invariants(len(receipts), rows, events, voted, rows - distinct, missing, ok, problems, lost)
+
+
+def _verify(st: Stack, record: Path, receipts: list[dict[str, Any]], heads: tuple[str, ...],
+            folder: str) -> Any:
+    """``sivei verificar RECORD --receipt … --expect-head …`` (the library's verifier)."""
+    rdir = st.work / folder
+    rdir.mkdir(exist_ok=True)
+    paths = []
+    for i, r in enumerate(receipts):
+        p = rdir / f"recibo-{i:05d}.json"
+        p.write_text(json.dumps(r), encoding="utf-8")
+        paths.append(p)
+    return verify_record(record, VerifyOptions(allow_test_group=True, receipts=tuple(paths), expect_heads=heads,
+                                               jobs=1))
 
 
 # -- the command ----------------------------------------------------------------------------------------------

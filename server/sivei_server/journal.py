@@ -116,8 +116,16 @@ class BoardJournal:
     # -- file -------------------------------------------------------------------------------------
 
     def _open(self) -> int:
+        """The open file, reopened when the path now names another file (the journal was rebuilt
+        by another process, or moved away: then a new, empty one is created, which stops the board)."""
         if self._fd is not None and self._pid == os.getpid():
-            return self._fd
+            try:
+                on_disk, held = os.stat(self.path), os.fstat(self._fd)
+                if (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino):
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
