@@ -360,6 +360,71 @@ def load(st: Stack, voter_ids: list[str], *, clients: int = 8, kill_worker_after
 
 
 @dataclass
+class RateFigures:
+    voters: int
+    offered_per_second: float
+    login_seconds: float
+    seconds: float
+    casts_per_second: float
+    p50: float
+    p95: float
+    p99: float
+    worst: float
+    statuses: dict[int, int]
+    server_errors: int
+    receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def sustained(st: Stack, voter_ids: list[str], *, per_second: float = 25.0, clients: int = 32,
+              say: Say = print) -> RateFigures:
+    """The throughput goal's measurement: all ``voter_ids`` log in first (``clients`` at a time),
+    so that they are all in a session at once; then they cast at ``per_second`` on average (Poisson
+    arrivals, an open loop: a slow server does not slow the voters down), each request on its own
+    thread. Latency is from sending to the receipt."""
+    t0 = time.monotonic()
+    sessions: dict[str, Client] = dict(_run_all([functools.partial(lambda v: (v, login(st, v)), vid)
+                                                 for vid in voter_ids], clients))
+    login_seconds = time.monotonic() - t0
+    bodies = {vid: st.kit.ballot(vid) for vid in voter_ids}
+    rng = random.Random(11)  # noqa: S311 - arrival times
+    at, schedule = 0.0, []
+    for vid in voter_ids:
+        at += rng.expovariate(per_second)
+        schedule.append((at, vid))
+    results: list[Cast] = []
+    lock = threading.Lock()
+
+    def fire(vid: str) -> None:
+        r = cast(sessions[vid], vid, bodies[vid], headers=st.kit.cast_headers(vid))
+        with lock:
+            results.append(r)
+
+    threads: list[threading.Thread] = []
+    start = time.monotonic() + 0.2
+    for when, vid in schedule:
+        delay = start + when - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        t = threading.Thread(target=fire, args=(vid,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    ok = [r for r in results if r.status in (200, 201)]
+    times = [r.seconds for r in ok]
+    statuses = Counter(r.status for r in results)
+    figures = RateFigures(len(voter_ids), per_second, login_seconds, elapsed, len(ok) / elapsed,
+                          percentile(times, 50), percentile(times, 95), percentile(times, 99), max(times, default=0),
+                          dict(statuses), sum(1 for r in results if r.status >= 500 or r.status == 0),
+                          [r.receipt for r in ok if r.receipt is not None])
+    say(f"  ritmo sostenido: {len(voter_ids)} votantes con sesión abierta (entraron en {login_seconds:.0f} s); "
+        f"{len(ok)} votos en {elapsed:.1f} s ({figures.casts_per_second:.1f}/s ofreciendo {per_second:.0f}/s); p50 "
+        f"{figures.p50:.2f} s, p95 {figures.p95:.2f} s, p99 {figures.p99:.2f} s; estados {dict(statuses)}")
+    return figures
+
+
+@dataclass
 class RushFigures:
     on_time_sent: int
     on_time_accepted: int
@@ -689,28 +754,55 @@ def _verify(st: Stack, record: Path, receipts: list[dict[str, Any]], heads: tupl
 # -- the command ----------------------------------------------------------------------------------------------
 
 def full_run(admin_url: str, *, voters: int = 1000, clients: int = 32, rush: int = 300, late: int = 50,
-             say: Say = print) -> dict[str, Any]:
-    """The full-size suite (``sivei servidor prueba-carga``): load with a worker and the master killed,
-    then the closing rush, then the invariants and the verifier; attacks; hostile input."""
+             per_second: float = 25.0, faults: int = 300, restored: int = 100, say: Say = print) -> dict[str, Any]:
+    """The full-size suite (``sivei servidor prueba-carga``): ``voters`` in a session at once casting
+    at ``per_second``; ``faults`` voters logging in and casting while a worker and then the master are
+    killed; slow and oversized uploads; a database restore with and without the board journal
+    (``restored`` ballots after each backup); the closing rush (``rush`` on time, ``late`` after);
+    the invariants and the verifier; hostile input."""
     out: dict[str, Any] = {}
-    total = voters + rush + late + 1
-    # The close instant leaves time to log in and cast the load, then the rush.
-    closes_in = 120 + voters * 0.25 + (rush + late) * 0.15
+    lost_n = max(1, restored // 3)
+    groups = {"crowd": voters, "faults": faults, "after": restored, "then": restored // 2, "lost": lost_n,
+              "later": lost_n, "rush": rush, "late": late + 1}
+    total = sum(groups.values())
+    # The close instant leaves time for everything before the rush (measured on 2 cores, with room).
+    closes_in = 150 + voters * 0.12 + voters / per_second + faults * 0.25 + restored * 1.0 + (rush + late) * 0.15
     with stack(admin_url, total, closes_in=closes_in, grace=60.0, argon2=(2, 19456, 1), say=say) as st:
         ids = [v.voter_id for v in st.kit.roll]
         random.Random(7).shuffle(ids)  # noqa: S311 - test order
-        crowd, rushers, latecomers = ids[:voters], ids[voters:voters + rush], ids[voters + rush:]
-        figures = load(st, crowd, clients=clients, kill_worker_after=voters // 3,
-                       kill_master_after=2 * voters // 3, say=say)
-        out["load"] = {k: v for k, v in dataclasses.asdict(figures).items() if k != "receipts"}
+        part: dict[str, list[str]] = {}
+        k = 0
+        for name, n in groups.items():
+            part[name], k = ids[k:k + n], k + n
+        say(f"  elección abierta: {total} votantes en el padrón; cierre en {closes_in:.0f} s")
+        rate = sustained(st, part["crowd"], per_second=per_second, clients=clients, say=say)
+        out["throughput"] = {k: v for k, v in dataclasses.asdict(rate).items() if k != "receipts"}
+        out["throughput"]["goal_met"] = rate.casts_per_second >= 20 and rate.p95 <= 1.0 and rate.server_errors == 0
+        figures = load(st, part["faults"], clients=clients, kill_worker_after=faults // 3,
+                       kill_master_after=2 * faults // 3, say=say)
+        out["faults"] = {k: v for k, v in dataclasses.asdict(figures).items() if k != "receipts"}
         out["attacks"] = dataclasses.asdict(slow_and_oversized(st))
-        noted = Client(st.base).json("GET", "/api/tablero")["head"]
-        rush_figures = closing_rush(st, rushers, latecomers, say=say)
+        noted = [board_head(st)]
+        kept = rate.receipts + figures.receipts
+        restore = restore_with_journal(st, part["after"], part["then"], clients=8, say=say)
+        out["restore_with_journal"] = {k: v for k, v in dataclasses.asdict(restore).items() if k != "receipts"}
+        kept += restore.receipts
+        noted.append(restore.noted)
+        loss = restore_without_journal(st, part["lost"], part["later"], clients=8, say=say)
+        out["restore_without_journal"] = {k: v for k, v in dataclasses.asdict(loss).items()
+                                          if k not in ("receipts", "lost_receipts")}
+        kept += loss.receipts
+        noted.append(board_head(st))
+        rush_figures = closing_rush(st, part["rush"], part["late"], say=say)
         out["rush"] = {k: v for k, v in dataclasses.asdict(rush_figures).items() if k != "receipts"}
-        inv = invariants(st, figures.receipts + rush_figures.receipts, noted_heads=(noted,))
+        kept += rush_figures.receipts
+        inv = invariants(st, kept, noted_heads=tuple(noted), lost_receipts=loss.lost_receipts,
+                         lost_heads=(loss.noted,))
         out["invariants"] = dataclasses.asdict(inv)
-        say(f"  invariantes: {inv.receipts} recibos, {inv.rows} filas, {inv.events} eventos, {inv.voted} votaron, "
-            f"{inv.duplicates} duplicadas, {len(inv.missing)} perdidas; verificación: {inv.verified}")
+        out["invariants"]["replayed_voters_unmarked"] = restore.after_dump
+        say(f"  invariantes: {inv.receipts} recibos, {inv.rows} filas, {inv.events} eventos, {inv.voted} votaron "
+            f"({restore.after_dump} repuestos sin marca), {inv.duplicates} duplicadas, {len(inv.missing)} perdidas; "
+            f"verificación: {inv.verified}; pérdida declarada detectada: {inv.lost_detected}")
     out["fuzz"] = fuzz_run(admin_url, say=say)
     return out
 
@@ -725,17 +817,24 @@ def fuzz_run(admin_url: str, *, examples: int = 300, say: Say = print) -> dict[s
     return figures
 
 
-def run_command(admin_url: str, voters: int, clients: int, rush: int, late: int, output: Path | None) -> int:
+def run_command(admin_url: str, voters: int, clients: int, rush: int, late: int, output: Path | None,
+                per_second: float = 25.0) -> int:
     started = time.monotonic()
-    result = full_run(admin_url, voters=voters, clients=clients, rush=rush, late=late)
+    result = full_run(admin_url, voters=voters, clients=clients, rush=rush, late=late, per_second=per_second)
     result["seconds"] = round(time.monotonic() - started, 1)
     text = json.dumps(result, indent=1, default=str)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     print(text)
-    inv = result["invariants"]
+    inv, rush_, loss = result["invariants"], result["rush"], result["restore_without_journal"]
     good = (inv["verified"] and not inv["missing"] and inv["duplicates"] == 0
-            and inv["rows"] == inv["events"] == inv["voted"] and result["fuzz"]["5xx"] == 0
-            and result["rush"]["on_time_accepted"] == result["rush"]["on_time_sent"])
+            and inv["rows"] == inv["events"] == inv["voted"] + inv["replayed_voters_unmarked"]
+            and inv["lost_detected"].get("receipt.chain") == loss["after_dump"]
+            and inv["lost_detected"].get("board.expected-head") == 1
+            and result["restore_with_journal"]["head_after_restart"] == result["restore_with_journal"]["noted"]
+            and loss["refused_status"] == 503 and loss["rebuild_refused"] == "perdida"
+            and result["fuzz"]["5xx"] == 0 and result["fuzz"]["stored_invalid"] == 0
+            and rush_["on_time_accepted"] == rush_["on_time_sent"] and rush_["late_refused"] == rush_["late_sent"]
+            and rush_["forged_refused"])
     return 0 if good else 1
 

@@ -179,6 +179,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     load.add_argument("--clientes", "--clients", dest="clients", type=int, default=32)
     load.add_argument("--cierre", "--rush", dest="rush", type=int, default=300)
     load.add_argument("--tardios", "--late", dest="late", type=int, default=50)
+    load.add_argument("--ritmo", "--rate", dest="rate", type=float, default=25.0,
+                      help=tr("votos por segundo ofrecidos por los votantes en sesión (por omisión 25)",
+                              "casts per second offered by the voters in session (default 25)"))
     load.add_argument("--salida", "--output", dest="output", help=tr("JSON con las cifras", "JSON with the figures"))
     load.set_defaults(func=run_load_test)
 
@@ -261,7 +264,7 @@ def run_load_test(args: argparse.Namespace) -> int:
     from sivei_server.carga import run_command
 
     return run_command(args.database_url, args.voters, args.clients, args.rush, args.late,
-                       Path(args.output) if args.output else None)
+                       Path(args.output) if args.output else None, args.rate)
 
 
 def run_bench(args: argparse.Namespace) -> int:
