@@ -207,9 +207,8 @@ def test_issue7_item6_forgot_password_does_the_same_work_for_unknown_users(app: 
 def test_issue7_item6_nul_bytes_and_huge_indexes_are_clean_refusals(tmp_path: Path) -> None:
     """On PostgreSQL, where they gave 500s: a NUL byte in a text column and an index beyond a 32-bit
     integer column are errors of the database, so they must be refused before reaching it."""
-    from test_server_auth_postgres import _admin_url, _reachable
-
     from sivei_server.simulacro import ScratchDatabase
+    from test_server_auth_postgres import _admin_url, _reachable
 
     admin = _admin_url()
     if not _reachable(admin):
