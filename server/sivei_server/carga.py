@@ -756,12 +756,13 @@ def _verify(st: Stack, record: Path, receipts: list[dict[str, Any]], heads: tupl
 # -- the command ----------------------------------------------------------------------------------------------
 
 def full_run(admin_url: str, *, voters: int = 1000, clients: int = 32, rush: int = 300, late: int = 50,
-             per_second: float = 25.0, faults: int = 300, restored: int = 100, say: Say = print) -> dict[str, Any]:
+             per_second: float = 25.0, faults: int = 300, restored: int = 100, only_throughput: bool = False,
+             say: Say = print) -> dict[str, Any]:
     """The full-size suite (``sivei servidor prueba-carga``): ``voters`` in a session at once casting
     at ``per_second``; ``faults`` voters logging in and casting while a worker and then the master are
     killed; slow and oversized uploads; a database restore with and without the board journal
     (``restored`` ballots after each backup); the closing rush (``rush`` on time, ``late`` after);
-    the invariants and the verifier; hostile input."""
+    the invariants and the verifier; hostile input. ``only_throughput``: the first part alone."""
     out: dict[str, Any] = {}
     lost_n = max(1, restored // 3)
     groups = {"crowd": voters, "faults": faults, "after": restored, "then": restored // 2, "lost": lost_n,
@@ -780,6 +781,8 @@ def full_run(admin_url: str, *, voters: int = 1000, clients: int = 32, rush: int
         rate = sustained(st, part["crowd"], per_second=per_second, clients=clients, say=say)
         out["throughput"] = {k: v for k, v in dataclasses.asdict(rate).items() if k != "receipts"}
         out["throughput"]["goal_met"] = rate.casts_per_second >= 20 and rate.p95 <= 1.0 and rate.server_errors == 0
+        if only_throughput:
+            return out
         figures = load(st, part["faults"], clients=clients, kill_worker_after=faults // 3,
                        kill_master_after=2 * faults // 3, say=say)
         out["faults"] = {k: v for k, v in dataclasses.asdict(figures).items() if k != "receipts"}
@@ -820,14 +823,17 @@ def fuzz_run(admin_url: str, *, examples: int = 300, say: Say = print) -> dict[s
 
 
 def run_command(admin_url: str, voters: int, clients: int, rush: int, late: int, output: Path | None,
-                per_second: float = 25.0) -> int:
+                per_second: float = 25.0, only_throughput: bool = False) -> int:
     started = time.monotonic()
-    result = full_run(admin_url, voters=voters, clients=clients, rush=rush, late=late, per_second=per_second)
+    result = full_run(admin_url, voters=voters, clients=clients, rush=rush, late=late, per_second=per_second,
+                      only_throughput=only_throughput)
     result["seconds"] = round(time.monotonic() - started, 1)
     text = json.dumps(result, indent=1, default=str)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     print(text)
+    if only_throughput:
+        return 0 if result["throughput"]["server_errors"] == 0 else 1
     inv, rush_, loss = result["invariants"], result["rush"], result["restore_without_journal"]
     good = (inv["verified"] and not inv["missing"] and inv["duplicates"] == 0
             and inv["rows"] == inv["events"] == inv["voted"] + inv["replayed_voters_unmarked"]

@@ -182,6 +182,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     load.add_argument("--ritmo", "--rate", dest="rate", type=float, default=25.0,
                       help=tr("votos por segundo ofrecidos por los votantes en sesión (por omisión 25)",
                               "casts per second offered by the voters in session (default 25)"))
+    load.add_argument("--solo-ritmo", "--throughput-only", dest="only_throughput", action="store_true",
+                      help=tr("sólo la medición del ritmo sostenido", "only the sustained-rate measurement"))
     load.add_argument("--salida", "--output", dest="output", help=tr("JSON con las cifras", "JSON with the figures"))
     load.set_defaults(func=run_load_test)
 
@@ -264,7 +266,7 @@ def run_load_test(args: argparse.Namespace) -> int:
     from sivei_server.carga import run_command
 
     return run_command(args.database_url, args.voters, args.clients, args.rush, args.late,
-                       Path(args.output) if args.output else None, args.rate)
+                       Path(args.output) if args.output else None, args.rate, args.only_throughput)
 
 
 def run_bench(args: argparse.Namespace) -> int:
