@@ -335,13 +335,14 @@ def check(engine: Engine, config: ServerConfig, noted: Sequence[str] = ()) -> tu
     return st, [h for h in missing if h not in ahead]
 
 
-def _db_lines(s: Session) -> Iterator[bytes]:
-    """The database's board as journal lines, in order."""
+def _db_lines(s: Session, last: int) -> Iterator[bytes]:
+    """The database's board up to event ``last`` as journal lines, in order (streamed in batches)."""
     previous, start = GENESIS_PREVIOUS.hex(), 0
     while True:
         rows = s.execute(select(BoardEventRow, CastBallot.ballot_json, CastBallot.receipt_json)
                          .outerjoin(CastBallot, CastBallot.chain_index == BoardEventRow.index)
-                         .where(BoardEventRow.index >= start).order_by(BoardEventRow.index).limit(500)).all()
+                         .where(BoardEventRow.index >= start, BoardEventRow.index <= last)
+                         .order_by(BoardEventRow.index).limit(500)).all()
         if not rows:
             return
         for row, ballot_json, receipt_json in rows:
@@ -404,17 +405,20 @@ def rebuild(engine: Engine, config: ServerConfig, noted: Sequence[str], loss_sta
             description += (" PÉRDIDA: no están " + ", ".join(h[:16] for h in missing) + ". "
                             + (loss_statement or "").strip())
         description = description[:500]
-        previous, now = head_row.head, utcnow()
-        lines = list(_db_lines(s))
+        previous, last, now = head_row.head, head_row.next_index - 1, utcnow()
         incident = event_row(s, election.ctx, head_row, "incident", {"description": description}, now)
-        lines += [event_line(incident.index, "incident", previous, incident.head, now,
-                             payload={"description": description}),
-                  confirmation_line(incident.index, incident.head)]
+
+        def lines() -> Iterator[bytes]:
+            yield from _db_lines(s, last)
+            yield event_line(incident.index, "incident", previous, incident.head, now,
+                             payload={"description": description})
+            yield confirmation_line(incident.index, incident.head)
+
         aside = None
         if journal.path.exists():
             aside = journal.path.with_name(f"{journal.path.name}.apartado-{now.strftime('%Y%m%dT%H%M%S')}")
         audit(s, operator_id, "election.journal-rebuild", f"{st.state} missing={len(missing)} {incident.head}")
-        journal.replace(iter(lines), aside)
+        journal.replace(lines(), aside)
         LOG.critical("diario del tablero reconstruido desde la base de datos; cabezas anotadas ausentes: %s",
                      missing or "ninguna")
-        return Rebuilt(len(lines) - 1, missing, incident.index, incident.head, str(aside) if aside else None)
+        return Rebuilt(incident.index + 1, missing, incident.index, incident.head, str(aside) if aside else None)
