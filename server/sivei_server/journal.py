@@ -112,6 +112,7 @@ class BoardJournal:
         self._fd: int | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self._tail_cache: tuple[int, EventHeader | None, bool] | None = None
 
     # -- file -------------------------------------------------------------------------------------
 
@@ -126,6 +127,7 @@ class BoardJournal:
             except FileNotFoundError:
                 pass
             os.close(self._fd)
+        self._tail_cache = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -139,6 +141,7 @@ class BoardJournal:
             if self._fd is not None and self._pid == os.getpid():
                 os.close(self._fd)
             self._fd = None
+            self._tail_cache = None
 
     def exists(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
@@ -153,10 +156,10 @@ class BoardJournal:
         start = self._size(fd)
         carry = b""
         last_part = True  # the next piece out is what follows the file's last newline
-        chunk = _FIRST_CHUNK  # most reads want only the last line or two
+        chunk = _FIRST_CHUNK  # most reads want only the last line or two: grow as needed
         while start > 0:
             new_start = max(0, start - chunk)
-            chunk = _CHUNK
+            chunk = min(2 * chunk, _CHUNK)
             parts = (os.pread(fd, start - new_start, new_start) + carry).split(b"\n")
             carry = parts[0]
             offsets = [new_start + len(parts[0]) + 1]
@@ -178,13 +181,25 @@ class BoardJournal:
         if not self.path.exists():
             return None
         with self._lock:
-            fd = self._open()
-            for offset, line, complete in self._reverse_lines(fd):
-                if complete:
-                    header = parse_header(line, offset)
-                    if header is not None:
-                        return header
-        return None
+            return self._tail(self._open())[0]
+
+    def _tail(self, fd: int) -> tuple[EventHeader | None, bool]:
+        """(the last complete event line's header, whether the file ends with a torn write). Kept
+        for as long as the file keeps its size: another process's append changes it."""
+        size = self._size(fd)
+        if self._tail_cache is not None and self._tail_cache[0] == size:
+            return self._tail_cache[1], self._tail_cache[2]
+        last: EventHeader | None = None
+        torn = False
+        for offset, raw, complete in self._reverse_lines(fd):
+            if not complete:
+                torn = True
+                continue
+            last = parse_header(raw, offset)
+            if last is not None:
+                break
+        self._tail_cache = (size, last, torn)
+        return last, torn
 
     def lines_back_to(self, index: int) -> tuple[EventHeader | None, list[EventHeader], set[tuple[int, str]]]:
         """Scan back to the latest event line at ``index``: (that line or None when the journal has
@@ -236,15 +251,7 @@ class BoardJournal:
         and previous head, whose transaction rolled back). The caller holds the chain lock."""
         with self._lock:
             fd = self._open()
-            last: EventHeader | None = None
-            torn = False
-            for offset, raw, complete in self._reverse_lines(fd):
-                if not complete:
-                    torn = True
-                    continue
-                last = parse_header(raw, offset)
-                if last is not None:
-                    break
+            last, torn = self._tail(fd)
             ok = ((last is None and index == 0)
                   or (last is not None and last.index == index - 1 and last.head == previous)
                   or (last is not None and last.index == index and last.previous == previous))
@@ -256,8 +263,12 @@ class BoardJournal:
                     f"{previous[:16]}… de la base de datos; el diario termina en: {where}",
                     f"the board journal ({self.path}) does not continue at event {index} from the database's "
                     f"head {previous[:16]}…; the journal ends at: {where_en}")
-            _write_all(fd, (b"\n" if torn else b"") + line)
+            data = (b"\n" if torn else b"") + line
+            start = self._size(fd)
+            _write_all(fd, data)
             os.fdatasync(fd)
+            header = parse_header(line.rstrip(b"\n"), start + (1 if torn else 0))
+            self._tail_cache = (start + len(data), header, False) if self._size(fd) == start + len(data) else None
 
     def confirm(self, index: int, head: str) -> None:
         """Record that the event's transaction committed (before its receipt is handed out)."""
@@ -265,6 +276,7 @@ class BoardJournal:
             fd = self._open()
             _write_all(fd, b"\n" + confirmation_line(index, head))
             os.fdatasync(fd)
+            self._tail_cache = None
 
     def replace(self, lines: Iterator[bytes], set_aside: Path | None) -> None:
         """Write a whole new journal (temporary file, fsync, rename); the old one, if any, is kept
@@ -279,6 +291,7 @@ class BoardJournal:
             if self._fd is not None and self._pid == os.getpid():
                 os.close(self._fd)
             self._fd = None
+            self._tail_cache = None
             if set_aside is not None and self.path.exists():
                 os.replace(self.path, set_aside)
             os.replace(tmp, self.path)
