@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sivei.ballot.context import ElectionContext
-from sivei.ballot.encrypt import EncryptedBallot
+from sivei.ballot.encrypt import EncryptedBallot, UncheckedBallot, parse_unchecked_ballot
 from sivei.ballot.validate import validate_ballot
 from sivei.crypto.encoding import Encoder, canonical_json, tagged_hash
 from sivei.errors import BallotError
@@ -62,6 +62,9 @@ class BoardEvent:
     head: bytes
     ballot: EncryptedBallot | None = None
     payload: Mapping[str, Any] | None = None
+    unchecked_ballot: UncheckedBallot | None = None
+    """A ballot event read with ``membership=False``: its ballot awaits the batched membership test
+    (``sivei.ballot.validate.check_ballots``) and ``ballot`` is None."""
 
 
 @dataclass
@@ -132,8 +135,12 @@ def event_to_json(event: BoardEvent, ctx: ElectionContext) -> dict[str, Any]:
     return out
 
 
-def event_from_json(ctx: ElectionContext, obj: object, where: str) -> tuple[BoardEvent, bytes]:
-    """Parse one board line; returns the event (with its *stated* head) and its payload hash."""
+def event_from_json(ctx: ElectionContext, obj: object, where: str, *,
+                    membership: bool = True) -> tuple[BoardEvent, bytes]:
+    """Parse one board line; returns the event (with its *stated* head) and its payload hash.
+
+    With ``membership=False`` a ballot's α and β are range-checked only and the event carries an
+    ``UncheckedBallot`` (for verifiers that batch the membership test of many ballots)."""
     from sivei.crypto.encoding import hex_to_bytes
     from sivei.errors import EncodingError
 
@@ -152,7 +159,10 @@ def event_from_json(ctx: ElectionContext, obj: object, where: str) -> tuple[Boar
         raise EncodingError(tr(f"{where}: índice no válido", f"{where}: invalid index"))
     head = hex_to_bytes(obj["head"], 32, f"{where}.head")
     if type_ == EVENT_BALLOT:
-        ballot = EncryptedBallot.from_json(ctx.group, obj["ballot"], f"{where}.ballot")
+        unchecked = parse_unchecked_ballot(ctx.group, obj["ballot"], f"{where}.ballot")
+        if not membership:
+            return BoardEvent(index, type_, head, unchecked_ballot=unchecked), unchecked.ballot_hash(ctx)
+        ballot = unchecked.require_members(ctx.group)
         return BoardEvent(index, type_, head, ballot=ballot), ballot.ballot_hash(ctx)
     payload = obj["payload"]
     if not isinstance(payload, dict):
