@@ -35,6 +35,7 @@ from typing import Any
 
 from sivei.ballot.context import ElectionContext
 from sivei.cli.verify_cmd import print_progress
+from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.decryption import verify_share
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
@@ -83,16 +84,18 @@ class Export:
     tally: EncryptedTally
 
 
-def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out,
-                  quiet: bool = False) -> tuple[ElectionContext, Transcript, EncryptedTally]:
-    """Verify the closed record; return its context, transcript and the tally recomputed from the board."""
+def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out, quiet: bool = False,
+                  lote_bits: int = DEFAULT_BITS) -> tuple[ElectionContext, Transcript, EncryptedTally]:
+    """Verify the closed record (proofs in batches of security ``lote_bits``, protocol §8.5); return its
+    context, transcript and the tally recomputed from the board."""
     out.step(tr(f"Verificación del registro cerrado {record} (cada boleta, la política de conteo, la cadena del "
                 "tablero contra el acta de cierre, las actas y la constancia)",
                 f"Verifying the closed record {record} (every ballot, the counting policy, the board chain "
                 "against the closing act, the acts and the constancia)"))
     started = time.monotonic()
     report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs,
-                                                               progress=None if quiet else print_progress))
+                                                               progress=None if quiet else print_progress,
+                                                               lote_bits=lote_bits))
     if not report.ok or tally is None:
         lines = [str(p) for p in report.problems[:MAX_PROBLEMS_SHOWN]]
         more = len(report.problems) - len(lines)
@@ -102,6 +105,10 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                               "the closed record does NOT verify; nothing is produced:\n  ") + "\n  ".join(lines))
     out.ok(tr(f"registro cerrado verificado en {time.monotonic() - started:.1f} s",
               f"closed record verified in {time.monotonic() - started:.1f} s"))
+    out.info(tr(f"pruebas verificadas por lotes con λ = {lote_bits}: una prueba falsa pasaría con probabilidad "
+                f"≤ 2·2^−{lote_bits}",
+                f"proofs checked in batches with λ = {lote_bits}: a false proof would pass with probability "
+                f"≤ 2·2^−{lote_bits}"))
     for name, value in report.fingerprints.items():
         out.info(f"{name}: {value}")
     try:
@@ -121,12 +128,13 @@ def _check_session_id(value: str) -> None:
 
 
 def export(record: Path, decryption_id: str, output: Path, *, allow_test_group: bool, jobs: int | None,
-           out: Out) -> Export:
+           out: Out, lote_bits: int = DEFAULT_BITS) -> Export:
     out.title(tr("APERTURA DE LA BÓVEDA — EXPORTACIÓN (coordinador)", "VAULT OPENING — EXPORT (coordinator)"))
     constancia_banner(out)
     _check_session_id(decryption_id)
     refuse_existing(output)
-    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
+                                           lote_bits=lote_bits)
     data: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "election_id": ctx.manifest.election_id,
                             "decryption_id": decryption_id, "key_ceremony_id": transcript.ceremony_id,
                             "tally_hash": tally.hash(ctx).hex(), "encrypted_tally": tally.to_json(ctx.group)}
@@ -191,7 +199,8 @@ def compare_export(ctx: ElectionContext, export_data: Export, tally: EncryptedTa
 
 
 def decrypt(record: Path, export_path: Path, private: Path, index: int, token_label: str, module_path: str | None,
-            output: Path, *, share_path: Path | None, allow_test_group: bool, jobs: int | None, out: Out) -> Envelope:
+            output: Path, *, share_path: Path | None, allow_test_group: bool, jobs: int | None, out: Out,
+            lote_bits: int = DEFAULT_BITS) -> Envelope:
     out.title(tr(f"APERTURA DE LA BÓVEDA — CUSTODIO {index}", f"VAULT OPENING — KEY-HOLDER {index}"))
     constancia_banner(out)
     refuse_existing(output)
@@ -199,7 +208,8 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
         signer, sealer = session.signer(), session.sealer()
         out.aloud(tr("huella de la llave de firma del token", "fingerprint of the token's signing key"),
                   signing_key_fingerprint(signer.public_key))
-        ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+        ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
+                                               lote_bits=lote_bits)
         if not 1 <= index <= transcript.n:
             raise RefusalError(tr(f"el custodio debe estar entre 1 y {transcript.n}",
                                   f"the key-holder must be between 1 and {transcript.n}"))
@@ -286,11 +296,12 @@ def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: Encry
 
 
 def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output: Path, *, allow_test_group: bool,
-            jobs: int | None, out: Out) -> CombineResult:
+            jobs: int | None, out: Out, lote_bits: int = DEFAULT_BITS) -> CombineResult:
     out.title(tr("APERTURA DE LA BÓVEDA — COMBINACIÓN (coordinador)", "VAULT OPENING — COMBINATION (coordinator)"))
     constancia_banner(out)
     refuse_existing(output)
-    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
+                                           lote_bits=lote_bits)
     export_data = read_export(export_path, ctx)
     compare_export(ctx, export_data, tally, transcript, export_path)
     out.step(tr(f"Partes de descifrado de la apertura «{export_data.decryption_id}»:",
@@ -337,7 +348,7 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
                 f"({time.monotonic() - started:.1f} s)"))
     final = _write_full_record(record, output, export_data.decryption_id, combined, decryptions, results)
     out.step(tr(f"Registro completo escrito en {final}", f"Complete record written to {final}"))
-    report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs))
+    report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs, lote_bits=lote_bits))
     if not report.ok:  # pragma: no cover - everything it checks was checked above
         raise RefusalError(tr("el registro completo no verifica:\n", "the complete record does not verify:\n")
                            + report.format_text())

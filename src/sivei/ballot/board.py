@@ -16,6 +16,7 @@ from typing import Any
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.encrypt import EncryptedBallot, UncheckedBallot, parse_unchecked_ballot
 from sivei.ballot.validate import validate_ballot
+from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.encoding import Encoder, canonical_json, tagged_hash
 from sivei.errors import BallotError
 from sivei.i18n import tr
@@ -78,6 +79,8 @@ class Board:
     _cast: set[bytes] = field(default_factory=set)
     _alphas: set[int] = field(default_factory=set)
     closed: bool = False
+    lote_bits: int = DEFAULT_BITS
+    """λ of each cast ballot's batched proof check (protocol §8.5)."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -100,7 +103,7 @@ class Board:
         """Validate and append a cast ballot; raise ``BallotError`` with the reason otherwise."""
         if self.closed:
             raise BallotError(tr("la votación cerró", "voting is closed"))
-        validate_ballot(self.ctx, ballot, self.credential_styles.get(ballot.credential))
+        validate_ballot(self.ctx, ballot, self.credential_styles.get(ballot.credential), bits=self.lote_bits)
         if ballot.credential in self._cast:
             raise BallotError(tr("esta credencial ya depositó una boleta (un voto por persona)",
                                  "this credential has already cast a ballot (one vote per person)"))
