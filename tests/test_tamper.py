@@ -485,6 +485,31 @@ def test_altered_decryption_share(record: Path, election: DrillOutcome) -> None:
     assert "custodio 2" in problems_of(record, "decryption.share-proof")[0]
 
 
+def test_decryption_share_of_order_r_and_commitment_times_minus_one(record: Path, election: DrillOutcome) -> None:
+    """The guardians' shares are checked in one batch: a share of order r (Jacobi symbol 1) is still
+    refused as outside the subgroup, and a proof commitment times −1 still fails its proof."""
+    data = read_json(record, layout.DECRYPTION)
+    share = data["envelopes"][2]["body"]["shares"][1][3]
+    z = pow(3, 2 * TEST_GROUP.q, P)
+    share["share"] = (int(share["share"], 16) * z % P).to_bytes(64, "big").hex()
+    data["envelopes"][2] = resign_envelope(election, data["envelopes"][2])
+    write_json(record, layout.DECRYPTION, data)
+    assert failed(record) == {"decryption": 1}
+    assert "envelopes[2].shares[1][3].share: el elemento no pertenece al subgrupo de orden q" in \
+        problems_of(record, "decryption")[0]
+    data = read_json(record, layout.DECRYPTION)
+    data["envelopes"][2] = read_json(copy_record(election.record, record.parent / "fresh"),
+                                     layout.DECRYPTION)["envelopes"][2]
+    proof = data["envelopes"][0]["body"]["shares"][2][1]["proof"]
+    proof["commitment_h"] = (P - int(proof["commitment_h"], 16)).to_bytes(64, "big").hex()
+    data["envelopes"][0] = resign_envelope(election, data["envelopes"][0])
+    write_json(record, layout.DECRYPTION, data)
+    checks = failed(record)  # guardian 1's contribution is then unusable: too few guardians remain
+    assert checks["decryption.share-proof"] == 1 and "decryption" not in checks
+    (where,) = problems_of(record, "decryption.share-proof")
+    assert "custodio 1" in where
+
+
 def test_wrong_lagrange_set(record: Path) -> None:
     data = read_json(record, layout.DECRYPTION)
     data["present"] = [1, 2, 4]

@@ -36,7 +36,6 @@ from typing import Any
 from sivei.ballot.context import ElectionContext
 from sivei.cli.verify_cmd import print_progress
 from sivei.crypto.batch import DEFAULT_BITS
-from sivei.crypto.decryption import verify_share
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
@@ -50,7 +49,9 @@ from sivei.tally.decrypt import (
     GuardianDecryption,
     combine_tally,
     decrypt_tally_share,
+    failing_shares,
     parse_guardian_decryption,
+    require_share_members,
 )
 from sivei.tally.results import ElectionResults, compute_results, format_results
 from sivei_ceremonies.common import (
@@ -251,10 +252,11 @@ class CombineResult:
 
 
 def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: EncryptedTally, decryption_id: str,
-                      path: Path) -> GuardianDecryption:
+                      path: Path, lote_bits: int = DEFAULT_BITS) -> GuardianDecryption:
     try:
         envelope = Envelope.from_json(read_json(path), str(path))
-        decryption = parse_guardian_decryption(ctx, envelope, str(path))
+        decryption = parse_guardian_decryption(ctx, envelope, str(path), membership=False)
+        require_share_members(ctx, [(decryption, str(path))], bits=lote_bits)
     except SiveiError as exc:
         raise RefusalError(str(exc)) from None
     i = decryption.guardian
@@ -282,16 +284,16 @@ def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: Encry
             len(row) != len(e.ciphertexts) for row, e in zip(decryption.shares, tally.entries, strict=True)):
         raise RefusalError(tr(f"{path}: número de partes incorrecto", f"{path}: wrong number of shares"))
     key = transcript.outcome.guardian_keys[i - 1]
-    for row, entry in zip(decryption.shares, tally.entries, strict=True):
+    (failed,) = failing_shares(ctx, tally, [(decryption, key)], bits=lote_bits)
+    if failed:
+        ei, oi = failed[0]
+        entry = tally.entries[ei]
         contest = ctx.manifest.contests[entry.contest_index]
-        for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
-            if share.guardian != i or not verify_share(ctx.group, share, key, ct, ctx.election_hash,
-                                                       elements_checked=True):
-                raise RefusalError(tr(
-                    f"{path}: la prueba de descifrado del {who} no es válida en {entry.entity}/{contest.id}/"
-                    f"{contest.options[oi].id}: esa parte no se usa",
-                    f"{path}: {who}'s decryption proof is invalid at {entry.entity}/{contest.id}/"
-                    f"{contest.options[oi].id}: that share is not used"))
+        raise RefusalError(tr(
+            f"{path}: la prueba de descifrado del {who} no es válida en {entry.entity}/{contest.id}/"
+            f"{contest.options[oi].id}: esa parte no se usa",
+            f"{path}: {who}'s decryption proof is invalid at {entry.entity}/{contest.id}/"
+            f"{contest.options[oi].id}: that share is not used"))
     return decryption
 
 
@@ -310,7 +312,7 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
     valid: dict[int, GuardianDecryption] = {}
     for path in share_paths:
         try:
-            d = _check_share_file(ctx, transcript, tally, export_data.decryption_id, path)
+            d = _check_share_file(ctx, transcript, tally, export_data.decryption_id, path, lote_bits)
         except RefusalError as exc:
             problems.append(str(exc))
             continue

@@ -37,7 +37,7 @@ from sivei.ballot.manifest import Manifest, parse_manifest_bytes
 from sivei.ballot.validate import BallotCheck, check_ballots
 from sivei.crypto.batch import DEFAULT_BITS, check_bits
 from sivei.crypto.context import base_hash, election_hash
-from sivei.crypto.decryption import lagrange_coefficient, verify_share
+from sivei.crypto.decryption import lagrange_coefficient
 from sivei.crypto.dkg import CeremonyOutcome, check_transcript, verify_transcript
 from sivei.crypto.ecdsa import key_fingerprint_digest, load_public_key
 from sivei.crypto.elgamal import ElectionKey
@@ -55,7 +55,12 @@ from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
 from sivei.record.report import VerificationReport
 from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
-from sivei.tally.decrypt import GuardianDecryption, parse_guardian_decryption
+from sivei.tally.decrypt import (
+    GuardianDecryption,
+    failing_shares,
+    parse_guardian_decryption,
+    require_share_members,
+)
 from sivei.tally.results import ElectionResults, compute_results
 
 MAX_CHUNK_BYTES = 32 << 20
@@ -583,16 +588,19 @@ class _Verifier:
         n, t = threshold
         try:
             data = self.reader.read_json(layout.DECRYPTION)
-
             if not isinstance(data, dict) or set(data) != {"ceremony_id", "present", "weights", "envelopes"}:
                 raise SiveiError(tr("campos no válidos", "invalid fields"))
             envelopes = [Envelope.from_json(e, f"envelopes[{i}]") for i, e in enumerate(data["envelopes"])]
-            decryptions = [parse_guardian_decryption(ctx, env, f"envelopes[{i}]") for i, env in enumerate(envelopes)]
+            decryptions = [parse_guardian_decryption(ctx, env, f"envelopes[{i}]", membership=False)
+                           for i, env in enumerate(envelopes)]
+            # Every share's membership in one batch, before anything uses a share (§3.2, §8.5).
+            require_share_members(ctx, [(d, f"envelopes[{i}]") for i, d in enumerate(decryptions)],
+                                  bits=self.options.lote_bits)
         except SiveiError as exc:
             report.add("decryption", layout.DECRYPTION, str(exc))
             return None
         t_hash = tally.hash(ctx)
-        valid: list[GuardianDecryption] = []
+        candidates: list[tuple[GuardianDecryption, str]] = []
         for d in decryptions:
             where = tr(f"{layout.DECRYPTION}, custodio {d.guardian}", f"{layout.DECRYPTION}, guardian {d.guardian}")
             if not 1 <= d.guardian <= n:
@@ -617,21 +625,20 @@ class _Verifier:
                     len(row) != len(e.ciphertexts) for row, e in zip(d.shares, tally.entries, strict=True)):
                 report.add("decryption", where, tr("número de partes incorrecto", "wrong number of shares"))
                 continue
-            ok = True
-            for row, entry in zip(d.shares, tally.entries, strict=True):
+            candidates.append((d, where))
+        # Shares are members, K_i come from the verified transcript and the tally is our own product of
+        # checked ballots: every proof of every guardian in one batch.
+        failures = failing_shares(ctx, tally, [(d, guardian_keys[d.guardian - 1]) for d, _ in candidates],
+                                  bits=self.options.lote_bits)
+        valid: list[GuardianDecryption] = []
+        for (d, where), failed_shares in zip(candidates, failures, strict=True):
+            for ei, oi in failed_shares:
+                entry = tally.entries[ei]
                 contest = ctx.manifest.contests[entry.contest_index]
-                for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
-                    # Shares were parsed with membership checks, K_i come from the verified
-                    # transcript and the tally is our own product of checked ballots.
-                    if share.guardian != d.guardian or not verify_share(
-                            ctx.group, share, guardian_keys[d.guardian - 1], ct, ctx.election_hash,
-                            elements_checked=True):
-                        ok = False
-                        report.add("decryption.share-proof",
-                                   f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
-                                   tr("la prueba de descifrado parcial no es válida",
-                                      "the partial decryption proof is invalid"))
-            if ok:
+                report.add("decryption.share-proof", f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
+                           tr("la prueba de descifrado parcial no es válida",
+                              "the partial decryption proof is invalid"))
+            if not failed_shares:
                 valid.append(d)
         present = sorted(d.guardian for d in valid)
         if sorted(set(present)) != present:
