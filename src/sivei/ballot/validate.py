@@ -120,14 +120,15 @@ def _add_ballot(ctx: ElectionContext, batch: BatchVerifier[_Label | _ElementLabe
     alphas: list[list[int]] = []
     betas: list[list[int]] = []
     for ci, encrypted in enumerate(ballot.contests):
-        if unchecked:
-            alphas.append([batch.element(s.ciphertext.alpha, (n, ci, oi, "alpha"))
-                           for oi, s in enumerate(encrypted.selections)])
-            betas.append([batch.element(s.ciphertext.beta, (n, ci, oi, "beta"))
-                          for oi, s in enumerate(encrypted.selections)])
-        else:
-            alphas.append([batch.known(s.ciphertext.alpha) for s in encrypted.selections])
-            betas.append([batch.known(s.ciphertext.beta) for s in encrypted.selections])
+        alphas.append([])
+        betas.append([])
+        for oi, s in enumerate(encrypted.selections):  # document order: α then β of each option
+            if unchecked:
+                alphas[ci].append(batch.element(s.ciphertext.alpha, (n, ci, oi, "alpha")))
+                betas[ci].append(batch.element(s.ciphertext.beta, (n, ci, oi, "beta")))
+            else:  # an EncryptedBallot's elements are members (its invariant)
+                alphas[ci].append(batch.known(s.ciphertext.alpha))
+                betas[ci].append(batch.known(s.ciphertext.beta))
     try:
         style_contests = ctx.manifest.style_contests(ballot.style)
     except ManifestError:
