@@ -155,12 +155,12 @@ def encrypt_and_sign(election: Election, v: Voter, choices: dict[str, str], nonc
 
 
 def parse_ballot(election: Election, data: bytes) -> EncryptedBallot:
-    """Server intake: JSON text to a ballot, checking α and β for subgroup membership."""
+    """Server intake: JSON text to a ballot, α and β in one batched membership test (λ = 128)."""
     return EncryptedBallot.from_json(election.group, json.loads(data))
 
 
 def membership_checks(election: Election, ballot: EncryptedBallot) -> bool:
-    """The subgroup tests ``parse_ballot`` performs (α and β of every option), alone."""
+    """One x^q test per α and β: what parsing cost before membership was batched (for comparison)."""
     group = election.group
     return all(group.is_element(s.ciphertext.alpha) and group.is_element(s.ciphertext.beta)
                for c in ballot.contests for s in c.selections)
