@@ -2,7 +2,8 @@
 
 Everything expensive that is not being measured (opening the election, building the fixed-base
 tables, casting the ballots to aggregate, the guardians' shares to combine) is built once here.
-Run: ``.venv/bin/python -m pytest benchmarks/ --benchmark-columns=min,mean,max,rounds``.
+Run: ``make bench`` (CPU time: ``--benchmark-timer=time.process_time``), or
+``.venv/bin/python -m pytest benchmarks/ --benchmark-timer=time.process_time --benchmark-columns=min,mean,rounds``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def run(benchmark: Any, modexp: float) -> Callable[..., Any]:
     """``run(fn, *args, rounds=R)``: ``benchmark.pedantic`` with one warm-up round and one
     iteration per round (each workload takes milliseconds or more). With ``per=(n, unit)`` it
     also stores the mean and min per item (e.g. per ballot) in ``extra_info``, in milliseconds and
-    in modexp units. Timing is wall-clock (pytest-benchmark's); the modexp unit is CPU time, so
-    the ratio is meaningful on an idle core."""
+    in modexp units. The modexp unit is CPU time: run with ``--benchmark-timer=time.process_time``
+    (as ``make bench`` does) so that both are CPU time on a shared machine."""
 
     def runner(fn: Callable[..., Any], *args: Any, rounds: int, per: tuple[int, str] | None = None) -> Any:
         result = benchmark.pedantic(fn, args=args, rounds=rounds, iterations=1, warmup_rounds=1)
