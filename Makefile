@@ -15,8 +15,9 @@ $(BIN)/sivei: requirements.lock pyproject.toml
 setup: $(BIN)/sivei
 
 # System packages (Debian/Ubuntu, as root or through sudo): SoftHSM2, the default PKCS#11 token for key
-# custody, and OpenSC's pkcs11-tool. Installs only what is missing.
-SYSTEM_PACKAGES := softhsm2 opensc
+# custody, OpenSC's pkcs11-tool, and the DejaVu fonts that printed actas and ceremony material embed.
+# Installs only what is missing.
+SYSTEM_PACKAGES := softhsm2 opensc fonts-dejavu-core
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 setup-system:
 	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { \

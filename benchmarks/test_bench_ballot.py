@@ -53,3 +53,17 @@ def test_validate(benchmark: Any, run: Run, election: w.Election, cast_ballot: E
     problems = run(w.validate, election, cast_ballot, rounds=5, per=(election.shape.options, "option"))
     _sizes(benchmark, election, cast_ballot)
     assert problems == []
+
+
+@pytest.mark.benchmark(group="ballot: credential token check (server, per cast)")
+def test_credential_token_check(benchmark: Any, run: Run) -> None:
+    """The server's check that the ballot's credential is the logged-in voter's (protocol 11.6): one
+    P-256 ECDSA verification over a tagged hash, independent of the group and the ballot's size."""
+    from sivei.ballot.credential_tokens import sign_token, verify_token
+    from sivei.ballot.credentials import credential_public_key, generate_credential
+    from sivei.crypto.ecdsa import SoftwareSigner
+
+    authority = SoftwareSigner()
+    public = credential_public_key("bench-2027", generate_credential())
+    token = sign_token(authority, "bench-2027", "V00000001", public)
+    assert run(verify_token, authority.public_key, "bench-2027", "V00000001", public, token, rounds=200)

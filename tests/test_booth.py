@@ -85,8 +85,8 @@ def test_booth_page_renders_under_the_strict_csp(booth_setup: Any) -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html and "<style" not in html
     # Every screen the script expects, and the endpoints it calls.
-    for screen in ("p-carga", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo", "p-impugnada",
-                   "p-recibo", "p-error"):
+    for screen in ("p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
+                   "p-impugnada", "p-recibo", "p-error"):
         assert f'id="{screen}"' in html
     for attr, path in (("data-contexto", "/api/eleccion/contexto"), ("data-votante", "/api/votante"),
                        ("data-votar", "/api/votar"), ("data-verificar", "/static/verificar/index.html")):
@@ -106,13 +106,22 @@ def test_booth_language_and_login(booth_setup: Any) -> None:
     b = voter_browser(booth_setup.app, voter)
     assert '<html lang="en">' in b.get("/votar?lang=en").get_data(as_text=True)
     assert '<html lang="es">' in b.get("/votar?lang=xx").get_data(as_text=True)
+    # The booth page itself loads without a session (the credential authority's link opens it; the
+    # booth asks for the login and keeps the link's credential in memory), but nothing of the voter's
+    # does: their data and casting need the session.
     anonymous = booth_setup.app.test_client()
-    assert anonymous.get("/votar").status_code in (302, 303, 401)
+    page = anonymous.get("/votar")
+    assert page.status_code == 200 and 'id="p-sesion"' in page.get_data(as_text=True)
+    assert anonymous.get("/api/votante").status_code == 401
+    assert anonymous.get("/votar/sesion").status_code in (302, 303, 401)
+    done = b.get("/votar/sesion")
+    assert done.status_code == 200 and "/static/booth/ui/sesion.js" in done.get_data(as_text=True)
 
 
 def test_ui_scripts_are_served_as_javascript(booth_setup: Any) -> None:
     client = booth_setup.app.test_client()
     for path in ("booth/ui/cabina.js", "booth/ui/boleta.js", "booth/ui/qr.js", "booth/ui/textos.js",
+                 "booth/ui/enlace.js", "booth/ui/sesion.js",
                  "verificar/sivei-verificar.js", "verificar/verificar.js"):
         r = client.get(f"/static/{path}")
         assert r.status_code == 200, path

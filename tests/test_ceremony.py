@@ -51,11 +51,13 @@ def test_three_of_five_ceremony_in_separate_processes(ceremony: Ceremony) -> Non
     ceremony_id, n, t, rounds = parse_ceremony(json.loads((w.exchange / layout.CEREMONY).read_text()))
     assert (ceremony_id, n, t, len(rounds)) == (CEREMONY_ID, N, T, 5)
     assert joint == {_summary_value(w.exchange / "resumen.txt", "Llave pública de la elección K")}
-    # only sealed files and public copies of the envelopes sent are left on each laptop
+    # only sealed files and public copies of the envelopes sent (and of the sealing confirmation) are
+    # left on each laptop (other ceremonies, such as a rehearsal's, have their own folders beside it)
     for i in range(1, N + 1):
-        files = sorted(p.relative_to(w.private(i)).as_posix() for p in w.private(i).rglob("*") if p.is_file())
+        files = sorted(p.relative_to(w.private(i)).as_posix() for p in w.private(i).rglob("*")
+                       if p.is_file() and p.relative_to(w.private(i)).parts[0] == f"{CEREMONY_ID}-custodio-{i}")
         assert files == [f"{CEREMONY_ID}-custodio-{i}/enviados/ronda-{r}.json" for r in range(5)] + [
-            f"{CEREMONY_ID}-custodio-{i}/parte.sellado"]
+            f"{CEREMONY_ID}-custodio-{i}/enviados/sellado.json", f"{CEREMONY_ID}-custodio-{i}/parte.sellado"]
         share = w.private(i) / f"{CEREMONY_ID}-custodio-{i}" / "parte.sellado"
         assert share.read_bytes().startswith(b"SIVEISF1") and share.stat().st_mode & 0o077 == 0
     # the working state sealed between rounds held the secret polynomial, then dropped it

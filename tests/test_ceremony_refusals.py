@@ -245,6 +245,8 @@ def test_key_check_proves_the_token_opens_the_share(ceremony: Ceremony, tmp_path
     check = ["ceremonia", "verificar-comprobacion", "--ceremonia", str(w.exchange), "--prueba", str(proof),
              "--test-group"]
     assert "VÁLIDA: el token del custodio 4" in w.cli([*check, "--reto", challenge]).ok().out
+    r = w.cli(check)  # without the auditor's challenge a proof proves nothing: refused
+    assert r.code == 2 and "--reto" in r.err
     r = w.cli([*check, "--reto", "otro reto"])
     assert r.code == 2 and "responde al reto" in r.err
     forged = _json(proof)

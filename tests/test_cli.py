@@ -118,3 +118,28 @@ def test_bad_manifest_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     path.write_text('{"election_id": ')
     assert main(["simulacro", "--test-group", "--manifest", str(path)]) == 2
     assert "línea" in capsys.readouterr().err
+
+
+def test_verify_json_keys_are_the_same_in_both_languages(drilled: Path, tmp_path: Path) -> None:
+    """Machines read the JSON report: its keys are stable English identifiers whatever the language;
+    only labels, messages and notes are translated."""
+    es, en = tmp_path / "es.json", tmp_path / "en.json"
+    assert main(["verificar", "--test-group", "--quiet", "--jobs", "1", "--json", str(es), str(drilled)]) == 0
+    assert main(["verify", "--test-group", "--quiet", "--jobs", "1", "--json", str(en), str(drilled), "--english"]) == 0
+    a, b = json.loads(es.read_text()), json.loads(en.read_text())
+    assert (a["language"], b["language"]) == ("es", "en")
+    for key in ("facts", "fingerprints", "labels"):
+        assert list(a[key]) == list(b[key])
+    assert a["facts"] == b["facts"] and a["fingerprints"] == b["fingerprints"]
+    assert {"group", "election", "key_ceremony", "ballots_on_board", "guardians_decrypted"} <= set(a["facts"])
+    assert {"election_hash", "manifest", "guardian_1", "final_board_head", "opening_act", "closing_act",
+            "integrity_constancia"} <= set(a["fingerprints"])
+    assert a["labels"]["election_hash"] == "elección (H_E)" and b["labels"]["election_hash"] == "election (H_E)"
+    assert a["format"] == "sivei-verification-report" and a["version"] == 1
+
+
+def test_english_after_the_subcommand(drilled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--test-group", "--quiet", "--jobs", "1", str(drilled), "--english"]) == 0
+    assert "verification successful" in capsys.readouterr().out
+    assert main(["ceremonia", "--english"]) == 2  # no subcommand: the English help, not a parse error
+    assert "Key-holders' ceremonies" in capsys.readouterr().out

@@ -243,7 +243,9 @@ def test_read_roll(tmp_path: Path, manifest: Manifest) -> None:
     ("voter_id,entity,name,email\nA1,{a},X\n", "línea 2: faltan campos"),
     ("voter_id,entity,name,email\nA1,{a},X,x@y.mx\nA2,ZZ-NADA,Y,y@y.mx\n", "línea 3: entidad desconocida"),
     ("voter_id,entity,name,email\nA1,{a},X,x@y.mx\nA1,{a},Y,y@y.mx\n",
-     "línea 3: identificador de votante repetido 'A1' \\(ya en la línea 2\\)"),
+     "línea 3: identificador de votante repetido 'A1' \\(ya en la línea 2;"),
+    ("voter_id,entity,name,email\nA1,{a},X,x@y.mx\na1,{a},Y,y@y.mx\n",
+     "línea 3: identificador de votante repetido 'a1' \\(ya en la línea 2; no se distinguen mayúsculas\\)"),
     ("voter_id,entity,name,email\nA1,{a},X,x@y.mx\nA2,{a},Y,X@Y.MX\n", "línea 3: correo repetido"),
     ("voter_id,entity,name,email\nA1,{a},X,no-es-correo\n", "línea 2: correo no válido"),
     ("voter_id,entity,name,email\n../x,{a},X,x@y.mx\n", "línea 2: identificador de votante no válido"),
@@ -524,19 +526,28 @@ def test_envelope_round_trips(issued: cr.IssuedCredentials) -> None:
 # -- delivery -----------------------------------------------------------------------------------
 
 
+SITE = "https://voto.ejemplo.mx"
+
+
 def test_mail_merge_and_letters(tmp_path: Path, manifest: Manifest, issued: cr.IssuedCredentials) -> None:
-    cr.write_deliveries(tmp_path, manifest, issued.deliveries, retained=True)
+    cr.write_deliveries(tmp_path, manifest, issued.deliveries, retained=True, site=SITE + "/")
     rows = list(csv.DictReader(io.StringIO((tmp_path / "mail-merge.csv").read_text())))
     assert len(rows) == 40
-    assert rows[0] == issued.deliveries[0].to_json()
+    first = issued.deliveries[0]
+    link = f"{SITE}/votar#credencial={cr.parse_credential(first.credential)}"
+    assert rows[0] == {**first.to_json(), "link": link, "qr": f"qr/{first.voter_id}.png"}
+    assert cr.credential_from_link(link) == cr.parse_credential(first.credential)
+    png = tmp_path / rows[0]["qr"]
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_mode & 0o777 == 0o600
     d = issued.deliveries[3]
     text = (tmp_path / "cartas" / f"{d.voter_id}.txt").read_text()
     assert d.credential in text and d.name in text
+    assert cr.voting_link(SITE, d.credential) in text and "no tiene que escribirla" in " ".join(text.split())
     assert f"Huella del manifiesto:  {fingerprint(manifest.hash)}" in text
     assert text.index("No la comparta") < text.index("Do not share it")
     assert "misma credencial" in " ".join(text.split())
     assert (tmp_path / "mail-merge.csv").stat().st_mode & 0o777 == 0o600
-    forgotten = " ".join(cr.letter(manifest, d, retained=False).split())
+    forgotten = " ".join(cr.letter(manifest, d, retained=False, site=SITE).split())
     assert "no podrá recuperarse" in forgotten and "cannot be recovered" in forgotten
 
 

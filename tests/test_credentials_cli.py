@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
 from importlib import resources
 from pathlib import Path
 
@@ -11,12 +14,14 @@ import nacl.pwhash
 import pytest
 
 from sivei.ballot import credentials as cr
+from sivei.ballot.credential_tokens import SealedTokens, unseal_token, verify_token
 from sivei.ballot.manifest import load_manifest
 from sivei.cli import main as cli_main
 from sivei.cli.main import main
 from sivei.crypto.fingerprint import fingerprint
 
 AUTH_PW = "frase de la autoridad 2027"
+SITE = "https://voto.ejemplo.mx"
 ESCROW_PW = "frase de la custodia 2027"
 
 
@@ -46,6 +51,19 @@ def files(tmp_path: Path) -> dict[str, Path]:
             "out": tmp_path / "salida", "pub": tmp_path / "publica", "tmp": tmp_path}
 
 
+def decoded_qr(png: Path) -> str | None:
+    """The QR code's text as zbar reads it (an independent decoder), or None without zbarimg."""
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        if os.environ.get("CI"):
+            pytest.fail("zbarimg (Debian's zbar-tools) is required in CI")
+        return None
+    out = subprocess.run([zbarimg, "--quiet", "--raw", str(png)], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.rstrip("\n")
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -57,7 +75,7 @@ def _setup(capsys: pytest.CaptureFixture[str], f: dict[str, Path], *extra: str) 
     m = str(f["manifest"])
     assert _run(capsys, "credenciales", "llave", "--salida", str(f["key"]))[0] == 0
     assert _run(capsys, "credenciales", "generar", "--manifiesto", m, "--padron", str(f["roll"]),
-                "--salida", str(f["out"]), *extra)[0] == 0
+                "--llave", str(f["key"]), "--sitio", SITE, "--salida", str(f["out"]), *extra)[0] == 0
     assert _run(capsys, "credenciales", "publicar", "--manifiesto", m, "--lista", str(f["out"] / "lista"),
                 "--llave", str(f["key"]), "--salida", str(f["pub"]))[0] == 0
 
@@ -70,7 +88,7 @@ def test_end_to_end(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) 
     authority = cr.load_authority_key(files["key"], AUTH_PW)
 
     code, out, _ = _run(capsys, "credenciales", "generar", "--manifiesto", m, "--padron", str(files["roll"]),
-                        "--salida", str(files["out"]))
+                        "--llave", str(files["key"]), "--sitio", SITE, "--salida", str(files["out"]))
     assert code == 0 and "15 credenciales generadas" in out
     deliveries = files["out"] / "entregas"
     rows = list(csv.DictReader((deliveries / "mail-merge.csv").open(encoding="utf-8")))
@@ -100,18 +118,38 @@ def test_end_to_end(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) 
     for style, n in published.counts.items():
         assert any(line.split() == [style, str(n)] for line in out.splitlines())
 
+    # Each voter's sealed token, for the server's operator: signed with the key that signed the list.
+    sealed = SealedTokens.read(files["out"] / "servidor" / "sealed-tokens.jsonl")
+    assert sealed.problems_with(published, manifest.election_id) == []
+    for row in rows:
+        assert row["link"] == f"{SITE}/votar#credencial={cr.parse_credential(row['credential'])}"
+        token = unseal_token(manifest.election_id, row["voter_id"], row["credential"], sealed.sealed[row["voter_id"]])
+        pk = cr.credential_public_key(manifest.election_id, row["credential"])
+        assert verify_token(authority.public_key, manifest.election_id, row["voter_id"], pk, token)
+        assert (deliveries / row["qr"]).read_bytes().startswith(b"\x89PNG")
+    assert decoded_qr(deliveries / rows[0]["qr"]) in (None, rows[0]["link"])
+
+    # Re-delivery after an identity check: the same credential and link, logged.
     voter = rows[6]
     code, out, _ = _run(capsys, "credenciales", "reenviar", "--manifiesto", m, "--custodia",
-                        str(files["out"] / "custodia"), "--votante", voter["voter_id"],
-                        "--lista", str(files["pub"]))
-    assert code == 0 and voter["credential"] in out and fingerprint(manifest.hash) in out
+                        str(files["out"] / "custodia"), "--votante", voter["voter_id"], "--sitio", SITE,
+                        "--verificacion", "videollamada; pasaporte G1234567", "--lista", str(files["pub"]))
+    assert code == 0 and voter["credential"] in out and voter["link"] in out and fingerprint(manifest.hash) in out
 
     letters = files["tmp"] / "reenvios"
     code, out, _ = _run(capsys, "credentials", "redeliver", "--manifest", m, "--escrow",
-                        str(files["out"] / "custodia"), "--voter", voter["voter_id"],
-                        "--output", str(letters))
+                        str(files["out"] / "custodia"), "--voter", voter["voter_id"], "--site", SITE,
+                        "--identity-check", "en persona en el consulado, INE 0123", "--output", str(letters))
     assert code == 0
     assert voter["credential"] in (letters / f"{voter['voter_id']}.txt").read_text(encoding="utf-8")
+    row = next(csv.DictReader((letters / f"{voter['voter_id']}-mail-merge.csv").open(encoding="utf-8")))
+    assert row == voter
+    assert (letters / row["qr"]).read_bytes() == (deliveries / row["qr"]).read_bytes()
+    log = [json.loads(line) for line in (files["out"] / "custodia" / "reenvios.jsonl").read_text().splitlines()]
+    assert [(e["voter_id"], e["identity_check"]) for e in log] == [
+        (voter["voter_id"], "videollamada; pasaporte G1234567"),
+        (voter["voter_id"], "en persona en el consulado, INE 0123")]
+    assert (files["out"] / "custodia" / "reenvios.jsonl").stat().st_mode & 0o777 == 0o600
 
 
 def test_check_list_in_english(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
@@ -158,7 +196,8 @@ def test_forget_keeps_no_escrow(capsys: pytest.CaptureFixture[str], files: dict[
 def test_bad_roll_writes_nothing(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     files["roll"].write_text(files["roll"].read_text() + "X1,NOEXISTE,Ana,ana@x.mx\n", encoding="utf-8")
     code, _, err = _run(capsys, "credenciales", "generar", "--manifiesto", str(files["manifest"]),
-                        "--padron", str(files["roll"]), "--salida", str(files["out"]))
+                        "--padron", str(files["roll"]), "--llave", str(files["key"]), "--sitio", SITE,
+                        "--salida", str(files["out"]))
     assert code == 2
     assert "línea 17: entidad desconocida 'NOEXISTE'" in err
     assert not files["out"].exists()
@@ -166,10 +205,12 @@ def test_bad_roll_writes_nothing(capsys: pytest.CaptureFixture[str], files: dict
 
 def test_generate_refuses_a_used_directory(capsys: pytest.CaptureFixture[str],
                                            files: dict[str, Path]) -> None:
+    cr.create_authority_key(files["key"], AUTH_PW)
     files["out"].mkdir()
     (files["out"] / "algo.txt").write_text("x")
     code, _, err = _run(capsys, "credenciales", "generar", "--manifiesto", str(files["manifest"]),
-                        "--padron", str(files["roll"]), "--salida", str(files["out"]))
+                        "--padron", str(files["roll"]), "--llave", str(files["key"]), "--sitio", SITE,
+                        "--salida", str(files["out"]))
     assert code == 2 and "no está vacío" in err
 
 
@@ -179,8 +220,10 @@ def test_failure_midway_leaves_nothing(capsys: pytest.CaptureFixture[str], files
         raise cr.CredentialError("fallo simulado")
 
     monkeypatch.setattr(cr.Escrow, "create", boom)
+    cr.create_authority_key(files["key"], AUTH_PW)
     code, _, err = _run(capsys, "credenciales", "generar", "--manifiesto", str(files["manifest"]),
-                        "--padron", str(files["roll"]), "--salida", str(files["out"]))
+                        "--padron", str(files["roll"]), "--llave", str(files["key"]), "--sitio", SITE,
+                        "--salida", str(files["out"]))
     assert code == 2 and "fallo simulado" in err
     assert not files["out"].exists()
     assert not [p for p in files["tmp"].iterdir() if p.name.startswith(".")]
@@ -191,12 +234,26 @@ def test_publish_with_wrong_passphrase(capsys: pytest.CaptureFixture[str], files
     m = str(files["manifest"])
     assert _run(capsys, "credenciales", "llave", "--salida", str(files["key"]))[0] == 0
     assert _run(capsys, "credenciales", "generar", "--manifiesto", m, "--padron", str(files["roll"]),
-                "--salida", str(files["out"]))[0] == 0
+                "--llave", str(files["key"]), "--sitio", SITE, "--salida", str(files["out"]))[0] == 0
     monkeypatch.setenv("SIVEI_AUTORIDAD_PASSPHRASE", "otra frase de paso")
     code, out, err = _run(capsys, "credenciales", "publicar", "--manifiesto", m, "--lista",
                           str(files["out"] / "lista"), "--llave", str(files["key"]))
     assert code == 2 and "frase de paso incorrecta" in err
     assert "otra frase" not in out + err
+    assert not (files["out"] / "lista" / "credential-list.json").exists()
+
+
+def test_publish_with_another_key_than_the_tokens_is_refused(capsys: pytest.CaptureFixture[str],
+                                                             files: dict[str, Path]) -> None:
+    m = str(files["manifest"])
+    cr.create_authority_key(files["key"], AUTH_PW)
+    assert _run(capsys, "credenciales", "generar", "--manifiesto", m, "--padron", str(files["roll"]),
+                "--llave", str(files["key"]), "--sitio", SITE, "--salida", str(files["out"]))[0] == 0
+    other = files["tmp"] / "otra.pem"
+    cr.create_authority_key(other, AUTH_PW)
+    code, _, err = _run(capsys, "credenciales", "publicar", "--manifiesto", m, "--lista",
+                        str(files["out"] / "lista"), "--llave", str(other))
+    assert code == 2 and "las fichas se firmaron con otra llave" in err
     assert not (files["out"] / "lista" / "credential-list.json").exists()
 
 
@@ -213,8 +270,16 @@ def test_redeliver_wrong_passphrase(capsys: pytest.CaptureFixture[str], files: d
     _setup(capsys, files)
     monkeypatch.setenv("SIVEI_CUSTODIA_PASSPHRASE", "no es esta frase")
     code, out, err = _run(capsys, "credenciales", "reenviar", "--manifiesto", str(files["manifest"]),
-                          "--custodia", str(files["out"] / "custodia"), "--votante", "V00000001")
+                          "--custodia", str(files["out"] / "custodia"), "--votante", "V00000001", "--sitio", SITE,
+                          "--verificacion", "videollamada y pasaporte")
     assert code == 2 and "frase de paso incorrecta" in err and out == ""
+    assert not (files["out"] / "custodia" / "reenvios.jsonl").exists()
+    # A re-delivery must say how the identity was checked.
+    monkeypatch.setenv("SIVEI_CUSTODIA_PASSPHRASE", ESCROW_PW)
+    code, out, err = _run(capsys, "credenciales", "reenviar", "--manifiesto", str(files["manifest"]),
+                          "--custodia", str(files["out"] / "custodia"), "--votante", "V00000001", "--sitio", SITE,
+                          "--verificacion", " ok ")
+    assert code == 2 and "cómo se verificó la identidad" in err and out == ""
 
 
 def test_key_rules(capsys: pytest.CaptureFixture[str], files: dict[str, Path],

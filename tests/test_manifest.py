@@ -434,7 +434,7 @@ MALFORMED: list[tuple[str, Mutation, str]] = [
           [{"id": "K", "name": "K", "parties": ["PAN", "PRI"], "candidate": "X"}]),
      "contests[7].coalitions[0]:"),
     ("contest in no style", _unused_contest, "contests[2]:"),
-    ("no parties", _set(["parties"], []), "parties:"),
+    ("no parties but party options", _set(["parties"], []), "contests[0].coalitions[0].parties:"),
     ("parties not a list", _set(["parties"], {"PAN": "PAN"}), "parties:"),
     ("contest not an object", _set(["contests", 0], "gob-chih"), "contests[0]:"),
     ("option parties not strings", _set(["contests", 0, "options", 0, "parties"], [1]),

@@ -16,7 +16,7 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from servertools import make_app
+from servertools import make_app, opened_operator_totp, sealed_operator_totp
 from sivei_server import models, sessions
 from sivei_server.auth import accounts, codes, limits
 from sivei_server.auth.settings import AuthSettings
@@ -76,7 +76,8 @@ def engine(app: Flask) -> Any:
 
 def add_voter(app: Flask, voter_id: str = "V0001", phone: str = "+15550101234", entity: str = "JAL") -> None:
     with session_scope(engine(app)) as s:
-        s.add(Voter(voter_id=voter_id, entity=entity, email=f"{voter_id.lower()}@ejemplo.org", phone=phone))
+        s.add(Voter(voter_id=voter_id, username=voter_id, entity=entity, email=f"{voter_id.lower()}@ejemplo.org",
+                    phone=phone))
 
 
 def add_operator(app: Flask, username: str, role: str) -> str:
@@ -84,7 +85,7 @@ def add_operator(app: Flask, username: str, role: str) -> str:
     settings: AuthSettings = app.extensions["sivei_auth_settings"]
     with session_scope(engine(app)) as s:
         s.add(Operator(username=username, role=role, password_hash=codes.hash_password(settings, OP_PASSWORD),
-                       totp_secret=secret))
+                       totp_secret=sealed_operator_totp(app, username, secret)))
     return secret
 
 
@@ -253,13 +254,15 @@ def test_activation_with_authenticator_app(app: Flask, clock: Clock) -> None:
     token = link.split("t=", 1)[1]
     b.submit("/cuenta/activar", page=link, t=token, digitos="1234")
     r = b.submit("/cuenta/activar/factor", factor="app")
+    assert location(r) == "/cuenta/codigo"  # the registered phone first (issue 7, item 3)
+    r = b.submit("/cuenta/codigo", codigo=last_sms_code(app))
     assert location(r) == "/cuenta/activar/app"
     page = b.get("/cuenta/activar/app").get_data(as_text=True)
     assert "<svg" in page and 'role="img"' in page and "<script" not in page and "style=" not in page
     match = re.search(r'id="clave-totp">([A-Z2-7 ]+)<', page)
     assert match
     secret = match.group(1).replace(" ", "")
-    assert not read_sms_outbox(sms_box(app))  # no SMS in this flow
+    assert len(read_sms_outbox(sms_box(app))) == 1  # only the enrolment's
     r = b.submit("/cuenta/activar/app", codigo="000000" if codes.totp_now(secret, clock.now()) != "000000" else "1")
     assert r.status_code in (400, 401)
     r = b.submit("/cuenta/activar/app", codigo=codes.totp_now(secret, clock.now()))
@@ -267,7 +270,7 @@ def test_activation_with_authenticator_app(app: Flask, clock: Clock) -> None:
     r = b.submit("/cuenta/clave", clave=PASSWORD, confirmacion=PASSWORD)
     assert location(r) == "/cuenta/"
     v = voter_row(app)
-    assert v.second_factor == "totp" and v.totp_secret == secret
+    assert v.second_factor == "totp" and v.totp_secret is not None and secret not in v.totp_secret
 
     # Later login with the app's code; the same code cannot be used twice.
     clock.advance(seconds=31)
@@ -284,24 +287,11 @@ def test_activation_with_authenticator_app(app: Flask, clock: Clock) -> None:
     clock.advance(seconds=30)
     r = b3.submit("/cuenta/codigo", codigo=codes.totp_now(secret, clock.now()))
     assert location(r) == "/cuenta/"
-    assert not read_sms_outbox(sms_box(app))
-
-
-def test_totp_requires_sms_option(tmp_path: Path, clock: Clock) -> None:
-    app = build_app(tmp_path, totp_requires_sms=True)
-    add_voter(app)
-    link = send_activation(app)
-    b = Browser(app)
-    b.get(link)
-    b.submit("/cuenta/activar", page=link, t=link.split("t=", 1)[1], digitos="1234")
-    r = b.submit("/cuenta/activar/factor", factor="app")
-    assert location(r) == "/cuenta/codigo"  # the registered phone first
-    r = b.submit("/cuenta/codigo", codigo=last_sms_code(app))
-    assert location(r) == "/cuenta/activar/app"
+    assert len(read_sms_outbox(sms_box(app))) == 1  # later logins with the app send no SMS
 
 
 def test_sms_code_tries_and_expiry(tmp_path: Path, clock: Clock) -> None:
-    app = build_app(tmp_path, lockout_threshold=20)
+    app = build_app(tmp_path, throttle_free_failures=20, code_failures=20)
     add_voter(app)
     b = Browser(app)
     activate_sms(b, send_activation(app))
@@ -327,14 +317,18 @@ def test_sms_code_tries_and_expiry(tmp_path: Path, clock: Clock) -> None:
     clock.advance(minutes=5, seconds=1)
     r = b.submit("/cuenta/codigo", codigo=code2)
     assert r.status_code == 401 and "venció" in b.page
-    clock.advance(seconds=61)
-    b.submit("/cuenta/codigo/reenviar", page="/cuenta/codigo")
+    clock.advance(seconds=61)  # a fourth SMS within the hour is refused (at most 3 per voter per hour)
+    r = b.submit("/cuenta/codigo/reenviar", page="/cuenta/codigo")
+    assert "aviso=limite" in r.headers["Location"]
+    clock.advance(hours=1)
+    b = Browser(app)
+    b.submit("/cuenta/entrar", usuario="V0001", clave=PASSWORD)
     r = b.submit("/cuenta/codigo", codigo=last_sms_code(app))
     assert location(r) == "/cuenta/"
     # Codes are stored hashed.
     with session_scope(engine(app)) as s:
         stored = list(s.scalars(select(OneTimeCode.code_hash)))
-    assert stored and all(h.startswith("sha256$") and code not in h for h in stored)
+    assert stored and all(h.startswith("hmac$") and code not in h for h in stored)
 
 
 def test_sms_hourly_limit(tmp_path: Path, clock: Clock) -> None:
@@ -386,6 +380,7 @@ def test_forgotten_password(app: Flask, clock: Clock) -> None:
         r = b.submit("/cuenta/olvide", usuario=name)
         answers.append((r.status_code, without_tokens(b.page)))
     assert answers[0] == answers[1] == answers[2]
+    accounts.flush_resets()  # the mail leaves after the answer, for every name alike
     mails = read_mail_outbox(outbox(app))
     assert len(mails) == mails_before + 1 and mails[-1].to == "v0001@ejemplo.org"
     link = link_in(mails[-1].body, "/cuenta/restablecer")
@@ -410,6 +405,7 @@ def test_forgotten_password(app: Flask, clock: Clock) -> None:
     # An expired reset link.
     clock.advance(hours=2)
     Browser(app).submit("/cuenta/olvide", usuario="V0001")
+    accounts.flush_resets()
     link2 = link_in(read_mail_outbox(outbox(app))[-1].body, "/cuenta/restablecer")
     clock.advance(minutes=31)
     assert Browser(app).get(link2).status_code == 410
@@ -474,7 +470,7 @@ def operator_login(app: Flask, username: str, secret: str | None) -> Browser:
         with session_scope(engine(app)) as s:
             op = s.scalar(select(Operator).where(Operator.username == username))
             assert op is not None and op.totp_secret is not None
-            secret = op.totp_secret
+            secret = opened_operator_totp(app, username, op.totp_secret)
     r = b.submit("/operacion/entrar", usuario=username, clave=OP_PASSWORD)
     assert location(r) == "/operacion/codigo", b.page
     r = b.submit("/operacion/codigo", codigo=codes.totp_now(secret, models.utcnow()))
@@ -502,38 +498,38 @@ def test_operator_login_password_and_totp(app: Flask) -> None:
 
 # -- lockout, sessions, CSRF, enumeration, bad input, logs ------------------------------------------------------
 
-def test_lockout_with_backoff_and_expiry(app: Flask, clock: Clock) -> None:
+def test_throttle_with_backoff_never_a_lock(app: Flask, clock: Clock) -> None:
     add_voter(app)
     activate_sms(Browser(app), send_activation(app))
     b = Browser(app)
+    b.client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
     for _ in range(4):
         assert b.submit("/cuenta/entrar", usuario="V0001", clave="mala contraseña").status_code == 401
     r = b.submit("/cuenta/entrar", usuario="V0001", clave="mala contraseña")
-    assert r.status_code == 429 and "bloqueada temporalmente" in b.page
-    # Even the right password waits for the lock to run out.
+    assert r.status_code == 429 and "esperar" in b.page
+    # From this address even the right password waits (no password hash computed meanwhile)…
     assert b.submit("/cuenta/entrar", usuario="V0001", clave=PASSWORD).status_code == 429
-    key = limits.account_key("voter", "V0001")
-    first = limits.locked_until(engine(app), key)
-    assert first is not None and timedelta(seconds=59) < first - clock.now() <= timedelta(seconds=60)
-    clock.advance(seconds=61)
-    r = b.submit("/cuenta/entrar", usuario="V0001", clave=PASSWORD)
-    assert location(r) == "/cuenta/codigo"
-    # The next lock lasts twice as long (backoff)…
-    for _ in range(5):
-        b.submit("/cuenta/entrar", usuario="V0001", clave="mala contraseña")
-    second = limits.locked_until(engine(app), key)
-    assert second is not None and timedelta(seconds=119) < second - clock.now() <= timedelta(seconds=120)
-    # …up to the cap: never permanent.
+    # …but the voter from another address is not slowed at all: throttle, never lock.
+    other = Browser(app)
+    other.client.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    assert location(other.submit("/cuenta/entrar", usuario="V0001", clave=PASSWORD)) == "/cuenta/codigo"
     settings: AuthSettings = app.extensions["sivei_auth_settings"]
-    for _ in range(10):
-        clock.advance(seconds=settings.lockout_max_seconds + 1)
-        for _ in range(5):
-            limits.record_failure(engine(app), key, settings)
-    until = limits.locked_until(engine(app), key)
-    assert until is not None and until - clock.now() <= timedelta(seconds=settings.lockout_max_seconds)
-    clock.advance(seconds=settings.lockout_max_seconds + 1)
-    assert limits.locked_until(engine(app), key) is None
-    # Unknown users are locked the same way (a lock reveals nothing).
+    key = limits.guard_key("voter", "V0001", "203.0.113.7")
+    first = limits.throttled_until(engine(app), key)
+    assert first is not None and first - clock.now() <= timedelta(seconds=settings.throttle_base_seconds)
+    clock.advance(seconds=settings.throttle_base_seconds + 1)
+    r = b.submit("/cuenta/entrar", usuario="V0001", clave="mala contraseña")  # the wait doubles
+    second = limits.throttled_until(engine(app), key)
+    assert r.status_code == 429 and second is not None
+    assert second - clock.now() > timedelta(seconds=settings.throttle_base_seconds)
+    for _ in range(12):  # …up to the cap
+        clock.advance(seconds=settings.throttle_max_seconds + 1)
+        limits.record_failure(engine(app), key, settings)
+    until = limits.throttled_until(engine(app), key)
+    assert until is not None and until - clock.now() <= timedelta(seconds=settings.throttle_max_seconds)
+    clock.advance(seconds=settings.throttle_max_seconds + 1)
+    assert location(b.submit("/cuenta/entrar", usuario="V0001", clave=PASSWORD)) == "/cuenta/codigo"
+    # Unknown users are throttled the same way (a throttle reveals nothing).
     b2 = Browser(app)
     statuses = [b2.submit("/cuenta/entrar", usuario="NADIE", clave="x").status_code for _ in range(6)]
     assert statuses == [401, 401, 401, 401, 429, 429]
@@ -645,6 +641,7 @@ def test_secrets_never_reach_the_logs(app: Flask, clock: Clock, caplog: pytest.L
     clock.advance(seconds=61)
     login_sms(Browser(app))
     Browser(app).submit("/cuenta/olvide", usuario="V0001")
+    accounts.flush_resets()
     reset = link_in(read_mail_outbox(outbox(app))[-1].body, "/cuenta/restablecer")
     Browser(app).get(reset)
     text = "\n".join(r.getMessage() for r in caplog.records)
@@ -688,10 +685,11 @@ def test_pages_are_accessible_basics(app: Flask) -> None:
 def test_settings_refuse_weak_argon2_in_production(tmp_path: Path) -> None:
     from sivei_server.config import ConfigError, ServerConfig
 
-    cfg = ServerConfig(data_dir=tmp_path, production=True, extra=FAST)
+    prod = {"production": True, "public_url": "https://votar.example", "proxy_addresses": ("127.0.0.1",)}
+    cfg = ServerConfig(data_dir=tmp_path, extra=FAST, **prod)
     with pytest.raises(ConfigError):
         AuthSettings.from_config(cfg, env={})
-    assert AuthSettings.from_config(ServerConfig(data_dir=tmp_path, production=True), env={}).argon2_time_cost >= 2
+    assert AuthSettings.from_config(ServerConfig(data_dir=tmp_path, **prod), env={}).argon2_time_cost >= 2
 
 
 def test_housekeeping_purges_stale_rows(app: Flask, clock: Clock) -> None:
@@ -701,7 +699,7 @@ def test_housekeeping_purges_stale_rows(app: Flask, clock: Clock) -> None:
     activate_sms(Browser(app), send_activation(app))
     Browser(app).submit("/cuenta/entrar", usuario="NADIE", clave="x")
     settings: AuthSettings = app.extensions["sivei_auth_settings"]
-    key = limits.account_key("voter", "otro")
+    key = limits.guard_key("voter", "otro", "203.0.113.5")
     for _ in range(5):
         limits.record_failure(engine(app), key, settings)
     with session_scope(engine(app)) as s:

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
-from servertools import make_app
+from servertools import make_app, sealed_operator_totp
 from sivei_server import models
 from sivei_server.auth import codes
 from sivei_server.auth.settings import AuthSettings
@@ -211,7 +211,14 @@ def test_sms_gateways_from_settings(tmp_path: Path) -> None:
     smtp = NotifySettings.from_config(ServerConfig(data_dir=tmp_path), env={
         "SIVEI_CORREO": "smtp", "SIVEI_SMTP_HOST": "relevo", "SIVEI_SMTP_CLAVE": "secreta"})
     assert smtp.smtp_starttls and smtp.smtp_port is None and "secreta" not in repr(smtp)
-    assert isinstance(Notifier.from_config(ServerConfig(data_dir=tmp_path)).mailer, FileMailer)
+    # File outboxes write links and codes: only with the development flag, never in production.
+    with pytest.raises(NotifyError):
+        Notifier.from_config(ServerConfig(data_dir=tmp_path))
+    dev = ServerConfig(data_dir=tmp_path, extra={"buzon_desarrollo": True})
+    assert isinstance(Notifier.from_config(dev).mailer, FileMailer)
+    with pytest.raises(NotifyError):
+        Notifier.from_config(ServerConfig(data_dir=tmp_path, production=True, public_url="https://votar.example",
+                                          proxy_addresses=("127.0.0.1",), extra={"buzon_desarrollo": True}))
 
 
 def test_sms_gateway_failure_is_a_clear_answer(tmp_path: Path) -> None:
@@ -297,8 +304,9 @@ def test_voter_journey_over_http(served: tuple[Any, str, Inbox]) -> None:
     settings: AuthSettings = app.extensions["sivei_auth_settings"]
     secret = codes.new_totp_secret()
     with session_scope(engine) as s:
-        s.add(Voter(voter_id="V0001", entity="JAL", email="maria@ejemplo.org", phone="+15550104321"))
-        s.add(Operator(username="admin", role="administrador", totp_secret=secret,
+        s.add(Voter(voter_id="V0001", username="V0001", entity="JAL", email="maria@ejemplo.org",
+                    phone="+15550104321"))
+        s.add(Operator(username="admin", role="administrador", totp_secret=sealed_operator_totp(app, "admin", secret),
                        password_hash=codes.hash_password(settings, "operador-clave-larga")))
 
     # The administrator logs in (password + TOTP) and sends the activation links through SMTP.
@@ -345,5 +353,10 @@ def test_voter_journey_over_http(served: tuple[Any, str, Inbox]) -> None:
     assert voter.submit("/cuenta/codigo", codigo=code.group(1)) == 200 and voter.path == "/cuenta/"
     # A page that requires a voter sends an anonymous browser to the login page, and back after it.
     anon = Web(base)
-    assert anon.open("/votar") == 200 and anon.path == "/cuenta/entrar"
-    assert 'name="siguiente" value="/votar"' in anon.page
+    assert anon.open("/votar/sesion") == 200 and anon.path == "/cuenta/entrar"
+    assert 'name="siguiente" value="/votar/sesion"' in anon.page
+    # The booth itself loads without a session (the credential authority's link opens it) and sends
+    # the voter to log in: in this tab and back (no link), or in another tab that ends on /votar/sesion.
+    assert anon.open("/votar") == 200 and anon.path == "/votar"
+    assert 'data-entrar="/cuenta/entrar?siguiente=/votar"' in anon.page
+    assert 'data-entrar-pestana="/cuenta/entrar?siguiente=/votar/sesion"' in anon.page

@@ -14,7 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from servertools import make_app
+from servertools import make_app, opened_operator_totp, sealed_operator_totp
+from sivei.ballot.credential_tokens import seal_tokens
 from sivei.ballot.credentials import RollEntry, issue_credentials, synthetic_roll
 from sivei.ballot.manifest import sample_manifest
 from sivei.cli.main import main
@@ -26,6 +27,7 @@ from sivei_server.db import session_scope
 from sivei_server.models import AuditLog, Operator, Voter
 from sivei_server.notify import read_mail_outbox
 from sivei_server.roll import RollError, import_roll, parse_roll
+from sivei_server.usernames import shown
 
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 N = 12  # two voters per entity of the sample manifest
@@ -33,13 +35,16 @@ OP_PASSWORD = "operador-clave-larga"
 
 
 @pytest.fixture(scope="module")
-def credentials() -> tuple[list[RollEntry], bytes, bytes]:
+def credentials() -> tuple[list[RollEntry], bytes, bytes, bytes]:
     manifest = sample_manifest()
     roll = synthetic_roll(manifest, N)
-    issued = issue_credentials(manifest, roll, SoftwareSigner(), retain=False)
+    authority = SoftwareSigner()
+    issued = issue_credentials(manifest, roll, authority, retain=False)
+    sealed = seal_tokens(manifest.election_id, issued.deliveries, authority).to_bytes()
     with tempfile.TemporaryDirectory() as tmp:
         issued.credential_list.write(tmp)
-        return roll, Path(tmp, "credential-list.json").read_bytes(), Path(tmp, "credentials.jsonl").read_bytes()
+        return (roll, Path(tmp, "credential-list.json").read_bytes(), Path(tmp, "credentials.jsonl").read_bytes(),
+                sealed)
 
 
 def csv_of(roll: list[RollEntry], *, header: str = "id_votante,entidad,nombre,correo,celular") -> bytes:
@@ -53,15 +58,15 @@ def engine(app: Flask) -> Any:
     return app.extensions["sivei_engine"]
 
 
-def load_election_files(app: Flask, credentials: tuple[list[RollEntry], bytes, bytes], *, with_list: bool = True
-                        ) -> None:
-    _, list_bytes, entries_bytes = credentials
+def load_election_files(app: Flask, credentials: tuple[list[RollEntry], bytes, bytes, bytes], *,
+                        with_list: bool = True) -> None:
+    _, list_bytes, entries_bytes, sealed_bytes = credentials
     data = (resources.files("sivei") / "data" / "sample-manifest.json").read_bytes()
     with session_scope(engine(app)) as s:
         el.load_manifest(s, data, None)
     if with_list:
         with session_scope(engine(app)) as s:
-            el.import_credentials(s, list_bytes, entries_bytes, None)
+            el.import_credentials(s, list_bytes, entries_bytes, sealed_bytes, None)
 
 
 @pytest.fixture
@@ -187,7 +192,12 @@ def test_console_import_and_notify(app: Flask, credentials: Any) -> None:
     mails = read_mail_outbox(app.extensions["sivei_config"].data_dir / "buzon")
     assert len(mails) == N
     mail = next(m for m in mails if m.to == roll[0].email.lower())
-    assert roll[0].voter_id in mail.body and "/cuenta/activar?t=" in mail.body
+    with session_scope(engine(app)) as s:
+        issued = s.get(Voter, roll[0].voter_id)
+        assert issued is not None
+        username = shown(issued.username)
+    # The email names the username the server issued, never the registry's id (issue 7, item 2).
+    assert username in mail.body and roll[0].voter_id not in mail.body and "/cuenta/activar?t=" in mail.body
     r = admin.post("/api/operacion/padron/notificar", headers={"X-CSRF-Token": token})
     assert r.get_json() == {"sent": 0, "skipped": N}  # links still valid
 
@@ -197,7 +207,7 @@ def logged_operator(app: Flask, username: str, role: str) -> Any:
     settings: AuthSettings = app.extensions["sivei_auth_settings"]
     with session_scope(engine(app)) as s:
         s.add(Operator(username=username, role=role, password_hash=codes.hash_password(settings, OP_PASSWORD),
-                       totp_secret=secret))
+                       totp_secret=sealed_operator_totp(app, username, secret)))
     client = app.test_client()
     token = admin_token(client, "/operacion/entrar")
     r = client.post("/operacion/entrar", data={"csrf_token": token, "usuario": username, "clave": OP_PASSWORD})
@@ -218,7 +228,9 @@ def admin_token(client: Any, page: str) -> str:
     return match.group(1)
 
 
-def test_command_line(tmp_path: Path, credentials: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line(tmp_path: Path, credentials: Any, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIVEI_BUZON_DESARROLLO", "1")  # the command line's file outbox (development)
     roll = credentials[0]
     app = make_app(tmp_path, extra=FAST)
     load_election_files(app, credentials)
@@ -247,5 +259,6 @@ def test_command_line(tmp_path: Path, credentials: Any, capsys: pytest.CaptureFi
     assert "otpauth://totp/" in out and qr.read_text().startswith("<?xml") and (qr.stat().st_mode & 0o077) == 0
     with session_scope(engine(app)) as s:
         op = s.scalar(select(Operator).where(Operator.username == "ana"))
-        assert op is not None and op.totp_secret is not None and op.totp_secret in out
+        assert op is not None and op.totp_secret is not None and op.totp_secret not in out
+        assert opened_operator_totp(app, "ana", op.totp_secret) in out
     assert main(["servidor", "operador-totp", "nadie", "--datos", data_dir]) == 2

@@ -47,10 +47,11 @@ def test_opening_act_must_match(tmp_path: Path) -> None:
     assert op.upload("/api/operacion/manifiesto", {"manifiesto": b"{}"}).status_code == 422
     assert op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes}).status_code == 200
     bad_entries = kit.entries_bytes.replace(b"0", b"1", 1)
-    r = op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": bad_entries})
+    r = op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": bad_entries,
+                                                  "fichas": kit.sealed_bytes})
     assert r.status_code == 422 and r.get_json()["error"] == "credenciales"
-    assert op.upload("/api/operacion/credenciales",
-                     {"lista": kit.list_bytes, "entradas": kit.entries_bytes}).status_code == 200
+    assert op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes,
+                                                     "fichas": kit.sealed_bytes}).status_code == 200
     # An act with one signature missing, an act naming another receipt key: refused, naming why.
     act = json.loads(kit.act_bytes)
     one_short = dict(act, signatures=act["signatures"][:-1])
@@ -100,7 +101,7 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
             assert info["voted"] is False and info["style"] == kit.manifest.style_for_entity(info["entity"]).id
             body = kit.ballot(vid)
             if vid == voters[0]:
-                first_body = body
+                first_body, first_browser = body, b
             r = b.post_raw("/api/votar", body)
             assert r.status_code == 201, r.get_json()
             receipt = r.get_json()["receipt"]
@@ -165,8 +166,11 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         late = voter_browser(app, voters[4]).post_raw("/api/votar", kit.ballot(voters[4]))
         assert late.status_code == 409 and late.get_json()["message"] == "La votación cerró."
         # A retry after the close of a ballot cast in time still gets its receipt (not a late ballot).
-        retry = voter_browser(app, voters[0]).post_raw("/api/votar", first_body)
+        retry = first_browser.post_raw("/api/votar", first_body)
         assert retry.status_code == 200 and retry.get_json()["receipt"] == receipts[0]
+        # Only the session that cast it gets the receipt again (issue 7, item 8).
+        elsewhere = voter_browser(app, voters[0]).post_raw("/api/votar", first_body)
+        assert elsewhere.status_code == 409 and "receipt" not in elsewhere.get_json()
         state = _wait_closed(setup)
         assert state["cast"] == 4 and state["late"] == 1
         with session_scope(setup.engine) as s:

@@ -76,7 +76,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     key_path = tmp / "llave-recibos.pem"
     receipt_key = create_key_file(key_path)
     config = ServerConfig(data_dir=tmp / "datos", database_url=url, cookie_secure=False, test_login=True,
-                          allow_test_group=True, receipt_key_file=key_path)
+                          allow_test_group=True, receipt_key_file=key_path, extra={"buzon_desarrollo": True})
     engine = make_engine(config)
     try:
         upgrade(engine)
@@ -100,9 +100,9 @@ def _concurrently(*calls: object) -> list[tuple[int, object]]:
     results: list[tuple[int, object] | None] = [None] * len(calls)
 
     def run(i: int, call: object) -> None:
-        client, body = call  # type: ignore[misc]
+        client, body, headers = call  # type: ignore[misc]
         barrier.wait()
-        results[i] = client.post_raw("/api/votar", body)
+        results[i] = client.post_raw("/api/votar", body, headers=headers)
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
     for t in threads:
@@ -126,7 +126,8 @@ def test_two_different_ballots_for_one_voter(running: Running) -> None:
     for voter in kit.roll[:4]:
         vid = voter.voter_id
         a, b = login_voter(running.base, vid), login_voter(running.base, vid)  # two devices
-        results = _concurrently((a, kit.ballot(vid)), (b, kit.ballot(vid)))
+        token = kit.cast_headers(vid)
+        results = _concurrently((a, kit.ballot(vid), token), (b, kit.ballot(vid), token))
         statuses = sorted(status for status, _ in results)
         assert statuses == [201, 409], results
         refused = next(body for status, body in results if status == 409)
@@ -142,14 +143,19 @@ def test_identical_ballot_twice(running: Running) -> None:
     for voter in kit.roll[4:7]:
         vid = voter.voter_id
         body = kit.ballot(vid)
-        a, b = login_voter(running.base, vid), login_voter(running.base, vid)
+        a = login_voter(running.base, vid)
         before = _count(running, CastBallot)
-        results = _concurrently((a, body), (b, body))
+        # One device sends the same ballot twice at once (a retry racing the first try): one 201, one 200,
+        # the same receipt, stored once.
+        results = _concurrently((a, body, kit.cast_headers(vid)), (a, body, kit.cast_headers(vid)))
         assert sorted(status for status, _ in results) == [200, 201], results
         receipts = [r["receipt"] for _, r in results]  # type: ignore[index]
         assert receipts[0] == receipts[1]
         assert _count(running, CastBallot) == before + 1
         assert _count(running, CastBallot, ballot_hash=receipts[0]["ballot_hash"]) == 1
+        # Another session of the same voter gets no receipt for it (only the session that cast it).
+        status, answer = login_voter(running.base, vid).post_raw("/api/votar", body, headers=kit.cast_headers(vid))
+        assert status == 409 and "receipt" not in answer  # type: ignore[operator]
 
 
 def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> None:
@@ -159,6 +165,7 @@ def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> N
     voters = [v.voter_id for v in kit.roll[7:]]
     sessions = {vid: login_voter(running.base, vid) for vid in voters}
     bodies = {vid: kit.ballot(vid) for vid in voters}
+    headers = {vid: kit.cast_headers(vid) for vid in voters}
     before = _count(running, CastBallot)
     statuses: list[int] = []
     lock = threading.Lock()
@@ -170,7 +177,7 @@ def test_bounded_load(running: Running, capsys: pytest.CaptureFixture[str]) -> N
                 if not queue:
                     return
                 vid = queue.pop()
-            status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+            status, _ = sessions[vid].post_raw("/api/votar", bodies[vid], headers=headers[vid])
             with lock:
                 statuses.append(status)
 

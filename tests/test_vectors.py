@@ -20,17 +20,20 @@ import pytest
 from sivei.ballot.board import event_hash, payload_hash
 from sivei.ballot.challenge import ChallengedBallot, check_challenge
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.credential_tokens import seal_key, seal_token, token_digest, unseal_token, verify_token
 from sivei.ballot.credentials import (
     CHECK_ALPHABET,
     CredentialEntry,
     CredentialError,
     CredentialList,
     check_credential_list,
+    credential_from_link,
     credential_public_key,
     credential_seed,
     entries_hash,
     format_credential,
     parse_credential,
+    voting_link,
 )
 from sivei.ballot.encrypt import (
     EncryptedBallot,
@@ -365,6 +368,37 @@ def test_credential_list() -> None:
     lst = CredentialList(env, tuple(entries))
     assert lst.hash.hex() == v["credential_list_hash"]
     assert fingerprint(key_fingerprint_digest(lst.authority_key)) == v["authority_key_fingerprint"]
+
+
+def test_voting_links() -> None:
+    v = load("credentials.json")
+    for case in v["links"]:
+        assert voting_link(case["site"], case["credential"]) == case["link"]
+        assert credential_from_link(case["link"]) == case["canonical"]
+    for case in v["link_fragments"]:
+        assert credential_from_link(case["text"]) == case["canonical"]
+    for case in v["damaged_links"]:
+        with pytest.raises(CredentialError):
+            credential_from_link(case["text"])
+
+
+def test_credential_tokens_and_seals() -> None:
+    v = load("credentials.json")["credential_tokens"]
+    key = h(v["authority_key"])
+    for case in v["tokens"]:
+        election, voter = case["election_id"], case["voter_id"]
+        pk, token = h(case["public_credential"]), h(case["token"])
+        assert credential_public_key(election, case["credential"]) == pk
+        assert Encoder().string(election).string(case["token_voter_id"]).fixed(pk, 32).to_bytes().hex() == \
+            case["digest_input"]
+        assert token_digest(election, voter, pk).hex() == case["digest"]
+        assert tagged_hash("sivei/credential-token", h(case["digest_input"])).hex() == case["digest"]
+        assert verify_token(key, election, voter, pk, token)
+        assert seal_key(election, case["credential"]).hex() == case["seal_key"]
+        assert seal_token(election, voter, case["credential"], token, nonce=h(case["nonce"])).hex() == case["sealed"]
+        assert unseal_token(election, voter, case["credential"], h(case["sealed"])) == token
+        with pytest.raises(CredentialError):
+            unseal_token(election, voter, v["wrong_credential"], h(case["sealed"]))
 
 
 # -- ballots -----------------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ from sivei.tally.aggregate import TallyAccumulator
 from sivei_ceremonies.common import (
     Out,
     RefusalError,
+    check_election,
+    check_folder_election,
     constancia_banner,
     custodian,
     guardian_name,
@@ -72,9 +74,11 @@ def act_title(act: SignedAct) -> str:
 
 def read_act(path: Path) -> SignedAct:
     try:
-        return SignedAct.from_json(read_json(path), str(path))
+        act = SignedAct.from_json(read_json(path), str(path))
     except SiveiError as exc:
         raise RefusalError(str(exc)) from None
+    check_election(act.election_id, str(path))
+    return act
 
 
 def read_receipt_key(path: Path) -> bytes:
@@ -125,6 +129,7 @@ def _opening_body(transcript: Transcript, credentials: Path, receipt_key: bytes,
 
 def _closing_body(record: Path, *, allow_test_group: bool) -> SignedAct:
     """The closing act recomputed from a closed record's board (chain checked, ballots aggregated)."""
+    check_folder_election(record)
     try:
         ctx = load_election_context(record, allow_test_group=allow_test_group)
     except SiveiError as exc:
@@ -199,11 +204,14 @@ def draft_closing(record: Path, output: Path, *, allow_test_group: bool, out: Ou
 # -- showing, signing ---------------------------------------------------------------------------------
 
 
-def show_act(path: Path, ceremony: Path | None, *, allow_test_group: bool, out: Out) -> SignedAct:
+def show_act(path: Path, ceremony: Path | None, *, allow_test_group: bool, out: Out,
+             printout: Path | None = None) -> SignedAct:
     out.title(tr("ACTA", "ACT"))
     constancia_banner(out)
     act = read_act(path)
     _present(act, out)
+    if printout is not None:
+        _print_act(act, ceremony, printout, allow_test_group=allow_test_group, out=out)
     if ceremony is not None:
         transcript = load_transcript(ceremony, allow_test_group=allow_test_group)
         problems = act.signature_problems(_keys(transcript), required=_required(act, transcript), what=path.name)
@@ -213,6 +221,29 @@ def show_act(path: Path, ceremony: Path | None, *, allow_test_group: bool, out: 
         else:
             out.ok(tr("firmas electrónicas completas y válidas", "electronic signatures complete and valid"))
     return act
+
+
+def _print_act(act: SignedAct, ceremony: Path | None, printout: Path, *, allow_test_group: bool, out: Out) -> None:
+    from sivei.files import refuse_existing
+    from sivei_ceremonies.keygen import SETUP_FILE, load_setup
+    from sivei_ceremonies.material import act_document, write_document
+
+    names: tuple[str, ...] = ()
+    if ceremony is not None:
+        n = load_transcript(ceremony, allow_test_group=allow_test_group).n
+        if (ceremony / SETUP_FILE).exists():
+            names = load_setup(ceremony, allow_test_group=allow_test_group).names
+    elif isinstance(act.body.get("guardians"), int):
+        n = int(act.body["guardians"])
+    else:
+        raise RefusalError(tr("indique --ceremonia para saber cuántos custodios firman el acta",
+                              "give --ceremonia to know how many key-holders sign the act"))
+    stem = printout.with_suffix("")
+    for target in (stem.with_suffix(".pdf"), stem.with_suffix(".txt")):
+        refuse_existing(target)
+    write_document(stem, act_document(act, n, names), out)
+    out.step(tr(f"Acta para imprimir en {stem}.pdf (y .txt): léala, fírmela a mano junto con la notaría",
+                f"Act for printing in {stem}.pdf (and .txt): read it, sign it by hand before the notary"))
 
 
 def _keys(transcript: Transcript) -> dict[str, bytes]:

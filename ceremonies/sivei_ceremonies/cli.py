@@ -34,9 +34,10 @@ def _handler(fn: Handler) -> Callable[[argparse.Namespace], int]:
     imported only when one of their commands runs, so other ``sivei`` commands do not pay for them."""
     def run(args: argparse.Namespace) -> int:
         from sivei.crypto.dkg import CeremonyAbortError
-        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out
+        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out, set_rehearsal
         from sivei_ceremonies.keygen import print_abort
 
+        set_rehearsal(bool(getattr(args, "rehearsal", False)))
         out = Out()
         try:
             fn(args, out)
@@ -77,6 +78,9 @@ def _test_group(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-group", action="store_true",
                    help=tr("aceptar el grupo de prueba (inseguro; solo pruebas y simulacros)",
                            "accept the test group (insecure; tests and drills only)"))
+    p.add_argument("--ensayo", "--rehearsal", dest="rehearsal", action="store_true",
+                   help=tr("ensayo: aceptar solo archivos de un ensayo («ensayo-…»); sin esta opción se rehúsan",
+                           "rehearsal: accept only a rehearsal's files («ensayo-…»); without it they are refused"))
 
 
 def _board_check(p: argparse.ArgumentParser) -> None:
@@ -109,7 +113,8 @@ def _keys_setup(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import keygen
 
     group = TEST_GROUP if args.test_group else PRODUCTION_GROUP
-    keygen.prepare(args.exchange, args.manifest, group, args.ceremony_id, args.n, args.t, args.names or [], out)
+    keygen.prepare(args.exchange, args.manifest, group, args.ceremony_id, args.n, args.t, args.names or [], out,
+                   usb_path=args.usb_path, private_path=args.private_path)
 
 
 def _keys_step(args: argparse.Namespace, out: Out) -> None:
@@ -168,7 +173,7 @@ def _act_draft_closing(args: argparse.Namespace, out: Out) -> None:
 def _act_show(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import acts
 
-    acts.show_act(args.act, args.ceremony, allow_test_group=args.test_group, out=out)
+    acts.show_act(args.act, args.ceremony, allow_test_group=args.test_group, out=out, printout=args.printout)
 
 
 def _act_sign(args: argparse.Namespace, out: Out) -> None:
@@ -260,6 +265,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--nombre", "--name", dest="names", action="append",
                    help=tr("nombre de cada custodio, en orden (repetible)",
                            "each key-holder's name, in order (repeatable)"))
+    p.add_argument("--ruta-memoria", "--usb-path", dest="usb_path", default="E:/ceremonia",
+                   help=tr("cómo verán los custodios la carpeta de intercambio en su laptop (para sus tarjetas)",
+                           "how key-holders will see the exchange folder on their laptop (for their cards)"))
+    p.add_argument("--ruta-privada", "--private-path", dest="private_path", default="C:/custodio",
+                   help=tr("la carpeta privada de cada custodio (para sus tarjetas)",
+                           "each key-holder's private folder (for their cards)"))
     _test_group(p)
     p.set_defaults(func=_handler(_keys_setup))
     p = ksub.add_parser("paso", aliases=["step"],
@@ -306,8 +317,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=tr("carpeta de la ceremonia o registro", "ceremony folder or record"))
     p.add_argument("--prueba", "--proof", dest="proof", type=Path, required=True, help=tr("archivo de la prueba",
                                                                                           "proof file"))
-    p.add_argument("--reto", "--challenge", dest="challenge", default=None,
-                   help=tr("el reto que usted dictó", "the challenge you dictated"))
+    p.add_argument("--reto", "--challenge", dest="challenge", required=True,
+                   help=tr("el reto que usted dictó (obligatorio: una prueba sin él no demuestra nada)",
+                           "the challenge you dictated (required: a proof without it proves nothing)"))
     _test_group(p)
     p.set_defaults(func=_handler(_verify_key_check))
 
@@ -343,6 +355,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = asub.add_parser("mostrar", aliases=["show"],
                         help=tr("imprimir un acta para firma autógrafa", "print an act for autograph signature"))
     p.add_argument("act", type=Path, metavar=tr("ACTA", "ACT"))
+    p.add_argument("--imprimir", "--print", dest="printout", type=Path, default=None,
+                   metavar=tr("ARCHIVO.pdf", "FILE.pdf"),
+                   help=tr("escribir el acta para imprimir, con líneas de firma (PDF; y .txt al lado)",
+                           "write the act for printing, with signature lines (PDF; and .txt beside it)"))
     p.add_argument("--ceremonia", "--ceremony", dest="ceremony", type=Path, default=None,
                    help=tr("comprobar sus firmas con las llaves de esta ceremonia o registro",
                            "check its signatures against this ceremony's or record's keys"))

@@ -22,9 +22,11 @@ from sivei.crypto.encoding import Encoder, element_to_hex, tagged_hash
 from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import GROUPS, TEST_GROUP, Group
 from sivei.custody import PIN_ENV, TokenSession, open_module, read_pin
+from sivei.election_kind import PREFIXES, ElectionKind, banner, check_kind, kind_name, kind_of
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
+from sivei.record import layout
 
 TAG_JOINT_KEY = "sivei/joint-key"
 TAG_VERIFICATION_KEY = "sivei/verification-key"
@@ -86,7 +88,31 @@ def constancia_banner(out: Out) -> IntegrityConstancia:
                  "integrity constancia of this installation (SHA3-256)"), constancia.fingerprint)
     out.info(tr(f"compárela con la del software auditado («sivei integridad»); resumen {constancia.digest.hex()}",
                 f"compare it with the audited software's («sivei integridad»); digest {constancia.digest.hex()}"))
+    if constancia.mode != "record":
+        out.warn(tr("esta instalación es de desarrollo (fuentes importadas, p. ej. «make setup»), no la del paquete "
+                    "de instalación: su huella NO será la del paquete auditado. En una ceremonia use la instalación "
+                    "desde el paquete sin conexión (docs/ceremony.md, sección 3)",
+                    "this is a development installation (imported sources, e.g. «make setup»), not the install "
+                    "bundle's: its fingerprint will NOT be the audited bundle's. At a ceremony use the installation "
+                    "from the offline bundle (docs/ceremony.md, section 3)"))
     return constancia
+
+
+def warn_pin_from_environment(out: Out, variable: str = PIN_ENV) -> None:
+    """A PIN taken from the environment skips the prompt: say so, loudly (drills and tests only)."""
+    if os.environ.get(variable):
+        out.warn(tr(f"el PIN se tomó de la variable de entorno {variable} (solo simulacros y pruebas): en una "
+                    f"ceremonia real bórrela («unset {variable}») para que el PIN se teclee",
+                    f"the PIN was taken from the environment variable {variable} (drills and tests only): at a "
+                    f"real ceremony remove it («unset {variable}») so that the PIN is typed"))
+
+
+def softhsm_store_note(out: Out) -> None:
+    """Which SoftHSM2 token store this laptop uses (each key-holder has their own)."""
+    conf = os.environ.get("SOFTHSM2_CONF")
+    if conf:
+        out.info(tr(f"almacén de tokens SoftHSM2 de esta computadora: {conf}",
+                    f"this laptop's SoftHSM2 token store: {conf}"))
 
 
 # -- fingerprints -----------------------------------------------------------------------------------
@@ -114,6 +140,71 @@ def guardian_name(index: int) -> str:
 def custodian(index: int) -> str:
     """The key-holder as people call them."""
     return tr(f"custodio {index}", f"key-holder {index}")
+
+
+# -- real election or rehearsal ----------------------------------------------------------------------
+
+_expected_kind: ElectionKind = "real"
+_announced: set[str] = set()
+
+
+def set_rehearsal(rehearsal: bool) -> None:
+    """``--ensayo``: this command works on a rehearsal's files only; otherwise on the real election's only."""
+    global _expected_kind
+    _expected_kind = "rehearsal" if rehearsal else "real"
+    _announced.clear()
+
+
+def check_election(election_id: object, where: str) -> None:
+    """Refuse at once a file of another kind of election than this command's (a rehearsal's file in a
+    real ceremony, or the reverse), before any long check; announce a rehearsal on screen."""
+    if not isinstance(election_id, str):
+        raise RefusalError(tr(f"{where}: no nombra su elección", f"{where}: does not name its election"))
+    try:
+        check_kind(election_id, _expected_kind, where)
+    except SiveiError as exc:
+        raise RefusalError(str(exc)) from None
+    line = banner(election_id)
+    if line and election_id not in _announced:
+        _announced.add(election_id)
+        print(f"   {line}", flush=True)
+
+
+def check_ceremony_kind(election_id: str, ceremony_id: str) -> None:
+    """A rehearsal's ceremony ids start with its kind's prefix; the real election's never do."""
+    kind = kind_of(election_id)
+    prefix = PREFIXES.get(kind)
+    if prefix is not None and not ceremony_id.startswith(prefix):
+        raise RefusalError(tr(f"la ceremonia de {kind_name(kind)} debe llevar un identificador que empiece por "
+                              f"«{prefix}» (p. ej. «{election_id}-llaves-1»)",
+                              f"the ceremony of {kind_name(kind)} must have an id starting with «{prefix}» "
+                              f"(e.g. «{election_id}-llaves-1»)"))
+    if prefix is None and kind_of(ceremony_id) != "real":
+        raise RefusalError(tr(f"el identificador «{ceremony_id}» es de {kind_name(kind_of(ceremony_id))}: la "
+                              "ceremonia de la elección real no puede llevarlo",
+                              f"the id «{ceremony_id}» is {kind_name(kind_of(ceremony_id))}'s: the real election's "
+                              "ceremony cannot carry it"))
+
+
+def peek_election_id(directory: Path) -> str | None:
+    """The election id a ceremony folder (``ceremonia.json``) or a record (its index) names, read
+    without checking anything else (milliseconds, whatever the size of the board)."""
+    for name in ("ceremonia.json", layout.HEADER):
+        path = directory / name
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):
+                return None
+            value = data.get("election_id") if isinstance(data, dict) else None
+            return value if isinstance(value, str) else None
+    return None
+
+
+def check_folder_election(directory: Path) -> None:
+    election_id = peek_election_id(directory)
+    if election_id is not None:
+        check_election(election_id, str(directory))
 
 
 # -- groups -----------------------------------------------------------------------------------------
@@ -200,6 +291,8 @@ def keyholder_token(label: str, module_path: str | None, out: Out) -> Iterator[T
     """Open the PKCS#11 module in this process, ask for the PIN (or read ``SIVEI_PIN``) and log in."""
     module = open_module(module_path)
     out.info(tr(f"módulo PKCS#11: {module.path}", f"PKCS#11 module: {module.path}"))
+    softhsm_store_note(out)
+    warn_pin_from_environment(out)
     pin = read_pin(pin_prompt(label), env_var=PIN_ENV)
     session = module.open_token(label, pin)
     del pin

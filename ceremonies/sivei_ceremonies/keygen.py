@@ -55,8 +55,8 @@ from sivei.crypto.dkg import (
     verify_transcript,
 )
 from sivei.crypto.ecdsa import Signer
-from sivei.crypto.encoding import Encoder, canonical_json
-from sivei.crypto.envelope import Envelope, bundle_hash
+from sivei.crypto.encoding import Encoder, canonical_json, element_to_hex
+from sivei.crypto.envelope import Envelope, bundle_hash, seal
 from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import Group
 from sivei.custody import SEALED_SHARE_PURPOSE, SealContext, SealedFile, Sealer
@@ -68,6 +68,9 @@ from sivei.record.context import load_group
 from sivei_ceremonies.common import (
     Out,
     RefusalError,
+    check_ceremony_kind,
+    check_election,
+    check_folder_election,
     constancia_banner,
     custodian,
     group_named,
@@ -161,10 +164,12 @@ def check_ceremony_id(ceremony_id: str) -> None:
 
 
 def prepare(exchange: Path, manifest_path: Path, group: Group, ceremony_id: str, n: int, t: int,
-            names: Sequence[str], out: Out) -> CeremonySetup:
-    """The coordinator's first command: a new exchange folder with the setup and the manifest."""
+            names: Sequence[str], out: Out, *, usb_path: str = "E:/ceremonia",
+            private_path: str = "C:/custodio") -> CeremonySetup:
+    """The coordinator's first command: a new exchange folder with the setup, the manifest and the
+    printed material (``material``)."""
     out.title(tr("CEREMONIA DE LLAVES — PREPARACIÓN (coordinador)", "KEY CEREMONY — SETUP (coordinator)"))
-    constancia_banner(out)
+    constancia = constancia_banner(out)
     check_ceremony_id(ceremony_id)
     if not 1 <= t <= n <= 255:
         raise RefusalError(tr("se requiere 1 ≤ umbral ≤ custodios ≤ 255",
@@ -177,11 +182,25 @@ def prepare(exchange: Path, manifest_path: Path, group: Group, ceremony_id: str,
                               "ceremonia",
                               f"the exchange folder {exchange} is not empty: use a new folder per ceremony"))
     manifest = load_manifest(manifest_path)
+    check_election(manifest.election_id, str(manifest_path))
+    check_ceremony_kind(manifest.election_id, ceremony_id)
     setup = CeremonySetup(group, manifest, ceremony_id, n, t, base_hash(group, manifest.hash), tuple(names))
     exchange.mkdir(parents=True, exist_ok=True)
     write_json_new(exchange / MANIFEST_FILE, manifest.to_json())
     write_json_new(exchange / SETUP_FILE, setup.to_json())
     _print_setup(setup, out)
+    from sivei.crypto.group import TEST_GROUP
+    from sivei_ceremonies.material import write_ceremony_material
+
+    known = {"constancia": constancia.fingerprint, "manifest": fingerprint(manifest.hash),
+             "h_b": fingerprint(setup.h_b)}
+    folder = write_ceremony_material(exchange, election_id=setup.election_id, election_name=manifest.name,
+                                     ceremony_id=ceremony_id, n=n, t=t, names=tuple(names), known=known,
+                                     usb=usb_path, private=private_path, test_group=group is TEST_GROUP, out=out)
+    out.step(tr(f"Material para imprimir en {folder}: tarjeta de comandos y hoja de huellas de cada custodio, guion "
+                "de lectura del coordinador",
+                f"Material to print in {folder}: each key-holder's command card and fingerprint sheet, the "
+                "coordinator's read-aloud script"))
     out.step(tr(f"Carpeta de intercambio lista: {exchange}", f"Exchange folder ready: {exchange}"))
     out.info(tr("copie la carpeta a la memoria USB de cada custodio; cada uno ejecuta ahora la ronda 0",
                 "copy the folder to each key-holder's USB stick; each now runs round 0"))
@@ -204,6 +223,7 @@ def load_setup(exchange: Path, *, allow_test_group: bool) -> CeremonySetup:
     if not isinstance(data, dict) or set(data) != _SETUP_FIELDS or data.get("format") != SETUP_FORMAT:
         raise RefusalError(tr(f"{where}: no es la preparación de una ceremonia de llaves de SIVEI",
                               f"{where}: not the setup of a SIVEI key ceremony"))
+    check_election(data["election_id"], where)
     if data["version"] != FORMAT_VERSION:
         raise RefusalError(tr(f"{where}: versión {data['version']!r} no soportada",
                               f"{where}: unsupported version {data['version']!r}"))
@@ -215,6 +235,7 @@ def load_setup(exchange: Path, *, allow_test_group: bool) -> CeremonySetup:
     if not isinstance(ceremony_id, str):
         raise RefusalError(tr(f"{where}: ceremony_id no válido", f"{where}: invalid ceremony_id"))
     check_ceremony_id(ceremony_id)
+    check_ceremony_kind(str(data["election_id"]), ceremony_id)
     if not isinstance(names, list) or not all(isinstance(x, str) for x in names) or len(names) not in (0, n):
         raise RefusalError(tr(f"{where}: lista de nombres no válida", f"{where}: invalid list of names"))
     try:
@@ -361,6 +382,10 @@ class PrivatePaths:
     def sent(self, rnd: int) -> Path:
         return self.root / "enviados" / f"ronda-{rnd}.json"
 
+    @property
+    def sealed_confirmation(self) -> Path:
+        return self.root / "enviados" / "sellado.json"
+
     def sent_rounds(self) -> list[int]:
         return sorted(r for r in range(NUM_ROUNDS) if self.sent(r).exists())
 
@@ -429,6 +454,12 @@ def keyholder_step(exchange: Path, private: Path, index: int, token_label: str, 
     if paths.share.exists() and not paths.state.exists():
         out.step(tr(f"Este custodio ya concluyó la ceremonia: su parte está sellada en {paths.share}",
                     f"This key-holder has already concluded the ceremony: their share is sealed in {paths.share}"))
+        if paths.sealed_confirmation.exists():
+            confirmation = envelope_path(exchange, CONCLUDE, index)
+            confirmation.parent.mkdir(exist_ok=True)
+            write_json_new(confirmation, read_json(paths.sealed_confirmation))
+            out.info(tr(f"su confirmación firmada está en {confirmation}: entréguela al coordinador",
+                        f"your signed confirmation is in {confirmation}: hand it to the coordinator"))
         return StepResult(CONCLUDE, None)
     with keyholder_token(token_label, module_path, out) as session:
         signer, sealer = session.signer(), session.sealer()
@@ -459,7 +490,7 @@ def keyholder_step(exchange: Path, private: Path, index: int, token_label: str, 
         if rnd == stage - 1 and stage >= 1:
             return _reemit(setup, exchange, index, paths, state, rnd, out)
         if rnd == CONCLUDE:
-            return _conclude(setup, exchange, index, paths, sealer, state, out)
+            return _conclude(setup, exchange, index, paths, signer, sealer, state, out)
         return _send_round(setup, exchange, index, paths, signer, sealer, state, rnd, out)
 
 
@@ -594,8 +625,8 @@ def _describe_round(setup: CeremonySetup, index: int, rnd: int, envelope: Envelo
                   joint_key_fingerprint(setup.group, int(body["joint_key"], 16)))
 
 
-def _conclude(setup: CeremonySetup, exchange: Path, index: int, paths: PrivatePaths, sealer: Sealer,
-              state: KeyholderState, out: Out) -> StepResult:
+def _conclude(setup: CeremonySetup, exchange: Path, index: int, paths: PrivatePaths, signer: Signer,
+              sealer: Sealer, state: KeyholderState, out: Out) -> StepResult:
     out.step(tr("Conclusión: se comprueba la transcripción completa y se sella la parte secreta",
                 "Conclusion: the whole transcript is checked and the secret share is sealed"))
     bundle, answered = read_bundle(setup, exchange, NUM_ROUNDS - 1)
@@ -620,8 +651,72 @@ def _conclude(setup: CeremonySetup, exchange: Path, index: int, paths: PrivatePa
     paths.state.unlink()
     out.ok(tr(f"parte secreta sellada con el token en {paths.share}; el estado de trabajo se borró",
               f"secret share sealed with the token in {paths.share}; the working state was deleted"))
+    confirmation = sealed_confirmation(setup, index, rounds, outcome, signer)
+    write_json_new(paths.sealed_confirmation, confirmation.to_json())
+    target = envelope_path(exchange, CONCLUDE, index)
+    target.parent.mkdir(exist_ok=True)
+    write_json_new(target, confirmation.to_json())
+    out.ok(tr(f"confirmación firmada con el token en {target}: entréguela al coordinador (así consta que los "
+              f"{setup.n} custodios sellaron su parte)",
+              f"confirmation signed with the token in {target}: hand it to the coordinator (so that it is on record "
+              f"that the {setup.n} key-holders sealed their share)"))
     print_summary(setup, outcome, rounds, out, own=index)
     return StepResult(CONCLUDE, None, outcome)
+
+
+TYPE_SHARE_SEALED = "share-sealed"
+
+
+def sealed_confirmation(setup: CeremonySetup, index: int, rounds: Sequence[Sequence[Envelope]],
+                        outcome: CeremonyOutcome, signer: Signer) -> Envelope:
+    """A key-holder's statement, signed by their token, that they checked the transcript and sealed
+    the share matching K_i: round 5 of the ceremony, chained to the transcript hash."""
+    return seal(signer, type=TYPE_SHARE_SEALED, election_id=setup.election_id, ceremony_id=setup.ceremony_id,
+                round=CONCLUDE, sender=guardian_name(index),
+                previous=transcript_hash(setup.election_id, setup.ceremony_id, rounds),
+                body={"guardian": index,
+                      "verification_key": element_to_hex(setup.group, outcome.guardian_keys[index - 1])})
+
+
+def check_sealed_confirmations(setup: CeremonySetup, exchange: Path, outcome: CeremonyOutcome,
+                               rounds: Sequence[Sequence[Envelope]], out: Out) -> list[int]:
+    """Which key-holders confirmed, with their token's signature, that they sealed their share."""
+    t_hash = transcript_hash(setup.election_id, setup.ceremony_id, rounds)
+    confirmed, problems = [], []
+    for i in range(1, setup.n + 1):
+        path = envelope_path(exchange, CONCLUDE, i)
+        if not path.exists():
+            continue
+        try:
+            env = Envelope.from_json(read_json(path), path.name)
+            env.verify(outcome.signing_keys[i - 1])
+        except SiveiError as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        expected = (TYPE_SHARE_SEALED, setup.election_id, setup.ceremony_id, CONCLUDE, guardian_name(i), t_hash,
+                    {"guardian": i, "verification_key": element_to_hex(setup.group, outcome.guardian_keys[i - 1])})
+        if (env.type, env.election_id, env.ceremony_id, env.round, env.sender, env.previous, dict(env.body)) \
+                != expected:
+            problems.append(tr(f"{path}: no es la confirmación de sellado del {custodian(i)} para esta transcripción",
+                               f"{path}: not {custodian(i)}'s sealing confirmation for this transcript"))
+            continue
+        confirmed.append(i)
+    if problems:
+        raise RefusalError(tr("confirmaciones de sellado no válidas:\n  ", "invalid sealing confirmations:\n  ")
+                           + "\n  ".join(problems))
+    missing = [i for i in range(1, setup.n + 1) if i not in confirmed]
+    if not missing:
+        out.ok(tr(f"los {setup.n} custodios confirmaron, con la firma de su token, que comprobaron la transcripción "
+                  "y sellaron su parte",
+                  f"all {setup.n} key-holders confirmed, signed by their token, that they checked the transcript and "
+                  "sealed their share"))
+    elif confirmed:
+        where = f"{round_dir(exchange, CONCLUDE)}/custodio-<i>.json"
+        out.warn(tr(f"sellado confirmado por: {', '.join(map(str, confirmed))}; falta la confirmación de: "
+                    f"{', '.join(custodian(i) for i in missing)} (copie {where} de su memoria)",
+                    f"sealing confirmed by: {', '.join(map(str, confirmed))}; confirmation missing from: "
+                    f"{', '.join(custodian(i) for i in missing)} (copy {where} from their stick)"))
+    return confirmed
 
 
 def _check_transcript(setup: CeremonySetup, exchange: Path, outcome: CeremonyOutcome,
@@ -770,8 +865,13 @@ def coordinator_collect(exchange: Path, *, allow_test_group: bool, out: Out) -> 
         if not (exchange / SUMMARY_FILE).exists():
             write_text_atomic(exchange / SUMMARY_FILE, text)
         print_summary(setup, outcome, rounds, out)
-        out.info(tr("cada custodio ejecuta ahora su último paso (conclusión), que sella su parte",
-                    "each key-holder now runs their last step (conclusion), which seals their share"))
+        out.step(tr("Conclusión: confirmaciones de sellado de los custodios", "Conclusion: the key-holders' sealing "
+                    "confirmations"))
+        if len(check_sealed_confirmations(setup, exchange, outcome, rounds, out)) < setup.n:
+            out.info(tr("cada custodio ejecuta su último paso (conclusión), que sella su parte y firma su "
+                        "confirmación; luego vuelva a ejecutar «llaves recoger»",
+                        "each key-holder runs their last step (conclusion), which seals their share and signs their "
+                        "confirmation; then run «keys collect» again"))
     else:
         out.info(tr(f"cada custodio ejecuta ahora la {round_name(coordinator.round)}",
                     f"each key-holder now runs {round_name(coordinator.round)}"))
@@ -828,6 +928,7 @@ class Transcript:
 def load_transcript(directory: Path, *, allow_test_group: bool) -> Transcript:
     """Read and verify ``ceremony.json`` with its manifest and group, from a ceremony exchange folder
     (``ceremonia.json``) or an election record (``parameters.json``)."""
+    check_folder_election(directory)
     if (directory / SETUP_FILE).exists():
         setup = load_setup(directory, allow_test_group=allow_test_group)
         group, manifest = setup.group, setup.manifest

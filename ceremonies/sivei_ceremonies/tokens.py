@@ -21,7 +21,14 @@ from sivei.custody import (
     read_pin,
 )
 from sivei.i18n import tr
-from sivei_ceremonies.common import Out, constancia_banner, pin_prompt, signing_key_fingerprint
+from sivei_ceremonies.common import (
+    Out,
+    constancia_banner,
+    pin_prompt,
+    signing_key_fingerprint,
+    softhsm_store_note,
+    warn_pin_from_environment,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ def initialise_token(label: str, module_path: str | None, *, keys_only: bool, ou
     module = open_module(module_path)
     out.step(tr(f"Módulo PKCS#11: {module.path} ({module.description})",
                 f"PKCS#11 module: {module.path} ({module.description})"))
+    softhsm_store_note(out)
+    warn_pin_from_environment(out)
+    warn_pin_from_environment(out, SO_PIN_ENV)
     if keys_only:
         out.info(tr("el token ya está inicializado: solo se generan las llaves",
                     "the token is already initialised: only the keys are generated"))

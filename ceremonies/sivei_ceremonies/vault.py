@@ -57,6 +57,8 @@ from sivei.tally.results import ElectionResults, compute_results, format_results
 from sivei_ceremonies.common import (
     Out,
     RefusalError,
+    check_election,
+    check_folder_election,
     constancia_banner,
     custodian,
     keyholder_token,
@@ -89,6 +91,7 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                   lote_bits: int = DEFAULT_BITS) -> tuple[ElectionContext, Transcript, EncryptedTally]:
     """Verify the closed record (proofs in batches of security ``lote_bits``, protocol §8.5); return its
     context, transcript and the tally recomputed from the board."""
+    check_folder_election(record)
     out.step(tr(f"Verificación del registro cerrado {record} (cada boleta, la política de conteo, la cadena del "
                 "tablero contra el acta de cierre, las actas y la constancia)",
                 f"Verifying the closed record {record} (every ballot, the counting policy, the board chain "
@@ -110,8 +113,8 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                 f"≤ 2·2^−{lote_bits}",
                 f"proofs checked in batches with λ = {lote_bits}: a false proof would pass with probability "
                 f"≤ 2·2^−{lote_bits}"))
-    for name, value in report.fingerprints.items():
-        out.info(f"{name}: {value}")
+    for key, value in report.fingerprints.items():
+        out.info(f"{report.label(key)}: {value}")
     try:
         ctx = load_election_context(record, allow_test_group=allow_test_group)
     except SiveiError as exc:  # pragma: no cover - the record just verified
@@ -147,11 +150,17 @@ def export(record: Path, decryption_id: str, output: Path, *, allow_test_group: 
     return Export(ctx.manifest.election_id, decryption_id, transcript.ceremony_id, tally.hash(ctx), tally)
 
 
-def read_export(path: Path, ctx: ElectionContext) -> Export:
+def _export_header(path: Path) -> dict[str, Any]:
     data = read_json(path)
     if not isinstance(data, dict) or set(data) != _EXPORT_FIELDS or data.get("format") != EXPORT_FORMAT:
         raise RefusalError(tr(f"{path}: no es una exportación de la bóveda de SIVEI",
                               f"{path}: not a SIVEI vault export"))
+    check_election(data["election_id"], str(path))
+    return data
+
+
+def read_export(path: Path, ctx: ElectionContext) -> Export:
+    data = _export_header(path)
     if data["version"] != EXPORT_VERSION:
         raise RefusalError(tr(f"{path}: versión no soportada", f"{path}: unsupported version"))
     if data["election_id"] != ctx.manifest.election_id:
@@ -205,26 +214,47 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
     out.title(tr(f"APERTURA DE LA BÓVEDA — CUSTODIO {index}", f"VAULT OPENING — KEY-HOLDER {index}"))
     constancia_banner(out)
     refuse_existing(output)
+    # Everything that takes seconds comes first: the kind of election, the transcript, this token's
+    # place in it, the export's election and ceremony, and the sealed share opening with this token.
+    # Only then the check of the whole board, which takes minutes on a real election.
+    check_folder_election(record)
+    early = load_transcript(record, allow_test_group=allow_test_group)
+    if not 1 <= index <= early.n:
+        raise RefusalError(tr(f"el custodio debe estar entre 1 y {early.n}",
+                              f"the key-holder must be between 1 and {early.n}"))
+    header = _export_header(export_path)
+    if (header["election_id"], header["key_ceremony_id"]) != (early.election_id, early.ceremony_id):
+        raise RefusalError(tr(f"{export_path}: es de la elección «{header['election_id']}», ceremonia "
+                              f"«{header['key_ceremony_id']}»; el registro, de «{early.election_id}», "
+                              f"«{early.ceremony_id}»",
+                              f"{export_path}: belongs to election «{header['election_id']}», ceremony "
+                              f"«{header['key_ceremony_id']}»; the record, to «{early.election_id}», "
+                              f"«{early.ceremony_id}»"))
     with keyholder_token(token_label, module_path, out) as session:
         signer, sealer = session.signer(), session.sealer()
         out.aloud(tr("huella de la llave de firma del token", "fingerprint of the token's signing key"),
                   signing_key_fingerprint(signer.public_key))
+        if signer.public_key != early.signing_key(index):
+            raise RefusalError(tr(f"la llave de firma del token «{token_label}» no es la del {custodian(index)} en la "
+                                  f"ceremonia de llaves «{early.ceremony_id}»: ¿es el token o el número de custodio "
+                                  "correcto? (no se revisó el tablero)",
+                                  f"the signing key of token «{token_label}» is not {custodian(index)}'s in key "
+                                  f"ceremony «{early.ceremony_id}»: is it the right token or key-holder number? (the "
+                                  "board was not checked)"))
+        path = share_path or PrivatePaths.of(private, early.ceremony_id, index).share
+        unseal_share(early, index, path, sealer)  # the seal opens with this token and matches K_i
+        out.ok(tr("token, custodio y parte sellada corresponden a la ceremonia; ahora se verifica el registro",
+                  "token, key-holder and sealed share belong to the ceremony; now the record is verified"))
         ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
                                                lote_bits=lote_bits)
-        if not 1 <= index <= transcript.n:
-            raise RefusalError(tr(f"el custodio debe estar entre 1 y {transcript.n}",
-                                  f"the key-holder must be between 1 and {transcript.n}"))
         export_data = read_export(export_path, ctx)
         compare_export(ctx, export_data, tally, transcript, export_path)
         out.step(tr("El recuento cifrado del coordinador es exactamente el recalculado del registro cerrado",
                     "The coordinator's encrypted tally is exactly the one recomputed from the closed record"))
         out.info(tr(f"apertura «{export_data.decryption_id}»", f"opening «{export_data.decryption_id}»"))
-        if signer.public_key != transcript.signing_key(index):
-            raise RefusalError(tr(f"la llave de firma del token «{token_label}» no es la del {custodian(index)} en la "
-                                  "ceremonia de llaves",
-                                  f"the signing key of token «{token_label}» is not {custodian(index)}'s in the key "
-                                  "ceremony"))
-        path = share_path or PrivatePaths.of(private, transcript.ceremony_id, index).share
+        if transcript.hash != early.hash:  # pragma: no cover - the same files, read twice
+            raise RefusalError(tr("la transcripción cambió durante la verificación",
+                                  "the transcript changed during the verification"))
         share = unseal_share(transcript, index, path, sealer)
         out.step(tr(f"Parte secreta abierta con el token (solo en memoria) y comprobada contra K_{index}",
                     f"Secret share opened with the token (in memory only) and checked against K_{index}"))

@@ -19,14 +19,14 @@ import time
 from types import ModuleType
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, SecurityError
 
-from sivei_server import security, sessions
+from sivei_server import measure, models, proxy, security, sessions
 from sivei_server.config import ServerConfig
 from sivei_server.db import close_request_session, make_engine, session_factory
 from sivei_server.election import Closer, ElectionError
-from sivei_server.models import utcnow
+from sivei_server.usernames import shown
 
 ACCESS_LOG = logging.getLogger("sivei_server.access")
 STATE_NAMES = {"new": "en preparación", "open": "abierta", "paused": "en pausa", "closed": "cerrada",
@@ -54,9 +54,12 @@ def create_app(config: ServerConfig | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         TEMPLATES_AUTO_RELOAD=False,
+        TRUSTED_HOSTS=security.trusted_hosts(config),
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(config)
+    if config.measure:
+        measure.instrument(engine)
     app.extensions["sivei_config"] = config
     app.extensions["sivei_engine"] = engine
     app.extensions["sivei_sessionmaker"] = session_factory(engine)
@@ -64,6 +67,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.jinja_env.globals["csrf_token"] = sessions.csrf_token
     app.jinja_env.globals["current_operator"] = sessions.current_operator
     app.jinja_env.globals["current_voter"] = sessions.current_voter
+    app.jinja_env.globals["shown_username"] = shown
     app.jinja_env.filters["estado"] = lambda s: STATE_NAMES.get(s, s or "sin elección")
 
     app.before_request(_start_timer)
@@ -96,8 +100,13 @@ def create_app(config: ServerConfig | None = None) -> Flask:
 
 
 def _start_timer() -> None:
+    config: ServerConfig = current_app.extensions["sivei_config"]
+    if config.measure:
+        measure.begin()
     g.sivei_t0 = time.perf_counter()
-    g.sivei_received_at = utcnow()  # a ballot counts by when its request arrived
+    # A ballot counts by when its request arrived: the proxy's stamp (sivei_server.proxy).
+    g.sivei_received_at = proxy.arrival(request, config, models.utcnow())
+    _ = request.host  # refuses (400) a Host outside TRUSTED_HOSTS before any view runs
 
 
 def _access_log(response: Response) -> Response:
@@ -106,6 +115,8 @@ def _access_log(response: Response) -> Response:
     elapsed = (time.perf_counter() - g.get("sivei_t0", time.perf_counter())) * 1000
     ACCESS_LOG.info("%s %s %s %d %.0fms", security.client_address(), request.method, request.path,
                     response.status_code, elapsed)
+    if measure.active():
+        response.headers["Server-Timing"] = measure.header()
     return response
 
 
@@ -116,6 +127,11 @@ def json_error(status: int, code: str, message: str, message_en: str, **extra: A
 
 
 def _register_errors(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc: SecurityError) -> Any:
+        # A Host outside TRUSTED_HOSTS: plain text, since no URL can be built for a foreign host.
+        return Response("Host no permitido. / Host not allowed.\n", status=400, mimetype="text/plain")
+
     @app.errorhandler(ElectionError)
     def _election_error(exc: ElectionError) -> Any:
         if sessions.wants_json():

@@ -1,70 +1,102 @@
-"""Casting a ballot: checks in order of cost, one transaction, then the signed receipt.
+"""Casting a ballot: checks in order of cost, one short transaction, the signed receipt inside it.
 
-1. Window and state (cheap): before the opening → 409; after the close instant (server clock, taken
-   when the request arrived) → 409 "la votación cerró", the sender and time logged in
-   ``late_ballots`` and nothing else kept; paused → 503.
+1. Window (no database): before the opening → 409; a ballot that does not meet the close rule
+   (``Window.on_time``: it ARRIVED before the close instant — the proxy's stamp, not when a worker
+   picked it up — or within ``logged_in_finish_minutes`` of it in a session that began before the
+   close; docs/protocol.md §14.4) → 409 "la votación cerró", with the sender and arrival time logged
+   in ``late_ballots`` and nothing else kept.
 2. Size cap from the voter's ballot style (the exact compact size of a valid ballot of that style
-   plus ``ballot_size_margin``), before reading or parsing anything.
+   plus ``ballot_size_margin``), before reading or parsing anything (the view).
 3. Strict JSON parse (no duplicate keys, no NaN) and the library's strict ballot parse.
-4. Idempotent retry (cheap): a voter who already cast and sends the ballot that is on the board
-   gets that ballot's receipt again; any other ballot from them → 409.
-5. Full validation by the library (``validate_ballot`` against the credential list) before the
+   The credential token (header ``X-Credential-Token``): the authority's signature binding the
+   ballot's public credential to the logged-in voter, or 403 — a credential taken from another
+   voter's letter is refused (``check_credential_token``). The token is checked, never stored.
+4. Retry of a voter who already cast: the receipt again (200) only to the session that cast that
+   ballot (``web_sessions.cast_ballot``); anyone else gets 409 — a voter never obtains the signed
+   receipt (with its arrival time) of another person's ballot.
+5. Full validation by the library (``validate_ballot`` against the credential list), before the
    transaction.
-6. One transaction: ``UPDATE voters SET voted … WHERE NOT voted``, then the chain-head row locked
-   (PostgreSQL ``FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``), the state and the close re-checked under
-   the lock, the board event, the ballot row (UNIQUE credential: one vote per person) and one row per
-   α (UNIQUE ``alpha_key``), the head advanced.
-7. After the commit: the receipt, signed with the receipt key, stored once (``receipt_json IS NULL``
-   guard) so that every retry gets the same bytes.
+6. Per-voter checks before storing: ``_check_voter`` — the single place for checks that bind a
+   ballot to the voter casting it.
+7. One transaction, about seven statements: ``UPDATE voters SET voted … WHERE NOT voted``; the
+   chain-head row locked with the election's state (PostgreSQL ``FOR UPDATE``; SQLite ``BEGIN
+   IMMEDIATE``) and the state and close rule re-checked under the lock; the board event; the ballot
+   row with its receipt (signed here, so every retry gets the same bytes); all its α rows in one
+   statement (UNIQUE ``alpha_key``); the head advanced; the session marked as the one that cast it.
+   UNIQUE constraints catch a reused credential, ballot or α (then the conflict is named).
 
-The ballot row has no voter, session or address; the voter row only ``voted`` and ``voted_on``.
+The ballot row has no voter, session or address; the voter row only ``voted`` and ``voted_on``;
+the session row (which ends within 30 minutes) the hash of the ballot it cast, for step 4.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import has_request_context
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from sivei.ballot.board import EVENT_BALLOT, alpha_key
+from sivei.ballot.board import EVENT_BALLOT, alpha_key, event_hash
+from sivei.ballot.credential_tokens import parse_token_hex, verify_token
 from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot
 from sivei.ballot.validate import validate_ballot
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
 from sivei.record.receipts import Receipt
+from sivei_server import measure
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
-from sivei_server.election import (
-    ElectionError,
-    LoadedElection,
-    append_event,
-    election_row,
-    loaded,
-    lock_head,
-    utc_text,
-)
+from sivei_server.election import ElectionError, LoadedElection, utc_text
 from sivei_server.models import (
-    STATE_NEW,
     STATE_OPEN,
-    STATE_PAUSED,
     BallotAlpha,
+    BoardEventRow,
     CastBallot,
+    ChainHead,
+    Election,
     LateBallot,
     Voter,
+    WebSession,
 )
 from sivei_server.receipt_key import receipt_signer
 
 CLOSED_MESSAGE = ("la votación cerró", "voting is closed")
+LATE_AFTER_CLOSE = "tarde"     # arrived after the close rule allowed
+LATE_IN_QUEUE = "cola"         # arrived in time, but reached a worker after the board was sealed
+LOG = logging.getLogger("sivei_server.votos")
 
 _size_lock = threading.Lock()
 _sizes: dict[tuple[str, str], int] = {}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The voting window and the close rule (docs/protocol.md §14.4), from the manifest."""
+
+    opens: datetime
+    closes: datetime
+    finish: timedelta  # logged_in_finish_minutes
+
+    @staticmethod
+    def of(election: LoadedElection) -> Window:
+        m = election.manifest
+        return Window(m.voting_opens, m.voting_closes, timedelta(minutes=m.logged_in_finish_minutes))
+
+    @property
+    def last_instant(self) -> datetime:
+        """No ballot that arrives at or after this instant is on time."""
+        return self.closes + self.finish
+
+    def on_time(self, arrived: datetime, session_started: datetime | None) -> bool:
+        if arrived < self.closes:
+            return True
+        return (self.finish > timedelta(0) and session_started is not None and session_started < self.closes
+                and arrived < self.closes + self.finish)
 
 
 def valid_ballot_size(election: LoadedElection, style: str) -> int:
@@ -111,7 +143,8 @@ def parse_ballot(election: LoadedElection, body: bytes) -> EncryptedBallot:
         raise ElectionError(400, "boleta-malformada", "La boleta no es JSON válido.",
                             "The ballot is not valid JSON.") from exc
     try:
-        return EncryptedBallot.from_json(election.ctx.group, obj, "boleta")
+        with measure.crypto():  # group membership of every element
+            return EncryptedBallot.from_json(election.ctx.group, obj, "boleta")
     except SiveiError as exc:
         raise ElectionError(400, "boleta-malformada", f"Boleta malformada: {exc}", f"Malformed ballot: {exc}") from exc
 
@@ -122,147 +155,157 @@ class CastResult:
     receipt: dict[str, Any]
 
 
-def _late(engine: Engine, received_at: datetime, sender: str) -> ElectionError:
+@dataclass(frozen=True)
+class Caster:
+    """Who is casting: the voter, their style and whether they voted, the session (its token hash
+    and when it began) and the sender's address."""
+
+    voter_id: str
+    style: str
+    voted: bool
+    session_hash: str
+    session_started: datetime | None
+    sender: str
+
+
+def late(engine: Engine, received_at: datetime, sender: str, reason: str = LATE_AFTER_CLOSE) -> ElectionError:
+    """Log a late ballot (LGIPE art. 345: who and when, never what) and return the refusal."""
     with session_scope(engine) as s:
-        s.add(LateBallot(received_at=received_at, sender=sender[:64]))
+        s.add(LateBallot(received_at=received_at, sender=sender[:64], reason=reason))
+    if reason == LATE_IN_QUEUE:
+        LOG.error("boleta llegada a tiempo (%s) pero atendida tras el cierre del tablero: la gracia del cierre "
+                  "fue insuficiente; remitente %s", received_at.isoformat(), sender)
+    else:
+        LOG.info("boleta tardía: remitente %s, recibida %s", sender, received_at.isoformat())
     return ElectionError(409, "votacion-cerrada", "La votación cerró.", "Voting is closed.")
 
 
-def check_window(engine: Engine, received_at: datetime, sender: str, *, voted: bool | None = None) -> None:
-    """Refuse (and, after the close, log) a ballot outside the voting window. A voter who has
-    already cast (``voted``; by default the logged-in voter's flag) is let through: their request can
-    only be a retry, answered by ``cast`` with the receipt of the ballot on the board, or 409."""
-    if voted is None and has_request_context():
-        from sivei_server.sessions import current_voter
-
-        voter = current_voter()
-        voted = bool(voter is not None and voter.voted)
-    if voted:
+def check_window(engine: Engine, window: Window, received_at: datetime, caster: Caster) -> None:
+    """Refuse (and, after the close, log) a ballot outside the window. A voter who has already
+    cast is let through: their request can only be a retry (answered by ``cast``)."""
+    if caster.voted:
         return
-    with session_scope(engine) as s:
-        row = election_row(s)
-        if row is None or row.state == STATE_NEW:
-            raise ElectionError(409, "no-abierta", "La votación no está abierta.", "Voting is not open.")
-        closes, opens, state = row.voting_closes, row.voting_opens, row.state
-    if received_at >= closes or state not in (STATE_OPEN, STATE_PAUSED):
-        raise _late(engine, received_at, sender)
-    if received_at < opens:
+    if received_at < window.opens:
         raise ElectionError(409, "no-abierta", "La votación aún no comienza.", "Voting has not started yet.")
-    if state == STATE_PAUSED:
-        raise ElectionError(503, "pausa", "La votación está en pausa; intente más tarde.",
-                            "Voting is paused; try again later.")
+    if not window.on_time(received_at, caster.session_started):
+        raise late(engine, received_at, caster.sender)
 
 
-def voter_style(election: LoadedElection, voter: Voter) -> str:
+def voter_style(election: LoadedElection, entity: str) -> str:
     try:
-        return election.manifest.style_for_entity(voter.entity).id
+        return election.manifest.style_for_entity(entity).id
     except SiveiError as exc:
         raise ElectionError(409, "entidad", "Su entidad no tiene boleta en esta elección.",
                             "Your entity has no ballot in this election.") from exc
 
 
-def _receipt_of(s: Session, engine: Engine, config: ServerConfig, election: LoadedElection,
-                row: CastBallot) -> dict[str, Any]:
-    """The stored receipt of a cast ballot, signing and storing it first when missing (once: a
-    concurrent writer's receipt wins and is returned)."""
-    if row.receipt_json is None:
-        head_after = s.scalar(select_head_after(row.chain_index))
-        assert head_after is not None
-        receipt = Receipt(election.manifest.election_id, election.ctx.election_hash, bytes.fromhex(row.ballot_hash),
-                          row.tracking_code, row.chain_index, bytes.fromhex(head_after),
-                          utc_text(row.received_at)).signed_by(receipt_signer(config))
-        with session_scope(engine) as w:
-            w.execute(update(CastBallot).where(CastBallot.chain_index == row.chain_index,
-                                               CastBallot.receipt_json.is_(None))
-                      .values(receipt_json=json.dumps(receipt.to_json(), ensure_ascii=False)))
-        with session_scope(engine) as r:
-            stored = r.scalar(select(CastBallot.receipt_json).where(CastBallot.chain_index == row.chain_index))
-        assert stored is not None
-        return dict(json.loads(stored))
-    return dict(json.loads(row.receipt_json))
-
-
-def select_head_after(index: int) -> Any:
-    from sivei_server.models import BoardEventRow
-
-    return select(BoardEventRow.head).where(BoardEventRow.index == index)
-
-
-def _already_cast(engine: Engine, config: ServerConfig, election: LoadedElection, ballot_hash: str) -> CastResult:
-    """This voter has cast: the same ballot → its receipt again (200); another → 409."""
+def _retry(engine: Engine, caster: Caster, ballot_hash: str) -> CastResult:
+    """A voter who has cast sends a ballot again: the stored receipt if this session cast this very
+    ballot (a lost answer); otherwise 409."""
     with session_scope(engine) as s:
-        row = s.scalar(select(CastBallot).where(CastBallot.ballot_hash == ballot_hash))
-        if row is None:
-            raise ElectionError(409, "ya-voto", "Usted ya votó; sólo se permite un voto.",
-                                "You have already voted; only one vote is allowed.")
-        return CastResult(200, _receipt_of(s, engine, config, election, row))
+        mine = s.scalar(select(WebSession.cast_ballot).where(WebSession.token_hash == caster.session_hash))
+        stored = s.scalar(select(CastBallot.receipt_json).where(CastBallot.ballot_hash == ballot_hash)) \
+            if mine == ballot_hash else None
+    if stored is None:
+        raise ElectionError(409, "ya-voto", "Usted ya votó; sólo se permite un voto.",
+                            "You have already voted; only one vote is allowed.")
+    return CastResult(200, dict(json.loads(stored)))
 
 
-def cast(engine: Engine, config: ServerConfig, voter_id: str, body: bytes, received_at: datetime,
-         sender: str) -> CastResult:
+def check_credential_token(election: LoadedElection, voter_id: str, credential: bytes, token: str | None) -> None:
+    """Refuse a ballot whose credential token is not the authority's signature of (this election,
+    the logged-in voter's roll id, the ballot's public credential): 400 when missing or malformed,
+    403 when it names another voter or credential (issue 7 item 7: a stolen credential)."""
+    raw = parse_token_hex(token)
+    if raw is None:
+        raise ElectionError(400, "ficha", "Falta la ficha de su credencial (128 dígitos hexadecimales) junto a la "
+                            "boleta; vuelva a abrir la cabina.",
+                            "The credential token (128 hex digits) is missing beside the ballot; reopen the booth.")
+    if not verify_token(election.credential_list.authority_key, election.manifest.election_id, voter_id,
+                        credential, raw):
+        raise ElectionError(403, "credencial-ajena", "La credencial de esta boleta no es la suya: la autoridad de "
+                            "credenciales no la emitió para la cuenta con la que inició sesión.",
+                            "This ballot's credential is not yours: the credential authority did not issue it "
+                            "for the account you are logged in with.")
+
+
+def _check_voter(engine: Engine, election: LoadedElection, caster: Caster, ballot: EncryptedBallot,
+                 ballot_hash: bytes) -> None:
+    """Per-voter checks before anything is stored: the ballot is of the voter's own style (a ballot
+    already on the board is named as such). Checks that bind the ballot's credential to this voter
+    (the credential token) are checked before, right after parsing."""
+    if ballot.style != caster.style:
+        conflict = _conflict(engine, ballot_hash.hex(), ballot.credential.hex())
+        if conflict.code != "alfa-repetida":
+            raise conflict
+        raise ElectionError(422, "otro-tipo", f"La boleta es del tipo {ballot.style}; la suya es {caster.style}.",
+                            f"The ballot is of style {ballot.style}; yours is {caster.style}.")
+
+
+def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster: Caster, body: bytes,
+         received_at: datetime, token: str | None) -> CastResult:
     """Steps 3–7 above (the caller did the window check, the session and the size cap)."""
-    with session_scope(engine) as s:
-        election = loaded(s, config)
-        voter = s.get(Voter, voter_id)
-        if voter is None:
-            raise ElectionError(401, "sesion", "Inicie sesión para votar.", "Log in to vote.")
-        style, voted = voter_style(election, voter), voter.voted
-    ballot = parse_ballot(election, body)
     ctx = election.ctx
-    b_hash = ballot.ballot_hash(ctx)
-    if voted:
-        return _already_cast(engine, config, election, b_hash.hex())
-    with session_scope(engine) as s:
-        conflict = (s.scalar(select(CastBallot.chain_index).where(CastBallot.ballot_hash == b_hash.hex())) is not None
-                    or s.scalar(select(CastBallot.chain_index)
-                                .where(CastBallot.credential == ballot.credential.hex())) is not None)
-    if conflict:
-        return _after_conflict(engine, config, election, voter_id, b_hash.hex(), ballot.credential.hex())
-    if ballot.style != style:
-        raise ElectionError(422, "otro-tipo", f"La boleta es del tipo {ballot.style}; la suya es {style}.",
-                            f"The ballot is of style {ballot.style}; yours is {style}.")
+    ballot = parse_ballot(election, body)
+    with measure.crypto():
+        check_credential_token(election, caster.voter_id, ballot.credential, token)
+    with measure.crypto():
+        b_hash = ballot.ballot_hash(ctx)
+    if caster.voted:
+        return _retry(engine, caster, b_hash.hex())
+    _check_voter(engine, election, caster, ballot, b_hash)
     try:
-        validate_ballot(ctx, ballot, election.credential_list.style_of(ballot.credential))
+        with measure.crypto():
+            validate_ballot(ctx, ballot, election.credential_list.style_of(ballot.credential))
     except SiveiError as exc:
         raise ElectionError(422, "boleta-invalida", f"Boleta no válida: {exc}", f"Invalid ballot: {exc}") from exc
     keys = [alpha_key(sel.ciphertext.alpha).to_bytes(32, "big") for c in ballot.contests for sel in c.selections]
     if len(set(keys)) != len(keys):
         raise ElectionError(409, "alfa-repetida", "La boleta repite un α.", "The ballot repeats an α.")
     ballot_json = json.dumps(ballot.to_json(ctx.group), separators=(",", ":"))
+    window = Window.of(election)
     try:
         with serialized(engine) as s:
-            flagged = s.execute(update(Voter).where(Voter.voter_id == voter_id, Voter.voted.is_(False))
+            flagged = s.execute(update(Voter).where(Voter.voter_id == caster.voter_id, Voter.voted.is_(False))
                                 .values(voted=True, voted_on=received_at.date()))
             if getattr(flagged, "rowcount", 0) != 1:
                 raise _VotedMeanwhileError
-            head = lock_head(s)
-            row = election_row(s)
-            assert row is not None
-            if head.closed or received_at >= row.voting_closes:
+            found = s.execute(select(ChainHead.next_index, ChainHead.head, ChainHead.closed, Election.state)
+                              .join(Election, Election.id == ChainHead.id).where(ChainHead.id == 1)
+                              .with_for_update(of=ChainHead)).one_or_none()
+            if found is None:
+                raise ElectionError(409, "no-abierta", "La votación no está abierta.", "Voting is not open.")
+            index, head, closed, state = found
+            if closed or not window.on_time(received_at, caster.session_started):
                 raise _ClosedMeanwhileError
-            if row.state != STATE_OPEN:
+            if state != STATE_OPEN:
                 raise ElectionError(503, "pausa", "La votación está en pausa; intente más tarde.",
                                     "Voting is paused; try again later.")
-            event = append_event(s, ctx, head, EVENT_BALLOT, b_hash, None, received_at)
-            s.flush()
-            s.add(CastBallot(chain_index=event.index, credential=ballot.credential.hex(), ballot_hash=b_hash.hex(),
-                             tracking_code=fingerprint(b_hash), style=ballot.style, ballot_json=ballot_json,
-                             received_at=received_at))
-            s.flush()
-            s.add_all(BallotAlpha(alpha_key=k, chain_index=event.index) for k in keys)
-            head.cast_count += 1
-            s.flush()
-            index = event.index
+            with measure.crypto():
+                new_head = event_hash(ctx.election_hash, bytes.fromhex(head), index, EVENT_BALLOT, b_hash)
+                receipt = Receipt(election.manifest.election_id, ctx.election_hash, b_hash, fingerprint(b_hash),
+                                  index, new_head, utc_text(received_at)).signed_by(receipt_signer(config))
+            receipt_json = json.dumps(receipt.to_json(), ensure_ascii=False)
+            s.execute(insert(BoardEventRow).values(index=index, type=EVENT_BALLOT, head=new_head.hex(),
+                                                   at=received_at, payload_json=None))
+            s.execute(insert(CastBallot).values(
+                chain_index=index, credential=ballot.credential.hex(), ballot_hash=b_hash.hex(),
+                tracking_code=receipt.tracking_code, style=ballot.style, ballot_json=ballot_json,
+                received_at=received_at, receipt_json=receipt_json))
+            s.execute(insert(BallotAlpha), [{"alpha_key": k, "chain_index": index} for k in keys])
+            s.execute(update(ChainHead).where(ChainHead.id == 1).values(
+                next_index=index + 1, head=new_head.hex(), cast_count=ChainHead.cast_count + 1,
+                updated_at=received_at))
+            s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
+                      .values(cast_ballot=b_hash.hex()))
     except _VotedMeanwhileError:
-        return _already_cast(engine, config, election, b_hash.hex())
+        return _retry(engine, caster, b_hash.hex())
     except _ClosedMeanwhileError:
-        raise _late(engine, received_at, sender) from None
+        in_queue = window.on_time(received_at, caster.session_started)
+        raise late(engine, received_at, caster.sender, LATE_IN_QUEUE if in_queue else LATE_AFTER_CLOSE) from None
     except IntegrityError:
-        return _after_conflict(engine, config, election, voter_id, b_hash.hex(), ballot.credential.hex())
-    with session_scope(engine) as s:
-        stored = s.get(CastBallot, index)
-        assert stored is not None
-        return CastResult(201, _receipt_of(s, engine, config, election, stored))
+        raise _conflict(engine, b_hash.hex(), ballot.credential.hex()) from None
+    return CastResult(201, receipt.to_json())
 
 
 class _VotedMeanwhileError(Exception):
@@ -273,18 +316,8 @@ class _ClosedMeanwhileError(Exception):
     pass
 
 
-def _after_conflict(engine: Engine, config: ServerConfig, election: LoadedElection, voter_id: str,
-                    ballot_hash: str, credential: str) -> CastResult:
-    """The ballot or its credential is already on the board. If this voter has cast meanwhile (a
-    concurrent retry of the same request committed first), answer as for a retry; otherwise 409."""
-    with session_scope(engine) as s:
-        voted = s.scalar(select(Voter.voted).where(Voter.voter_id == voter_id))
-    if voted:
-        return _already_cast(engine, config, election, ballot_hash)
-    raise _conflict(engine, ballot_hash, credential)
-
-
 def _conflict(engine: Engine, ballot_hash: str, credential: str) -> ElectionError:
+    """The ballot, its credential or (else) one of its α is already on the board: name which."""
     with session_scope(engine) as s:
         if s.scalar(select(CastBallot.chain_index).where(CastBallot.ballot_hash == ballot_hash)) is not None:
             return ElectionError(409, "boleta-repetida", "Esta boleta ya está en el tablero.",

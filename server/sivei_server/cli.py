@@ -57,6 +57,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.insecure_cookies:
         overrides["cookie_secure"] = False
     cfg = _config(args, **overrides)
+    if not cfg.production:  # the development server: file outboxes allowed (and said so at start-up)
+        cfg = cfg.with_(extra={"buzon_desarrollo": True, **cfg.extra})
     upgrade(make_engine(cfg))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its request lines include query strings
@@ -75,6 +77,7 @@ def run_create_operator(args: argparse.Namespace) -> int:
     from sivei_server.migrate import upgrade
     from sivei_server.models import ROLES, Operator
     from sivei_server.passwords import hash_password
+    from sivei_server.secrets_key import operator_account, secrets_key
 
     if args.role not in ROLES:
         raise SiveiError(tr(f"función desconocida: {args.role}", f"unknown role: {args.role}"))
@@ -92,7 +95,7 @@ def run_create_operator(args: argparse.Namespace) -> int:
             raise SiveiError(tr(f"ya existe el operador {args.username}",
                                 f"the operator {args.username} already exists"))
         s.add(Operator(username=args.username, role=args.role, password_hash=hash_password(password),
-                       totp_secret=secret))
+                       totp_secret=secrets_key(cfg).seal(operator_account(args.username), secret)))
     uri = pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="SIVEI")
     print(tr(f"Operador {args.username} ({args.role}) creado.", f"Operator {args.username} ({args.role}) created."))
     print(tr("Registra esta clave en tu aplicación autenticadora (TOTP):",
@@ -166,6 +169,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                "512-bit test group (default: production)"))
     bench.set_defaults(func=run_bench)
 
+    load = ssub.add_parser("prueba-carga", aliases=["load-test"],
+                           help=tr("carga y fallas: nginx + gunicorn + PostgreSQL en loopback (tamaño completo)",
+                                   "load and faults: nginx + gunicorn + PostgreSQL on loopback (full size)"))
+    load.add_argument("--database-url", required=True,
+                      help=tr("PostgreSQL administrativo (se crea una base de prueba)",
+                              "administrative PostgreSQL URL (a scratch database is created)"))
+    load.add_argument("--votantes", "--voters", dest="voters", type=int, default=1000)
+    load.add_argument("--clientes", "--clients", dest="clients", type=int, default=32)
+    load.add_argument("--cierre", "--rush", dest="rush", type=int, default=300)
+    load.add_argument("--tardios", "--late", dest="late", type=int, default=50)
+    load.add_argument("--salida", "--output", dest="output", help=tr("JSON con las cifras", "JSON with the figures"))
+    load.set_defaults(func=run_load_test)
+
     def _help(_args: argparse.Namespace) -> int:
         p.print_help(sys.stdout)
         return 2
@@ -203,6 +219,15 @@ def run_receipt_key(args: argparse.Namespace) -> int:
     print(tr(f"Huella: {fingerprint(key_fingerprint_digest(point))}",
              f"Fingerprint: {fingerprint(key_fingerprint_digest(point))}"))
     return 0
+
+
+def run_load_test(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sivei_server.carga import run_command
+
+    return run_command(args.database_url, args.voters, args.clients, args.rush, args.late,
+                       Path(args.output) if args.output else None)
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -14,7 +14,19 @@ Environment variables (all optional):
 * ``SIVEI_TEST_LOGIN`` — ``1`` enables the test-only voter login (drills, tests). Refused in production.
 * ``SIVEI_TEST_GROUP`` — ``1`` accepts elections on the 512-bit test group (drills, tests). Refused in
   production.
-* ``SIVEI_CLOSE_GRACE_SECONDS`` — bounded wait at the close instant for ballots already received.
+* ``SIVEI_CLOSE_GRACE_SECONDS`` — bounded wait (at most 120 s; default 60 s) after the close for
+  ballots whose requests arrived in time and still wait in the queue (docs/protocol.md §14.4).
+* ``SIVEI_PROXY`` — comma-separated addresses of the buffering reverse proxy (nginx) in front of the
+  server. Requests from these addresses are trusted for ``X-Forwarded-For`` and for the arrival stamp
+  ``X-Sivei-Llegada`` the proxy writes (``server/deploy/nginx-sivei.conf``); from any other address
+  both headers are ignored. Required in production.
+* ``SIVEI_PUBLIC_URL`` — the public URL (links in e-mails). Required in production; requests for any
+  other host are refused (400) so a forged ``Host`` never reaches a link.
+* ``SIVEI_SECRETS_KEY_FILE`` / ``SIVEI_SECRETS_KEY`` — the key that encrypts TOTP seeds and keys the
+  SMS-code MACs (``sivei_server.secrets_key``): a file (default ``<data>/llave-secretos.key``) or 64
+  hex digits in the environment. Never in the database or its backups.
+* ``SIVEI_MEDIR`` — ``1`` adds a ``Server-Timing`` header with the request's CPU split (``sivei
+  servidor medir``). Refused in production (it tells timings to clients).
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from sivei.errors import SiveiError
 from sivei.i18n import tr
 
 SESSION_MINUTES = 30
+MAX_CLOSE_GRACE_SECONDS = 120.0
 
 
 class ConfigError(SiveiError):
@@ -58,16 +71,22 @@ class ServerConfig:
     allow_test_group: bool = False
     # Run the per-process thread that appends the close event at the close instant.
     closer_thread: bool = True
-    # Bounded wait at the close instant for ballots whose requests arrived before it (seconds).
-    close_grace_seconds: float = 10.0
+    # Bounded wait after the close for ballots whose requests arrived in time (seconds, <= 120).
+    close_grace_seconds: float = 60.0
     # Extra bytes allowed over the exact size of a valid ballot of the voter's style.
     ballot_size_margin: int = 512
     # Largest request body for uploads by operators (records, credential lists).
     max_upload_bytes: int = 512 * 1024 * 1024
     # How many proxies in front of the server set X-Forwarded-For (0: use the socket address).
     trusted_proxies: int = 0
-    # The public server URL (links in notifications); None: taken from the request.
+    # Socket addresses of the buffering reverse proxy: only requests from these are trusted for
+    # X-Forwarded-For and the arrival stamp (empty: both headers ignored).
+    proxy_addresses: tuple[str, ...] = ()
+    # The public server URL (links in notifications). Required in production; without it (development)
+    # only loopback host names are accepted.
     public_url: str | None = None
+    # Add Server-Timing (CPU split per request) for ``sivei servidor medir``; refused in production.
+    measure: bool = False
     # Anything else (plug-ins such as the authentication package read their settings here).
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -81,6 +100,18 @@ class ServerConfig:
         if self.production and not self.cookie_secure:
             raise ConfigError(tr("en producción las cookies deben ser seguras (cookie_secure)",
                                  "production requires secure cookies (cookie_secure)"))
+        if self.production and not self.public_url:
+            raise ConfigError(tr("en producción falta SIVEI_PUBLIC_URL (los enlaces de los correos se forman con ella)",
+                                 "production needs SIVEI_PUBLIC_URL (the links in e-mails are built from it)"))
+        if self.production and not self.proxy_addresses:
+            raise ConfigError(tr("en producción el servidor va detrás de nginx: indique su dirección en SIVEI_PROXY",
+                                 "in production the server runs behind nginx: give its address in SIVEI_PROXY"))
+        if self.production and self.measure:
+            raise ConfigError(tr("la medición (SIVEI_MEDIR) no se permite en producción",
+                                 "measuring (SIVEI_MEDIR) is refused in production"))
+        if not 0 <= self.close_grace_seconds <= MAX_CLOSE_GRACE_SECONDS:
+            raise ConfigError(tr(f"la gracia del cierre va de 0 a {MAX_CLOSE_GRACE_SECONDS:.0f} s",
+                                 f"the close grace is 0 to {MAX_CLOSE_GRACE_SECONDS:.0f} s"))
         if self.session_minutes <= 0 or self.session_minutes > SESSION_MINUTES:
             raise ConfigError(tr(f"la sesión dura a lo más {SESSION_MINUTES} minutos",
                                  f"a session lasts at most {SESSION_MINUTES} minutes"))
@@ -128,6 +159,10 @@ class ServerConfig:
             values["public_url"] = env["SIVEI_PUBLIC_URL"]
         if env.get("SIVEI_TRUSTED_PROXIES"):
             values["trusted_proxies"] = int(env["SIVEI_TRUSTED_PROXIES"])
+        if env.get("SIVEI_PROXY"):
+            values["proxy_addresses"] = tuple(a.strip() for a in env["SIVEI_PROXY"].split(",") if a.strip())
+            values.setdefault("trusted_proxies", 1)
+        values["measure"] = _flag(env.get("SIVEI_MEDIR"), False)
         values.update(overrides)
         known = {f.name for f in fields(ServerConfig)}
         unknown = set(values) - known

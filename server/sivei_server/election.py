@@ -7,7 +7,8 @@ the key ceremony transcript's verification (``sivei.drill.context_from_ceremony`
 database and files in the data directory, and refuses every step taken out of order.
 
 Artifacts (table ``artifacts``): ``manifest.json``, ``credential-list.json``, ``credentials.jsonl``,
-``ceremony.json``, ``opening-act.json``, ``integrity.json``. Records (large) live in the data
+``ceremony.json``, ``opening-act.json``, ``integrity.json``. The voters' sealed credential tokens,
+imported with the list, are rows of ``sealed_tokens``. Records (large) live in the data
 directory: ``registro-cerrado/`` (exported for the decryption ceremony), ``registro-importado/`` (the
 completed record the operator brings back) and ``registro-publicado/`` (after ``publish``).
 """
@@ -28,9 +29,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from sivei import jsonstrict
 from sivei.ballot.board import (
     EVENT_BALLOT,
     EVENT_CLOSE,
@@ -42,6 +44,7 @@ from sivei.ballot.board import (
     payload_hash,
 )
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.credential_tokens import SealedTokens
 from sivei.ballot.credentials import CredentialList
 from sivei.ballot.encrypt import EncryptedBallot
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes
@@ -73,6 +76,7 @@ from sivei_server.models import (
     ChainHead,
     Election,
     LateBallot,
+    SealedToken,
     Voter,
     utcnow,
 )
@@ -206,7 +210,7 @@ def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: Cr
     from sivei.drill import context_from_ceremony
 
     try:
-        act = SignedAct.from_json(json.loads(act_bytes), "acta de inicio")
+        act = SignedAct.from_json(jsonstrict.loads(act_bytes), "acta de inicio")
     except (ValueError, SiveiError) as exc:
         raise ElectionError(400, "acta-ilegible", f"Acta de inicio ilegible: {exc}",
                             f"Unreadable opening act: {exc}") from exc
@@ -214,7 +218,7 @@ def verify_opening(config: ServerConfig, manifest: Manifest, credential_list: Cr
         raise ElectionError(422, "acta-tipo", "El archivo no es un acta de inicio.", "The file is not an opening act.")
     group = _group_of(act, config)
     try:
-        ceremony_id, n, t, rounds = parse_ceremony(json.loads(ceremony_bytes))
+        ceremony_id, n, t, rounds = parse_ceremony(jsonstrict.loads(ceremony_bytes))
         ctx, outcome = context_from_ceremony(group, manifest, ceremony_id, n, t, rounds, credential_list)
     except (ValueError, SiveiError) as exc:
         raise ElectionError(422, "ceremonia", f"La transcripción de la ceremonia no se verifica: {exc}",
@@ -289,13 +293,16 @@ def load_manifest(s: Session, data: bytes, operator_id: int | None) -> Manifest:
         old = s.get(Artifact, name)
         if old is not None:
             s.delete(old)
+    s.execute(delete(SealedToken))
     put_artifact(s, MANIFEST, data, operator_id)
     audit(s, operator_id, "election.manifest", manifest.hash.hex())
     return manifest
 
 
-def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, operator_id: int | None
-                       ) -> CredentialList:
+def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, sealed_bytes: bytes,
+                       operator_id: int | None) -> CredentialList:
+    """The authority's signed list and, with it, every voter's sealed credential token (one per
+    credential, signed with the list's key, for this election)."""
     _require_state(s, STATE_NEW)
     manifest = stored_manifest(s)
     assert manifest is not None
@@ -304,6 +311,16 @@ def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, oper
     except SiveiError as exc:
         raise ElectionError(422, "credenciales", f"La lista de credenciales no se verifica: {exc}",
                             f"The credential list does not verify: {exc}") from exc
+    try:
+        sealed = SealedTokens.parse(sealed_bytes)
+        problems = sealed.problems_with(credential_list, manifest.election_id)
+    except SiveiError as exc:
+        problems = [str(exc)]
+    if problems:
+        raise ElectionError(422, "fichas", f"Las fichas selladas no sirven con esta lista: {problems[0]}",
+                            f"The sealed tokens do not fit this list: {problems[0]}")
+    s.execute(delete(SealedToken))
+    s.execute(insert(SealedToken), [{"voter_id": v, "sealed": b} for v, b in sealed.sealed.items()])
     for name in (CEREMONY, OPENING_ACT, INTEGRITY):
         old = s.get(Artifact, name)
         if old is not None:
@@ -370,6 +387,13 @@ def open_election(engine: Engine, config: ServerConfig, operator_id: int | None)
             detail = ", ".join(f"{k}: {a} votantes / {b} credenciales" for k, (a, b) in sorted(mismatch.items()))
             raise ElectionError(409, "padron", f"El padrón no corresponde a la lista de credenciales ({detail}).",
                                 f"The roll does not match the credential list ({detail}).")
+        unsealed = s.scalar(select(func.count()).select_from(Voter).where(
+            ~exists().where(SealedToken.voter_id == Voter.voter_id))) or 0
+        if unsealed:
+            raise ElectionError(409, "fichas", f"{unsealed} votantes del padrón no tienen ficha de credencial "
+                                "sellada: importe la lista con las fichas de la autoridad de credenciales.",
+                                f"{unsealed} voters on the roll have no sealed credential token: import the "
+                                "list with the credential authority's tokens.")
         if utcnow() >= row.voting_closes:
             raise ElectionError(409, "ventana", "La ventana de votación ya terminó.", "The voting window is over.")
         head = genesis_head(election.ctx.election_hash)
@@ -382,6 +406,11 @@ def open_election(engine: Engine, config: ServerConfig, operator_id: int | None)
         row.state, row.opened_at, row.updated_at = STATE_OPEN, utcnow(), utcnow()
         audit(s, operator_id, "election.open", head.hex())
     return BoardEvent(0, EVENT_OPEN, head, payload={})
+
+
+def sealed_token_of(s: Session, voter_id: str) -> bytes | None:
+    """The voter's sealed credential token (only their private credential opens it), or None."""
+    return s.scalar(select(SealedToken.sealed).where(SealedToken.voter_id == voter_id))
 
 
 def lock_head(s: Session) -> ChainHead:
@@ -436,28 +465,42 @@ def operator_event(engine: Engine, config: ServerConfig, type_: str, description
         return event
 
 
+def sealing_instant(election: LoadedElection, config: ServerConfig) -> datetime:
+    """When the board is sealed: the last instant a ballot may arrive (the close, plus
+    ``logged_in_finish_minutes`` for sessions begun before it) plus the grace for ballots that
+    arrived in time and still wait in the queue (docs/protocol.md §14.4)."""
+    finish = timedelta(minutes=election.manifest.logged_in_finish_minutes)
+    return election.manifest.voting_closes + finish + timedelta(seconds=config.close_grace_seconds)
+
+
 def close_board(engine: Engine, config: ServerConfig, operator_id: int | None, *, wait: bool = True
                 ) -> BoardEventRow:
-    """Seal the board with its close event. Refused before the close instant. Ballots received
-    before the instant may still be finishing: the close waits until ``close_grace_seconds`` after
-    the instant (bounded), then appends the close event under the chain lock, counting the ballots
-    and the late ballots received so far. Idempotent: an already closed board returns its event."""
+    """Seal the board with its close event. Refused before the close instant; between the close and
+    the sealing instant (sessions finishing, then the grace) the answer is "closing" (409), or with
+    ``wait`` a bounded wait (at most the grace, 120 s) when only the grace remains. Then the close
+    event is appended under the chain lock with the ballots and late ballots counted so far.
+    Idempotent: an already closed board returns its event."""
     with session_scope(engine) as s:
         row = election_row(s)
         if row is None or row.state == STATE_NEW:
             raise ElectionError(409, "no-abierta", "La votación no se abrió.", "Voting was never opened.")
         closes = row.voting_closes
         election = loaded(s, config)
+        already = s.get(ChainHead, 1)
+        sealed = already is not None and already.closed
     now = utcnow()
     if now < closes:
         raise ElectionError(409, "antes-del-cierre",
                             f"El cierre se permite a partir de {utc_text(closes)} (UTC).",
                             f"Closing is allowed from {utc_text(closes)} (UTC).")
-    settle = closes + timedelta(seconds=config.close_grace_seconds)
-    if now < settle:
-        if not wait:
-            raise ElectionError(409, "cerrando", "El cierre está en curso.", "The close is in progress.")
-        time.sleep((settle - now).total_seconds())
+    settle = sealing_instant(election, config)
+    if now < settle and not sealed:
+        remaining = (settle - now).total_seconds()
+        if not wait or remaining > config.close_grace_seconds:
+            raise ElectionError(409, "cerrando",
+                                f"El cierre está en curso: el tablero se sella a las {utc_text(settle)} (UTC).",
+                                f"The close is in progress: the board is sealed at {utc_text(settle)} (UTC).")
+        time.sleep(remaining)
     with serialized(engine) as s:
         head = lock_head(s)
         row2 = election_row(s)
@@ -475,22 +518,25 @@ def close_board(engine: Engine, config: ServerConfig, operator_id: int | None, *
 
 
 def maybe_close(engine: Engine, config: ServerConfig) -> bool:
-    """Close the board if its time (close instant + grace) has come; True when it is closed."""
+    """Close the board if its sealing instant has come; True when it is closed."""
     with session_scope(engine) as s:
         row = election_row(s)
         if row is None or row.state in (STATE_NEW,):
             return False
         if row.state in (STATE_CLOSED, STATE_PUBLISHED):
             return True
-        if utcnow() < row.voting_closes + timedelta(seconds=config.close_grace_seconds):
+        if utcnow() < row.voting_closes:
             return False
+        election = loaded(s, config)
+    if utcnow() < sealing_instant(election, config):
+        return False
     close_board(engine, config, None, wait=False)
     return True
 
 
 class Closer:
-    """A daemon thread per process that appends the close event at the close instant (plus the
-    bounded grace), whoever else may be serving requests; the chain lock makes it happen once."""
+    """A daemon thread per process that appends the close event at the sealing instant, whoever
+    else may be serving requests; the chain lock makes it happen once."""
 
     def __init__(self, engine: Engine, config: ServerConfig, interval: float = 1.0) -> None:
         self.engine, self.config, self.interval = engine, config, interval
@@ -657,7 +703,7 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
         audit(s, operator_id, "election.import-record")
     record = _safe_extract(archive, config.data_dir / IMPORTED_DIR)
     try:
-        theirs = json.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
+        theirs = jsonstrict.loads((record / layout.OPENING_ACT).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ElectionError(422, "registro", "El registro no trae el acta de inicio.",
                             "The record lacks the opening act.") from exc
@@ -668,7 +714,7 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
     try:
         with (record / layout.BOARD).open(encoding="utf-8") as f:
             for line in f:
-                obj = json.loads(line)
+                obj = jsonstrict.loads(line)
                 heads.append((int(obj["index"]), str(obj["head"])))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ElectionError(422, "registro", "El tablero del registro es ilegible.",

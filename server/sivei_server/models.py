@@ -7,6 +7,8 @@ Privacy rules the schema itself enforces:
   link to any ballot, and ``cast_ballots`` has no voter, session or address column.
 * ``late_ballots`` keeps only the sender address and the time of a ballot received after the close
   (LGIPE art. 345), never its content.
+* ``sealed_tokens`` holds each voter's credential token only as the authority sealed it, under a key
+  derived from the voter's private credential: no table links a voter to a public credential.
 
 Times are stored in UTC (``UtcDateTime`` returns aware datetimes on every backend).
 """
@@ -96,10 +98,18 @@ class Base(DeclarativeBase):
 
 # --- voters and operators (authentication is built on these; see sivei_server.sessions) ---------
 
+def _new_username() -> str:
+    from sivei_server.usernames import new_username
+
+    return new_username()
+
+
 class Voter(Base):
     __tablename__ = "voters"
 
     voter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The login name the server issued (random; see sivei_server.usernames), never the roll's id.
+    username: Mapped[str] = mapped_column(String(64), unique=True, default=_new_username)
     entity: Mapped[str] = mapped_column(String(8), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(32), unique=True)
@@ -161,6 +171,9 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The ballot hash this (voter) session cast: only this session may fetch its receipt again
+    # (a lost answer). Gone with the session, at most 30 minutes later.
+    cast_ballot: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint("kind IN ('voter', 'operator')", name="kind"),
@@ -308,8 +321,21 @@ class BallotAlpha(Base):
     chain_index: Mapped[int] = mapped_column(ForeignKey("cast_ballots.chain_index"), index=True)
 
 
+class SealedToken(Base):
+    """A voter's credential token, sealed by the credential authority under a key that only the
+    voter's private credential gives (``sivei.ballot.credential_tokens``). Served to that voter's
+    booth; without the credential it says nothing, so this is no voter → credential map."""
+
+    __tablename__ = "sealed_tokens"
+
+    voter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary(92))
+
+
 class LateBallot(Base):
-    """A ballot received after the close: sender and time only (never content)."""
+    """A ballot received after the close: sender and time only (never content). ``reason``:
+    ``tarde`` (it arrived after the close rule allowed) or ``cola`` (it arrived in time but reached a
+    worker after the board was sealed: the close grace was too short — an incident to report)."""
 
     __tablename__ = "late_ballots"
 
@@ -317,3 +343,4 @@ class LateBallot(Base):
                                     autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sender: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(8), default="tarde", server_default="tarde")

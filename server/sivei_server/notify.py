@@ -11,7 +11,10 @@ Backends
       implements.
 
 Files of both outboxes are written atomically with mode 0600 in folders of mode 0700: they carry
-activation links and codes. Nothing here logs a message's body (it may hold a code or a link).
+activation links and codes. So the file and console backends are development tools: they run only
+with the development flag ``buzon_desarrollo`` (``SIVEI_BUZON_DESARROLLO=1``), which production
+refuses and which says so loudly at start-up (a warning in the log). Without it a server configured
+with them does not start. Nothing here logs a message's body (it may hold a code or a link).
 
 Settings (``ServerConfig.extra`` key, else environment variable):
 
@@ -30,6 +33,7 @@ extra               environment                 meaning
 ``smtp_cafile``     ``SIVEI_SMTP_CAFILE``       extra CA bundle to trust (private relays)
 ``sms``             ``SIVEI_SMS``               ``archivo`` | ``consola`` | ``modulo:Clase``
 ``sms_dir``         ``SIVEI_SMS_DIR``           SMS outbox folder (default ``<data>/sms``)
+``buzon_desarrollo`` ``SIVEI_BUZON_DESARROLLO`` ``1``: allow the file/console backends (development)
 ==================  ==========================  ==========================================
 """
 
@@ -38,6 +42,7 @@ from __future__ import annotations
 import email.policy
 import importlib
 import itertools
+import logging
 import os
 import smtplib
 import ssl
@@ -94,7 +99,11 @@ _ENV = {
     "smtp_host": "SIVEI_SMTP_HOST", "smtp_port": "SIVEI_SMTP_PORT", "smtp_starttls": "SIVEI_SMTP_STARTTLS",
     "smtp_ssl": "SIVEI_SMTP_SSL", "smtp_usuario": "SIVEI_SMTP_USUARIO", "smtp_clave": "SIVEI_SMTP_CLAVE",
     "smtp_cafile": "SIVEI_SMTP_CAFILE", "sms": "SIVEI_SMS", "sms_dir": "SIVEI_SMS_DIR",
+    "buzon_desarrollo": "SIVEI_BUZON_DESARROLLO",
 }
+DEV_WARNING = ("MODO DE DESARROLLO (SIVEI_BUZON_DESARROLLO): los enlaces de activación y los códigos SMS se "
+               "escriben en archivos o en la consola. Nunca en una elección real. / DEVELOPMENT MODE: activation "
+               "links and SMS codes are written to files or the console. Never in a real election.")
 
 
 def _flag(value: Any) -> bool:
@@ -117,6 +126,12 @@ class NotifySettings:
     smtp_cafile: str | None = None
     sms_backend: str = "archivo"
     sms_outbox: Path = Path("sivei-servidor/sms")
+    dev_outbox: bool = False
+
+    @property
+    def writes_secrets(self) -> bool:
+        """True when a backend writes links or codes to files or the console."""
+        return self.mail_backend == "archivo" or self.sms_backend in ("archivo", "file", "consola", "console")
 
     def __repr__(self) -> str:  # never print the SMTP password
         return f"NotifySettings(mail={self.mail_backend!r}, sms={self.sms_backend!r})"
@@ -151,6 +166,7 @@ class NotifySettings:
             smtp_cafile=get("smtp_cafile"),
             sms_backend=str(get("sms") or "archivo").strip(),
             sms_outbox=Path(get("sms_dir") or config.data_dir / "sms"),
+            dev_outbox=_flag(get("buzon_desarrollo") or False),
         )
         if settings.mail_backend == "smtp" and not settings.smtp_host:
             raise NotifyError(tr("el correo SMTP requiere smtp_host (SIVEI_SMTP_HOST)",
@@ -324,7 +340,19 @@ class Notifier:
 
     @staticmethod
     def from_config(config: ServerConfig) -> Notifier:
+        """The notifier of a server: refused when a backend would write links or codes to files or
+        the console without the development flag (or with it, in production)."""
         settings = NotifySettings.from_config(config)
+        if settings.writes_secrets:
+            if config.production or not settings.dev_outbox:
+                raise NotifyError(tr(
+                    "el correo o los SMS se escribirían en archivos o en la consola (con enlaces y códigos): "
+                    "configure SMTP (SIVEI_CORREO=smtp) y una pasarela SMS (SIVEI_SMS=modulo:Clase); sólo en "
+                    "desarrollo, y nunca en producción, SIVEI_BUZON_DESARROLLO=1 lo permite",
+                    "mail or SMS would be written to files or the console (with links and codes): configure SMTP "
+                    "(SIVEI_CORREO=smtp) and an SMS gateway (SIVEI_SMS=module:Class); only in development, never "
+                    "in production, SIVEI_BUZON_DESARROLLO=1 allows it"))
+            logging.getLogger("sivei_server").warning(DEV_WARNING)
         return Notifier(mailer_from_settings(settings), sms_from_settings(settings))
 
 

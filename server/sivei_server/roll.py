@@ -2,8 +2,10 @@
 
 Header (Spanish or English names, any order; other columns such as a name are ignored):
 
-* ``id_votante`` / ``voter_id`` — the voter's id, which is also the username emailed to them
-  (letters, digits, ``.``, ``_``, ``-``; up to 64; kept in capitals);
+* ``id_votante`` / ``voter_id`` — the voter's id in the registry (letters, digits, ``.``, ``_``,
+  ``-``; up to 64; kept in capitals). It is NOT the login name: the server issues each voter a
+  random username at import (``sivei_server.usernames``), emailed with the activation link, so a
+  registry whose ids are sequential does not hand out a list of usernames;
 * ``entidad`` / ``entity`` — the entity code, one of the manifest's;
 * ``correo`` / ``email``;
 * ``celular`` / ``movil`` / ``mobile`` / ``telefono`` / ``phone`` — the mobile number in
@@ -37,6 +39,7 @@ from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei_server import election as el
 from sivei_server.models import STATE_NEW, AuditLog, Voter, utcnow
+from sivei_server.usernames import new_username
 
 MAX_PROBLEMS = 50
 
@@ -313,7 +316,8 @@ def import_roll(s: Session, data: bytes, operator_id: int | None, *, replace: bo
     at = utcnow()
     if rows:
         s.execute(insert(Voter), [
-            {"voter_id": r.voter_id, "entity": r.entity, "email": r.email, "phone": r.phone, "failed_attempts": 0,
+            {"voter_id": r.voter_id, "username": new_username(), "entity": r.entity, "email": r.email,
+             "phone": r.phone, "failed_attempts": 0,
              "lockout_level": 0, "created_at": at, "voted": False} for r in rows])
     digest = hashlib.sha256(data).hexdigest()
     s.add(AuditLog(operator_id=operator_id, action="padron.importar", address=address,

@@ -5,8 +5,10 @@
 * CSRF: every POST/PUT/PATCH/DELETE must carry the token from ``sessions.csrf_token()`` in the form
   field ``csrf_token`` or the header ``X-CSRF-Token`` (constant-time comparison). A view that must
   accept posts without it (none today) is marked with ``@csrf_exempt``.
-* ``client_address()``: the socket address, or the address ``trusted_proxies`` hops back in
-  ``X-Forwarded-For`` behind a reverse proxy.
+* ``client_address()``: the socket address, or (from the configured proxy only) the address
+  ``trusted_proxies`` hops back in ``X-Forwarded-For`` (``sivei_server.proxy``).
+* Host: with ``public_url`` set only its host is accepted; without it (development) only loopback
+  names. Any other ``Host`` gets 400 before a view runs, so no link is ever built on a forged host.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, jsonify, request
 
-from sivei_server import sessions
+from sivei_server import proxy, sessions
 from sivei_server.config import ServerConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,11 +49,20 @@ def csrf_exempt(view: F) -> F:
 
 def client_address() -> str:
     cfg: ServerConfig = current_app.extensions["sivei_config"]
-    if cfg.trusted_proxies > 0:
-        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-        if len(forwarded) >= cfg.trusted_proxies:
-            return forwarded[-cfg.trusted_proxies][:64]
-    return (request.remote_addr or "desconocido")[:64]
+    return proxy.client_address(request, cfg)
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def trusted_hosts(cfg: ServerConfig) -> list[str]:
+    """The host names this server answers to (Flask's ``TRUSTED_HOSTS``)."""
+    if cfg.public_url:
+        host = urlsplit(cfg.public_url).hostname
+        if not host:
+            raise ValueError(f"SIVEI_PUBLIC_URL has no host: {cfg.public_url!r}")
+        return [host]
+    return list(LOOPBACK_HOSTS)
 
 
 def _csrf_failure() -> Response:

@@ -77,7 +77,10 @@ def _load_session() -> WebSession | None:
     token = request.cookies.get(cookie_name())
     if token and len(token) <= 128:
         row = db().get(WebSession, token_hash(token))
-        if row is not None and row.expires_at > utcnow():
+        # A request that arrived before the session's end is served (a ballot may wait in the queue).
+        now = utcnow()
+        arrived: datetime | None = g.get("sivei_received_at")
+        if row is not None and row.expires_at > (min(now, arrived) if arrived is not None else now):
             found = row
     g.sivei_session = found
     return found

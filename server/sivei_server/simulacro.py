@@ -45,6 +45,7 @@ from typing import Any
 
 from sivei.ballot.board import EVENT_CLOSE, BoardEvent, event_from_json
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.credential_tokens import TOKEN_HEADER, SealedTokens, seal_tokens, unseal_token
 from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_credentials, synthetic_roll
 from sivei.ballot.credentials import credential_public_key as public_key_of
 from sivei.ballot.credentials import credential_seed as seed_of
@@ -84,10 +85,29 @@ class ElectionKit:
     act_bytes: bytes
     constancia: IntegrityConstancia
     keys: DrillKeys
+    sealed_tokens: SealedTokens
     phones: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         self.keys.close()
+
+    @property
+    def sealed_bytes(self) -> bytes:
+        """``sealed-tokens.jsonl``: what the operator imports with the credential list."""
+        return self.sealed_tokens.to_bytes()
+
+    def open_token(self, voter_id: str, ficha_hex: str) -> str:
+        """What the booth does with ``/api/votante``'s ``ficha``: open it with the voter's credential;
+        the token's hex goes in the ``X-Credential-Token`` header beside the ballot."""
+        credential = self.deliveries[voter_id].credential
+        return unseal_token(self.manifest.election_id, voter_id, credential, bytes.fromhex(ficha_hex)).hex()
+
+    def token(self, voter_id: str) -> str:
+        """The voter's opened credential token (hex), from the kit's own sealed copy."""
+        return self.open_token(voter_id, self.sealed_tokens.sealed[voter_id.upper()].hex())
+
+    def cast_headers(self, voter_id: str) -> dict[str, str]:
+        return {TOKEN_HEADER: self.token(voter_id)}
 
     def ballot(self, voter_id: str, choices: Mapping[str, str] | None = None, *,
                rng: random.Random | None = None) -> bytes:
@@ -115,6 +135,7 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
     keys = DrillKeys(guardians, tokens=tokens)
     try:
         issued = issue_credentials(manifest, roll, keys.authority, retain=False)
+        sealed = seal_tokens(manifest.election_id, issued.deliveries, keys.authority)
         with tempfile.TemporaryDirectory(prefix="sivei-kit-") as tmp:
             issued.credential_list.write(tmp)
             list_bytes = Path(tmp, "credential-list.json").read_bytes()
@@ -135,7 +156,7 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
     phones = {v.voter_id: f"+1555{k:07d}" for k, v in enumerate(roll)}
     return ElectionKit(manifest, manifest_bytes, roll, {d.voter_id: d for d in issued.deliveries},
                        issued.credential_list, list_bytes, entries_bytes, ctx, drill_guardians, ceremony_bytes, act,
-                       json.dumps(act.to_json()).encode(), constancia, keys, phones)
+                       json.dumps(act.to_json()).encode(), constancia, keys, sealed, phones)
 
 
 def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:
@@ -186,8 +207,11 @@ class Client:
         self.csrf = ""
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
-                timeout: float = 120) -> tuple[int, bytes, Mapping[str, str]]:
+                timeout: float = 120, headers: Mapping[str, str] | None = None
+                ) -> tuple[int, bytes, Mapping[str, str]]:
         req = urllib.request.Request(self.base + path, data=body, method=method)  # noqa: S310 - loopback URL
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         if content_type:
             req.add_header("Content-Type", content_type)
         if self.csrf and method != "GET":
@@ -214,8 +238,9 @@ class Client:
             raise HttpError(status, data)
         return json.loads(data) if data else None
 
-    def post_raw(self, path: str, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
-        status, data, _ = self.request("POST", path, body, content_type)
+    def post_raw(self, path: str, body: bytes, content_type: str = "application/json",
+                 headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        status, data, _ = self.request("POST", path, body, content_type, headers=headers)
         try:
             return status, json.loads(data)
         except ValueError:
@@ -352,7 +377,8 @@ def operator_prepare(op: Client, kit: ElectionKit, *, roll: bool = False) -> dic
     """Load manifest and credentials (and, with ``roll``, import the roll and email the activation
     links), register the opening act, open. Returns the open answer."""
     op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes})
-    op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes})
+    op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes,
+                                              "fichas": kit.sealed_bytes})
     if roll:
         op.upload("/api/operacion/padron", {"padron": roll_csv(kit)})
         op.json("POST", "/api/operacion/padron/notificar")
@@ -396,6 +422,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
     from sivei_server.models import ROLE_ADMIN, Operator
     from sivei_server.passwords import hash_password
     from sivei_server.receipt_key import create_key_file, default_key_file
+    from sivei_server.secrets_key import operator_account, secrets_key
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="sivei-simulacro-http-"))
@@ -405,7 +432,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
         config = ServerConfig(data_dir=work / "servidor", cookie_secure=False,
                               allow_test_group=options.group.name != "eg2-baseline", close_grace_seconds=1.0,
                               extra={"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1,
-                                     "ip_limit": 1_000_000})
+                                     "ip_limit": 1_000_000, "buzon_desarrollo": True})
         engine = make_engine(config)
         upgrade(engine)
         receipt_key = create_key_file(default_key_file(config))
@@ -426,7 +453,7 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
             op_password, op_secret = secrets.token_urlsafe(16), pyotp.random_base32()
             with session_scope(engine) as s:
                 s.add(Operator(username="operador", role=ROLE_ADMIN, password_hash=hash_password(op_password),
-                               totp_secret=op_secret))
+                               totp_secret=secrets_key(config).seal(operator_account("operador"), op_secret)))
             app = create_app(config)
             server, thread, base = _serve(app)
             say(f"1. Servidor en {base}")
@@ -446,13 +473,15 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
                     c = voter_activate(base, kit, voter.voter_id, mail_outbox, sms_outbox,
                                        f"clave de prueba {secrets.token_hex(4)}")
                     c.json("GET", "/api/eleccion/contexto")
-                    c.json("GET", "/api/votante")
+                    info = c.json("GET", "/api/votante")
+                    # As the booth: the credential opens the voter's sealed token, sent beside the ballot.
+                    headers = {TOKEN_HEADER: kit.open_token(voter.voter_id, info["ficha"])}
                     body = kit.ballot(voter.voter_id, rng=rng)
-                    status, answer = c.post_raw("/api/votar", body)
+                    status, answer = c.post_raw("/api/votar", body, headers=headers)
                     if status != 201:
                         raise RuntimeError(f"voter {voter.voter_id}: HTTP {status} {answer}")
                     if k == 0:  # a lost answer: the voter's phone sends the same ballot again
-                        status2, again = c.post_raw("/api/votar", body)
+                        status2, again = c.post_raw("/api/votar", body, headers=headers)
                         if status2 != 200 or again["receipt"] != answer["receipt"]:
                             raise RuntimeError("idempotent retry failed")
                     receipts.append(answer["receipt"])
@@ -463,7 +492,8 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
                 if wait > 0:
                     say(f"   esperando el cierre ({wait:.0f} s)")
                     time.sleep(wait)
-                late = late_client.post_raw("/api/votar", kit.ballot(latecomer.voter_id, rng=rng))
+                late = late_client.post_raw("/api/votar", kit.ballot(latecomer.voter_id, rng=rng),
+                                            headers=kit.cast_headers(latecomer.voter_id))
                 if late[0] != 409:
                     raise RuntimeError(f"late ballot: HTTP {late[0]}")
                 say(f"   boleta tardía de {latecomer.voter_id}: HTTP 409 «{late[1]['message']}» (no se guarda)")
@@ -533,46 +563,91 @@ def free_port() -> int:
 
 class GunicornServer:
     """``gunicorn`` (this package's production settings) on a free loopback port, configured through
-    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager."""
+    the environment from a ``ServerConfig``; the schema must be current. Use as a context manager.
+    ``kill_worker`` / ``kill_master`` (SIGKILL) and ``restart`` serve the fault tests."""
 
-    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None) -> None:
+    def __init__(self, config: Any, *, workers: int = 2, threads: int = 4, log: Path | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.config, self.workers, self.threads = config, workers, threads
         self.log_path = log or (config.data_dir / "gunicorn.log")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.extra_env = dict(env or {})
         self.proc: Any = None
 
-    def __enter__(self) -> GunicornServer:
+    def _env(self) -> dict[str, str]:
         import os
-        import subprocess
-        import sys
 
         cfg = self.config
         env = {**os.environ, "SIVEI_DATA_DIR": str(cfg.data_dir), "SIVEI_TEST_LOGIN": "1" if cfg.test_login else "0",
                "SIVEI_COOKIE_SECURE": "1" if cfg.cookie_secure else "0",
                "SIVEI_TEST_GROUP": "1" if cfg.allow_test_group else "0",
                "SIVEI_BIND": f"127.0.0.1:{self.port}", "SIVEI_WORKERS": str(self.workers),
-               "SIVEI_THREADS": str(self.threads)}
+               "SIVEI_THREADS": str(self.threads), "SIVEI_CLOSE_GRACE_SECONDS": str(cfg.close_grace_seconds)}
         if cfg.database_url:
             env["SIVEI_DATABASE_URL"] = cfg.database_url
         if cfg.receipt_key_file:
             env["SIVEI_RECEIPT_KEY_FILE"] = str(cfg.receipt_key_file)
+        if cfg.proxy_addresses:
+            env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
+        if cfg.measure:
+            env["SIVEI_MEDIR"] = "1"
+        for key, value in cfg.extra.items():  # authentication and notification settings
+            env["SIVEI_" + key.upper()] = str(value)
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("w")
+        self._log = self.log_path.open("a")
         self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:sivei_server.gunicorn_conf",
-                                      "sivei_server.wsgi:app"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+                                      "sivei_server.wsgi:app"], env=self._env(), stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
                 Client(self.base).json("GET", "/api/salud")
-                return self
+                return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__(None, None, None)
+                    self.stop()
                     raise RuntimeError(self.log_path.read_text()) from None
                 time.sleep(0.2)
 
-    def __exit__(self, *exc: object) -> None:
+    def __enter__(self) -> GunicornServer:
+        self.start()
+        return self
+
+    def worker_pids(self) -> list[int]:
+        from sivei_server.procs import children
+
+        return children(self.proc.pid) if self.proc is not None else []
+
+    def kill_worker(self) -> int:
+        """SIGKILL one worker (the master starts another); returns its pid."""
+        import os
+        import signal
+
+        pid = self.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def kill_master(self) -> list[int]:
+        """SIGKILL the master; its workers notice within a second, free the port and finish what
+        they hold. Returns the orphaned workers' pids."""
+        import signal
+
+        orphans = self.worker_pids()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        self._log.close()
+        return orphans
+
+    def stop(self) -> None:
         import subprocess
 
         if self.proc is not None:
@@ -583,7 +658,11 @@ class GunicornServer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
-        self._log.close()
+        if hasattr(self, "_log") and not self._log.closed:
+            self._log.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
@@ -601,12 +680,18 @@ def seed_roll(engine: Any, kit: ElectionKit, admin: str = "operador") -> None:
 
 def bench_casting(group: Group, voters: int, *, database_url: str | None, workers: int = 2, clients: int = 4,
                   say: Say = print) -> dict[str, Any]:
-    """Ballots accepted per second with full validation: gunicorn (``workers``) on loopback, the
-    ballots encrypted beforehand, then posted by ``clients`` concurrent client threads (bounded:
-    each voter casts once)."""
+    """Ballots accepted per second with full validation: nginx (the shipped proxy settings) in front
+    of gunicorn (``workers``) on loopback, the ballots encrypted beforehand, then posted by
+    ``clients`` concurrent client threads (bounded: each voter casts once). Reports latency (p50,
+    p95), CPU per cast of each process (workers, database backends, nginx, this client) and, from
+    the workers' ``Server-Timing`` (``sivei_server.measure``), the split of a cast's CPU into
+    cryptography, database and framework and the SQL statements per cast."""
     from sivei_server.config import ServerConfig
     from sivei_server.db import make_engine
+    from sivei_server.measure import parse_header
     from sivei_server.migrate import upgrade
+    from sivei_server.nginx import Nginx
+    from sivei_server.procs import cpu_seconds
     from sivei_server.receipt_key import create_key_file, default_key_file
 
     work = Path(tempfile.mkdtemp(prefix="sivei-medicion-"))
@@ -615,7 +700,9 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
         if scratch is not None:
             database_url = scratch.create()
         config = ServerConfig(data_dir=work / "datos", database_url=database_url, cookie_secure=False,
-                              test_login=True, allow_test_group=group.name != "eg2-baseline")
+                              test_login=True, allow_test_group=group.name != "eg2-baseline", measure=True,
+                              proxy_addresses=("127.0.0.1",), trusted_proxies=1,
+                              extra={"buzon_desarrollo": True})
         config = config.with_(receipt_key_file=default_key_file(config))
         engine = make_engine(config)
         upgrade(engine)
@@ -626,13 +713,14 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
             seed_roll(engine, kit)
             started = time.monotonic()
             bodies = {v.voter_id: kit.ballot(v.voter_id) for v in kit.roll}
+            headers = {vid: kit.cast_headers(vid) for vid in bodies}
             say(f"  {voters} boletas cifradas de antemano ({(time.monotonic() - started) / voters:.2f} s c/u)")
-            with GunicornServer(config, workers=workers) as server:
-                operator_prepare(login_operator(server.base, "operador"), kit)
-                sessions = {vid: login_voter(server.base, vid) for vid in bodies}
+            with GunicornServer(config, workers=workers) as server, Nginx(server.port) as proxy:
+                operator_prepare(login_operator(proxy.base, "operador"), kit)
+                sessions = {vid: login_voter(proxy.base, vid) for vid in bodies}
                 queue = list(bodies)
                 lock = threading.Lock()
-                statuses: list[int] = []
+                results: list[tuple[int, float, dict[str, float]]] = []
 
                 def worker() -> None:
                     while True:
@@ -640,10 +728,18 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                             if not queue:
                                 return
                             vid = queue.pop()
-                        status, _ = sessions[vid].post_raw("/api/votar", bodies[vid])
+                        c = sessions[vid]
+                        t0 = time.monotonic()
+                        status, _, answer_headers = c.request("POST", "/api/votar", bodies[vid], "application/json",
+                                                              headers=headers[vid])
+                        timing = parse_header(answer_headers.get("Server-Timing", ""))
                         with lock:
-                            statuses.append(status)
+                            results.append((status, time.monotonic() - t0, timing))
 
+                procs = {"workers": server.worker_pids(), "database": _backend_pids(engine),
+                         "nginx": proxy.worker_pids()}
+                cpu0 = {p: cpu_seconds(p) for v in procs.values() for p in v}
+                client0 = time.process_time()
                 started = time.monotonic()
                 threads = [threading.Thread(target=worker) for _ in range(clients)]
                 for t in threads:
@@ -651,20 +747,51 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                 for t in threads:
                     t.join()
                 elapsed = time.monotonic() - started
+                procs["database"] = sorted(set(procs["database"]) | set(_backend_pids(engine)))  # new connections
+                cpu = {k: sum(cpu_seconds(p) - cpu0.get(p, 0.0) for p in v) for k, v in procs.items()}
+                cpu["client"] = time.process_time() - client0
         finally:
             kit.close()
         engine.dispose()
-        accepted = statuses.count(201)
+        accepted = [r for r in results if r[0] == 201]
+        n = max(1, len(accepted))
+        latencies = sorted(r[1] for r in accepted)
+
+        def pct(p: float) -> float:
+            return round(latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))], 3) \
+                if latencies else 0.0
+
+        def mean(key: str) -> float:
+            return round(sum(r[2].get(key, 0.0) for r in accepted) / n, 2)
+
         result = {"group": group.name, "database": "postgresql" if database_url else "sqlite", "workers": workers,
-                  "clients": clients, "ballots": voters, "accepted": accepted, "seconds": round(elapsed, 3),
-                  "ballots_per_second": round(accepted / elapsed, 2), "ballot_bytes": len(next(iter(bodies.values())))}
-        say(f"  {accepted}/{voters} aceptadas en {elapsed:.2f} s: {accepted / elapsed:.2f} boletas/s "
-            f"({result['database']}, {workers} workers de gunicorn, {clients} clientes)")
+                  "clients": clients, "ballots": voters, "accepted": len(accepted), "seconds": round(elapsed, 3),
+                  "ballots_per_second": round(len(accepted) / elapsed, 2), "p50_s": pct(50), "p95_s": pct(95),
+                  "ballot_bytes": len(next(iter(bodies.values()))),
+                  "cpu_ms_per_cast": {k: round(v * 1000 / n, 2) for k, v in cpu.items()},
+                  "worker_cpu_split_ms": {"total": mean("cpu"), "crypto": mean("crypto"), "database": mean("db"),
+                                          "framework": mean("framework")},
+                  "sql_statements_per_cast": mean("sql")}
+        say(f"  {len(accepted)}/{voters} aceptadas en {elapsed:.2f} s: {result['ballots_per_second']} boletas/s, "
+            f"p50 {result['p50_s']} s, p95 {result['p95_s']} s ({result['database']}, nginx + {workers} workers de "
+            f"gunicorn, {clients} clientes); CPU por voto (ms): {result['cpu_ms_per_cast']}; en el worker: "
+            f"{result['worker_cpu_split_ms']}; {result['sql_statements_per_cast']} sentencias SQL por voto")
         return result
     finally:
         if scratch is not None:
             scratch.drop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _backend_pids(engine: Any) -> list[int]:
+    """PostgreSQL backends serving this database (empty on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return [int(p) for p in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()]
 
 
 class ScratchDatabase:

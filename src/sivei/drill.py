@@ -10,14 +10,12 @@ one it reconciles against the choices it made itself.
 
 from __future__ import annotations
 
-import csv
 import random
 import secrets
 import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +51,7 @@ from sivei.custody import (
     TokenSession,
     softhsm_available,
 )
+from sivei.election_kind import derived_manifest, kind_of
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
@@ -67,6 +66,7 @@ from sivei.tally.decrypt import (
     parse_guardian_decryption,
 )
 from sivei.tally.results import ElectionResults, compute_results
+from sivei.vote_script import read_vote_script
 
 Say = Callable[[str], None]
 Counts = dict[tuple[str, str], list[int]]
@@ -187,65 +187,6 @@ class DrillOutcome:
     constancia: IntegrityConstancia
 
 
-# -- vote scripts ---------------------------------------------------------------------------------
-
-
-def read_vote_script(path: Path, manifest: Manifest) -> dict[str, list[dict[str, str]]]:
-    """Parse a vote script (CSV: entity, contest, option, count) into one choice map per voter, per
-    entity. Every contest of an entity's ballot style must total the same number of votes (each voter
-    votes every contest of their style; an unmarked contest is a null vote, so script it as NULO)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DrillError(tr(f"no se puede leer el guion de votos {path}: {exc}",
-                            f"cannot read the vote script {path}: {exc}")) from exc
-    reader = csv.DictReader(text.splitlines())
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != ["entity", "contest", "option", "count"]:
-        raise DrillError(tr(f"{path}: el encabezado debe ser exactamente entity,contest,option,count",
-                            f"{path}: the header must be exactly entity,contest,option,count"))
-    tallies: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for lineno, row in enumerate(reader, start=2):
-        where = tr(f"{path.name}, línea {lineno}", f"{path.name}, line {lineno}")
-        entity, contest_id, option, count_text = (
-            (row.get(k) or "").strip() for k in ("entity", "contest", "option", "count"))
-        try:
-            style = manifest.style_for_entity(entity)
-            contest = manifest.contest(contest_id)
-            contest.option_index(option)
-        except SiveiError as exc:
-            raise DrillError(f"{where}: {exc}") from exc
-        if contest_id not in style.contests:
-            raise DrillError(tr(f"{where}: la contienda {contest_id} no está en la boleta de {entity}",
-                                f"{where}: contest {contest_id} is not on {entity}'s ballot"))
-        if not count_text.isdigit():
-            raise DrillError(tr(f"{where}: el conteo debe ser un entero no negativo, no {count_text!r}",
-                                f"{where}: the count must be a non-negative integer, not {count_text!r}"))
-        tallies[(entity, contest_id)][option] += int(count_text)
-    if not tallies:
-        raise DrillError(tr(f"{path}: el guion no tiene votos", f"{path}: the script has no votes"))
-    voters: dict[str, list[dict[str, str]]] = {}
-    rng = random.Random(0)  # noqa: S311 - shuffles scripted votes, not a secret
-    for entity in manifest.entities:
-        style = manifest.style(entity.ballot_style)
-        totals = {cid: sum(tallies.get((entity.code, cid), Counter()).values()) for cid in style.contests}
-        if not any(totals.values()):
-            continue
-        if len(set(totals.values())) != 1:
-            detail = ", ".join(f"{cid}={n}" for cid, n in totals.items())
-            raise DrillError(tr(
-                f"{path}: en {entity.code} cada contienda debe sumar los mismos votos ({detail})",
-                f"{path}: in {entity.code} every contest must total the same votes ({detail})"))
-        n = next(iter(totals.values()))
-        ballots: list[dict[str, str]] = [{} for _ in range(n)]
-        for cid in style.contests:
-            options = [opt for opt, c in sorted(tallies[(entity.code, cid)].items()) for _ in range(c)]
-            rng.shuffle(options)
-            for ballot, opt in zip(ballots, options, strict=True):
-                ballot[cid] = opt
-        voters[entity.code] = ballots
-    return voters
-
-
 def _random_choices(manifest: Manifest, roll: Sequence[RollEntry], rng: random.Random
                     ) -> list[dict[str, str]]:
     out = []
@@ -297,11 +238,12 @@ def run_drill(options: DrillOptions, say: Say = print) -> DrillOutcome:
     if len(present) < t:
         raise DrillError(tr(f"con {len(absent)} custodios ausentes quedan {len(present)}; se necesitan {t}",
                             f"with {len(absent)} guardians absent {len(present)} remain; {t} are needed"))
-    manifest = base
+    # A drill's record must never pass for the real election's: its id and name say "simulacro".
+    manifest = base if kind_of(base.election_id) == "drill" else derived_manifest(base, "drill")
 
     # 1. The roll and the voters' choices.
     if options.vote_script is not None:
-        scripted = read_vote_script(options.vote_script, manifest)
+        scripted = read_vote_script(options.vote_script, manifest).ballots()
         roll: list[RollEntry] = []
         choices: list[dict[str, str]] = []
         for code, ballots in scripted.items():
@@ -436,7 +378,8 @@ def context_from_ceremony(group: Group, manifest: Manifest, ceremony_id: str, n:
 
 def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries: Sequence[Delivery],
                roll: Sequence[RollEntry], choices: Sequence[Mapping[str, str]], *, challenges: int = 0,
-               say: Say = print, lote_bits: int = DEFAULT_BITS) -> tuple[Board, list[bytes]]:
+               say: Say = print, incident: bool = True, lote_bits: int = DEFAULT_BITS
+               ) -> tuple[Board, list[bytes]]:
     """Synthetic voters: the first ``challenges`` challenge a ballot and check it on their side, then
     every voter casts. An operator incident is logged halfway (its head is returned as an observer's
     note). The board is closed at the end."""
@@ -462,10 +405,11 @@ def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries
                    f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
         ballot = sign_ballot(ctx, encrypt_ballot(ctx, style, choice, public, new_ballot_nonce()), seed)
         board.cast(ballot)
-        if k == len(roll) // 2:
+        if k == len(roll) // 2 and incident:
             board.operator_event("incident", {"description": tr(
                 "simulacro: incidente de prueba registrado a mitad de la votación",
                 "drill: test incident logged halfway through voting")})
+        if k == len(roll) // 2:
             noted_heads.append(board.head)
         if (k + 1) % step == 0 or k + 1 == len(roll):
             _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)

@@ -56,6 +56,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sivei import jsonstrict
 from sivei.crypto.encoding import canonical_json
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import EncodingError, SiveiError
@@ -285,7 +286,7 @@ class IntegrityConstancia:
         import json
 
         try:
-            obj = json.loads(text)
+            obj = jsonstrict.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EncodingError(tr(f"{what}: JSON no válido: {exc}", f"{what}: invalid JSON: {exc}")) from exc
         return IntegrityConstancia.from_json(obj, what)

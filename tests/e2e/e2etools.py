@@ -104,6 +104,7 @@ class Live:
         files = {"manifiesto": ("manifest.json", self.kit.manifest_bytes),
                  "lista": ("credential-list.json", self.kit.list_bytes),
                  "entradas": ("credentials.jsonl", self.kit.entries_bytes),
+                 "fichas": ("sealed-tokens.jsonl", self.kit.sealed_bytes),
                  "ceremonia": ("ceremony.json", self.kit.ceremony_bytes),
                  "acta": ("opening-act.json", self.kit.act_bytes),
                  "constancia": ("constancia.json", self.kit.constancia.dumps().encode())}
@@ -167,7 +168,9 @@ def watch(page: Any, errors: list[str]) -> None:
     page.on("console", console)
 
 
-def activate_voter(live: Live, page: Any, voter_id: str) -> None:
+def activate_voter(live: Live, page: Any, voter_id: str, *, go_vote: bool = True) -> None:
+    """The server's activation message (mail outbox) to a logged-in voter; then, with ``go_vote``, the
+    account page's "Ir a votar" link."""
     from sivei_server.auth import accounts
     from sivei_server.notify import read_mail_outbox, read_sms_outbox
 
@@ -176,7 +179,14 @@ def activate_voter(live: Live, page: Any, voter_id: str) -> None:
     accounts.send_activations(app.extensions["sivei_engine"], app.extensions["sivei_notifier"],
                               app.extensions["sivei_auth_settings"], live.base + "/", voter_ids=[voter_id], resend=True)
     mail = read_mail_outbox(data_dir / "buzon")[-1]
-    assert voter_id in mail.body
+    from sivei_server.db import session_scope
+    from sivei_server.models import Voter
+    from sivei_server.usernames import shown
+
+    with session_scope(app.extensions["sivei_engine"]) as s:
+        voter = s.get(Voter, voter_id)
+        assert voter is not None
+        assert shown(voter.username) in mail.body  # the issued username, not the registry's id
     match = re.search(r"https?://\S+/cuenta/activar\?t=\S+", mail.body)
     assert match, mail.body
     link = urlsplit(match.group(0))
@@ -200,7 +210,8 @@ def activate_voter(live: Live, page: Any, voter_id: str) -> None:
     page.fill("#confirmacion", VOTER_PASSWORD)
     page.get_by_role("button", name="Guardar y entrar").click()
     page.wait_for_url(re.compile(r"/cuenta/$"))
-    page.get_by_role("link", name="Ir a votar").click()
+    if go_vote:
+        page.get_by_role("link", name="Ir a votar").click()
 
 
 def _serve(app: Any) -> tuple[Any, threading.Thread, str]:
@@ -218,14 +229,14 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     authentication module) an administrator ``ana`` with password and TOTP."""
     import logging
 
-    import sivei_server.app as server_app
     import sivei_server.election as server_election
-    from servertools import election_setup
+    import sivei_server.models as server_models
+    from servertools import election_setup, sealed_operator_totp
 
     started: list[tuple[Any, threading.Thread, Any]] = []
     clock = ServerClock()
     monkeypatch.setattr(server_election, "utcnow", clock.now)
-    monkeypatch.setattr(server_app, "utcnow", clock.now)
+    monkeypatch.setattr(server_models, "utcnow", clock.now)  # the arrival instant (sivei_server.app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     def start(voters: int = 3) -> Live:
@@ -243,7 +254,8 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
             secret = pyotp.random_base32()
             settings = setup.app.extensions["sivei_auth_settings"]
             with session_scope(setup.engine) as s:
-                s.add(Operator(username="ana", role=ROLE_ADMIN, totp_secret=secret,
+                s.add(Operator(username="ana", role=ROLE_ADMIN,
+                               totp_secret=sealed_operator_totp(setup.app, "ana", secret),
                                password_hash=codes.hash_password(settings, OPERATOR_PASSWORD)))
             live.operator_totp = secret
         return live

@@ -22,6 +22,7 @@ from typing import Any
 from e2etools import Live, watch
 
 from servertools import prepare
+from sivei.ballot.credentials import voting_link
 
 AUDIT = r"""
 () => {
@@ -191,6 +192,21 @@ def test_booth_screens_are_accessible(browser: Any, live_server: Any, tmp_path: 
         page.goto(live.url("/votar"))
         shown(page, "p-votado")
         audit(page, "ya votó")
+
+        # The login screen of the booth opened from a credential authority's link, not logged in yet.
+        anonymous = browser.new_context(viewport={"width": 320, "height": 640})
+        try:
+            link_page = anonymous.new_page()
+            watch(link_page, live.errors)
+            link_page.goto(voting_link(live.base, kit.deliveries[kit.roll[1].voter_id].credential))
+            shown(link_page, "p-sesion", focused=False)
+            assert link_page.locator("#sesion-enlace").is_visible()
+            audit(link_page, "inicia sesión, con enlace")
+            focus_is_visible(link_page, "#sesion-entrar")
+            link_page.locator("#idioma").click()
+            audit(link_page, "log in, with a link (en)")
+        finally:
+            anonymous.close()
 
         # The verification page served by the voting server loads the context by itself.
         verify = context.new_page()

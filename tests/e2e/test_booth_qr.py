@@ -1,6 +1,7 @@
 """QR code paths, where the browser has BarcodeDetector with QR codes (Chromium on Android, macOS,
 ChromeOS; not Chromium on Linux, so here the camera and the detector are stood in for by an init
-script that answers with a given text): the booth reads the credential from its letter's QR code; the verification
+script that answers with a given text): the booth reads the credential from its letter's QR code
+(the voting link); the verification
 page rebuilds a challenged ballot from the booth's QR text (``sivei-impugnada-qr/1``) and shows the
 tracking code the booth showed; the QR code the booth draws decodes (zbar) to that text. Without
 BarcodeDetector the scan buttons stay hidden."""
@@ -18,6 +19,7 @@ import pytest
 from e2etools import Live, watch
 
 from servertools import prepare
+from sivei.ballot.credentials import voting_link
 
 STAND_IN = """
 (() => {
@@ -72,7 +74,9 @@ def test_qr_scanning_paths(browser: Any, live_server: Any, tmp_path: Path) -> No
         shown(page, "p-credencial")
         scan = page.get_by_role("button", name="Leer el código QR de mi carta")
         assert scan.is_visible()
-        page.evaluate("(t) => { globalThis.__qrText = t; }", kit.deliveries[voter.voter_id].credential)
+        # The letter's QR code holds the voting link (sivei credenciales: qr/<voter>.png).
+        link = voting_link(live.base, kit.deliveries[voter.voter_id].credential)
+        page.evaluate("(t) => { globalThis.__qrText = t; }", link)
         scan.click()
         shown(page, "p-boleta")
         assert page.locator("#camara").is_hidden()

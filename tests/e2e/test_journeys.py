@@ -78,7 +78,7 @@ def test_voter_and_operator_journeys(browser: Any, live_server: Any, tmp_path: P
         op = live.operator_page(desk)
         operator_step(op, live, "Cargar manifiesto", {"manifiesto": files["manifiesto"]})
         operator_step(op, live, "Importar lista de credenciales",
-                      {"lista": files["lista"], "entradas": files["entradas"]})
+                      {"lista": files["lista"], "entradas": files["entradas"], "fichas": files["fichas"]})
         opening = {k: files[k] for k in ("ceremonia", "acta", "constancia")}
         text = operator_step(op, live, "Registrar acta de inicio", opening)
         assert kit.ctx.election_hash.hex() in text

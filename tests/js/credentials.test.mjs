@@ -99,6 +99,72 @@ describe("seeds and public credentials (credentials.json)", () => {
   });
 });
 
+describe("voting links (credentials.json)", () => {
+  test("the link's fragment gives the canonical credential; damaged links are named", async () => {
+    for (const c of V.links) {
+      assert.equal(cred.credentialFromLink(c.link), c.canonical);
+      assert.equal(cred.credentialFromText(c.link), c.canonical);
+      assert.equal(cred.credentialFromText(c.credential), c.canonical); // typed
+    }
+    for (const c of V.link_fragments) assert.equal(cred.credentialFromLink(c.text), c.canonical);
+    for (const c of V.damaged_links) {
+      assert.throws(() => cred.credentialFromLink(c.text), /enlace está incompleto o dañado/, c.why);
+    }
+    const c = V.seed[0];
+    const link = `https://voto.ejemplo.mx/votar#credencial=${c.canonical}`;
+    const opened = await cred.openCredential(c.election_id, link);
+    assert.equal(hex(opened.publicCredential), c.public_credential);
+  });
+});
+
+describe("credential tokens sealed under the credential (credentials.json)", () => {
+  const T = V.credential_tokens;
+
+  test("seal key, associated data, and the token opened", async () => {
+    for (const c of T.tokens) {
+      assert.equal(hex(await cred.sealKey(c.election_id, c.credential)), c.seal_key);
+      assert.equal(hex(cred.sealAad(c.election_id, c.voter_id)), c.aad);
+      assert.equal(cred.tokenVoterId(c.voter_id), c.token_voter_id);
+      const token = await cred.unsealCredentialToken(c.election_id, c.voter_id, c.credential, c.sealed);
+      assert.equal(hex(token), c.token);
+      const lower = await cred.unsealCredentialToken(c.election_id, c.voter_id.toLowerCase(),
+        cred.parseCredential(c.credential), c.sealed);
+      assert.equal(hex(lower), c.token);
+    }
+  });
+
+  test("another voter's credential, another voter, another election or a changed byte: refused", async () => {
+    const c = T.tokens[0];
+    const refused = /no corresponde a la cuenta/;
+    await assert.rejects(cred.unsealCredentialToken(c.election_id, c.voter_id, T.wrong_credential, c.sealed), refused);
+    await assert.rejects(cred.unsealCredentialToken(c.election_id, "V00000002", c.credential, c.sealed), refused);
+    await assert.rejects(cred.unsealCredentialToken("otra-eleccion", c.voter_id, c.credential, c.sealed), refused);
+    for (const i of [0, 12, 50, 91]) {
+      const bytes = unhex(c.sealed);
+      bytes[i] ^= 1;
+      await assert.rejects(cred.unsealCredentialToken(c.election_id, c.voter_id, c.credential, hex(bytes)), refused);
+    }
+    await assert.rejects(cred.unsealCredentialToken(c.election_id, c.voter_id, c.credential, c.sealed.slice(2)));
+  });
+
+  test("the booth's client opens the token with the logged-in voter's ficha", async () => {
+    const { BoothCrypto } = await booth("client.js");
+    const c = T.tokens[1];
+    const client = Object.create(BoothCrypto.prototype);
+    client.electionId = c.election_id;
+    const opened = await client.openCredential(`x/votar#credencial=${cred.parseCredential(c.credential)}`,
+      { voter_id: c.voter_id, ficha: c.sealed });
+    assert.equal(hex(opened.token), c.token);
+    assert.equal(hex(opened.publicCredential), c.public_credential);
+    await assert.rejects(client.openCredential(T.wrong_credential, { voter_id: c.voter_id, ficha: c.sealed }),
+      /no corresponde a la cuenta/);
+    await assert.rejects(client.openCredential(c.credential, { voter_id: c.voter_id, ficha: null }),
+      /mesa de ayuda/);
+    client.forgetCredential(opened);
+    assert.ok(opened.seed.every((b) => b === 0) && opened.token.every((b) => b === 0));
+  });
+});
+
 describe("Ed25519: WebCrypto and the vendored fallback", () => {
   test("node's WebCrypto has Ed25519 (and passes the RFC 8032 probe)", async () => {
     assert.equal(await ed25519.webCryptoEd25519Available(), true);

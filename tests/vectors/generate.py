@@ -479,7 +479,12 @@ def credential_vectors() -> dict[str, Any]:
     out = header("Credentials: 26 Crockford base-32 data characters (130 bits) and a check character "
                  "(value mod 37 in the alphabet 0-9A-Z without I L O U, then * ~ $ = U), printed in "
                  "groups of 5; seed = H(\"sivei/cred\", string(election_id) ‖ string(26 data "
-                 "characters)); the public credential is the Ed25519 public key of that seed.", group=None)
+                 "characters)); the public credential is the Ed25519 public key of that seed. Voting "
+                 "links SITE/votar#credencial=<26 characters>. Credential tokens: ECDSA P-256 (raw r‖s, "
+                 "low s) over H(\"sivei/credential-token\", string(election_id) ‖ string(VOTER_ID) ‖ "
+                 "public credential), sealed as nonce ‖ AES-256-GCM(H(\"sivei/credential-token-key\", "
+                 "string(election_id) ‖ string(canonical credential)), nonce, token, aad = "
+                 "string(election_id) ‖ string(VOTER_ID)).", group=None)
     out["check_alphabet"] = CHECK_ALPHABET
     rows = []
     for target in (0, 7, 31, 32, 33, 34, 35, 36):
@@ -539,6 +544,54 @@ def credential_vectors() -> dict[str, Any]:
         "authority_key_fingerprint": fingerprint(key_fingerprint_digest(authority.public_key)),
         "credentials_jsonl": "".join(canonical_json(e.to_json()).decode() + "\n" for e in entries),
     }
+    out.update(credential_token_vectors(authority, rows))
+    return out
+
+
+def credential_token_vectors(authority: DeterministicSigner, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Voting links, credential tokens and their seals (protocol 11.5 and 11.6)."""
+    from sivei.ballot.credential_tokens import (
+        NONCE_BYTES,
+        seal_key,
+        seal_token,
+        sign_token,
+        token_digest,
+        verify_token,
+    )
+    from sivei.ballot.credentials import credential_from_link, voting_link
+
+    election_id = "vectores-2027"
+    site = "https://voto.ejemplo.mx/ext"
+    out: dict[str, Any] = {}
+    out["links"] = [{"site": site, "credential": rows[i]["formatted"], "link": voting_link(site, rows[i]["formatted"]),
+                     "canonical": rows[i]["canonical"]} for i in (1, 5)]
+    good = out["links"][0]["link"]
+    out["link_fragments"] = [
+        {"text": good, "canonical": credential_from_link(good)},
+        {"text": "credencial=" + rows[1]["canonical"].lower(), "canonical": rows[1]["canonical"]},
+        {"text": rows[1]["formatted"], "canonical": None, "why": "a typed credential, not a link"},
+        {"text": site + "/votar#contenido", "canonical": None, "why": "another fragment"},
+    ]
+    out["damaged_links"] = [{"text": good[:-1], "why": "a character short"},
+                            {"text": good + "0", "why": "a character long"},
+                            {"text": good[:-1] + "U", "why": "U is not a data character"}]
+    tokens = []
+    for i, voter_id in ((1, "V00000001"), (5, "mx-0042.b")):
+        cred = rows[i]["formatted"]
+        pk = credential_public_key(election_id, cred)
+        token = sign_token(authority, election_id, voter_id, pk)
+        assert verify_token(authority.public_key, election_id, voter_id, pk, token)
+        nonce = fixed_bytes(f"seal/nonce/{i}", NONCE_BYTES)
+        aad = Encoder().string(election_id).string(voter_id.upper()).to_bytes()
+        tokens.append({
+            "election_id": election_id, "voter_id": voter_id, "token_voter_id": voter_id.upper(),
+            "credential": cred, "public_credential": pk.hex(),
+            "digest_input": Encoder().string(election_id).string(voter_id.upper()).fixed(pk, 32).to_bytes().hex(),
+            "digest": token_digest(election_id, voter_id, pk).hex(), "token": token.hex(),
+            "seal_key": seal_key(election_id, cred).hex(), "nonce": nonce.hex(), "aad": aad.hex(),
+            "sealed": seal_token(election_id, voter_id, cred, token, nonce=nonce).hex()})
+    out["credential_tokens"] = {"authority_key": authority.public_key.hex(), "tokens": tokens,
+                                "wrong_credential": rows[2]["formatted"]}
     return out
 
 

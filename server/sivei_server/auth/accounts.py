@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 from sivei_server.auth import codes, limits
 from sivei_server.auth.clock import now
 from sivei_server.auth.settings import AuthSettings
-from sivei_server.db import session_scope
+from sivei_server.db import serialized, session_scope
 from sivei_server.models import KIND_VOTER, AuditLog, OneTimeCode, Voter, WebSession
 from sivei_server.notify import Notifier, activation_email, factor_reset_email, reset_email, sms_code
+from sivei_server.secrets_key import SecretsKey
+from sivei_server.usernames import normal_username, shown
 
 PURPOSE_SMS = "sms"
 PURPOSE_RESET = "restablecer"
@@ -35,14 +38,12 @@ def _link(base_url: str, path: str, token: str) -> str:
 
 
 def find_voter(s: Session, username: str) -> Voter | None:
-    """The voter whose id is ``username`` (as typed, else in capitals, as the roll stores ids)."""
-    name = username.strip()
-    if not name or len(name) > 64:
+    """The voter whose issued username is ``username`` as typed (``usernames.normal_username``: case,
+    spaces and dashes ignored; anything else that cannot be a username never reaches the database)."""
+    name = normal_username(username)
+    if name is None:
         return None
-    voter = s.get(Voter, name)
-    if voter is None and name.upper() != name:
-        voter = s.get(Voter, name.upper())
-    return voter
+    return s.scalar(select(Voter).where(Voter.username == name))
 
 
 def is_active(voter: Voter | None) -> bool:
@@ -91,7 +92,7 @@ def send_activations(engine: Engine, notifier: Notifier, settings: AuthSettings,
                     skipped += 1
                     continue
                 link, expires = new_activation(voter, settings, base_url)
-                message = activation_email(voter.email, voter.voter_id, link, expires)
+                message = activation_email(voter.email, shown(voter.username), link, expires)
             notifier.mailer.send(message)
             sent += 1
     finally:
@@ -142,13 +143,37 @@ def reset_row(s: Session, token: str) -> tuple[OneTimeCode | None, bool]:
     return row, row.expires_at <= now()
 
 
+_RESETS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sivei-restablecer")
+
+
+def send_reset_later(engine: Engine, notifier: Notifier, settings: AuthSettings, base_url: str,
+                     voter_id: str | None) -> None:
+    """Queue a reset mail (``voter_id`` None: queue nothing that shows; the caller's work was the same)."""
+    _RESETS.submit(_send_reset_quietly, engine, notifier, settings, base_url, voter_id)
+
+
+def flush_resets() -> None:
+    """Wait until every queued reset mail was handed over (tests, drills)."""
+    _RESETS.submit(lambda: None).result(timeout=60)
+
+
+def _send_reset_quietly(engine: Engine, notifier: Notifier, settings: AuthSettings, base_url: str,
+                        voter_id: str | None) -> None:
+    if voter_id is None:
+        return
+    try:
+        send_reset(engine, notifier, settings, base_url, voter_id)
+    except Exception:  # logged without the message (it holds the link)
+        LOG.exception("no se pudo enviar el correo de restablecimiento")
+
+
 def send_reset(engine: Engine, notifier: Notifier, settings: AuthSettings, base_url: str, voter_id: str) -> None:
-    with session_scope(engine) as s:
+    with serialized(engine) as s:  # a write transaction from the start (it runs beside requests)
         voter = s.get(Voter, voter_id)
         if voter is None:
             return
         link, expires = new_reset(s, voter, settings, base_url)
-        message = reset_email(voter.email, voter.voter_id, link, expires)
+        message = reset_email(voter.email, shown(voter.username), link, expires)
     notifier.mailer.send(message)
 
 
@@ -167,7 +192,7 @@ SMS_LIMIT = "limite"
 SMS_FAILED = "fallo"
 
 
-def send_sms_code(engine: Engine, notifier: Notifier, settings: AuthSettings, voter_id: str,
+def send_sms_code(engine: Engine, notifier: Notifier, settings: AuthSettings, key: SecretsKey, voter_id: str,
                   language: str = "es", *, resend: bool = False) -> str:
     """Send a new SMS code (earlier ones stop working). Returns ``SMS_SENT``; ``SMS_LIMIT`` when the
     hourly limit is reached; ``SMS_WAIT`` for a ``resend`` while the last code is younger than
@@ -189,7 +214,7 @@ def send_sms_code(engine: Engine, notifier: Notifier, settings: AuthSettings, vo
         s.execute(update(OneTimeCode).where(OneTimeCode.kind == KIND_VOTER, OneTimeCode.subject_id == voter_id,
                                             OneTimeCode.purpose == PURPOSE_SMS, OneTimeCode.used_at.is_(None))
                   .values(used_at=at))
-        s.add(OneTimeCode(kind=KIND_VOTER, subject_id=voter_id, purpose=PURPOSE_SMS, code_hash=codes.hash_code(code),
+        s.add(OneTimeCode(kind=KIND_VOTER, subject_id=voter_id, purpose=PURPOSE_SMS, code_hash=key.code_mac(code),
                           created_at=at, expires_at=at + timedelta(minutes=settings.code_minutes),
                           tries_left=settings.code_tries))
         message = sms_code(voter.phone, code, settings.code_minutes, language)
@@ -201,7 +226,7 @@ def send_sms_code(engine: Engine, notifier: Notifier, settings: AuthSettings, vo
     return SMS_SENT
 
 
-def check_sms_code(engine: Engine, voter_id: str, code: str) -> CodeCheck:
+def check_sms_code(engine: Engine, key: SecretsKey, voter_id: str, code: str) -> CodeCheck:
     """Spend one try of the voter's current SMS code; on a match the code is used up."""
     with session_scope(engine) as s:
         row = s.scalar(select(OneTimeCode).where(
@@ -217,7 +242,7 @@ def check_sms_code(engine: Engine, voter_id: str, code: str) -> CodeCheck:
                           .values(tries_left=OneTimeCode.tries_left - 1))
         if getattr(spent, "rowcount", 0) != 1:
             return CodeCheck(False, expired=True)
-        if codes.check_code(stored, code):
+        if key.code_matches(stored, code):
             used = s.execute(update(OneTimeCode).where(OneTimeCode.id == row_id, OneTimeCode.used_at.is_(None))
                              .values(used_at=now()))
             return CodeCheck(getattr(used, "rowcount", 0) == 1)
@@ -263,7 +288,7 @@ def reset_second_factor(engine: Engine, notifier: Notifier, settings: AuthSettin
             detail += f"; celular …{old_tail} → …{new_phone[-4:]}"
         s.add(AuditLog(at=at, operator_id=operator_id, action="helpdesk.segundo-factor", voter_id=voter_id,
                        detail=detail[:2000], address=address))
-        message = factor_reset_email(voter.email, voter.voter_id, link, expires)
-    limits.record_success(engine, limits.account_key(KIND_VOTER, voter_id))
+        message = factor_reset_email(voter.email, shown(voter.username), link, expires)
+    limits.clear_prefix(engine, limits.code_key(KIND_VOTER, voter_id))
     notifier.mailer.send(message)
     return expires

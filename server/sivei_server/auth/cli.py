@@ -91,6 +91,7 @@ def run_operator_totp(args: argparse.Namespace) -> int:
     from sivei_server.auth import codes
     from sivei_server.db import session_scope
     from sivei_server.models import Operator, WebSession
+    from sivei_server.secrets_key import operator_account, secrets_key
 
     engine = _engine(args)
     secret = codes.new_totp_secret()
@@ -98,7 +99,7 @@ def run_operator_totp(args: argparse.Namespace) -> int:
         op = s.scalar(select(Operator).where(Operator.username == args.username))
         if op is None:
             raise SiveiError(tr(f"no existe el operador {args.username}", f"no operator {args.username}"))
-        op.totp_secret = secret
+        op.totp_secret = secrets_key(_config(args)).seal(operator_account(op.username), secret)
         for row in s.scalars(select(WebSession).where(WebSession.kind == "operator",
                                                       WebSession.subject_id == str(op.id))):
             s.delete(row)

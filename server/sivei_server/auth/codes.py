@@ -2,8 +2,8 @@
 
 * Link tokens (activation, password reset) are 256-bit random values; the database keeps their
   SHA-256 only (a random 256-bit value needs no slow hash).
-* SMS codes are 6 random digits, stored as a salted SHA-256 (``sha256$salt$digest``); a code lives 5
-  minutes and allows 5 tries, so an offline search of the hash buys nothing once it has expired.
+* SMS codes are 6 random digits, stored as a keyed MAC (``hmac$salt$digest``, the key outside the
+  database: ``sivei_server.secrets_key``); a code lives 5 minutes and allows 5 tries.
 * TOTP (RFC 6238, pyotp): 30-second steps, one step of drift either way, and each accepted step is
   remembered so a code cannot be replayed.
 * Passwords: argon2id (argon2-cffi) with the parameters from ``AuthSettings``. Unknown users are
@@ -48,18 +48,6 @@ def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def hash_code(code: str) -> str:
-    salt = secrets.token_hex(16)
-    return f"sha256${salt}${hashlib.sha256((salt + code).encode()).hexdigest()}"
-
-
-def check_code(stored: str, code: str) -> bool:
-    try:
-        scheme, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    candidate = hashlib.sha256((salt + code).encode("utf-8", "replace")).hexdigest()
-    return scheme == "sha256" and hmac.compare_digest(candidate, digest)
 
 
 def normal_code(text: str) -> str | None:

@@ -27,6 +27,7 @@ from sivei_server.notify import NotifyError
 from sivei_server.roll import normal_email, normal_phone, normal_voter_id
 from sivei_server.security import client_address
 from sivei_server.sessions import current_operator, require_operator
+from sivei_server.usernames import normal_username, shown
 from sivei_server.views.helpdesk import bp
 
 MIN_REASON = 10
@@ -50,9 +51,10 @@ def _audit(action: str, voter_id: str | None, detail: str) -> None:
 
 
 def _view(voter: Voter) -> dict[str, Any]:
-    lock = limits.locked_until(engine(), limits.account_key(KIND_VOTER, voter.voter_id))
+    lock = limits.account_throttled_until(engine(), KIND_VOTER, voter.voter_id)
     expires = voter.activation_expires_at
-    return {"voter_id": voter.voter_id, "entity": voter.entity, "email": mask_email(voter.email),
+    return {"voter_id": voter.voter_id, "username": shown(voter.username), "entity": voter.entity,
+            "email": mask_email(voter.email),
             "phone_tail": voter.phone[-4:], "activated": voter.activated_at is not None,
             "factor": voter.second_factor, "locked_until": lock,
             "link_valid": voter.activation_token_hash is not None and expires is not None and expires > now(),
@@ -87,8 +89,9 @@ def search() -> Any:
         how = "celular"
         voter = s.scalar(select(Voter).where(Voter.phone == phone)) if phone else None
     elif query:
-        voter_id = normal_voter_id(query)
-        voter = (s.get(Voter, query) or (s.get(Voter, voter_id) if voter_id else None))
+        voter_id, username = normal_voter_id(query), normal_username(query)
+        voter = (s.get(Voter, voter_id) if voter_id else None) or (
+            s.scalar(select(Voter).where(Voter.username == username)) if username else None)
     _audit("helpdesk.consulta", voter.voter_id if voter is not None else None,
            f"búsqueda por {how}; {'encontrado' if voter is not None else 'sin resultado'}")
     if voter is None:
@@ -184,7 +187,8 @@ def unlock() -> Any:
         return _page(404, error=("Votante no encontrado.", "Voter not found."))
     if len(reason) < MIN_REASON:
         return _reason_error(voter)
-    was = limits.clear(engine(), limits.account_key(KIND_VOTER, voter.voter_id))
+    was = sum(limits.clear_prefix(engine(), prefix)
+              for prefix in limits.account_prefixes(KIND_VOTER, voter.voter_id)) > 0
     _audit("helpdesk.desbloquear", voter.voter_id, f"motivo: {reason}; {'bloqueada' if was else 'sin bloqueo'}")
     return _page(voter=voter, done=("Cuenta desbloqueada.", "Account unlocked.") if was else
                  ("La cuenta no estaba bloqueada.", "The account was not locked."))

@@ -33,6 +33,7 @@ from sivei_server.auth.web import (
     remember_lang,
     render,
     safe_next,
+    secrets,
     settings,
     when,
 )
@@ -46,6 +47,7 @@ from sivei_server.db import db, session_scope
 from sivei_server.models import KIND_OPERATOR, ROLE_ADMIN, ROLE_SUPPORT, AuditLog, Operator, Voter
 from sivei_server.notify import NotifyError
 from sivei_server.roll import RollError, import_roll
+from sivei_server.secrets_key import operator_account
 from sivei_server.security import client_address
 from sivei_server.sessions import current_operator, require_operator
 from sivei_server.views.common import json_response
@@ -58,8 +60,8 @@ M_BAD: Msg = ("Usuario o contraseña incorrectos.", "Incorrect username or passw
 
 
 def _locked(until: Any) -> Msg:
-    return (f"Cuenta bloqueada temporalmente por intentos fallidos; inténtalo después de las {when(until)}.",
-            f"Account temporarily locked after failed attempts; try again after {when(until)}.")
+    return (f"Demasiados intentos fallidos desde esta conexión; inténtalo después de las {when(until)}.",
+            f"Too many failed attempts from this connection; try again after {when(until)}.")
 
 
 def _login_page(status: int = 200, error: Msg | None = None, username: str = "") -> Any:
@@ -80,8 +82,8 @@ def login_post() -> Any:
     cfg = settings()
     username = field("usuario", 100).strip()
     password = field("clave", 1024)
-    key = limits.account_key(KIND_OPERATOR, username)
-    until = limits.locked_until(engine(), key)
+    key = limits.guard_key(KIND_OPERATOR, username, client_address())
+    until = limits.throttled_until(engine(), key)
     if until is not None:
         return _login_page(429, _locked(until), username)
     op = db().scalar(select(Operator).where(Operator.username == username)) if username else None
@@ -89,8 +91,8 @@ def login_post() -> Any:
     ok = codes.verify_password(cfg, op.password_hash if op is not None and usable else None, password)
     if not ok or op is None:
         failure = limits.record_failure(engine(), key, cfg)
-        if failure.locked_until is not None:
-            return _login_page(429, _locked(failure.locked_until), username)
+        if failure.throttled_until is not None:
+            return _login_page(429, _locked(failure.throttled_until), username)
         return _login_page(401, M_BAD, username)
     advance(KIND_OPERATOR, op.id, ST_CODE, {"p": "entrar", "sig": safe_next(request.form.get("siguiente"), "")})
     return go("operator_auth.code")
@@ -120,18 +122,22 @@ def code_post() -> Any:
     if found is None:
         return go("operator_auth.login", aviso="sesion")
     op, state = found
-    key = limits.account_key(KIND_OPERATOR, op.username)
-    until = limits.locked_until(engine(), key)
+    keys = (limits.guard_key(KIND_OPERATOR, op.username, client_address()),
+            limits.code_key(KIND_OPERATOR, str(op.id)))
+    until = limits.throttled_until(engine(), *keys)
     if until is not None:
         return render("auth/operador_codigo.html", 429, error=_locked(until))
     typed = codes.normal_code(field("codigo", 32))
     assert op.totp_secret is not None
-    if typed is None or not accounts.check_totp(engine(), KIND_OPERATOR, str(op.id), op.totp_secret, typed):
-        failure = limits.record_failure(engine(), key, settings())
-        if failure.locked_until is not None:
-            return render("auth/operador_codigo.html", 429, error=_locked(failure.locked_until))
+    secret = secrets().open(operator_account(op.username), op.totp_secret)
+    if typed is None or not accounts.check_totp(engine(), KIND_OPERATOR, str(op.id), secret, typed):
+        failure = limits.record_failure(engine(), keys[0], settings())
+        account = limits.record_failure(engine(), keys[1], settings(), free=settings().code_failures)
+        until = failure.throttled_until or account.throttled_until
+        if until is not None:
+            return render("auth/operador_codigo.html", 429, error=_locked(until))
         return render("auth/operador_codigo.html", 401, error=("Código incorrecto.", "Incorrect code."))
-    limits.record_success(engine(), key)
+    limits.record_success(engine(), *keys)
     with session_scope(engine()) as s:
         s.execute(update(Operator).where(Operator.id == op.id).values(last_login_at=now()))
         s.add(AuditLog(operator_id=op.id, action="operador.entrar", address=client_address()))

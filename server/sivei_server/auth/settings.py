@@ -4,18 +4,21 @@ environment (``SIVEI_`` + the key in capitals), else the defaults.
 * ``activation_days`` (14) — life of an activation link.
 * ``reset_minutes`` (30) — life of a password-reset link.
 * ``code_minutes`` (5), ``code_tries`` (5) — an SMS code's life and tries.
-* ``code_resend_seconds`` (60), ``codes_per_hour`` (5) — SMS sending limits per voter.
-* ``lockout_threshold`` (5) — consecutive failures (password, phone digits, codes) that lock an
-  account; ``lockout_base_seconds`` (60) doubling per lock up to ``lockout_max_seconds`` (900): a
-  lock is always temporary; ``lockout_decay_hours`` (24) without failures resets the doubling.
+* ``code_resend_seconds`` (60), ``codes_per_hour`` (3, at most 3) — SMS sending limits per voter.
+* Throttle, never lock (``sivei_server.auth.limits``): ``throttle_free_failures`` (5) failures of one
+  account from one address, then that pair waits ``throttle_base_seconds`` (30) doubling up to
+  ``throttle_max_seconds`` (900) between attempts; failures fade after ``throttle_window_hours`` (1)
+  without any. ``code_failures`` (10): wrong codes per account (any address) before its code step is
+  throttled the same way.
 * ``ip_limit`` (60) per ``ip_window_seconds`` (600) — authentication posts per client address.
-* ``argon2_time_cost`` (3), ``argon2_memory_kib`` (65536), ``argon2_parallelism`` (4) — argon2id
-  (argon2-cffi's defaults, about 0.24 s here). Production refuses less than t=2, m=19456 KiB
-  (OWASP's floor); tests lower them through ``extra``.
+* ``argon2_time_cost`` (2), ``argon2_memory_kib`` (19456), ``argon2_parallelism`` (1) — argon2id at
+  OWASP's recommended minimum (about 30 ms here, against 0.24 s for argon2-cffi's defaults: a login
+  no longer costs more than a cast). Production refuses less. The password is one factor of two and
+  online guessing is throttled; the cost guards a stolen database. Tests lower it through ``extra``.
 * ``password_min_length`` (10).
-* ``totp_requires_sms`` (off) — when on, choosing the authenticator app at activation first needs an
-  SMS code (possession of the registered phone). INE's flow lets the voter choose either; see
-  ``docs`` / the report for the trade-off.
+
+Enrolling an authenticator app always needs an SMS code first (possession of the registered phone):
+the activation link and the phone's last digits alone never suffice (issue 7, item 3).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sivei_server.config import ConfigError, ServerConfig
 
 PRODUCTION_MIN_TIME_COST = 2
 PRODUCTION_MIN_MEMORY_KIB = 19456
+MAX_SMS_PER_HOUR = 3
 
 
 @dataclass(frozen=True)
@@ -39,18 +43,18 @@ class AuthSettings:
     code_minutes: int = 5
     code_tries: int = 5
     code_resend_seconds: int = 60
-    codes_per_hour: int = 5
-    lockout_threshold: int = 5
-    lockout_base_seconds: int = 60
-    lockout_max_seconds: int = 900
-    lockout_decay_hours: int = 24
+    codes_per_hour: int = MAX_SMS_PER_HOUR
+    throttle_free_failures: int = 5
+    throttle_base_seconds: int = 30
+    throttle_max_seconds: int = 900
+    throttle_window_hours: int = 1
+    code_failures: int = 10
     ip_limit: int = 60
     ip_window_seconds: int = 600
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 4
+    argon2_time_cost: int = PRODUCTION_MIN_TIME_COST
+    argon2_memory_kib: int = PRODUCTION_MIN_MEMORY_KIB
+    argon2_parallelism: int = 1
     password_min_length: int = 10
-    totp_requires_sms: bool = False
 
     @staticmethod
     def from_config(config: ServerConfig, env: Mapping[str, str] | None = None) -> AuthSettings:
@@ -78,7 +82,10 @@ class AuthSettings:
                                   or settings.argon2_memory_kib < PRODUCTION_MIN_MEMORY_KIB):
             raise ConfigError(tr("en producción argon2id necesita al menos t=2 y m=19456 KiB",
                                  "production needs argon2id with at least t=2 and m=19456 KiB"))
-        if settings.lockout_base_seconds > settings.lockout_max_seconds:
-            raise ConfigError(tr("lockout_base_seconds no puede exceder lockout_max_seconds",
-                                 "lockout_base_seconds cannot exceed lockout_max_seconds"))
+        if settings.throttle_base_seconds > settings.throttle_max_seconds:
+            raise ConfigError(tr("throttle_base_seconds no puede exceder throttle_max_seconds",
+                                 "throttle_base_seconds cannot exceed throttle_max_seconds"))
+        if settings.codes_per_hour > MAX_SMS_PER_HOUR:
+            raise ConfigError(tr(f"a lo más {MAX_SMS_PER_HOUR} SMS por votante por hora",
+                                 f"at most {MAX_SMS_PER_HOUR} SMS per voter per hour"))
         return settings

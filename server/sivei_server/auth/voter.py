@@ -24,7 +24,6 @@ from the first step. ``/cuenta/`` shows the logged-in voter and their session's 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +49,7 @@ from sivei_server.auth.web import (
     remember_lang,
     render,
     safe_next,
+    secrets,
     settings,
     when,
 )
@@ -61,9 +61,11 @@ from sivei_server.auth.web import (
 )
 from sivei_server.db import db, session_scope
 from sivei_server.models import KIND_VOTER, OneTimeCode, Voter
-from sivei_server.notify import FileMailer
 from sivei_server.roll import phone_digits
+from sivei_server.secrets_key import enrolment_account, voter_account
+from sivei_server.security import client_address
 from sivei_server.sessions import current_voter, require_voter, session_expires_at
+from sivei_server.usernames import normal_username, shown
 
 bp = Blueprint("auth", __name__, url_prefix="/cuenta", static_folder="static", static_url_path="/estatico")
 bp.after_request(remember_lang)
@@ -100,10 +102,10 @@ M_EXPIRED_RESET: Msg = ("El enlace venció. Solicita uno nuevo.", "The link has 
 
 
 def _locked(until: Any) -> Msg:
-    return (f"Por seguridad la cuenta quedó bloqueada temporalmente tras varios intentos fallidos. Inténtalo de "
-            f"nuevo después de las {when(until)}.",
-            f"For security the account is temporarily locked after several failed attempts. Try again after "
-            f"{when(until)}.")
+    return (f"Por seguridad, tras varios intentos fallidos desde esta conexión hay que esperar para intentar de "
+            f"nuevo: después de las {when(until)}.",
+            f"For security, after several failed attempts from this connection you must wait before trying again: "
+            f"after {when(until)}.")
 
 
 def _session_over() -> Any:
@@ -111,7 +113,20 @@ def _session_over() -> Any:
 
 
 def _voter_key(voter_id: str) -> str:
-    return limits.account_key(KIND_VOTER, voter_id)
+    """This voter's throttle from this client address (throttle, never lock: limits)."""
+    return limits.guard_key(KIND_VOTER, voter_id, client_address())
+
+
+def _code_keys(voter_id: str) -> tuple[str, str]:
+    """The code step's throttles: this address, and the account's wrong codes from anywhere."""
+    return _voter_key(voter_id), limits.code_key(KIND_VOTER, voter_id)
+
+
+def _code_failure(voter_id: str) -> limits.Failure:
+    pair, account = _code_keys(voter_id)
+    first = limits.record_failure(engine(), pair, settings())
+    second = limits.record_failure(engine(), account, settings(), free=settings().code_failures)
+    return first if first.throttled_until is not None else second
 
 
 def _new_flow(purpose: str, **extra: Any) -> dict[str, Any]:
@@ -153,17 +168,17 @@ def login_post() -> Any:
     cfg = settings()
     username = field("usuario", 100).strip()
     password = field("clave", 1024)
-    key = limits.account_key(KIND_VOTER, username)
-    until = limits.locked_until(engine(), key)
-    if until is not None:
-        return _login_page(429, _locked(until), username)
     voter = accounts.find_voter(db(), username) if username else None
+    key = _voter_key(voter.voter_id if voter is not None else (normal_username(username) or "?"))
+    until = limits.throttled_until(engine(), key)
+    if until is not None:  # no password hash is computed for a throttled attempt
+        return _login_page(429, _locked(until), username)
     active = accounts.is_active(voter)
     ok = codes.verify_password(cfg, voter.password_hash if voter is not None and active else None, password)
     if not ok or voter is None:
         failure = limits.record_failure(engine(), key, cfg)
-        if failure.locked_until is not None:
-            return _login_page(429, _locked(failure.locked_until), username)
+        if failure.throttled_until is not None:
+            return _login_page(429, _locked(failure.throttled_until), username)
         return _login_page(401, M_BAD_LOGIN, username)
     if voter.password_hash and codes.needs_rehash(cfg, voter.password_hash):
         with session_scope(engine()) as s:
@@ -173,7 +188,7 @@ def login_post() -> Any:
     state = _new_flow("entrar", f=factor, sig=safe_next(request.form.get("siguiente"), ""))
     advance(KIND_VOTER, voter.voter_id, ST_LOGIN_CODE, state)
     if factor == "sms":
-        return _code_sent(accounts.send_sms_code(engine(), notifier(), cfg, voter.voter_id, lang()))
+        return _code_sent(accounts.send_sms_code(engine(), notifier(), cfg, secrets(), voter.voter_id, lang()))
     return go("auth.code")
 
 
@@ -224,8 +239,8 @@ def code_resend() -> Any:
     _, state, voter = found
     if state.get("f") != "sms":
         return go("auth.code")
-    status = accounts.send_sms_code(engine(), notifier(), settings(), voter.voter_id, state.get("lang", "es"),
-                                    resend=True)
+    status = accounts.send_sms_code(engine(), notifier(), settings(), secrets(), voter.voter_id,
+                                    state.get("lang", "es"), resend=True)
     return go("auth.code", aviso="reenviado" if status == accounts.SMS_SENT else status)
 
 
@@ -236,9 +251,7 @@ def code_post() -> Any:
     if found is None:
         return _session_over()
     _, state, voter = found
-    cfg = settings()
-    key = _voter_key(voter.voter_id)
-    until = limits.locked_until(engine(), key)
+    until = limits.throttled_until(engine(), *_code_keys(voter.voter_id))
     if until is not None:
         return _code_page(state, voter, 429, _locked(until))
     typed = codes.normal_code(field("codigo", 32))
@@ -247,10 +260,11 @@ def code_post() -> Any:
     factor = state.get("f", "sms")
     error: Msg = ("Código incorrecto.", "Incorrect code.")
     if factor == "totp":
-        secret = voter.totp_secret
+        sealed = voter.totp_secret
+        secret = secrets().open(voter_account(voter.voter_id), sealed) if sealed is not None else None
         ok = secret is not None and accounts.check_totp(engine(), KIND_VOTER, voter.voter_id, secret, typed)
     else:
-        check = accounts.check_sms_code(engine(), voter.voter_id, typed)
+        check = accounts.check_sms_code(engine(), secrets(), voter.voter_id, typed)
         ok = check.ok
         if check.expired:
             error = ("El código venció o ya no tiene intentos: pide uno nuevo.",
@@ -259,21 +273,21 @@ def code_post() -> Any:
             error = (f"Código incorrecto. Te quedan {check.tries_left} intentos.",
                      f"Incorrect code. You have {check.tries_left} tries left.")
     if not ok:
-        failure = limits.record_failure(engine(), key, cfg)
-        if failure.locked_until is not None:
-            return _code_page(state, voter, 429, _locked(failure.locked_until))
+        failure = _code_failure(voter.voter_id)
+        if failure.throttled_until is not None:
+            return _code_page(state, voter, 429, _locked(failure.throttled_until))
         return _code_page(state, voter, 401, error)
 
     purpose = state.get("p")
     if purpose == "entrar":
-        limits.record_success(engine(), key)
+        limits.record_success(engine(), *_code_keys(voter.voter_id))
         with session_scope(engine()) as s:
             s.execute(update(Voter).where(Voter.voter_id == voter.voter_id).values(last_login_at=now()))
         web_login(KIND_VOTER, voter.voter_id)
         return go_next(state)
     if purpose == "activar":
         if state.get("then") == "app":
-            state.update(f="totp", totp=codes.new_totp_secret())
+            state.update(f="totp", totp=secrets().seal(enrolment_account(voter.voter_id), codes.new_totp_secret()))
             state.pop("then", None)
             advance(KIND_VOTER, voter.voter_id, ST_ACT_APP, state)
             return go("auth.activate_app")
@@ -309,7 +323,7 @@ def activate() -> Any:
     voter, refusal = _activation_voter(token)
     if voter is None:
         return refusal
-    return render("auth/activar.html", token=token, username=voter.voter_id, error=None)
+    return render("auth/activar.html", token=token, username=shown(voter.username), error=None)
 
 
 @bp.post("/activar")
@@ -322,9 +336,9 @@ def activate_post() -> Any:
     key = _voter_key(voter.voter_id)
 
     def again(status: int, error: Msg) -> Any:
-        return render("auth/activar.html", status, token=token, username=voter.voter_id, error=error)
+        return render("auth/activar.html", status, token=token, username=shown(voter.username), error=error)
 
-    until = limits.locked_until(engine(), key)
+    until = limits.throttled_until(engine(), key)
     if until is not None:
         return again(429, _locked(until))
     digits = "".join(field("digitos", 16).split())
@@ -332,8 +346,8 @@ def activate_post() -> Any:
         return again(400, ("Escribe los últimos 4 dígitos de tu celular.", "Type the last 4 digits of your mobile."))
     if not codes.same(digits, phone_digits(voter.phone)[-4:]):
         failure = limits.record_failure(engine(), key, settings())
-        if failure.locked_until is not None:
-            return again(429, _locked(failure.locked_until))
+        if failure.throttled_until is not None:
+            return again(429, _locked(failure.throttled_until))
         return again(401, ("Los dígitos no corresponden al celular registrado.",
                            "The digits do not match the registered mobile number."))
     voter_id, digest = voter.voter_id, codes.token_digest(token)
@@ -358,21 +372,19 @@ def activate_factor_post() -> Any:
     session, state = found
     choice = field("factor", 8)
     cfg = settings()
-    if choice == "app" and not cfg.totp_requires_sms:
-        state.update(f="totp", totp=codes.new_totp_secret())
-        advance(KIND_VOTER, session.subject_id, ST_ACT_APP, state)
-        return go("auth.activate_app")
     if choice not in ("sms", "app"):
         return render("auth/factor.html", 400, error=("Elige cómo recibir tu código.", "Choose how to get your code."))
     state.update(f="sms")
     if choice == "app":
-        state["then"] = "app"  # confirm the registered phone first
+        state["then"] = "app"  # enrolling an app needs the registered phone first (item 3)
     advance(KIND_VOTER, session.subject_id, ST_ACT_SMS, state)
-    return _code_sent(accounts.send_sms_code(engine(), notifier(), cfg, session.subject_id, state.get("lang", "es")))
+    return _code_sent(accounts.send_sms_code(engine(), notifier(), cfg, secrets(), session.subject_id,
+                                             state.get("lang", "es")))
 
 
 def _app_page(voter_id: str, secret: str, status: int = 200, error: Msg | None = None) -> Any:
-    account = f"{voter_id}"
+    voter = db().get(Voter, voter_id)
+    account = shown(voter.username) if voter is not None else "SIVEI"
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     return render("auth/app.html", status, qr_svg=codes.totp_qr_svg(secret, account), secret=grouped, error=error)
 
@@ -383,7 +395,7 @@ def activate_app() -> Any:
     if found is None or not found[1].get("totp"):
         return _session_over()
     session, state = found
-    return _app_page(session.subject_id, state["totp"])
+    return _app_page(session.subject_id, secrets().open(enrolment_account(session.subject_id), str(state["totp"])))
 
 
 @bp.post("/activar/app")
@@ -393,18 +405,18 @@ def activate_app_post() -> Any:
     if found is None or not found[1].get("totp"):
         return _session_over()
     session, state = found
-    voter_id, secret = session.subject_id, str(state["totp"])
-    key = _voter_key(voter_id)
-    until = limits.locked_until(engine(), key)
+    voter_id = session.subject_id
+    secret = secrets().open(enrolment_account(voter_id), str(state["totp"]))
+    until = limits.throttled_until(engine(), *_code_keys(voter_id))
     if until is not None:
         return _app_page(voter_id, secret, 429, _locked(until))
     typed = codes.normal_code(field("codigo", 32))
     if typed is None:
         return _app_page(voter_id, secret, 400, ("Escribe los 6 dígitos del código.", "Type the code's 6 digits."))
     if not accounts.check_totp(engine(), KIND_VOTER, voter_id, secret, typed):
-        failure = limits.record_failure(engine(), key, settings())
-        if failure.locked_until is not None:
-            return _app_page(voter_id, secret, 429, _locked(failure.locked_until))
+        failure = _code_failure(voter_id)
+        if failure.throttled_until is not None:
+            return _app_page(voter_id, secret, 429, _locked(failure.throttled_until))
         return _app_page(voter_id, secret, 401, ("Código incorrecto: revisa la hora de tu teléfono y escribe el código "
                                                  "que muestra ahora la aplicación.",
                                                  "Incorrect code: check your phone's clock and type the code the app "
@@ -415,7 +427,7 @@ def activate_app_post() -> Any:
 
 # -- choosing a password (activation and reset) --------------------------------------------------------------
 
-def password_problems(password: str, confirm: str, voter_id: str, minimum: int) -> Msg | None:
+def password_problems(password: str, confirm: str, names: tuple[str, ...], minimum: int) -> Msg | None:
     if len(password) < minimum:
         return (f"La contraseña debe tener al menos {minimum} caracteres.",
                 f"The password must have at least {minimum} characters.")
@@ -424,7 +436,7 @@ def password_problems(password: str, confirm: str, voter_id: str, minimum: int) 
     if password != confirm:
         return ("Las dos contraseñas no coinciden.", "The two passwords do not match.")
     folded = password.casefold()
-    if voter_id.casefold() in folded or len(set(password)) < 4 or folded in _COMMON_PASSWORDS:
+    if any(n.casefold() in folded for n in names if n) or len(set(password)) < 4 or folded in _COMMON_PASSWORDS:
         return ("Esa contraseña es demasiado fácil de adivinar; elige otra.",
                 "That password is too easy to guess; choose another.")
     return None
@@ -447,7 +459,9 @@ def password_post() -> Any:
     cfg = settings()
     voter_id = session.subject_id
     new, confirm = field("clave", 1024), field("confirmacion", 1024)
-    problem = password_problems(new, confirm, voter_id, cfg.password_min_length)
+    voter = db().get(Voter, voter_id)
+    names = (voter_id, voter.username) if voter is not None else (voter_id,)
+    problem = password_problems(new, confirm, names, cfg.password_min_length)
     if problem is not None:
         return render("auth/clave.html", 400, error=problem, minimum=cfg.password_min_length)
     hashed = codes.hash_password(cfg, new)
@@ -460,10 +474,16 @@ def password_post() -> Any:
         web_logout()
         return page_message(("Enlace ya usado", "Link already used"), M_BAD_LINK, 409,
                             link=("auth.login", ("Entrar", "Log in")))
-    limits.record_success(engine(), _voter_key(voter_id))
+    limits.record_success(engine(), *_code_keys(voter_id))
     end_other_sessions(KIND_VOTER, voter_id)
     web_login(KIND_VOTER, voter_id)
     return go_next(state)
+
+
+def _account_seed(voter_id: str, state: dict[str, Any]) -> str:
+    """The enrolled seed, sealed again for the account itself."""
+    key = secrets()
+    return key.seal(voter_account(voter_id), key.open(enrolment_account(voter_id), str(state["totp"])))
 
 
 def _store_password(s: Session, state: dict[str, Any], voter_id: str, hashed: str, at: datetime) -> bool:
@@ -475,7 +495,7 @@ def _store_password(s: Session, state: dict[str, Any], voter_id: str, hashed: st
         done = s.execute(update(Voter).where(Voter.voter_id == voter_id, Voter.activated_at.is_(None),
                                              Voter.activation_token_hash == str(state.get("th", "")))
                          .values(password_hash=hashed, second_factor=factor,
-                                 totp_secret=str(state["totp"]) if factor == "totp" else None,
+                                 totp_secret=_account_seed(voter_id, state) if factor == "totp" else None,
                                  activated_at=at, activation_token_hash=None, activation_expires_at=None,
                                  last_login_at=at))
         return getattr(done, "rowcount", 0) == 1
@@ -499,27 +519,15 @@ def forgot() -> Any:
 @bp.post("/olvide")
 @ip_limited
 def forgot_post() -> Any:
+    """The same answer, the same database work and no mail sent in the request, whether or not the
+    username exists (item 6: an answer that came back faster for unknown users told them apart)."""
     username = field("usuario", 100).strip()
     voter = accounts.find_voter(db(), username) if username else None
-    if voter is not None and accounts.is_active(voter):
-        over = limits.hit(engine(), f"restablecer:{voter.voter_id}", 3, 3600)
-        if over is None:
-            args = (engine(), notifier(), settings(), base_url(), voter.voter_id)
-            if isinstance(notifier().mailer, FileMailer):
-                accounts.send_reset(*args)
-            else:  # a relay's latency would tell real users from unknown ones
-                threading.Thread(target=_send_reset_quietly, args=args, daemon=True).start()
-    # The same answer whether or not the user exists.
+    name = voter.voter_id if voter is not None else (normal_username(username) or "?")
+    over = limits.hit(engine(), f"restablecer:{limits.account_digest(KIND_VOTER, name)}", 3, 3600)
+    target = voter.voter_id if voter is not None and accounts.is_active(voter) and over is None else None
+    accounts.send_reset_later(engine(), notifier(), settings(), base_url(), target)
     return render("auth/olvide.html", sent=True)
-
-
-def _send_reset_quietly(*args: Any) -> None:
-    import logging
-
-    try:
-        accounts.send_reset(*args)
-    except Exception:  # logged without the message (it holds the link)
-        logging.getLogger("sivei_server.auth").exception("no se pudo enviar el correo de restablecimiento")
 
 
 def _reset_target(token: str) -> tuple[Voter | None, OneTimeCode | None, Any]:
@@ -542,7 +550,7 @@ def reset() -> Any:
     voter, _, refusal = _reset_target(token)
     if voter is None:
         return refusal
-    return render("auth/restablecer.html", token=token, username=voter.voter_id)
+    return render("auth/restablecer.html", token=token, username=shown(voter.username))
 
 
 @bp.post("/restablecer")
@@ -555,7 +563,7 @@ def reset_post() -> Any:
     factor = voter.second_factor or "sms"
     advance(KIND_VOTER, voter.voter_id, ST_RESET_CODE, _new_flow("restablecer", rid=row.id, f=factor))
     if factor == "sms":
-        return _code_sent(accounts.send_sms_code(engine(), notifier(), settings(), voter.voter_id, lang()))
+        return _code_sent(accounts.send_sms_code(engine(), notifier(), settings(), secrets(), voter.voter_id, lang()))
     return go("auth.code")
 
 

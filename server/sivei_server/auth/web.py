@@ -23,6 +23,7 @@ from sivei_server.auth.settings import AuthSettings
 from sivei_server.db import db, session_scope
 from sivei_server.models import WebSession
 from sivei_server.notify import Notifier
+from sivei_server.secrets_key import SecretsKey, secrets_key
 from sivei_server.security import client_address
 from sivei_server.sessions import current_session, end_session, start_session
 from sivei_server.views.common import config as config  # one accessor for the app's config
@@ -44,6 +45,11 @@ def settings() -> AuthSettings:
 def notifier() -> Notifier:
     found: Notifier = current_app.extensions["sivei_notifier"]
     return found
+
+
+def secrets() -> SecretsKey:
+    """The server's secrets key (TOTP seeds, SMS-code MACs)."""
+    return secrets_key(config())
 
 
 def base_url() -> str:
@@ -100,9 +106,12 @@ def page_message(title: Msg, text: Msg, status: int = 200, *, link: tuple[str, M
 # -- form input ---------------------------------------------------------------------------------------------
 
 def field(name: str, limit: int = 256) -> str:
-    """A form field, at most ``limit`` characters (longer input is cut: never a 500)."""
+    """A form field, at most ``limit`` characters (longer input is cut: never a 500). A field with a
+    NUL character is read as empty: no text field has one, and PostgreSQL refuses it (item 6)."""
     value = request.form.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
+    if not isinstance(value, str) or "\x00" in value:
+        return ""
+    return value[:limit]
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -30,6 +30,7 @@ from sivei_server.views.common import config, json_response
 
 bp = Blueprint("board", __name__)
 PAGE = 100
+MAX_INDEX = 2**31 - 1  # board indexes are 32-bit signed integers in the database (item 6: no 500 beyond)
 
 
 def normalize_code(typed: str) -> tuple[str, str] | None:
@@ -82,7 +83,11 @@ def summary(s: Session) -> dict[str, Any]:
 
 
 def _event_json(row: BoardEventRow, ballot: CastBallot | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"index": row.index, "type": row.type, "head": row.head, "at": el.utc_text(row.at)}
+    """An event as the public board shows it. Ballot events carry no time (item 8): a ballot's arrival
+    time next to the server's login times could tell whose it is; operator events keep theirs."""
+    out: dict[str, Any] = {"index": row.index, "type": row.type, "head": row.head}
+    if row.type != "ballot":
+        out["at"] = el.utc_text(row.at)
     if ballot is not None:
         out.update(tracking_code=ballot.tracking_code, ballot_hash=ballot.ballot_hash, style=ballot.style)
     else:
@@ -102,17 +107,19 @@ def events(s: Session, start: int, limit: int, *, only_ballots: bool = False,
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    try:
-        value = int(request.args.get(name, default))
-    except ValueError:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 12:
         abort(400)
+    value = int(raw)
     return max(lo, min(hi, value))
 
 
 @bp.get("/tablero")
 def board_page() -> Any:
     s = db()
-    page = _int_arg("pagina", 0, 0, 10**7)
+    page = _int_arg("pagina", 0, 0, MAX_INDEX // PAGE)
     typed = request.args.get("codigo", "")[:100]
     found = find(s, typed) if typed else []
     ballots = _ballot_page(s, page)
@@ -155,7 +162,7 @@ def board_summary() -> Any:
 
 @bp.get("/api/tablero/eventos")
 def board_events() -> Any:
-    start = _int_arg("desde", 0, 0, 2**32)
+    start = _int_arg("desde", 0, 0, MAX_INDEX)
     limit = _int_arg("limite", 100, 1, 1000)
     return json_response({"events": events(db(), start, limit)})
 
@@ -178,7 +185,7 @@ def board_search() -> Any:
 
 @bp.get("/api/tablero/boleta")
 def board_ballot() -> Any:
-    index = _int_arg("indice", -1, -1, 2**32)
+    index = _int_arg("indice", -1, -1, MAX_INDEX)
     row = db().get(CastBallot, index)
     if row is None:
         return json_response({"error": "no-encontrada", "message": "No hay boleta en ese índice.",

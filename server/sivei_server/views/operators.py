@@ -6,7 +6,8 @@ support staff see the state and turnout. Each action is available twice, with th
 with the ``csrf_token`` field) answers a page.
 
 Actions: ``manifiesto`` (file ``manifiesto``), ``credenciales`` (files ``lista`` =
-credential-list.json and ``entradas`` = credentials.jsonl), ``acta-inicio`` (files ``ceremonia`` =
+credential-list.json, ``entradas`` = credentials.jsonl and ``fichas`` = sealed-tokens.jsonl, the
+authority's sealed credential tokens), ``acta-inicio`` (files ``ceremonia`` =
 the key ceremony transcript, ``acta`` = the signed opening act, optional ``constancia``), ``abrir``,
 ``evento`` (fields ``tipo`` = pause | resume | incident and ``descripcion``), ``cerrar``,
 ``exportar`` (the closed record as tar.gz), ``registro`` (file ``registro``: the completed record as
@@ -113,10 +114,10 @@ def load_manifest() -> Any:
 @require_operator(ROLE_ADMIN)
 def import_credentials() -> Any:
     def run() -> dict[str, Any]:
-        lista, entradas = _file("lista"), _file("entradas")
-        assert lista is not None and entradas is not None
+        lista, entradas, fichas = _file("lista"), _file("entradas"), _file("fichas")
+        assert lista is not None and entradas is not None and fichas is not None
         with session_scope(engine()) as s:
-            cl = el.import_credentials(s, lista, entradas, _operator_id())
+            cl = el.import_credentials(s, lista, entradas, fichas, _operator_id())
         return {"credentials": len(cl), "counts": cl.counts, "list_hash": cl.hash.hex(),
                 "list_fingerprint": fingerprint(cl.hash)}
     return _action(run)

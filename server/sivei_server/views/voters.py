@@ -1,33 +1,39 @@
 """Voters: the booth page, the election's public context for the booth, and casting.
 
-* ``GET /votar`` — the booth page (loads the booth's scripts; the voter must be logged in).
+* ``GET /votar`` — the booth page. Served without a session: the credential authority's link
+  (``/votar#credencial=…``) opens it, the booth takes the credential from the fragment (which never
+  reaches the server) and asks the voter to log in when needed, keeping the credential in memory.
+* ``GET /votar/sesion`` — where a login opened from the booth ends: tells the voter to go back to
+  the booth (and closes itself when the booth opened it).
 * ``GET /api/eleccion/contexto`` — what the booth encrypts with: ``{group, election_key,
   election_hash, manifest}`` (public).
-* ``GET /api/votante`` — the logged-in voter's ballot style, whether they voted, the session's end.
+* ``GET /api/votante`` — the logged-in voter's roll id, ballot style, whether they voted, the
+  session's end, their sealed credential token (``ficha``, hex; only their credential opens it) and
+  the session's CSRF token (the booth page may have been loaded before the voter logged in).
 * ``POST /api/votar`` — cast: the body is the signed ballot as JSON (``Content-Type:
-  application/json``, header ``X-CSRF-Token``). 201 with the receipt; 200 with the same receipt for
-  an idempotent retry; JSON 4xx otherwise (see ``sivei_server.casting``).
+  application/json``, header ``X-CSRF-Token``), the header ``X-Credential-Token`` the opened token.
+  201 with the receipt; 200 with the same receipt for an idempotent retry; JSON 4xx otherwise (see
+  ``sivei_server.casting``).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 
+from sivei.ballot.credential_tokens import TOKEN_HEADER
 from sivei.crypto.encoding import element_to_hex
 from sivei.crypto.fingerprint import fingerprint
 from sivei_server import casting
 from sivei_server.db import db
-from sivei_server.election import ElectionError, loaded
-from sivei_server.models import utcnow
+from sivei_server.election import ElectionError, LoadedElection, election_row, loaded, sealed_token_of
+from sivei_server.models import STATE_NEW, utcnow
 from sivei_server.security import client_address
-from sivei_server.sessions import current_voter, require_voter, session_expires_at
+from sivei_server.sessions import csrf_token, current_session, current_voter, require_voter, session_expires_at
 from sivei_server.views.common import config, engine, error_response, json_response
 
 bp = Blueprint("voters", __name__)
-LOG = logging.getLogger("sivei_server.votos")
 
 
 @bp.get("/")
@@ -40,12 +46,20 @@ def health() -> Any:
     return json_response({"ok": True})
 
 
-@bp.get("/votar")
-@require_voter
-def booth() -> Any:
+def _lang() -> str:
     lang = request.args.get("lang") or request.cookies.get("sivei-idioma")
-    return render_template("booth/cabina.html", lang=lang if lang in ("es", "en") else "es",
-                           allow_test_group=config().allow_test_group)
+    return lang if lang in ("es", "en") else "es"
+
+
+@bp.get("/votar")
+def booth() -> Any:
+    return render_template("booth/cabina.html", lang=_lang(), allow_test_group=config().allow_test_group)
+
+
+@bp.get("/votar/sesion")
+@require_voter
+def booth_login_done() -> Any:
+    return render_template("booth/sesion.html", lang=_lang())
 
 
 def election_context_json() -> dict[str, Any]:
@@ -70,11 +84,13 @@ def voter_info() -> Any:
     assert voter is not None
     try:
         election = loaded(db(), config())
-        style = casting.voter_style(election, voter)
+        style = casting.voter_style(election, voter.entity)
     except ElectionError as exc:
         return error_response(exc)
     expires = session_expires_at()
-    return json_response({"entity": voter.entity, "style": style, "voted": voter.voted,
+    sealed = sealed_token_of(db(), voter.voter_id)
+    return json_response({"voter_id": voter.voter_id, "entity": voter.entity, "style": style, "voted": voter.voted,
+                          "ficha": sealed.hex() if sealed is not None else None, "csrf": csrf_token(),
                           "election_fingerprint": fingerprint(election.ctx.election_hash),
                           "session_expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ") if expires else None})
 
@@ -83,25 +99,18 @@ def voter_info() -> Any:
 @require_voter
 def cast() -> Any:
     received_at = g.get("sivei_received_at") or utcnow()
-    voter = current_voter()
-    assert voter is not None
-    voter_id = voter.voter_id
-    sender = client_address()
+    voter, session = current_voter(), current_session()
+    assert voter is not None and session is not None
     eng, cfg = engine(), config()
     try:
-        try:
-            casting.check_window(eng, received_at, sender)
-        except ElectionError as exc:
-            if exc.code == "votacion-cerrada":
-                # LGIPE art. 345: who and when, never what.
-                LOG.info("boleta tardía: remitente %s, recibida %s", sender, received_at.isoformat())
-            raise
+        election = open_election()
+        caster = casting.Caster(voter.voter_id, casting.voter_style(election, voter.entity), voter.voted,
+                                session.token_hash, session.created_at, client_address())
+        casting.check_window(eng, casting.Window.of(election), received_at, caster)
         if request.mimetype != "application/json":
             raise ElectionError(415, "tipo", "Envíe la boleta como application/json.",
                                 "Send the ballot as application/json.")
-        election = loaded(db(), cfg)
-        style = casting.voter_style(election, voter)
-        limit = casting.max_ballot_bytes(election, style, cfg)
+        limit = casting.max_ballot_bytes(election, caster.style, cfg)
         length = request.content_length
         if length is None:
             raise ElectionError(411, "longitud", "Falta Content-Length.", "Content-Length is required.")
@@ -114,7 +123,20 @@ def cast() -> Any:
             raise ElectionError(413, "boleta-demasiado-grande", "La boleta es demasiado grande.",
                                 "The ballot is too large.")
         db().close()  # nothing held while validating
-        result = casting.cast(eng, cfg, voter_id, body, received_at, sender)
+        result = casting.cast(eng, cfg, election, caster, body, received_at, request.headers.get(TOKEN_HEADER))
     except ElectionError as exc:
         return error_response(exc)
     return json_response({"receipt": result.receipt, "retry": result.status == 200}, result.status)
+
+
+def open_election() -> LoadedElection:
+    """The verified election, kept by the application once voting has opened (its opening act can
+    no longer change): no database read per ballot."""
+    found: LoadedElection | None = current_app.extensions.get("sivei_open_election")
+    if found is not None:
+        return found
+    election = loaded(db(), config())
+    row = election_row(db())
+    if row is not None and row.state != STATE_NEW:
+        current_app.extensions["sivei_open_election"] = election
+    return election

@@ -74,6 +74,7 @@ import nacl.utils
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from sivei import jsonstrict
 from sivei.crypto import ed25519
 from sivei.crypto.ecdsa import PUBLIC_KEY_BYTES as P256_PUBLIC_KEY_BYTES
 from sivei.crypto.ecdsa import Signer, SoftwareSigner, key_fingerprint_digest, load_public_key
@@ -173,7 +174,7 @@ def parse_credential(text: str) -> str:
     return canonical
 
 
-def _canonical(credential: str) -> str:
+def canonical_credential(credential: str) -> str:
     """Accept a canonical 26-character credential as is; parse anything else (typed or formatted)."""
     return credential if _CANONICAL.fullmatch(credential) else parse_credential(credential)
 
@@ -182,7 +183,7 @@ def credential_seed(election_id: str, credential: str) -> bytes:
     """The 32-byte Ed25519 seed of a credential (canonical, or formatted with its check character).
 
     Text typed by a person must go through :func:`parse_credential` first."""
-    data = Encoder().string(election_id).string(_canonical(credential)).to_bytes()
+    data = Encoder().string(election_id).string(canonical_credential(credential)).to_bytes()
     return tagged_hash(TAG_SEED, data)
 
 
@@ -284,10 +285,11 @@ def read_roll(path: Path | str, manifest: Manifest) -> list[RollEntry]:
                               "dígitos, «.», «_», «-»; hasta 64)",
                               f"invalid voter id {voter_id!r} (letters, digits, «.», «_», «-»; "
                               "up to 64)")
-        if voter_id in ids:
+        if voter_id.upper() in ids:  # the voting server keeps ids in capitals
+            first = ids[voter_id.upper()]
             raise _roll_error(path, line, f"identificador de votante repetido {voter_id!r} "
-                              f"(ya en la línea {ids[voter_id]})",
-                              f"duplicate voter id {voter_id!r} (already on line {ids[voter_id]})")
+                              f"(ya en la línea {first}; no se distinguen mayúsculas)",
+                              f"duplicate voter id {voter_id!r} (already on line {first}; case is ignored)")
         for column, value in (("name", name), ("email", email)):
             if value.startswith(_FORMULA_START):
                 raise _roll_error(path, line, f"el campo «{column}» no puede empezar con {value[0]!r}",
@@ -303,7 +305,7 @@ def read_roll(path: Path | str, manifest: Manifest) -> list[RollEntry]:
         except ManifestError as exc:
             raise _roll_error(path, line, f"entidad desconocida {entity!r} (no está en el manifiesto)",
                               f"unknown entity {entity!r} (not in the manifest)") from exc
-        ids[voter_id] = line
+        ids[voter_id.upper()] = line
         emails[key] = line
         roll.append(RollEntry(voter_id, entity, name, email))
     if not roll:
@@ -542,6 +544,24 @@ def _atomic_writer(target: Path, *, mode: int = 0o644) -> Iterator[io.TextIOWrap
         raise
 
 
+def write_bytes_atomic(target: Path | str, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``target`` through a temporary file and a rename (never half-written)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def write_text_atomic(target: Path | str, text: str, *, mode: int = 0o644) -> None:
     """Write ``text`` to ``target`` through a temporary file and a rename (never half-written)."""
     with _atomic_writer(Path(target), mode=mode) as fh:
@@ -584,7 +604,7 @@ def read_entries(path: Path | str) -> tuple[CredentialEntry, ...]:
 def _parse_entry_line(path: Path, number: int, line: str) -> CredentialEntry:
     where = tr(f"{path.name}, línea {number}", f"{path.name}, line {number}")
     try:
-        obj = json.loads(line)
+        obj = jsonstrict.loads(line)
     except json.JSONDecodeError as exc:
         raise CredentialError(tr(f"{where}: JSON no válido ({exc.msg})",
                                  f"{where}: invalid JSON ({exc.msg})")) from exc
@@ -602,7 +622,7 @@ def _parse_entry_line(path: Path, number: int, line: str) -> CredentialEntry:
 
 def _read_json(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonstrict.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CredentialError(tr(f"no existe {path}", f"{path} does not exist")) from exc
     except OSError as exc:
@@ -825,21 +845,91 @@ def issue_credentials(manifest: Manifest, roll: Sequence[RollEntry], authority: 
 
 MAIL_MERGE_FILE = "mail-merge.csv"
 LETTERS_DIR = "cartas"
-MAIL_MERGE_COLUMNS = ("voter_id", "name", "email", "entity", "credential")
+QR_DIR = "qr"
+DELIVERY_FIELDS = ("voter_id", "name", "email", "entity", "credential")  # what the escrow seals
+MAIL_MERGE_COLUMNS = (*DELIVERY_FIELDS, "link", "qr")
+LINK_PATH = "/votar"
+LINK_KEY = "credencial"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_SITE = re.compile(r"(https?)://([A-Za-z0-9.-]+|\[::1\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
 
-def mail_merge_csv(deliveries: Iterable[Delivery]) -> str:
-    """The mail-merge file: ``voter_id,name,email,entity,credential``, one row per voter."""
+def site_url(text: str) -> str:
+    """The voting site's address as links start with it: ``https://host[:port][/path]`` without a
+    trailing slash, query or fragment (plain ``http://`` only for loopback, in drills and tests)."""
+    value = text.strip().rstrip("/")
+    match = _SITE.fullmatch(value)
+    if match is None or (match.group(1) == "http" and match.group(2).lower() not in _LOOPBACK_HOSTS):
+        raise CredentialError(tr(
+            f"dirección del sitio de votación no válida {text!r}: se espera https://servidor[/ruta], sin «?» ni «#»",
+            f"invalid voting site address {text!r}: expected https://host[/path], without «?» or «#»"))
+    return value
+
+
+def voting_link(site: str, credential: str) -> str:
+    """``<site>/votar#credencial=<26 canonical characters>``: what the authority's message links to.
+
+    The credential rides in the fragment, which browsers never send to the server; the booth reads it,
+    removes it from the address bar and keeps it in the page's memory only. Only letters and digits
+    after ``#``, so that no mail program cuts the link short."""
+    return f"{site_url(site)}{LINK_PATH}#{LINK_KEY}={canonical_credential(credential)}"
+
+
+def credential_from_link(text: str) -> str | None:
+    """The canonical credential that a voting link, or its fragment ``credencial=…``, carries; None
+    when ``text`` is no such link (it may be a typed credential). A damaged link is an error."""
+    fragment = text.strip()
+    if "#" in fragment:
+        fragment = fragment.split("#", 1)[1]
+    if not fragment.startswith(f"{LINK_KEY}="):
+        return None
+    value = fragment[len(LINK_KEY) + 1:].upper()
+    if not _CANONICAL.fullmatch(value):
+        raise CredentialError(tr(
+            "el enlace está incompleto o dañado: ábralo de nuevo desde su mensaje o escriba su credencial",
+            "the link is incomplete or damaged: open it again from your message or type your credential"))
+    return value
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code of the voting link as PNG (error correction M, 8 pixels a module, quiet zone 4)."""
+    import segno  # imported here: only the authority's delivery step draws QR codes
+
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="png", scale=8, border=4)
+    return out.getvalue()
+
+
+def _file_stem(voter_id: str) -> str:
+    if not _VOTER_ID.fullmatch(voter_id):
+        raise CredentialError(tr(f"identificador de votante no válido para un archivo: {voter_id!r}",
+                                 f"voter id not valid as a file name: {voter_id!r}"))
+    return voter_id
+
+
+def qr_file(voter_id: str) -> str:
+    """Where a voter's QR code is written, relative to the deliveries directory."""
+    return f"{QR_DIR}/{_file_stem(voter_id)}.png"
+
+
+def mail_merge_csv(deliveries: Iterable[Delivery], site: str) -> str:
+    """The mail-merge file: ``voter_id,name,email,entity,credential,link,qr``, one row per voter
+    (``qr`` is the PNG file of the link's QR code, relative to this file)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(MAIL_MERGE_COLUMNS)
     for d in deliveries:
-        writer.writerow([d.voter_id, d.name, d.email, d.entity, d.credential])
+        writer.writerow([d.voter_id, d.name, d.email, d.entity, d.credential, voting_link(site, d.credential),
+                         qr_file(d.voter_id)])
     return out.getvalue()
 
+def _items(*texts: str) -> list[str]:
+    return [textwrap.fill(t, width=92, initial_indent="- ", subsequent_indent="  ") for t in texts]
 
-def letter(manifest: Manifest, delivery: Delivery, *, retained: bool) -> str:
-    """A printable plain-text letter: Spanish, then English.
+
+def letter(manifest: Manifest, delivery: Delivery, *, retained: bool, site: str) -> str:
+    """A printable plain-text letter, Spanish then English, with the voting link (the printing house
+    places the QR code of ``qr/<voter_id>.png`` beside it).
 
     It carries the manifest's fingerprint, not H_E's: letters are printed before the key ceremony,
     so the voting site must show ``fingerprint(manifest.hash)`` labelled «huella del manifiesto»."""
@@ -848,18 +938,51 @@ def letter(manifest: Manifest, delivery: Delivery, *, retained: bool) -> str:
     except ManifestError:
         entity_name = delivery.entity
     fp = fingerprint(manifest.hash)
+    link = voting_link(site, delivery.credential)
     if retained:
-        lost_es = ("Si pierde su credencial, solicite a la autoridad de credenciales que se la vuelva a "
-                   "enviar: tras verificar su identidad, recibirá la misma credencial.")
-        lost_en = ("If you lose your credential, ask the credential authority to send it again: after "
-                   "verifying your identity, you will receive the same credential.")
+        lost_es = ("Si pierde este mensaje, solicite a la autoridad de credenciales que se lo vuelva a "
+                   "enviar: tras verificar su identidad, recibirá la misma credencial y el mismo enlace.")
+        lost_en = ("If you lose this message, ask the credential authority to send it again: after "
+                   "verifying your identity, you will receive the same credential and the same link.")
     else:
         lost_es = ("Esta credencial no se guarda en ningún lugar: si la pierde, no podrá recuperarse. "
                    "Consérvela en un lugar seguro.")
         lost_en = ("This credential is not kept anywhere: if you lose it, it cannot be recovered. "
                    "Keep it in a safe place.")
-    lost_es = textwrap.fill(lost_es, width=92, initial_indent="- ", subsequent_indent="  ")
-    lost_en = textwrap.fill(lost_en, width=92, initial_indent="- ", subsequent_indent="  ")
+
+    how_es = "\n".join(_items(
+        "Abra el enlace (o escanee el código QR) en su teléfono o computadora e inicie sesión con su "
+        "usuario y contraseña. La credencial se lee sola del enlace: no tiene que escribirla.",
+        "Si prefiere escribirla, después de iniciar sesión la cabina se la pedirá. No importan "
+        "mayúsculas, minúsculas, espacios ni guiones. El último carácter es de verificación: si se "
+        "equivoca en un carácter, el sistema se lo dirá.",
+        "Su navegador usa la credencial para firmar su boleta; la credencial no se envía al servidor "
+        "(en el enlace va después del signo «#», parte que los navegadores no envían).",
+        "Antes de votar, compruebe que la «huella del manifiesto» que muestra el sitio es exactamente "
+        "la de esta carta: así sabe que vota en la elección correcta. Si no coincide, no vote y repórtelo."))
+    share_es = "\n".join(_items(
+        "Quien tenga esta credencial y su cuenta puede votar en su lugar. No comparta el enlace, el "
+        "código QR ni la credencial con nadie.",
+        "Nadie del INE, de un partido ni del sistema de votación le pedirá esta credencial por "
+        "teléfono, correo o mensaje.",
+        lost_es))
+    how_en = "\n".join(_items(
+        "Open the link (or scan the QR code) on your phone or computer and log in with your username "
+        "and password. The credential is read from the link: you do not have to type it.",
+        "If you prefer to type it, the booth asks for it after you log in. Upper or lower case, "
+        "spaces and hyphens do not matter. The last character is a check character: if you mistype a "
+        "character, the system will tell you.",
+        "Your browser uses the credential to sign your ballot; the credential is not sent to the "
+        "server (in the link it comes after the «#» sign, the part browsers never send).",
+        "Before voting, check that the «manifest fingerprint» shown by the site is exactly the one in "
+        "this letter: it tells you that you are voting in the right election. If it does not match, "
+        "do not vote and report it."))
+    share_en = "\n".join(_items(
+        "Whoever has this credential and your account can vote in your place. Do not share the link, "
+        "the QR code or the credential with anyone.",
+        "Nobody from INE, a party or the voting system will ask you for this credential by phone, "
+        "email or message.",
+        lost_en))
     return f"""\
 AUTORIDAD DE CREDENCIALES — VOTO POR INTERNET DESDE EL EXTRANJERO
 Credencial de votación personal y confidencial
@@ -869,24 +992,19 @@ Huella del manifiesto:  {fp}
 Votante:                {delivery.name} ({delivery.voter_id})
 Entidad:                {entity_name} ({delivery.entity})
 
-Su credencial de votación:
+Su enlace para votar (o escanee el código QR de esta carta):
+
+        {link}
+
+Su credencial de votación (por si prefiere escribirla):
 
         {delivery.credential}
 
-Cómo usarla
-- Cuando vote por internet, después de iniciar sesión el sistema le pedirá esta credencial.
-  Escríbala tal como aparece; no importan mayúsculas, minúsculas, espacios ni guiones.
-  El último carácter es de verificación: si se equivoca en un carácter, el sistema se lo dirá.
-- Su navegador usa la credencial para firmar su boleta; la credencial no se envía al servidor.
-- Antes de votar, compruebe que la «huella del manifiesto» que muestra el sitio es exactamente
-  la de esta carta: así sabe que vota en la elección correcta. Si no coincide, no vote y
-  repórtelo.
+Cómo votar
+{how_es}
 
 No la comparta
-- Quien tenga esta credencial puede votar en su lugar. No la comparta con nadie.
-- Nadie del INE, de un partido ni del sistema de votación le pedirá esta credencial por
-  teléfono, correo o mensaje.
-{lost_es}
+{share_es}
 
 ------------------------------------------------------------------------------------------
 
@@ -898,40 +1016,34 @@ Manifest fingerprint:   {fp}
 Voter:                  {delivery.name} ({delivery.voter_id})
 Entity:                 {entity_name} ({delivery.entity})
 
-Your voting credential:
+Your voting link (or scan the QR code of this letter):
+
+        {link}
+
+Your voting credential (should you prefer to type it):
 
         {delivery.credential}
 
-How to use it
-- When you vote online, after you log in the system will ask for this credential. Type it as
-  shown; upper or lower case, spaces and hyphens do not matter. The last character is a check
-  character: if you mistype a character, the system will tell you.
-- Your browser uses the credential to sign your ballot; the credential is not sent to the server.
-- Before voting, check that the "manifest fingerprint" shown by the site is exactly the one in
-  this letter: it tells you that you are voting in the right election. If it does not match, do
-  not vote and report it.
+How to vote
+{how_en}
 
 Do not share it
-- Whoever has this credential can vote in your place. Do not share it with anyone.
-- Nobody from INE, a party or the voting system will ask you for this credential by phone,
-  email or message.
-{lost_en}
+{share_en}
 """
 
 
 def write_deliveries(directory: Path | str, manifest: Manifest, deliveries: Sequence[Delivery], *,
-                     retained: bool, letters: bool = True) -> None:
-    """Write ``mail-merge.csv`` and, unless told not to, ``cartas/<voter_id>.txt`` (mode 0600)."""
+                     retained: bool, site: str, letters: bool = True) -> None:
+    """Write ``mail-merge.csv``, ``qr/<voter_id>.png`` and, unless told not to,
+    ``cartas/<voter_id>.txt`` (all mode 0600: they hold private credentials)."""
     directory = Path(directory)
-    write_text_atomic(directory / MAIL_MERGE_FILE, mail_merge_csv(deliveries), mode=0o600)
-    if letters:
-        for d in deliveries:
-            if not _VOTER_ID.fullmatch(d.voter_id):
-                raise CredentialError(tr(
-                    f"identificador de votante no válido para un archivo: {d.voter_id!r}",
-                    f"voter id not valid as a file name: {d.voter_id!r}"))
-            write_text_atomic(directory / LETTERS_DIR / f"{d.voter_id}.txt",
-                              letter(manifest, d, retained=retained), mode=0o600)
+    site = site_url(site)
+    write_text_atomic(directory / MAIL_MERGE_FILE, mail_merge_csv(deliveries, site), mode=0o600)
+    for d in deliveries:
+        write_bytes_atomic(directory / qr_file(d.voter_id), qr_png(voting_link(site, d.credential)), mode=0o600)
+        if letters:
+            write_text_atomic(directory / LETTERS_DIR / f"{_file_stem(d.voter_id)}.txt",
+                              letter(manifest, d, retained=retained, site=site), mode=0o600)
 
 
 # -- escrow for re-delivery ----------------------------------------------------------------------
@@ -1048,7 +1160,7 @@ class Escrow:
     def _check_record(plain: object, voter_id: str, election_id: str, number: int,
                       credential_list: CredentialList | None) -> Delivery:
         where = tr(f"{ESCROW_FILE}, línea {number}", f"{ESCROW_FILE}, line {number}")
-        keys = {"election_id", *MAIL_MERGE_COLUMNS}
+        keys = {"election_id", *DELIVERY_FIELDS}
         if (not isinstance(plain, dict) or set(plain) != keys
                 or not all(isinstance(v, str) for v in plain.values())):
             raise CredentialError(tr(f"{where}: registro mal formado", f"{where}: malformed record"))

@@ -341,6 +341,10 @@ class Manifest:
     entities: tuple[Entity, ...] = ()
     contests: tuple[Contest, ...] = ()
     ballot_styles: tuple[BallotStyle, ...] = ()
+    # Minutes after ``voting_closes`` during which a voter whose session began before the close may
+    # still cast within that session (INE 2024: 30). 0: the close instant is final. The JSON key
+    # ``logged_in_finish_minutes`` appears only when non-zero (docs/protocol.md §14.4).
+    logged_in_finish_minutes: int = 0
 
     def __post_init__(self) -> None:
         _validate_manifest(self)
@@ -419,6 +423,7 @@ class Manifest:
             "name": self.name,
             "voting_opens": _format_instant(self.voting_opens),
             "voting_closes": _format_instant(self.voting_closes),
+            **({"logged_in_finish_minutes": self.logged_in_finish_minutes} if self.logged_in_finish_minutes else {}),
             "display_timezone": self.display_timezone,
             "counting_policy": self.counting_policy,
             "tie_rule": self.tie_rule,
@@ -458,6 +463,12 @@ def _validate_manifest(m: Manifest) -> None:
     if not m.voting_opens < m.voting_closes:
         _fail("voting_closes", "el cierre de la votación debe ser posterior a su apertura",
               "voting must close after it opens")
+    finish = m.logged_in_finish_minutes
+    if isinstance(finish, bool) or not isinstance(finish, int) or not 0 <= finish <= MAX_FINISH_MINUTES:
+        _fail("logged_in_finish_minutes", f"debe ser un entero de 0 a {MAX_FINISH_MINUTES} (una sesión dura a lo más "
+              f"{MAX_FINISH_MINUTES} minutos)",
+              f"must be an integer from 0 to {MAX_FINISH_MINUTES} "
+              f"(a session lasts at most {MAX_FINISH_MINUTES} minutes)")
     _zone(m.display_timezone, "display_timezone")
     if m.counting_policy not in get_args(CountingPolicy):
         _fail("counting_policy", f"política de cómputo desconocida {_q(m.counting_policy)}",
@@ -466,8 +477,8 @@ def _validate_manifest(m: Manifest) -> None:
         _fail("tie_rule", f"regla de desempate desconocida {_q(m.tie_rule)}",
               f"unknown tie rule {_q(m.tie_rule)}")
 
-    if not m.parties:
-        _fail("parties", "no hay partidos", "there are no parties")
+    # No parties at all is allowed: a referendum-only manifest (a candidacy still needs a party or an
+    # independent, checked per contest).
     for i, party in enumerate(m.parties):
         _check_id(party.id, f"parties[{i}].id", PARTY_ID_RE)
         _check_text(party.name, f"parties[{i}].name")
@@ -770,10 +781,18 @@ def _parse_contest(value: object, path: str) -> Contest:
 
 _MANIFEST_KEYS = ("election_id", "name", "voting_opens", "voting_closes", "display_timezone",
                   "counting_policy", "tie_rule", "parties", "entities", "contests", "ballot_styles")
+_OPTIONAL_MANIFEST_KEYS = ("logged_in_finish_minutes",)
+MAX_FINISH_MINUTES = 30
 
 
 def _parse_manifest(obj: object) -> Manifest:
-    o = _object(obj, "", _MANIFEST_KEYS)
+    optional = {k: obj[k] for k in _OPTIONAL_MANIFEST_KEYS if isinstance(obj, dict) and k in obj}
+    o = _object({k: v for k, v in obj.items() if k not in optional} if isinstance(obj, dict) else obj, "",
+                _MANIFEST_KEYS)
+    finish = optional.get("logged_in_finish_minutes", 0)
+    if isinstance(finish, bool) or not isinstance(finish, int) or (finish == 0 and optional):
+        _fail("logged_in_finish_minutes", "se esperaba un entero positivo (omita la clave para 0)",
+              "expected a positive integer (omit the key for 0)")
     parties = []
     for i, x in enumerate(_list(o["parties"], "parties")):
         p = _object(x, f"parties[{i}]", ("id", "name"))
@@ -805,6 +824,7 @@ def _parse_manifest(obj: object) -> Manifest:
         entities=tuple(entities),
         contests=contests,
         ballot_styles=tuple(styles),
+        logged_in_finish_minutes=finish,
     )
 
 

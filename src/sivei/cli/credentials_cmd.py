@@ -3,10 +3,14 @@
 Subcommands (Spanish, with English aliases):
 
 - ``llave`` (``key``): create the authority's P-256 signing key, an encrypted PKCS#8 PEM.
-- ``generar`` (``generate``): roll CSV + manifest → ``SALIDA/lista`` (unsigned list), ``SALIDA/entregas``
-  (mail-merge CSV and letters: private) and ``SALIDA/custodia`` (sealed escrow, unless ``--olvidar``).
+- ``generar`` (``generate``): roll CSV + manifest + the authority key → ``SALIDA/lista`` (unsigned list),
+  ``SALIDA/entregas`` (mail-merge CSV with each voter's voting link, QR codes of the links, letters:
+  private), ``SALIDA/servidor/sealed-tokens.jsonl`` (each voter's credential token, sealed under their
+  credential, for the voting server's operator) and ``SALIDA/custodia`` (sealed escrow, unless
+  ``--olvidar``).
 - ``publicar`` (``publish``): sign the list with the authority key and write the public list.
-- ``reenviar`` (``redeliver``): one voter's letter again, from the escrow.
+- ``reenviar`` (``redeliver``): after an identity check, one voter's message again (the same credential
+  and link), from the escrow; every re-delivery is logged in ``custodia/reenvios.jsonl``.
 - ``verificar-lista`` (``check-list``): verify a published list against a manifest.
 
 Passphrases come from ``SIVEI_AUTORIDAD_PASSPHRASE`` (signing key) and ``SIVEI_CUSTODIA_PASSPHRASE``
@@ -19,14 +23,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sivei.ballot import credentials as cr
+from sivei.ballot.credential_tokens import SEALED_FILE, SealedTokens, seal_tokens
 from sivei.ballot.manifest import load_manifest
 from sivei.crypto.ecdsa import key_fingerprint_digest
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
@@ -38,6 +45,8 @@ MIN_PASSPHRASE_CHARS = 12
 LIST_SUBDIR = "lista"
 DELIVERIES_SUBDIR = "entregas"
 ESCROW_SUBDIR = "custodia"
+SERVER_SUBDIR = "servidor"
+REDELIVERY_LOG = "reenvios.jsonl"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +74,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--padron", "--roll", dest="roll", type=Path, required=True,
                    help=tr("padrón CSV (voter_id,entity,name,email)",
                            "roll CSV (voter_id,entity,name,email)"))
+    p.add_argument("--llave", "--key", dest="key", type=Path, required=True,
+                   help=tr("llave de la autoridad (PEM cifrado): firma la ficha de cada votante",
+                           "authority key (encrypted PEM): signs each voter's credential token"))
+    _site_arg(p)
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("directorio nuevo de salida", "new output directory"))
     p.add_argument("--olvidar", "--forget", dest="forget", action="store_true",
@@ -90,9 +103,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("reenviar", aliases=["redeliver"],
-                       help=tr("volver a emitir la carta de un votante desde la custodia",
-                               "issue one voter's letter again from the escrow"))
+                       help=tr("tras verificar su identidad, volver a enviar a un votante su mensaje (la misma "
+                               "credencial y el mismo enlace) desde la custodia",
+                               "after an identity check, send one voter their message again (the same "
+                               "credential and link) from the escrow"))
     _manifest_arg(p)
+    _site_arg(p)
+    p.add_argument("--verificacion", "--identity-check", dest="check", required=True,
+                   help=tr("cómo se verificó la identidad (se registra en custodia/reenvios.jsonl)",
+                           "how the identity was verified (logged in custodia/reenvios.jsonl)"))
     p.add_argument("--custodia", "--escrow", dest="escrow", type=Path, required=True,
                    help=tr("directorio de la custodia (SALIDA/custodia de «generar»)",
                            "escrow directory (OUTPUT/custodia from «generate»)"))
@@ -102,8 +121,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=tr("lista publicada: comprobar que la credencial está en ella",
                            "published list: check that the credential is on it"))
     p.add_argument("--salida", "--output", dest="output", type=Path,
-                   help=tr("directorio donde escribir la carta (por omisión, la salida estándar)",
-                           "directory to write the letter to (default: standard output)"))
+                   help=tr("directorio donde escribir la carta, el código QR y la fila de correspondencia "
+                           "(por omisión, la carta a la salida estándar)",
+                           "directory to write the letter, the QR code and the mail-merge row to "
+                           "(default: the letter to standard output)"))
     p.set_defaults(func=cmd_redeliver)
 
     p = sub.add_parser("verificar-lista", aliases=["check-list"],
@@ -121,6 +142,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _manifest_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifiesto", "--manifest", dest="manifest", type=Path, required=True,
                    help=tr("manifiesto de la elección (JSON)", "election manifest (JSON)"))
+
+
+def _site_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sitio", "--site", dest="site", type=_site, required=True,
+                   help=tr("dirección del sitio de votación (https://…): los enlaces son SITIO/votar#credencial=…",
+                           "the voting site's address (https://…): links are SITE/votar#credencial=…"))
+
+
+def _site(text: str) -> str:
+    try:
+        return cr.site_url(text)
+    except cr.CredentialError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _no_subcommand(parser: argparse.ArgumentParser) -> int:
@@ -208,13 +242,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
     roll = cr.read_roll(args.roll, manifest)
     retain = not args.forget
+    signer = cr.load_authority_key(args.key, _authority_passphrase(new=False))
     passphrase = _escrow_passphrase(new=True) if retain else None
     output: Path = args.output
     with _new_directory(output) as tmp:
         generated = cr.generate_credentials(manifest, roll, retain=retain)
         generated.draft.write(tmp / LIST_SUBDIR)
+        seal_tokens(manifest.election_id, generated.deliveries, signer).write(tmp / SERVER_SUBDIR / SEALED_FILE)
         cr.write_deliveries(tmp / DELIVERIES_SUBDIR, manifest, generated.deliveries, retained=retain,
-                            letters=not args.no_letters)
+                            site=args.site, letters=not args.no_letters)
         if passphrase is not None:
             cr.Escrow.create(tmp / ESCROW_SUBDIR, manifest.election_id, generated.deliveries, passphrase,
                              opslimit=cr.DEFAULT_OPSLIMIT, memlimit=cr.DEFAULT_MEMLIMIT)
@@ -226,6 +262,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
              f"Unsigned list:      {output / LIST_SUBDIR}  (sign with «sivei credentials publish»)"))
     print(tr(f"Entregas PRIVADAS:  {output / DELIVERIES_SUBDIR}  (nunca pasan por el servidor de votación)",
              f"PRIVATE deliveries: {output / DELIVERIES_SUBDIR}  (never go through the voting server)"))
+    print(tr(f"Fichas selladas:    {output / SERVER_SUBDIR / SEALED_FILE}  (para el operador del servidor, "
+             "con la lista publicada)",
+             f"Sealed tokens:      {output / SERVER_SUBDIR / SEALED_FILE}  (for the server's operator, with "
+             "the published list)"))
     if retain:
         print(tr(f"Custodia sellada:   {output / ESCROW_SUBDIR}",
                  f"Sealed escrow:      {output / ESCROW_SUBDIR}"))
@@ -244,6 +284,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise cr.CredentialError(tr(f"{existing} ya existe: la lista ya se publicó",
                                     f"{existing} already exists: the list was already published"))
     signer = cr.load_authority_key(args.key, _authority_passphrase(new=False))
+    sealed_path = Path(args.list_dir).parent / SERVER_SUBDIR / SEALED_FILE
+    if sealed_path.exists() and SealedTokens.read(sealed_path).authority_key != signer.public_key:
+        raise cr.CredentialError(tr(
+            f"{sealed_path}: las fichas se firmaron con otra llave; el servidor las rechazaría. Publique con "
+            "la llave usada en «generar»",
+            f"{sealed_path}: the tokens were signed with another key; the server would refuse them. Publish "
+            "with the key used in «generate»"))
     signed = cr.sign_credential_list(draft, signer)
     if output.exists():
         signed.write(output)  # entries first, the signed list last: each file through a rename
@@ -268,18 +315,38 @@ def _print_summary(lst: cr.CredentialList) -> None:
 
 def cmd_redeliver(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
+    check = " ".join(str(args.check).split())
+    if len(check) < 8:
+        raise cr.CredentialError(tr("--verificacion: describa cómo se verificó la identidad (al menos 8 caracteres)",
+                                    "--identity-check: describe how the identity was verified (8 characters or more)"))
     published = cr.CredentialList.read(args.list_dir, manifest) if args.list_dir else None
-    delivery = cr.Escrow(args.escrow).redeliver(args.voter, _escrow_passphrase(new=False),
-                                                credential_list=published)
-    text = cr.letter(manifest, delivery, retained=True)
+    escrow: Path = args.escrow
+    delivery = cr.Escrow(escrow).redeliver(args.voter, _escrow_passphrase(new=False), credential_list=published)
+    _log_redelivery(escrow / REDELIVERY_LOG, delivery.voter_id, check)
+    text = cr.letter(manifest, delivery, retained=True, site=args.site)
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    target = Path(args.output) / f"{delivery.voter_id}.txt"
-    cr.write_text_atomic(target, text, mode=0o600)
-    print(tr(f"Carta de {delivery.voter_id} escrita en {target}",
-             f"Letter for {delivery.voter_id} written to {target}"))
+    output = Path(args.output)
+    cr.write_text_atomic(output / f"{delivery.voter_id}.txt", text, mode=0o600)
+    cr.write_bytes_atomic(output / cr.qr_file(delivery.voter_id),
+                          cr.qr_png(cr.voting_link(args.site, delivery.credential)), mode=0o600)
+    cr.write_text_atomic(output / f"{delivery.voter_id}-{cr.MAIL_MERGE_FILE}", cr.mail_merge_csv([delivery], args.site),
+                         mode=0o600)
+    print(tr(f"Mensaje de {delivery.voter_id} (carta, código QR y fila de correspondencia) escrito en {output}",
+             f"Message for {delivery.voter_id} (letter, QR code and mail-merge row) written to {output}"))
     return 0
+
+
+def _log_redelivery(path: Path, voter_id: str, check: str) -> None:
+    """Append one line per re-delivery (who, when, which identity check): the authority's own audit trail."""
+    line = json.dumps({"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "voter_id": voter_id,
+                       "identity_check": check}, ensure_ascii=False, sort_keys=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, 0o600)
 
 
 def cmd_check_list(args: argparse.Namespace) -> int:

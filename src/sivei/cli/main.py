@@ -26,15 +26,23 @@ BUILTIN_COMMANDS = (
     "sivei.cli.credentials_cmd",
     "sivei.cli.challenge_cmd",
     "sivei.cli.integrity_cmd",
+    "sivei.cli.manifest_cmd",
+    "sivei.cli.rehearsal_cmd",
+    "sivei.cli.results_cmd",
 )
 
 
-def _language_from_argv(argv: Sequence[str]) -> None:
-    """Choose the language before building the parser, so help texts are translated too."""
-    if "--english" in argv or "--en" in argv:
-        set_language("en")
-    else:
-        set_language("es")
+LANGUAGE_FLAGS = ("--english", "--en")
+
+
+def _language_from_argv(argv: Sequence[str]) -> list[str]:
+    """Choose the language before building the parser, so help texts are translated too. ``--english``
+    may stand anywhere before a ``--`` separator (``sivei ceremonia … --english`` as well as
+    ``sivei --english ceremonia …``); it is taken out of the arguments the parser sees."""
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    english = any(a in LANGUAGE_FLAGS for a in argv[:end])
+    set_language("en" if english else "es")
+    return [a for k, a in enumerate(argv) if k >= end or a not in LANGUAGE_FLAGS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    _language_from_argv(args_list)
+    args_list = _language_from_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(args_list)
     func: Callable[[Any], int] | None = getattr(args, "func", None)

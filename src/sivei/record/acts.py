@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sivei.ballot.board import BoardEvent, genesis_head
@@ -21,6 +22,7 @@ from sivei.crypto.ecdsa import SIGNATURE_BYTES, Signer, key_fingerprint_digest, 
 from sivei.crypto.encoding import Encoder, canonical_json, element_to_hex, hex_to_bytes, tagged_hash
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
+from sivei.election_kind import banner
 from sivei.errors import EncodingError
 from sivei.i18n import tr
 from sivei.record.ceremony_io import transcript_hash
@@ -168,6 +170,9 @@ def format_act(act: SignedAct) -> str:
     """The act as text for autograph signature: every value, hashes in the read-aloud format."""
     title = tr("ACTA DE INICIO", "OPENING ACT") if act.type == OPENING else tr("ACTA DE CIERRE", "CLOSING ACT")
     lines = [title, "=" * len(title)]
+    kind = banner(act.election_id)
+    if kind:
+        lines.insert(0, kind)
     for key in sorted(act.body, key=lambda k: list(_LABELS).index(k) if k in _LABELS else 99):
         es, en = _LABELS.get(key, (key, key))
         value = act.body[key]
@@ -194,6 +199,17 @@ def format_act(act: SignedAct) -> str:
 
 def _utc(instant: Any) -> str:
     return str(instant.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def parse_instant(value: object) -> datetime | None:
+    """An act's UTC instant (``YYYY-MM-DDTHH:MM:SSZ``) as an aware datetime, or None when it is not
+    one: instants are compared as instants, never as strings (``closed_at``)."""
+    if not isinstance(value, str) or len(value) != 20 or not value.endswith("Z"):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def opening_act(ctx: ElectionContext, *, credential_list: CredentialList, ceremony_id: str, n: int, t: int,

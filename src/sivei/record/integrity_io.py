@@ -23,4 +23,5 @@ def check_integrity_file(reader: layout.RecordReader, digest: object, report: Ve
                    tr("la constancia de integridad no es la que nombra el acta de inicio",
                       "the integrity constancia is not the one the opening act names"))
         return
-    report.fingerprints[tr("constancia de integridad", "integrity constancia")] = constancia.fingerprint
+    report.add_fingerprint("integrity_constancia", tr("constancia de integridad", "integrity constancia"),
+                           constancia.fingerprint)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from sivei import jsonstrict
 from sivei.crypto.group import Group
 from sivei.errors import RecordError
 from sivei.i18n import tr
@@ -117,7 +118,7 @@ class RecordReader:
         except (OSError, UnicodeDecodeError) as exc:
             raise RecordError(tr(f"{name}: no se puede leer ({exc})", f"{name}: cannot be read ({exc})")) from exc
         try:
-            return json.loads(text)
+            return jsonstrict.loads(text)
         except json.JSONDecodeError as exc:
             raise RecordError(tr(
                 f"{name}: JSON no válido en la línea {exc.lineno}, columna {exc.colno} ({exc.msg})",
@@ -161,7 +162,7 @@ def iter_lines_with_offsets(path: Path, name: str) -> Iterator[tuple[int, str, i
 
 def parse_json_line(name: str, lineno: int, line: str) -> Any:
     try:
-        return json.loads(line)
+        return jsonstrict.loads(line)
     except json.JSONDecodeError as exc:
         raise RecordError(tr(f"{name}, línea {lineno}: JSON no válido ({exc.msg}, columna {exc.colno})",
                              f"{name}, line {lineno}: invalid JSON ({exc.msg}, column {exc.colno})")) from exc

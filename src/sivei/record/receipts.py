@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sivei import jsonstrict
 from sivei.ballot.board import EVENT_BALLOT, EVENT_CLOSE, event_from_json
 from sivei.ballot.context import ElectionContext
 from sivei.crypto.ecdsa import SIGNATURE_BYTES, Signer, verify_digest
@@ -112,7 +113,7 @@ class Receipt:
     @staticmethod
     def loads(text: str | bytes, what: str = "recibo") -> Receipt:
         try:
-            obj = json.loads(text)
+            obj = jsonstrict.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise EncodingError(tr(f"{what}: JSON no válido", f"{what}: invalid JSON")) from exc
         return Receipt.from_json(obj, what)
@@ -218,4 +219,4 @@ def check_receipts(reader: layout.RecordReader, ctx: ElectionContext, receipts: 
                                               counted=counted):
             report.add(check, f"{path} ({receipt.tracking_code})", tr(es, en))
         checked += 1
-    report.facts[tr("recibos revisados", "receipts checked")] = checked
+    report.add_fact("receipts_checked", tr("recibos revisados", "receipts checked"), checked)

@@ -45,11 +45,12 @@ from sivei.crypto.encoding import element_to_hex, hex_to_bytes, scalar_from_hex
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
 from sivei.crypto.group import GROUPS, TEST_GROUP, Group
+from sivei.election_kind import banner, kind_of
 from sivei.errors import RecordError, SiveiError
 from sivei.i18n import Language, language, set_language, tr
 from sivei.problems import Problem
 from sivei.record import layout
-from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name
+from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name, parse_instant
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
 from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
@@ -324,6 +325,7 @@ class _Verifier:
         self.threshold = (0, 0)
         self.ceremony: tuple[str, tuple[tuple[Envelope, ...], ...]] = ("", ())
         self.credential_body: dict[str, Any] = {}
+        self.credential_list_hash: str | None = None
         self.close: tuple[int, bytes, dict[str, Any]] | None = None
         self.tally: EncryptedTally | None = None
         """The encrypted tally recomputed from the board (what guardians may decrypt)."""
@@ -337,16 +339,16 @@ class _Verifier:
         group = _check_parameters(self.reader, header, self.options, report)
         if group is None:
             return report
-        report.facts[tr("grupo", "group")] = group.name
+        report.add_fact("group", tr("grupo", "group"), group.name)
         bits = check_bits(self.options.lote_bits)
-        report.facts[tr("pruebas por lotes", "batched proofs")] = tr(
+        report.add_fact("batch_security", tr("pruebas por lotes", "batched proofs"), tr(
             f"λ = {bits} (un lote aceptado con una prueba falsa: probabilidad ≤ 2·2^−{bits})",
-            f"λ = {bits} (an accepted batch with a false proof: probability ≤ 2·2^−{bits})")
+            f"λ = {bits} (an accepted batch with a false proof: probability ≤ 2·2^−{bits})"))
         manifest = self._manifest(header)
         if manifest is None:
             return report
         h_b = base_hash(group, manifest.hash)
-        report.fingerprints[tr("manifiesto", "manifest")] = fingerprint(manifest.hash)
+        report.add_fingerprint("manifest", tr("manifiesto", "manifest"), fingerprint(manifest.hash))
         outcome = self._ceremony(group, manifest, h_b)
         cred = self._credentials(manifest)
         if outcome is None or cred is None:
@@ -354,10 +356,13 @@ class _Verifier:
         credential_styles, list_hash = cred
         h_e = election_hash(group, h_b, outcome.joint_key, outcome.commitments, list_hash)
         ctx = ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e)
-        report.fingerprints = {tr("elección (H_E)", "election (H_E)"): fingerprint(h_e), **report.fingerprints}
+        report.add_fingerprint("election_hash", tr("elección (H_E)", "election (H_E)"), fingerprint(h_e), first=True)
         for i, key in enumerate(outcome.signing_keys, start=1):
-            report.fingerprints[tr(f"custodio {i}", f"guardian {i}")] = fingerprint(key_fingerprint_digest(key))
+            report.add_fingerprint(f"guardian_{i}", tr(f"custodio {i}", f"guardian {i}"),
+                                   fingerprint(key_fingerprint_digest(key)))
         self._expect_election(h_e)
+        if report.has("election.expected"):
+            return report  # another election (a rehearsal's, a drill's…): refused before the long checks
         tally = self._board(ctx, credential_styles)
         if tally is None:
             return report
@@ -389,8 +394,10 @@ class _Verifier:
             self.report.add("manifest", layout.HEADER,
                             tr("la política de conteo del índice no es la del manifiesto",
                                "the index's counting policy is not the manifest's"))
-        self.report.facts[tr("elección", "election")] = f"{manifest.election_id} — {manifest.name}"
-        self.report.facts[tr("política de conteo", "counting policy")] = manifest.counting_policy
+        self.report.add_fact("election", tr("elección", "election"), f"{manifest.election_id} — {manifest.name}")
+        self.report.add_fact("counting_policy", tr("política de conteo", "counting policy"), manifest.counting_policy)
+        self.report.add_fact("election_kind", tr("tipo de elección", "kind of election"), kind_of(manifest.election_id))
+        self.report.heading = banner(manifest.election_id)
         return manifest
 
     def _ceremony(self, group: Group, manifest: Manifest, h_b: bytes) -> CeremonyOutcome | None:
@@ -411,8 +418,9 @@ class _Verifier:
             return None
         self.threshold = (n, t)
         self.ceremony = (ceremony_id, rounds)
-        report.facts[tr("ceremonia de llaves", "key ceremony")] = tr(
-            f"{ceremony_id}: {t} de {n} custodios", f"{ceremony_id}: {t} of {n} guardians")
+        report.add_fact("key_ceremony", tr("ceremonia de llaves", "key ceremony"), ceremony_id)
+        report.add_fact("threshold", tr("umbral (custodios necesarios, t)", "threshold (guardians needed, t)"), t)
+        report.add_fact("guardians", tr("custodios (n)", "guardians (n)"), n)
         return verify_transcript(group, manifest.election_id, ceremony_id, h_b, n, t, rounds)
 
     def _credentials(self, manifest: Manifest) -> tuple[dict[bytes, str], bytes] | None:
@@ -424,14 +432,15 @@ class _Verifier:
             report.add("credentials", layout.CREDENTIALS, str(exc))
             return None
         self.credential_body = dict(envelope.body)
+        self.credential_list_hash = envelope.content_hash.hex()
         for message in check_credential_list(manifest, envelope, entries):
             report.add("credentials", layout.CREDENTIAL_LIST, message)
         key = envelope.body.get("authority_key")
         if isinstance(key, str):
             with contextlib.suppress(ValueError):
-                report.fingerprints[tr("autoridad de credenciales", "credential authority")] = fingerprint(
-                    key_fingerprint_digest(bytes.fromhex(key)))
-        report.facts[tr("credenciales en la lista", "credentials on the list")] = len(entries)
+                report.add_fingerprint("credential_authority", tr("autoridad de credenciales", "credential authority"),
+                                       fingerprint(key_fingerprint_digest(bytes.fromhex(key))))
+        report.add_fact("credentials_listed", tr("credenciales en la lista", "credentials on the list"), len(entries))
         return {e.public_key: e.ballot_style for e in entries}, envelope.content_hash
 
     def _expect_election(self, h_e: bytes) -> None:
@@ -526,10 +535,12 @@ class _Verifier:
             report.add("board.close", f"{layout.BOARD}:{closed_at}",
                        tr(f"el cierre declara {close_payload} pero hay {ballots} boletas",
                           f"the close declares {close_payload} but there are {ballots} ballots"))
-        report.facts[tr("boletas en el tablero", "ballots on the board")] = ballots
+        report.add_fact("ballots_on_board", tr("boletas en el tablero", "ballots on the board"), ballots)
         if heads_seen:
-            report.fingerprints[tr("cabeza final del tablero", "final board head")] = fingerprint(heads_seen[-1])
-            report.facts[tr("cabeza final (completa)", "final head (full)")] = heads_seen[-1].hex()
+            report.add_fingerprint("final_board_head", tr("cabeza final del tablero", "final board head"),
+                                   fingerprint(heads_seen[-1]))
+            report.add_fact("final_board_head_hash", tr("cabeza final (completa)", "final head (full)"),
+                            heads_seen[-1].hex())
         tally = acc.result()
         return self._compare_tally(ctx, tally)
 
@@ -662,7 +673,7 @@ class _Verifier:
             report.add("decryption.lagrange", layout.DECRYPTION,
                        tr("los pesos de Lagrange publicados no son los del conjunto de custodios presentes",
                           "the published Lagrange weights are not those of the set of guardians present"))
-        report.facts[tr("custodios que descifraron", "guardians who decrypted")] = ", ".join(map(str, present))
+        report.add_fact("guardians_decrypted", tr("custodios que descifraron", "guardians who decrypted"), present)
         group = ctx.group
         combined: dict[tuple[int, int], int] = {}
         for ei, entry in enumerate(tally.entries):
@@ -736,7 +747,7 @@ class _Verifier:
             "voting_opens": manifest.to_json()["voting_opens"],
             "voting_closes": manifest.to_json()["voting_closes"],
             "credential_authority_key": cred.get("authority_key"),
-            "credential_list_hash": None,  # checked through H_E below
+            "credential_list_hash": self.credential_list_hash,
             "credential_counts": cred.get("counts"),
             "ceremony_id": ceremony_id,
             "threshold": t,
@@ -760,8 +771,8 @@ class _Verifier:
             receipt = body.get("receipt_key")
             try:
                 load_public_key(hex_to_bytes(receipt, 65, "receipt_key"), "receipt_key")
-                report.fingerprints[tr("llave de recibos", "receipt key")] = fingerprint(
-                    key_fingerprint_digest(bytes.fromhex(str(receipt))))
+                report.add_fingerprint("receipt_key", tr("llave de recibos", "receipt key"),
+                                       fingerprint(key_fingerprint_digest(bytes.fromhex(str(receipt)))))
             except SiveiError as exc:
                 report.add("acts.opening.content", f"{layout.OPENING_ACT}: receipt_key", str(exc))
             self._integrity(body.get("integrity_digest"))
@@ -782,8 +793,8 @@ class _Verifier:
                     report.add("acts.closing.content", f"{layout.CLOSING_ACT}: {field}",
                                tr("el valor del acta no corresponde al registro",
                                   "the act's value does not match the record"))
-            closed_at = body.get("closed_at")
-            if not isinstance(closed_at, str) or closed_at < expected_opening["voting_closes"]:
+            closed_at = parse_instant(body.get("closed_at"))
+            if closed_at is None or closed_at < manifest.voting_closes:
                 report.add("acts.closing.content", f"{layout.CLOSING_ACT}: closed_at",
                            tr("el cierre es anterior al fin de la ventana de votación",
                               "the close is earlier than the end of the voting window"))
@@ -797,7 +808,8 @@ class _Verifier:
         if act.type != type_:
             self.report.add(check, name, tr("tipo de acta equivocado", "wrong act type"))
             return None
-        self.report.fingerprints[tr(f"acta ({name})", f"act ({name})")] = fingerprint(act.content_hash)
+        self.report.add_fingerprint(type_.replace("-", "_"), tr(f"acta ({name})", f"act ({name})"),
+                                    fingerprint(act.content_hash))
         return act
 
     def _integrity(self, digest: object) -> None:

@@ -7,13 +7,13 @@ then adds their decryption shares and the results (``add_decryption``), completi
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sivei import jsonstrict
 from sivei.ballot.board import BoardEvent, event_to_json
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import CredentialList
@@ -63,7 +63,7 @@ def add_decryption(record: Path, *, decryption_id: str, decryption: TallyDecrypt
     for name, obj in ((layout.DECRYPTION, decryption_json(decryption_id, decryption, envelopes)),
                       (layout.RESULTS, results.to_json())):
         _write_atomic(record / name, layout.dump_json(obj))
-    header = json.loads((record / layout.HEADER).read_text(encoding="utf-8"))
+    header = jsonstrict.loads((record / layout.HEADER).read_text(encoding="utf-8"))
     files = dict(header["files"])
     for name in (layout.DECRYPTION, layout.RESULTS):
         files[name] = layout.file_sha256(record / name)

@@ -5,7 +5,7 @@
 //   6c046cbbd1087e55d71bab0d17c145398938a334ee44a9563b3d30445e580974  server/sivei_server/static/booth/js/bytes.js
 //   3e262917e656b01d0056fc2ac2a196ed2d42ab70a15d5d959e80427527f49774  server/sivei_server/static/booth/js/challenge.js
 //   7b3d27ddce05aa394da55d24a612db81dacfd2d358a56fc8c7c87f1fce870948  server/sivei_server/static/booth/js/context.js
-//   48472b949f7e81ca47b0b0d48e4c31be6c744596c27f8ec686f1c99b9d3aa908  server/sivei_server/static/booth/js/credentials.js
+//   07ad429d11b7f0cbf5a165b0734a3f32ae3c01bc7770252dc3528bf61fffc1c7  server/sivei_server/static/booth/js/credentials.js
 //   c557015566b394325c3ea36daf49b89da4f71091ae4adb36a43d07a9b0103610  server/sivei_server/static/booth/js/ed25519.js
 //   847df238bd752fa5bd11d8be310d4d01f95a56296360c8408af9621e3affdb2c  server/sivei_server/static/booth/js/elgamal.js
 //   acf108c3653b623269e2b86e094e991c975248138d826e0b3d489381c4778f9f  server/sivei_server/static/booth/js/encoding.js
@@ -13,7 +13,7 @@
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
 //   5016c1edd375c130322e4b2ff43d87aed6f7ff6a248977caf0c34b1e9d7f5da9  server/sivei_server/static/booth/js/index.js
-//   e9e64e79f9b6d4270f68f554b78f899e8a487a5dd85928b9c24242bae7a9e108  server/sivei_server/static/booth/js/manifest.js
+//   100e4d6bc1a400fe307d54cd2df360e0a19e07a71dcacff865255ea1b68cb314  server/sivei_server/static/booth/js/manifest.js
 //   cabbe7a4dc1540eb2fdd609a5ba8d4bcf6a55eec407771295e4819f22842fefb  server/sivei_server/static/booth/js/proofs.js
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 (function () {
@@ -1997,7 +1997,19 @@ class Manifest {
   }
 
   constructor(obj) {
+    // Optional key, present only when non-zero (docs/protocol.md §14.4).
+    let finish = 0;
+    if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
+        && Object.prototype.hasOwnProperty.call(obj, "logged_in_finish_minutes")) {
+      finish = obj.logged_in_finish_minutes;
+      if (!Number.isInteger(finish) || finish < 1 || finish > 30) {
+        fail("logged_in_finish_minutes", "se esperaba un entero de 1 a 30 (omita la clave para 0)",
+          "expected an integer from 1 to 30 (omit the key for 0)");
+      }
+      obj = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== "logged_in_finish_minutes"));
+    }
     const o = object(obj, "", MANIFEST_KEYS);
+    this.loggedInFinishMinutes = finish;
     this.electionId = string(o.election_id, "election_id");
     this.name = string(o.name, "name");
     for (const k of ["voting_opens", "voting_closes"]) {
@@ -2038,7 +2050,7 @@ class Manifest {
   }
 
   _validate() {
-    if (this.parties.length === 0) fail("parties", "no hay partidos", "there are no parties");
+    // No parties at all is allowed: a referendum-only manifest.
     unique(this.parties.map((p) => p.id), "parties", "id", "partido", "party");
     const partyIds = new Set(this.parties.map((p) => p.id));
     if (this.contests.length === 0) fail("contests", "no hay elecciones", "there are no contests");
@@ -2154,6 +2166,7 @@ class Manifest {
       name: this.name,
       voting_opens: this.votingOpens,
       voting_closes: this.votingCloses,
+      ...(this.loggedInFinishMinutes ? { logged_in_finish_minutes: this.loggedInFinishMinutes } : {}),
       display_timezone: this.displayTimezone,
       counting_policy: this.countingPolicy,
       tie_rule: this.tieRule,
@@ -2341,7 +2354,8 @@ return Object.freeze({ TAG_BASE_HASH, TAG_ELECTION_HASH, TAG_ENVELOPE, ElectionC
 // ---- server/sivei_server/static/booth/js/credentials.js ----
 __modules["credentials"] = (function () {
 // Voters' private credentials as the booth reads them (mirrors parse_credential, format_credential,
-// credential_seed and credential_public_key of sivei/ballot/credentials.py; protocol section 11).
+// credential_seed, credential_public_key and credential_from_link of sivei/ballot/credentials.py, and
+// unseal_token of sivei/ballot/credential_tokens.py; protocol section 11).
 //
 // A credential is 26 Crockford base-32 data characters and one check character (value mod 37 in
 // "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U"), printed XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XC. The private
@@ -2350,7 +2364,7 @@ __modules["credentials"] = (function () {
 
 const { randomBytes, bytesToBigint } = __modules["bytes"];
 const ed25519 = __modules["ed25519"];
-const { Encoder, taggedHash } = __modules["encoding"];
+const { Encoder, hexToBytes, taggedHash } = __modules["encoding"];
 const { CredentialError } = __modules["errors"];
 const { CROCKFORD, group5 } = __modules["fingerprint"];
 
@@ -2480,17 +2494,100 @@ async function credentialPublicKey(electionId, credential) {
   return ed25519.publicKeyFromSeed(await credentialSeed(electionId, credential));
 }
 
+// -- the voting link ----------------------------------------------------------------------------------
+
+const LINK_KEY = "credencial";
+
 /**
- * What the page keeps after the voter types the credential: the seed (for signing) and the
- * public credential (sent with the ballot). Throws CredentialError on a mistyped credential.
+ * The canonical credential carried by a voting link (…/votar#credencial=<26 characters>) or by
+ * its fragment; null when the text is no such link (it may be a typed credential). A damaged
+ * link (wrong length or character) is a CredentialError.
  */
-async function openCredential(electionId, typed) {
-  const canonical = parseCredential(typed);
+function credentialFromLink(text) {
+  let fragment = String(text).trim();
+  const at = fragment.indexOf("#");
+  if (at >= 0) fragment = fragment.slice(at + 1);
+  if (!fragment.startsWith(`${LINK_KEY}=`)) return null;
+  const value = fragment.slice(LINK_KEY.length + 1).toUpperCase();
+  if (!CANONICAL_RE.test(value)) {
+    throw new CredentialError(
+      "el enlace está incompleto o dañado: ábralo de nuevo desde su mensaje o escriba su credencial",
+      "the link is incomplete or damaged: open it again from your message or type your credential",
+    );
+  }
+  return value;
+}
+
+/** The canonical credential of a link, a scanned QR code (the link) or a typed credential. */
+function credentialFromText(text) {
+  return credentialFromLink(text) ?? parseCredential(text);
+}
+
+/**
+ * What the page keeps once it has the credential (typed, scanned or from the link): the seed (for
+ * signing) and the public credential (sent with the ballot). Throws CredentialError on a mistyped
+ * credential or a damaged link.
+ */
+async function openCredential(electionId, text) {
+  const canonical = credentialFromText(text);
   const seed = await credentialSeed(electionId, canonical);
   const publicCredential = await ed25519.publicKeyFromSeed(seed);
   return { canonical, seed, publicCredential };
 }
-return Object.freeze({ checkCharacter, DATA_CHARS, DATA_BITS, CHECK_ALPHABET, CHECK_MODULUS, CREDENTIAL_CHARS, TAG_SEED, formatCredential, generateCredential, parseCredential, seedInput, credentialSeed, credentialPublicKey, openCredential });
+
+// -- the credential token, sealed under the credential (protocol 11.6) ----------------------------
+
+const TAG_SEAL_KEY = "sivei/credential-token-key";
+const TOKEN_BYTES = 64;
+const NONCE_BYTES = 12;
+const SEALED_BYTES = NONCE_BYTES + TOKEN_BYTES + 16;
+
+/** The voter id as tokens bind it: the roll's id in ASCII capitals. */
+function tokenVoterId(voterId) {
+  return String(voterId).trim().toUpperCase();
+}
+
+/** The AES-256-GCM key that seals this credential's token: H("sivei/credential-token-key", …). */
+async function sealKey(electionId, credential) {
+  return taggedHash(TAG_SEAL_KEY, seedInput(electionId, credential));
+}
+
+/** Associated data of the seal: string(election id) ‖ string(VOTER_ID). */
+function sealAad(electionId, voterId) {
+  return new Encoder().string(electionId).string(tokenVoterId(voterId)).toBytes();
+}
+
+/**
+ * Open the voter's sealed credential token (hex, as the server serves it) with the credential:
+ * the 64-byte token the booth sends beside the ballot. Fails with a CredentialError when the
+ * credential is not this voter's (or not of this election). Needs WebCrypto (a secure context).
+ */
+async function unsealCredentialToken(electionId, voterId, credential, sealedHex) {
+  const sealed = hexToBytes(sealedHex, SEALED_BYTES, "ficha");
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) {
+    throw new CredentialError("esta página necesita una conexión segura (https) para abrir tu ficha de credencial",
+      "this page needs a secure connection (https) to open your credential token");
+  }
+  const raw = await sealKey(electionId, credential);
+  let plain;
+  try {
+    const key = await subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["decrypt"]);
+    plain = await subtle.decrypt({ name: "AES-GCM", iv: sealed.slice(0, NONCE_BYTES),
+      additionalData: sealAad(electionId, voterId), tagLength: 128 }, key, sealed.slice(NONCE_BYTES));
+  } catch {
+    throw new CredentialError(
+      "esta credencial no corresponde a la cuenta con la que iniciaste sesión (o es de otra elección): " +
+        "revisa que sea la de tu carta o tu enlace, y que la sesión sea la tuya",
+      "this credential does not belong to the account you are logged in with (or is from another election): " +
+        "check that it is the one in your letter or link, and that the session is yours",
+    );
+  } finally {
+    raw.fill(0);
+  }
+  return new Uint8Array(plain);
+}
+return Object.freeze({ checkCharacter, DATA_CHARS, DATA_BITS, CHECK_ALPHABET, CHECK_MODULUS, CREDENTIAL_CHARS, TAG_SEED, formatCredential, generateCredential, parseCredential, seedInput, credentialSeed, credentialPublicKey, LINK_KEY, credentialFromLink, credentialFromText, openCredential, TAG_SEAL_KEY, TOKEN_BYTES, NONCE_BYTES, SEALED_BYTES, tokenVoterId, sealKey, sealAad, unsealCredentialToken });
 })();
 
 // ---- server/sivei_server/static/booth/js/index.js ----

@@ -3,10 +3,10 @@
 //
 //   import { BoothCrypto } from "/static/booth/js/client.js";
 //   const booth = await BoothCrypto.start(contextJson);           // builds g and K tables at once
-//   const cred = await booth.openCredential(typedText);           // {canonical, seed, publicCredential}
+//   const cred = await booth.openCredential(text, voter);         // {canonical, seed, publicCredential, token}
 //   const enc = await booth.encrypt(styleId, {contestId: optionId, …}, cred.publicCredential);
 //   show(enc.trackingCode);                                       // before cast or challenge
-//   const signed = await booth.sign(enc, cred.seed);              // cast: send signed.ballot
+//   const signed = await booth.sign(enc, cred.seed);              // cast: send signed.ballot, cred.token beside
 //   const file = await booth.challenge(enc, choices);            // or challenge: never sent
 //   booth.forgetCredential(cred);                                 // when done
 //
@@ -16,9 +16,9 @@
 
 import { bytesToHex, hexToBytesLoose } from "./bytes.js";
 import { signBallotHash } from "./ballot.js";
-import { openCredential } from "./credentials.js";
+import { openCredential, unsealCredentialToken } from "./credentials.js";
 import * as ed25519 from "./ed25519.js";
-import { SiveiError, setLanguage } from "./errors.js";
+import { CredentialError, SiveiError, setLanguage } from "./errors.js";
 import { createService } from "./service.js";
 
 class WorkerError extends SiveiError {}
@@ -81,14 +81,33 @@ export class BoothCrypto {
     });
   }
 
-  /** Parse the typed credential and derive its seed and public credential, here in the page. */
-  openCredential(typed) {
-    return openCredential(this.electionId, typed);
+  /**
+   * Read the credential (typed, a scanned QR code or the link's fragment) and derive its seed and
+   * public credential, here in the page. With the logged-in voter ({voter_id, ficha} from
+   * /api/votante), also open their sealed credential token with it: a credential that is not this
+   * voter's fails here, before the voter marks anything.
+   */
+  async openCredential(text, voter = null) {
+    const credential = await openCredential(this.electionId, text);
+    if (voter === null) return credential;
+    try {
+      if (!voter.ficha) {
+        throw new CredentialError("el servidor no tiene la ficha de tu credencial: comunícate con la mesa de ayuda",
+          "the server does not have your credential token: contact the help desk");
+      }
+      credential.token = await unsealCredentialToken(this.electionId, voter.voter_id, credential.canonical,
+        voter.ficha);
+    } catch (err) {
+      this.forgetCredential(credential);
+      throw err;
+    }
+    return credential;
   }
 
-  /** Zero-fill the seed kept for a credential (call when the voter has cast or left). */
+  /** Zero-fill the seed and token kept for a credential (call when the voter has cast or left). */
   forgetCredential(credential) {
     if (credential && credential.seed instanceof Uint8Array) credential.seed.fill(0);
+    if (credential && credential.token instanceof Uint8Array) credential.token.fill(0);
   }
 
   /** Encrypt in the worker: {ballot, ballotHash, trackingCode, ballotNonce, encryptMs}. */

@@ -1,5 +1,6 @@
 // Voters' private credentials as the booth reads them (mirrors parse_credential, format_credential,
-// credential_seed and credential_public_key of sivei/ballot/credentials.py; protocol section 11).
+// credential_seed, credential_public_key and credential_from_link of sivei/ballot/credentials.py, and
+// unseal_token of sivei/ballot/credential_tokens.py; protocol section 11).
 //
 // A credential is 26 Crockford base-32 data characters and one check character (value mod 37 in
 // "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U"), printed XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XC. The private
@@ -8,7 +9,7 @@
 
 import { randomBytes, bytesToBigint } from "./bytes.js";
 import * as ed25519 from "./ed25519.js";
-import { Encoder, taggedHash } from "./encoding.js";
+import { Encoder, hexToBytes, taggedHash } from "./encoding.js";
 import { CredentialError } from "./errors.js";
 import { CROCKFORD, group5 } from "./fingerprint.js";
 
@@ -138,13 +139,96 @@ export async function credentialPublicKey(electionId, credential) {
   return ed25519.publicKeyFromSeed(await credentialSeed(electionId, credential));
 }
 
+// -- the voting link ----------------------------------------------------------------------------------
+
+export const LINK_KEY = "credencial";
+
 /**
- * What the page keeps after the voter types the credential: the seed (for signing) and the
- * public credential (sent with the ballot). Throws CredentialError on a mistyped credential.
+ * The canonical credential carried by a voting link (…/votar#credencial=<26 characters>) or by
+ * its fragment; null when the text is no such link (it may be a typed credential). A damaged
+ * link (wrong length or character) is a CredentialError.
  */
-export async function openCredential(electionId, typed) {
-  const canonical = parseCredential(typed);
+export function credentialFromLink(text) {
+  let fragment = String(text).trim();
+  const at = fragment.indexOf("#");
+  if (at >= 0) fragment = fragment.slice(at + 1);
+  if (!fragment.startsWith(`${LINK_KEY}=`)) return null;
+  const value = fragment.slice(LINK_KEY.length + 1).toUpperCase();
+  if (!CANONICAL_RE.test(value)) {
+    throw new CredentialError(
+      "el enlace está incompleto o dañado: ábralo de nuevo desde su mensaje o escriba su credencial",
+      "the link is incomplete or damaged: open it again from your message or type your credential",
+    );
+  }
+  return value;
+}
+
+/** The canonical credential of a link, a scanned QR code (the link) or a typed credential. */
+export function credentialFromText(text) {
+  return credentialFromLink(text) ?? parseCredential(text);
+}
+
+/**
+ * What the page keeps once it has the credential (typed, scanned or from the link): the seed (for
+ * signing) and the public credential (sent with the ballot). Throws CredentialError on a mistyped
+ * credential or a damaged link.
+ */
+export async function openCredential(electionId, text) {
+  const canonical = credentialFromText(text);
   const seed = await credentialSeed(electionId, canonical);
   const publicCredential = await ed25519.publicKeyFromSeed(seed);
   return { canonical, seed, publicCredential };
+}
+
+// -- the credential token, sealed under the credential (protocol 11.6) ----------------------------
+
+export const TAG_SEAL_KEY = "sivei/credential-token-key";
+export const TOKEN_BYTES = 64;
+export const NONCE_BYTES = 12;
+export const SEALED_BYTES = NONCE_BYTES + TOKEN_BYTES + 16;
+
+/** The voter id as tokens bind it: the roll's id in ASCII capitals. */
+export function tokenVoterId(voterId) {
+  return String(voterId).trim().toUpperCase();
+}
+
+/** The AES-256-GCM key that seals this credential's token: H("sivei/credential-token-key", …). */
+export async function sealKey(electionId, credential) {
+  return taggedHash(TAG_SEAL_KEY, seedInput(electionId, credential));
+}
+
+/** Associated data of the seal: string(election id) ‖ string(VOTER_ID). */
+export function sealAad(electionId, voterId) {
+  return new Encoder().string(electionId).string(tokenVoterId(voterId)).toBytes();
+}
+
+/**
+ * Open the voter's sealed credential token (hex, as the server serves it) with the credential:
+ * the 64-byte token the booth sends beside the ballot. Fails with a CredentialError when the
+ * credential is not this voter's (or not of this election). Needs WebCrypto (a secure context).
+ */
+export async function unsealCredentialToken(electionId, voterId, credential, sealedHex) {
+  const sealed = hexToBytes(sealedHex, SEALED_BYTES, "ficha");
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) {
+    throw new CredentialError("esta página necesita una conexión segura (https) para abrir tu ficha de credencial",
+      "this page needs a secure connection (https) to open your credential token");
+  }
+  const raw = await sealKey(electionId, credential);
+  let plain;
+  try {
+    const key = await subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["decrypt"]);
+    plain = await subtle.decrypt({ name: "AES-GCM", iv: sealed.slice(0, NONCE_BYTES),
+      additionalData: sealAad(electionId, voterId), tagLength: 128 }, key, sealed.slice(NONCE_BYTES));
+  } catch {
+    throw new CredentialError(
+      "esta credencial no corresponde a la cuenta con la que iniciaste sesión (o es de otra elección): " +
+        "revisa que sea la de tu carta o tu enlace, y que la sesión sea la tuya",
+      "this credential does not belong to the account you are logged in with (or is from another election): " +
+        "check that it is the one in your letter or link, and that the session is yours",
+    );
+  } finally {
+    raw.fill(0);
+  }
+  return new Uint8Array(plain);
 }

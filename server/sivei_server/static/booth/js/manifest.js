@@ -199,7 +199,19 @@ export class Manifest {
   }
 
   constructor(obj) {
+    // Optional key, present only when non-zero (docs/protocol.md §14.4).
+    let finish = 0;
+    if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
+        && Object.prototype.hasOwnProperty.call(obj, "logged_in_finish_minutes")) {
+      finish = obj.logged_in_finish_minutes;
+      if (!Number.isInteger(finish) || finish < 1 || finish > 30) {
+        fail("logged_in_finish_minutes", "se esperaba un entero de 1 a 30 (omita la clave para 0)",
+          "expected an integer from 1 to 30 (omit the key for 0)");
+      }
+      obj = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== "logged_in_finish_minutes"));
+    }
     const o = object(obj, "", MANIFEST_KEYS);
+    this.loggedInFinishMinutes = finish;
     this.electionId = string(o.election_id, "election_id");
     this.name = string(o.name, "name");
     for (const k of ["voting_opens", "voting_closes"]) {
@@ -240,7 +252,7 @@ export class Manifest {
   }
 
   _validate() {
-    if (this.parties.length === 0) fail("parties", "no hay partidos", "there are no parties");
+    // No parties at all is allowed: a referendum-only manifest.
     unique(this.parties.map((p) => p.id), "parties", "id", "partido", "party");
     const partyIds = new Set(this.parties.map((p) => p.id));
     if (this.contests.length === 0) fail("contests", "no hay elecciones", "there are no contests");
@@ -356,6 +368,7 @@ export class Manifest {
       name: this.name,
       voting_opens: this.votingOpens,
       voting_closes: this.votingCloses,
+      ...(this.loggedInFinishMinutes ? { logged_in_finish_minutes: this.loggedInFinishMinutes } : {}),
       display_timezone: this.displayTimezone,
       counting_policy: this.countingPolicy,
       tie_rule: this.tieRule,

@@ -2,11 +2,18 @@
 // encryption and tracking code → cast (signed ballot to the server, signed receipt back) or
 // challenge (the encryption revealed for a second device; then vote again).
 //
-// The private credential lives only in the `credential` variable of this module: never in
-// storage, a cookie, a URL, the DOM (the field is emptied once read) or a request; the worker gets
-// the public credential only (../js/client.js). The name typed for a non-registered candidate stays
+// The credential comes from the credential authority's link (…/votar#credencial=…: enlace.js takes
+// it from the fragment and strips the fragment before anything else runs), from its QR code, or is
+// typed. If the voter is not logged in yet, the login opens in another tab while this one keeps the
+// credential in memory. The private credential lives only in the `credential` variable of this
+// module (and, until it is read, in `linkText`): never in storage, a cookie, a URL, the DOM (the
+// field is emptied once read) or a request; the worker gets the public credential only
+// (../js/client.js). The credential opens the voter's sealed credential token (`ficha`, from
+// /api/votante), which is sent beside the ballot. The name typed for a non-registered candidate stays
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
 
+import { onLinkOpened, takeLinkText } from "./enlace.js"; // first: strips the fragment before anything runs
+import { bytesToHex } from "../js/bytes.js";
 import { BoothCrypto } from "../js/client.js";
 import { Manifest } from "../js/manifest.js";
 import { BallotMarks, WRITE_IN_MAX } from "./boleta.js";
@@ -15,8 +22,8 @@ import { EN, MSG } from "./textos.js";
 
 const root = document.getElementById("cabina");
 const $ = (id) => document.getElementById(id);
-const SCREENS = ["p-carga", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo", "p-impugnada",
-  "p-recibo", "p-error"];
+const SCREENS = ["p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
+  "p-impugnada", "p-recibo", "p-error"];
 
 let lang = document.documentElement.lang === "en" ? "en" : "es";
 let booth = null;
@@ -24,7 +31,8 @@ let context = null;
 let manifest = null;
 let voter = null;
 let marks = null;
-let credential = null; // {canonical, seed, publicCredential}: page memory only
+let linkText = takeLinkText(); // the link's `credencial=…` until read; page memory only
+let credential = null; // {canonical, seed, publicCredential, token}: page memory only
 let encrypted = null; // the ballot encrypted for the current choices (unsigned)
 let signedBody = null; // the signed ballot's JSON text while it is being sent
 let screen = "p-carga";
@@ -151,7 +159,7 @@ async function readCredential(typed) {
   const field = $("credencial");
   const error = $("credencial-error");
   try {
-    credential = await booth.openCredential(typed);
+    credential = await booth.openCredential(typed, voter);
   } catch (err) {
     error.textContent = errText(err);
     error.hidden = false;
@@ -423,7 +431,12 @@ async function send() {
     r = await fetch(root.dataset.votar, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRF-Token": csrf(),
+        "X-Credential-Token": bytesToHex(credential.token),
+      },
       body: signedBody,
     });
     body = await r.json().catch(() => null);
@@ -546,11 +559,57 @@ async function canScanQr() {
   }
 }
 
+// -- logging in without losing the link's credential -----------------------------------------------
+
+let waitingForLogin = false;
+
+/** Not logged in: with a credential from the link, log in in another tab (this one keeps it). */
+function askLogin() {
+  waitingForLogin = true;
+  $("sesion-enlace").hidden = linkText === null;
+  $("sesion-sin-enlace").hidden = linkText !== null;
+  $("sesion-lista").hidden = linkText === null;
+  show("p-sesion");
+}
+
+function openLogin() {
+  if (linkText === null) {
+    window.location.assign(root.dataset.entrar);
+    return;
+  }
+  const tab = window.open(root.dataset.entrarPestana, "_blank");
+  if (tab === null) alertText(t("ventanaBloqueada"));
+}
+
+/**
+ * A link opened again in this tab (only the fragment changed): use it unless a credential is already
+ * read (the voter is voting with it) or the page is busy; on the login screen it waits for the login.
+ */
+function linkOpenedAgain() {
+  const text = takeLinkText();
+  if (text === null || credential !== null || root.getAttribute("aria-busy") === "true") return;
+  linkText = text;
+  if (voter !== null && booth !== null && !voter.voted) prepare();
+  else if (screen === "p-sesion") askLogin();
+}
+
+/** Back from the login tab (focus, visibility, its message or the button): try again. */
+function loginMaybeDone() {
+  if (!waitingForLogin || document.visibilityState === "hidden") return;
+  waitingForLogin = false;
+  prepare();
+}
+
 // -- start ------------------------------------------------------------------------------------------------------
 
 function csrf() {
+  if (voter && voter.csrf) return voter.csrf; // the session's: the page may predate the login
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
+}
+
+function forgetLink() {
+  linkText = null;
 }
 
 async function start() {
@@ -560,46 +619,23 @@ async function start() {
     applyLanguage();
   });
   applyLanguage();
-  try {
-    [voter, context] = await Promise.all([getJson(root.dataset.votante), getJson(root.dataset.contexto)]);
-  } catch (err) {
-    if (err instanceof HttpError && err.status === 401) {
-      fail(t("sesionTerminada"), { login: true });
-    } else {
-      fail(t("falloCabina", err instanceof HttpError ? err.text() : errText(err)));
+  $("sesion-entrar").addEventListener("click", openLogin);
+  onLinkOpened(linkOpenedAgain);
+  $("sesion-lista").addEventListener("click", () => {
+    waitingForLogin = true;
+    loginMaybeDone();
+  });
+  window.addEventListener("focus", loginMaybeDone);
+  document.addEventListener("visibilitychange", loginMaybeDone);
+  window.addEventListener("message", (event) => {
+    if (event.origin === window.location.origin && event.data && event.data.sivei === "sesion-iniciada") {
+      loginMaybeDone();
     }
-    return;
-  }
-  showSession();
-  if (voter.voted) {
-    show("p-votado");
-    return;
-  }
-  try {
-    const allowTestGroup = root.dataset.grupoPrueba === "1";
-    if (context.group !== "eg2-baseline") $("aviso-prueba").hidden = false;
-    manifest = Manifest.fromJson(context.manifest);
-    marks = new BallotMarks(manifest, voter.style);
-    booth = await BoothCrypto.start(context, { allowTestGroup });
-    await booth.setLanguage(lang);
-  } catch (err) {
-    fail(t("falloCabina", errText(err)));
-    return;
-  }
-  $("huella-manifiesto-1").textContent = booth.info.manifestFingerprint;
-  $("huella-manifiesto-2").textContent = booth.info.manifestFingerprint;
-  $("huella-eleccion").textContent = booth.info.electionFingerprint;
-  drawBallot();
-
+  });
   $("f-credencial").addEventListener("submit", (event) => {
     event.preventDefault();
     readCredential($("credencial").value);
   });
-  if (await canScanQr()) {
-    $("escanear").hidden = false;
-    $("escanear").addEventListener("click", scanCredential);
-    $("camara-cerrar").addEventListener("click", stopCamera);
-  }
   $("contiendas").addEventListener("change", onBallotChange);
   $("contiendas").addEventListener("input", onBallotInput);
   $("f-boleta").addEventListener("submit", toReview);
@@ -612,7 +648,71 @@ async function start() {
   window.addEventListener("pagehide", () => {
     if (credential !== null && booth !== null) booth.forgetCredential(credential);
     credential = null;
+    forgetLink();
   });
+  await prepare();
+}
+
+/** The voter (or the login screen), the election's context, the crypto worker, then the credential. */
+async function prepare() {
+  try {
+    [voter, context] = await Promise.all([getJson(root.dataset.votante), context ?? getJson(root.dataset.contexto)]);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) {
+      askLogin();
+    } else {
+      fail(t("falloCabina", err instanceof HttpError ? err.text() : errText(err)));
+    }
+    return;
+  }
+  showSession();
+  if (voter.voted) {
+    forgetLink();
+    show("p-votado");
+    return;
+  }
+  if (booth === null) {
+    try {
+      const allowTestGroup = root.dataset.grupoPrueba === "1";
+      if (context.group !== "eg2-baseline") $("aviso-prueba").hidden = false;
+      manifest = Manifest.fromJson(context.manifest);
+      marks = new BallotMarks(manifest, voter.style);
+      booth = await BoothCrypto.start(context, { allowTestGroup });
+      await booth.setLanguage(lang);
+    } catch (err) {
+      booth = null;
+      fail(t("falloCabina", errText(err)));
+      return;
+    }
+    $("huella-manifiesto-1").textContent = booth.info.manifestFingerprint;
+    $("huella-manifiesto-2").textContent = booth.info.manifestFingerprint;
+    $("huella-eleccion").textContent = booth.info.electionFingerprint;
+    drawBallot();
+    if (await canScanQr()) {
+      $("escanear").hidden = false;
+      $("escanear").addEventListener("click", scanCredential);
+      $("camara-cerrar").addEventListener("click", stopCamera);
+    }
+  } else if (marks.style !== voter.style) {
+    marks = new BallotMarks(manifest, voter.style); // another account logged in from the login tab
+    drawBallot();
+  }
+  if (linkText !== null) {
+    const text = linkText;
+    forgetLink();
+    try {
+      credential = await booth.openCredential(text, voter);
+    } catch (err) {
+      show("p-credencial");
+      const error = $("credencial-error");
+      error.textContent = errText(err);
+      error.hidden = false;
+      return;
+    }
+    show("p-boleta");
+    status(t("credencialEnlace"));
+    return;
+  }
   show("p-credencial");
 }
 

@@ -9,6 +9,12 @@ export const EN = {
   "votado.titulo": "You have already voted",
   "votado.texto": "Your vote is already on the public board. You can look up your tracking code there.",
   "enlace.tablero": "Go to the public board",
+  "sesion.titulo": "Log in to vote",
+  "sesion.enlace": "Your credential was read from your link and stays in this page's memory (it is not sent to the " +
+    "server). Log in in the tab that will open, then come back to this tab to vote.",
+  "sesion.texto": "To vote, first log in with your username and password.",
+  "sesion.entrar": "Log in",
+  "sesion.lista": "I have logged in: continue",
   paso1: "Step 1 of 4.",
   paso2: "Step 2 of 4.",
   paso3: "Step 3 of 4.",
@@ -16,6 +22,8 @@ export const EN = {
   "credencial.titulo": "Your voting credential",
   "credencial.texto": "Type or paste the 27-character credential from your letter (for example " +
     '<span class="mono">ABCDE-FGHJK-…-7X</span>). Upper or lower case and hyphens do not matter.',
+  "credencial.enlace": "If you open the link in the credential authority's message (or scan its QR code), the " +
+    "booth reads the credential by itself and you do not have to type it.",
   "credencial.privado": "Your credential stays in this page's memory: it is neither stored nor sent to the server. " +
     "This page signs your vote with it.",
   "huella.manifiesto": "Manifest fingerprint",
@@ -109,6 +117,16 @@ export const MSG = {
   impugnando: ["Preparando la boleta impugnada…", "Preparing the challenged ballot…"],
   listo: ["Listo.", "Done."],
   credencialLeida: ["Credencial leída.", "Credential read."],
+  credencialEnlace: [
+    "Tu credencial se leyó de tu enlace: no tienes que escribirla.",
+    "Your credential was read from your link: you do not have to type it.",
+  ],
+  ventanaBloqueada: [
+    "El navegador no abrió la pestaña para iniciar sesión. Permite ventanas emergentes para este sitio, o inicia " +
+      "sesión y vuelve a abrir el enlace de tu mensaje.",
+    "The browser did not open the login tab. Allow pop-ups for this site, or log in and open the link in your " +
+      "message again.",
+  ],
   reciboCoincide: [
     "El recibo corresponde a la boleta que cifró este dispositivo.",
     "The receipt matches the ballot this device encrypted.",
