@@ -40,12 +40,12 @@ def test_drill_prints_results_and_success(drilled: Path, capsys: pytest.CaptureF
 def test_batch_security_printed_and_bounded(drilled: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--lote-bits λ appears in the report; outside 64..128 it is refused before anything runs;
     progress is reported from the board's byte offset up to 100 %."""
-    assert main(["verificar", "--test-group", "--jobs", "2", "--lote-bits", "64", str(drilled)]) == 0
+    assert main(["verificar", "--test-group", "--jobs", "2", "--lote-bits", "64", "--json", "-", str(drilled)]) == 0
     captured = capsys.readouterr()
-    assert "pruebas por lotes: λ = 64" in captured.out and "2·2^−64" in captured.out
+    assert json.loads(captured.out)["facts"]["batch_bits"] == 64
     assert "100% (" in captured.err and "eventos" in captured.err
     assert main(["verificar", "--test-group", "--quiet", str(drilled)]) == 0
-    assert "λ = 128" in capsys.readouterr().out
+    assert "pruebas por lotes, λ (una prueba falsa pasa con probabilidad ≤ 2·2^−λ): 128" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
         main(["verificar", "--test-group", "--lote-bits", "32", str(drilled)])
     assert exc.value.code == 2 and "64" in capsys.readouterr().err

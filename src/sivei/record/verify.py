@@ -341,9 +341,8 @@ class _Verifier:
             return report
         report.add_fact("group", tr("grupo", "group"), group.name)
         bits = check_bits(self.options.lote_bits)
-        report.add_fact("batch_security", tr("pruebas por lotes", "batched proofs"), tr(
-            f"λ = {bits} (un lote aceptado con una prueba falsa: probabilidad ≤ 2·2^−{bits})",
-            f"λ = {bits} (an accepted batch with a false proof: probability ≤ 2·2^−{bits})"))
+        report.add_fact("batch_bits", tr("pruebas por lotes, λ (una prueba falsa pasa con probabilidad ≤ 2·2^−λ)",
+                                         "batched proofs, λ (a false proof passes with probability ≤ 2·2^−λ)"), bits)
         manifest = self._manifest(header)
         if manifest is None:
             return report
