@@ -13,8 +13,9 @@
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
 
 import { onLinkOpened, takeLinkText } from "./enlace.js"; // first: strips the fragment before anything runs
-import { bytesToHex } from "../js/bytes.js";
+import { bytesToHex, hexToBytesLoose } from "../js/bytes.js";
 import { BoothCrypto } from "../js/client.js";
+import { fingerprint } from "../js/fingerprint.js";
 import { Manifest } from "../js/manifest.js";
 import { BallotMarks, WRITE_IN_MAX } from "./boleta.js";
 import { challengeQrText, qrDataUrl } from "./qr.js";
@@ -147,10 +148,19 @@ class HttpError extends Error {
 }
 
 async function getJson(url) {
-  const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  // No extra header: the page preloads these two (<link rel="preload" as="fetch" crossorigin>) and a
+  // fetch that differs from the preload would be sent again.
+  const r = await fetch(url, { credentials: "same-origin" });
   const body = await r.json().catch(() => null);
   if (!r.ok) throw new HttpError(r.status, body);
   return body;
+}
+
+/** The loading screen's progress: step n of 3, and what is being done. */
+function progress(step, text) {
+  const bar = $("progreso");
+  bar.value = step;
+  $("progreso-texto").textContent = text;
 }
 
 // -- step 1: the credential ---------------------------------------------------------------------------
@@ -391,6 +401,7 @@ async function encrypt() {
   busy(true);
   status(t("cifrando"));
   try {
+    await booth.ready; // built while the voter marked the ballot: normally long done
     encrypted = await booth.encrypt(marks.style, marks.choices(), credential.publicCredential);
     encrypted.choices = marks.choices();
   } catch (err) {
@@ -655,6 +666,7 @@ async function start() {
 
 /** The voter (or the login screen), the election's context, the crypto worker, then the credential. */
 async function prepare() {
+  progress(2, t("progresoEleccion"));
   try {
     [voter, context] = await Promise.all([getJson(root.dataset.votante), context ?? getJson(root.dataset.contexto)]);
   } catch (err) {
@@ -672,21 +684,35 @@ async function prepare() {
     return;
   }
   if (booth === null) {
+    progress(3, t("progresoBoleta"));
     try {
       const allowTestGroup = root.dataset.grupoPrueba === "1";
       if (context.group !== "eg2-baseline") $("aviso-prueba").hidden = false;
       manifest = Manifest.fromJson(context.manifest);
       marks = new BallotMarks(manifest, voter.style);
-      booth = await BoothCrypto.start(context, { allowTestGroup });
-      await booth.setLanguage(lang);
+      // The worker checks the context and builds its tables while the voter marks the ballot; the
+      // encryption waits for it (`booth.ready`). The page's bundle is also the worker's script.
+      const workerUrl = root.dataset.trabajador;
+      booth = BoothCrypto.create(context, workerUrl ? { allowTestGroup, workerUrl, workerType: "classic" }
+        : { allowTestGroup });
+      const started = booth;
+      booth.ready.then(() => {
+        window.__siveiWorkerReadyMs = performance.now();
+      }, (err) => {
+        if (booth !== started) return;
+        booth = null;
+        fail(t("falloCabina", errText(err)));
+      });
+      booth.setLanguage(lang).catch(() => {});
+      const manifestFingerprint = fingerprint(await manifest.hash());
+      $("huella-manifiesto-1").textContent = manifestFingerprint;
+      $("huella-manifiesto-2").textContent = manifestFingerprint;
+      $("huella-eleccion").textContent = fingerprint(hexToBytesLoose(context.election_hash));
     } catch (err) {
       booth = null;
       fail(t("falloCabina", errText(err)));
       return;
     }
-    $("huella-manifiesto-1").textContent = booth.info.manifestFingerprint;
-    $("huella-manifiesto-2").textContent = booth.info.manifestFingerprint;
-    $("huella-eleccion").textContent = booth.info.electionFingerprint;
     drawBallot();
     if (await canScanQr()) {
       $("escanear").hidden = false;

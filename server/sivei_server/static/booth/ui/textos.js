@@ -6,6 +6,7 @@ export const EN = {
   prueba: "Test group: this is not a real election.",
   "carga.titulo": "Voting booth",
   "carga.texto": "Getting the booth ready…",
+  "carga.descarga": "Downloading the booth (step 1 of 3)…",
   "votado.titulo": "You have already voted",
   "votado.texto": "Your vote is already on the public board. You can look up your tracking code there.",
   "enlace.tablero": "Go to the public board",
@@ -88,6 +89,8 @@ export const EN = {
 export const MSG = {
   idioma: ["English", "Español"],
   sesion: ["Tu sesión termina a las {0}.", "Your session ends at {0}."],
+  progresoEleccion: ["Leyendo tu sesión y la elección (paso 2 de 3)…", "Reading your session and the election (step 2 of 3)…"],
+  progresoBoleta: ["Preparando tu boleta (paso 3 de 3)…", "Preparing your ballot (step 3 of 3)…"],
   eleccionDe: ["Elección {0} de {1}", "Contest {0} of {1}"],
   ayudaCandidatura: [
     "Marca una opción. Puedes marcar dos o más partidos solo si son de la misma coalición.",
