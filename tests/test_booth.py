@@ -130,8 +130,8 @@ def test_booth_language_and_login(booth_setup: Any) -> None:
 
 def test_ui_scripts_are_served_as_javascript(booth_setup: Any) -> None:
     client = booth_setup.app.test_client()
-    for path in ("booth/dist/cabina.js", "booth/ui/cabina.js", "booth/ui/boleta.js", "booth/ui/qr.js", "booth/ui/textos.js",
-                 "booth/ui/enlace.js", "booth/ui/sesion.js",
+    for path in ("booth/dist/cabina.js", "booth/ui/cabina.js", "booth/ui/boleta.js", "booth/ui/qr.js",
+                 "booth/ui/textos.js", "booth/ui/enlace.js", "booth/ui/sesion.js", "booth/ui/horas.js",
                  "verificar/sivei-verificar.js", "verificar/verificar.js"):
         r = client.get(f"/static/{path}")
         assert r.status_code == 200, path

@@ -18,6 +18,7 @@ import { BoothCrypto } from "../js/client.js";
 import { fingerprint } from "../js/fingerprint.js";
 import { Manifest } from "../js/manifest.js";
 import { BallotMarks, WRITE_IN_MAX } from "./boleta.js";
+import { instantText, sessionEndText } from "./horas.js";
 import { challengeQrText, qrDataUrl } from "./qr.js";
 import { EN, MSG } from "./textos.js";
 
@@ -124,12 +125,63 @@ function downloadLink(anchor, name, obj) {
 
 function showSession() {
   const p = $("sesion");
-  if (!voter || !voter.session_expires_at) return;
-  const end = new Date(voter.session_expires_at);
-  const time = end.toLocaleTimeString(lang === "en" ? "en-US" : "es-MX", { hour: "2-digit", minute: "2-digit" })
-    .replace(/\.$/, "");
-  p.textContent = t("sesion", time);
+  if (!voter || !sessionEnd) return;
+  p.textContent = t("sesion", sessionEndText(new Date(sessionEnd), lang));
   p.hidden = false;
+}
+
+// -- the session's end (absolute: 30 minutes from the login, never extended) ---------------------------
+
+let sessionEnd = null; // this device's clock (ms) when the server's session ends
+let sessionTimers = [];
+let resumeScreen = null; // where the voter was when the session ended
+let sessionVoter = null; // the account the credential was opened for
+
+/** From /api/votante's seconds left (the server's clock), warnings at 5 and 1 minute, then the end. */
+function scheduleSession() {
+  for (const id of sessionTimers) clearTimeout(id);
+  sessionTimers = [];
+  sessionEnd = null;
+  if (!voter || typeof voter.session_seconds_left !== "number") return;
+  sessionEnd = Date.now() + voter.session_seconds_left * 1000;
+  for (const minutes of [5, 1]) {
+    const wait = sessionEnd - minutes * 60_000 - Date.now();
+    if (wait > 0) sessionTimers.push(setTimeout(() => warnSession(minutes), wait));
+  }
+  sessionTimers.push(setTimeout(sessionEnded, Math.max(0, sessionEnd - Date.now())));
+}
+
+function voting() {
+  return !["p-carga", "p-sesion", "p-votado", "p-recibo"].includes(screen) && voter !== null && !voter.voted;
+}
+
+function warnSession(minutes) {
+  if (!voting()) return;
+  $("aviso-sesion-texto").textContent = t(minutes === 1 ? "avisoSesion1" : "avisoSesion5",
+    sessionEndText(new Date(sessionEnd), lang));
+  const box = $("aviso-sesion");
+  box.hidden = false;
+  $("seguir").focus();
+}
+
+function keepVoting() {
+  $("aviso-sesion").hidden = true;
+  const heading = $(screen).querySelector("h1");
+  if (heading) heading.focus();
+}
+
+/**
+ * The session ended (its time, or the server said 401): the credential, the marks and any signed
+ * ballot stay in this page; the login opens in another tab and the voter comes back to where they were.
+ */
+function sessionEnded() {
+  for (const id of sessionTimers) clearTimeout(id);
+  sessionTimers = [];
+  $("aviso-sesion").hidden = true;
+  if (!voting() && screen !== "p-error") return;
+  if (screen !== "p-sesion") resumeScreen = screen === "p-error" ? "p-codigo" : screen;
+  $("sesion").hidden = true;
+  askLogin({ ended: true });
 }
 
 // -- server --------------------------------------------------------------------------------------------
@@ -170,6 +222,7 @@ async function readCredential(typed) {
   const error = $("credencial-error");
   try {
     credential = await booth.openCredential(typed, voter);
+    sessionVoter = voter.voter_id;
   } catch (err) {
     error.textContent = errText(err);
     error.hidden = false;
@@ -242,6 +295,12 @@ function resultText(cm) {
   return t("tuVoto", op.label + extra);
 }
 
+/** The manifest's texts are Spanish: marked so inside the English booth (names of the booth's own
+ * options, "anular" and the write-in, are translated and need no mark). */
+function manifestLang(kind = null) {
+  return lang === "en" && kind !== "null" && kind !== "write_in" ? "es" : null;
+}
+
 function optionText(cm, op) {
   if (op.kind === "null") return { main: t("anular"), detail: t("anularNota") };
   if (op.kind === "write_in") return { main: t("noRegistrado"), detail: "" };
@@ -285,7 +344,8 @@ function drawBallot() {
     const id = ids(cm);
     const fs = el("fieldset", { className: "contienda", id: id.cid, "aria-describedby": `${id.cid}-ayuda` });
     const legend = el("legend");
-    legend.append(el("span", { className: "num" }, t("eleccionDe", n + 1, total)), " ", el("span", {}, c.title));
+    legend.append(el("span", { className: "num" }, t("eleccionDe", n + 1, total)), " ",
+      el("span", { lang: manifestLang() }, c.title));
     fs.append(legend);
     fs.append(el("p", { className: "ayuda", id: `${id.cid}-ayuda` },
       c.kind === "referendum" ? t("ayudaConsulta") : t("ayudaCandidatura")));
@@ -293,20 +353,23 @@ function drawBallot() {
     for (const op of cm.items) {
       const oid = id.option(op);
       const li = el("li", { className: `opcion opcion-${op.kind}` });
-      const box = el("input", { type: "checkbox", id: oid, value: op.id, "data-contienda": c.id,
-        "aria-describedby": id.vote });
+      // Each option's name is its own label (party, candidate, coalition); the contest's resulting
+      // vote is announced by its live region, not repeated as every option's description.
+      const box = el("input", { type: "checkbox", id: oid, value: op.id, "data-contienda": c.id });
       const text = optionText(cm, op);
       const label = el("label", { for: oid });
-      label.append(el("span", { className: "principal" }, text.main));
-      if (text.detail) label.append(" ", el("span", { className: "detalle" }, text.detail));
+      label.append(el("span", { className: "principal", lang: manifestLang(op.kind) }, text.main));
+      if (text.detail) label.append(" ", el("span", { className: "detalle", lang: manifestLang(op.kind) }, text.detail));
+      label.append(el("span", { className: "no-disponible", id: `${oid}-no` }, t("noDisponible")));
       li.append(box, label);
       if (op.kind === "write_in") {
         const nid = `${oid}-nombre`;
         const wrap = el("div", { className: "nombre", id: `${nid}-caja` });
         const input = el("input", { type: "text", id: nid, maxlength: WRITE_IN_MAX, autocomplete: "off",
-          spellcheck: "false", "data-nombre": c.id, "aria-describedby": id.vote });
+          spellcheck: "false", "data-nombre": c.id, "aria-describedby": `${nid}-aviso` });
         input.value = cm.writeInName;
-        wrap.append(el("label", { for: nid }, t("nombre")), input);
+        wrap.append(el("label", { for: nid }, t("nombre")), input,
+          el("p", { className: "aviso-nombre", id: `${nid}-aviso` }, t("nombreAviso")));
         li.append(wrap);
       }
       list.append(li);
@@ -331,6 +394,8 @@ function updateContest(cm) {
     someDisabled = someDisabled || !offered;
     box.checked = checked;
     box.disabled = !offered;
+    if (offered) box.removeAttribute("aria-describedby");
+    else box.setAttribute("aria-describedby", `${id.option(op)}-no ${id.hint}`);
     box.parentElement.classList.toggle("marcada", checked);
     box.parentElement.classList.toggle("no-ofrecida", !offered);
     if (op.kind === "write_in") document.getElementById(`${id.option(op)}-nombre-caja`).hidden = !checked;
@@ -393,7 +458,10 @@ function drawReview() {
   const dl = $("revision");
   dl.replaceChildren();
   for (const cm of marks.contests) {
-    dl.append(el("dt", {}, cm.contest.title), el("dd", { "data-contienda": cm.contest.id }, reviewText(cm)));
+    const op = cm.result;
+    const own = op === null || op.kind === "null" || op.kind === "write_in";
+    dl.append(el("dt", { lang: manifestLang() }, cm.contest.title),
+      el("dd", { "data-contienda": cm.contest.id, lang: own ? null : manifestLang() }, reviewText(cm)));
   }
 }
 
@@ -465,7 +533,8 @@ async function send() {
   }
   const err = new HttpError(r.status, body);
   if (r.status === 401) {
-    fail(t("sesionTerminada"), { login: true });
+    resumeScreen = "p-codigo";
+    sessionEnded();
   } else if (r.status >= 500 || r.status === 429) {
     fail(err.text(), { retry: true });
   } else {
@@ -473,14 +542,19 @@ async function send() {
   }
 }
 
+let lastReceipt = null;
+
 function done(receipt) {
   const matches = receipt.tracking_code === encrypted.trackingCode && receipt.ballot_hash === encrypted.ballotHash;
   booth.forgetCredential(credential);
   credential = null;
   signedBody = null;
+  voter.voted = true;
+  lastReceipt = receipt;
+  $("aviso-sesion").hidden = true;
   $("rec-codigo").textContent = receipt.tracking_code;
   $("rec-indice").textContent = String(receipt.index);
-  $("rec-hora").textContent = receipt.received_at;
+  $("rec-hora").textContent = instantText(new Date(receipt.received_at), lang);
   $("rec-cabeza").textContent = receipt.head;
   const ok = $("rec-coincide");
   ok.textContent = matches ? t("reciboCoincide") : t("reciboNoCoincide");
@@ -518,7 +592,8 @@ function drawChallenge(file) {
     } catch {
       // shown by id
     }
-    dl.append(el("dt", {}, title), el("dd", { "data-contienda": contestId }, choiceLabel(contestId, optionId)));
+    dl.append(el("dt", { lang: manifestLang() }, title),
+      el("dd", { "data-contienda": contestId }, choiceLabel(contestId, optionId)));
   }
 }
 
@@ -540,7 +615,7 @@ async function challenge() {
   drawChallenge(file);
   $("imp-nombre").hidden = !marks.contests.some((cm) => cm.writeIn !== null);
   const code = file.tracking_code;
-  downloadLink($("imp-archivo"), `boleta-impugnada-${code}.json`, file);
+  downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
   downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
   const figure = $("imp-qr");
   try {
@@ -574,17 +649,21 @@ async function canScanQr() {
 
 let waitingForLogin = false;
 
-/** Not logged in: with a credential from the link, log in in another tab (this one keeps it). */
-function askLogin() {
+/** Not logged in: with a credential (from the link, or already read), log in in another tab. */
+function askLogin({ ended = false } = {}) {
   waitingForLogin = true;
-  $("sesion-enlace").hidden = linkText === null;
-  $("sesion-sin-enlace").hidden = linkText !== null;
-  $("sesion-lista").hidden = linkText === null;
+  const keep = linkText !== null || credential !== null;
+  $("sesion-terminada").hidden = !ended;
+  $("sesion-enlace").hidden = ended || linkText === null;
+  $("sesion-sin-enlace").hidden = ended || linkText !== null;
+  $("sesion-lista").hidden = !keep;
+  $("t-sesion-inicia").hidden = ended;
+  $("t-sesion-terminada").hidden = !ended;
   show("p-sesion");
 }
 
 function openLogin() {
-  if (linkText === null) {
+  if (linkText === null && credential === null) {
     window.location.assign(root.dataset.entrar);
     return;
   }
@@ -656,6 +735,7 @@ async function start() {
   $("impugnar").addEventListener("click", challenge);
   $("votar-otra-vez").addEventListener("click", voteAgain);
   $("reintentar").addEventListener("click", send);
+  $("seguir").addEventListener("click", keepVoting);
   window.addEventListener("pagehide", () => {
     if (credential !== null && booth !== null) booth.forgetCredential(credential);
     credential = null;
@@ -677,8 +757,16 @@ async function prepare() {
     }
     return;
   }
+  scheduleSession();
   showSession();
-  if (voter.voted) {
+  if (credential !== null && sessionVoter !== voter.voter_id) {
+    // Another account logged in from the login tab: the credential read belongs to the first one.
+    booth.forgetCredential(credential);
+    credential = null;
+    signedBody = null;
+    resumeScreen = null;
+  }
+  if (voter.voted && signedBody === null) {
     forgetLink();
     show("p-votado");
     return;
@@ -723,11 +811,24 @@ async function prepare() {
     marks = new BallotMarks(manifest, voter.style); // another account logged in from the login tab
     drawBallot();
   }
+  if (credential !== null && resumeScreen !== null) {
+    // Back from logging in again after the session ended: where the voter was, nothing lost.
+    const back = resumeScreen;
+    resumeScreen = null;
+    if (signedBody !== null) {
+      fail(t("sesionRenovada"), { retry: true });
+    } else {
+      show(back === "p-revision" ? "p-revision" : back === "p-codigo" && encrypted !== null ? "p-codigo" : "p-boleta");
+      status(t("sesionRenovadaBoleta"));
+    }
+    return;
+  }
   if (linkText !== null) {
     const text = linkText;
     forgetLink();
     try {
       credential = await booth.openCredential(text, voter);
+      sessionVoter = voter.voter_id;
     } catch (err) {
       show("p-credencial");
       const error = $("credencial-error");
