@@ -50,8 +50,8 @@ def index() -> Any:
     cfg = config()
     login = current_app.config.get("SIVEI_VOTER_LOGIN_ENDPOINT")
     lang = page_lang()
-    extra = {"lang": "en"} if lang == "en" else {}
-    login_url = url_for(login, siguiente=url_for("voters.booth"), **extra) if login else url_for("voters.booth")
+    login_url = (url_for(login, siguiente=url_for("voters.booth"), lang="en" if lang == "en" else None) if login
+                 else url_for("voters.booth"))
     manifest = stored_manifest(db())
     name = manifest.name if manifest is not None else None
     return render_template("index.html", lang=lang, login_url=login_url, election_name=name,
