@@ -19,9 +19,10 @@ export function deviceZone() {
 }
 
 function part(date, lang, zone, withDate) {
-  const options = { hour: "2-digit", minute: "2-digit", timeZone: zone };
+  // 24-hour clock in Spanish (as INE writes times), 12-hour in English.
+  const options = { hour: "2-digit", minute: "2-digit", timeZone: zone, hour12: lang === "en" };
   if (withDate) Object.assign(options, { day: "numeric", month: "long", year: "numeric" });
-  return new Intl.DateTimeFormat(locale(lang), options).format(date).replace(/\.$/, "");
+  return new Intl.DateTimeFormat(locale(lang), options).format(date);
 }
 
 function zoneName(zone, lang) {
