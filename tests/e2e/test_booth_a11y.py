@@ -211,6 +211,10 @@ def test_every_screen_in_both_languages_and_a_session_that_ends(browser: Any, li
         page.locator("#f-credencial button[type=submit]").click()
         shown(page, "p-boleta")
         assert "secreto" in page.locator(".secreto").inner_text().lower()
+        # The parties' emblems (the sample manifest's placeholders), each checked against its SHA-256.
+        parties_here = [o for o in first_contest.options if o.kind == "party"]
+        assert page.locator(f"{c} img.emblema").count() == len(parties_here)
+        assert page.locator(f"{c} img.emblema").first.get_attribute("alt") == ""
         both_languages(page, "boleta, sin marcas")
         page.set_viewport_size({"width": 320, "height": 640})
         audit(page, "boleta a 320 px")

@@ -24,6 +24,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, render_template, request, url_for
 
 from sivei.ballot.credential_tokens import TOKEN_HEADER
+from sivei.ballot.emblems import EMBLEM_FOLDER, available_emblems, emblem_json, sample_emblem_folder
 from sivei.crypto.encoding import element_to_hex
 from sivei.crypto.fingerprint import fingerprint
 from sivei_server import casting
@@ -75,10 +76,18 @@ def booth_login_done() -> Any:
 
 
 def election_context_json() -> dict[str, Any]:
+    """The booth's context; with ``emblems`` (file name → SVG text) when the manifest names emblems:
+    read from the data directory's ``emblemas/`` (the operator puts the election's files there) or,
+    for the sample manifest's placeholders, the library's; each one only if it is the file the
+    manifest names (the booth checks the hash again before showing it)."""
     election = loaded(db(), config())
     ctx = election.ctx
-    return {"group": ctx.group.name, "election_key": element_to_hex(ctx.group, ctx.key.element),
-            "election_hash": ctx.election_hash.hex(), "manifest": election.manifest.to_json()}
+    out: dict[str, Any] = {"group": ctx.group.name, "election_key": element_to_hex(ctx.group, ctx.key.element),
+                           "election_hash": ctx.election_hash.hex(), "manifest": election.manifest.to_json()}
+    if any(p.emblem is not None for p in election.manifest.parties):
+        found = available_emblems(election.manifest, [config().data_dir / EMBLEM_FOLDER, sample_emblem_folder()])
+        out["emblems"] = emblem_json(found)
+    return out
 
 
 @bp.get("/api/eleccion/contexto")

@@ -13,7 +13,7 @@
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
 //   5016c1edd375c130322e4b2ff43d87aed6f7ff6a248977caf0c34b1e9d7f5da9  server/sivei_server/static/booth/js/index.js
-//   100e4d6bc1a400fe307d54cd2df360e0a19e07a71dcacff865255ea1b68cb314  server/sivei_server/static/booth/js/manifest.js
+//   b98dc818029471ca606eec26d90c3424734b4b93c3fda9d54de1df867a2ccda9  server/sivei_server/static/booth/js/manifest.js
 //   cabbe7a4dc1540eb2fdd609a5ba8d4bcf6a55eec407771295e4819f22842fefb  server/sivei_server/static/booth/js/proofs.js
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 (function () {
@@ -1470,6 +1470,22 @@ function string(value, path) {
   return value;
 }
 
+/** A party's emblem: {file: "NAME.svg", sha256: 64 lowercase hex} (the bytes travel beside the manifest). */
+function emblem(value, path) {
+  const e = object(value, path, ["file", "sha256"]);
+  const file = string(e.file, key(path, "file"));
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.svg$/.test(file)) {
+    fail(key(path, "file"), "se esperaba el nombre de un archivo .svg (letras, dígitos, . _ -; sin carpetas)",
+      "expected the name of an .svg file (letters, digits, . _ -; no folders)");
+  }
+  const sha256 = string(e.sha256, key(path, "sha256"));
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
+    fail(key(path, "sha256"), "se esperaban 64 dígitos hexadecimales en minúsculas",
+      "expected 64 lowercase hexadecimal digits");
+  }
+  return Object.freeze({ file, sha256 });
+}
+
 function list(value, path) {
   if (!Array.isArray(value)) fail(path, "se esperaba una lista", "expected a list");
   return value;
@@ -1647,9 +1663,20 @@ class Manifest {
     this.countingPolicy = literal(o.counting_policy, "counting_policy", ["one-vote"]);
     this.tieRule = literal(o.tie_rule, "tie_rule", ["party-order"]);
     this.parties = Object.freeze(list(o.parties, "parties").map((x, i) => {
-      const p = object(x, `parties[${i}]`, ["id", "name"]);
-      return Object.freeze({ id: string(p.id, `parties[${i}].id`), name: string(p.name, `parties[${i}].name`) });
+      const withEmblem = x !== null && typeof x === "object" && Object.prototype.hasOwnProperty.call(x, "emblem");
+      const p = object(x, `parties[${i}]`, withEmblem ? ["id", "name", "emblem"] : ["id", "name"]);
+      const party = { id: string(p.id, `parties[${i}].id`), name: string(p.name, `parties[${i}].name`) };
+      if (withEmblem) party.emblem = emblem(p.emblem, `parties[${i}].emblem`);
+      return Object.freeze(party);
     }));
+    const emblemFiles = new Set();
+    this.parties.forEach((p, i) => {
+      if (!p.emblem) return;
+      if (emblemFiles.has(p.emblem.file)) {
+        fail(`parties[${i}].emblem.file`, `emblema duplicado "${p.emblem.file}"`, `duplicate emblem "${p.emblem.file}"`);
+      }
+      emblemFiles.add(p.emblem.file);
+    });
     this.entities = Object.freeze(list(o.entities, "entities").map((x, i) => {
       const e = object(x, `entities[${i}]`, ["code", "name", "ballot_style"]);
       return Object.freeze({
@@ -1793,7 +1820,8 @@ class Manifest {
       display_timezone: this.displayTimezone,
       counting_policy: this.countingPolicy,
       tie_rule: this.tieRule,
-      parties: this.parties.map((p) => ({ id: p.id, name: p.name })),
+      parties: this.parties.map((p) => (p.emblem ? { id: p.id, name: p.name, emblem: { ...p.emblem } }
+        : { id: p.id, name: p.name })),
       entities: this.entities.map((e) => ({ code: e.code, name: e.name, ballot_style: e.ballotStyle })),
       contests: this.contests.map((c) => c.toJson()),
       ballot_styles: this.ballotStyles.map((s) => ({ id: s.id, entity: s.entity, contests: [...s.contests] })),

@@ -119,9 +119,10 @@
     $("contexto-huella").hidden = false;
   }
 
+  // The context's keys; "emblems" (the parties' SVG files, when the manifest names them) may be there.
   function isContextJson(obj) {
     return obj !== null && typeof obj === "object" && !Array.isArray(obj)
-      && Object.keys(obj).sort().join(",") === CONTEXT_KEYS.join(",");
+      && Object.keys(obj).filter((k) => k !== "emblems").sort().join(",") === CONTEXT_KEYS.join(",");
   }
 
   function recordRole(name, obj) {

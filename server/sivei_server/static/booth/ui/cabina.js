@@ -17,6 +17,7 @@ import { bytesToHex, hexToBytesLoose } from "../js/bytes.js";
 import { BoothCrypto } from "../js/client.js";
 import { fingerprint } from "../js/fingerprint.js";
 import { Manifest } from "../js/manifest.js";
+import { sha256 } from "../js/sha256.js";
 import { BallotMarks, WRITE_IN_MAX } from "./boleta.js";
 import { instantText, sessionEndText } from "./horas.js";
 import { challengeQrText, qrDataUrl } from "./qr.js";
@@ -33,6 +34,7 @@ let context = null;
 let manifest = null;
 let voter = null;
 let marks = null;
+let emblems = new Map(); // party id → data: URL of its emblem, only if its bytes have the manifest's SHA-256
 let linkText = takeLinkText(); // the link's `credencial=…` until read; page memory only
 let credential = null; // {canonical, seed, publicCredential, token}: page memory only
 let encrypted = null; // the ballot encrypted for the current choices (unsigned)
@@ -278,6 +280,25 @@ function stopCamera() {
 
 // -- step 2: the ballot ----------------------------------------------------------------------------------
 
+/**
+ * The emblems the manifest names (file and SHA-256) and the context brings (file → SVG text): an
+ * emblem is shown only if its bytes hash to the manifest's digest; a missing or altered one is not
+ * shown at all (the party's name is there either way).
+ */
+async function verifiedEmblems(m, files) {
+  const out = new Map();
+  if (!files || typeof files !== "object") return out;
+  for (const party of m.parties) {
+    if (!party.emblem || typeof files[party.emblem.file] !== "string") continue;
+    const bytes = new TextEncoder().encode(files[party.emblem.file]);
+    if (bytes.length > 3072 || bytesToHex(await sha256(bytes)) !== party.emblem.sha256) continue;
+    let binary = "";
+    for (const b of bytes) binary += String.fromCharCode(b);
+    out.set(party.id, `data:image/svg+xml;base64,${btoa(binary)}`);
+  }
+  return out;
+}
+
 function partyName(partyId) {
   const p = manifest.parties.find((x) => x.id === partyId);
   return p ? p.name : partyId;
@@ -358,6 +379,9 @@ function drawBallot() {
       const box = el("input", { type: "checkbox", id: oid, value: op.id, "data-contienda": c.id });
       const text = optionText(cm, op);
       const label = el("label", { for: oid });
+      const emblem = op.kind === "party" ? emblems.get(op.parties[0]) : undefined;
+      // Decorative (alt=""): the party's name is the label's text.
+      if (emblem) label.append(el("img", { className: "emblema", src: emblem, alt: "", width: 44, height: 44 }));
       label.append(el("span", { className: "principal", lang: manifestLang(op.kind) }, text.main));
       if (text.detail) label.append(" ", el("span", { className: "detalle", lang: manifestLang(op.kind) }, text.detail));
       label.append(el("span", { className: "no-disponible", id: `${oid}-no` }, t("noDisponible")));
@@ -778,6 +802,7 @@ async function prepare() {
       if (context.group !== "eg2-baseline") $("aviso-prueba").hidden = false;
       manifest = Manifest.fromJson(context.manifest);
       marks = new BallotMarks(manifest, voter.style);
+      emblems = await verifiedEmblems(manifest, context.emblems);
       // The worker checks the context and builds its tables while the voter marks the ballot; the
       // encryption waits for it (`booth.ready`). The page's bundle is also the worker's script.
       const workerUrl = root.dataset.trabajador;
