@@ -80,7 +80,7 @@ def test_challenged_ballot_checked_offline(drilled: Path, tmp_path: Path,
     challenged = ChallengedBallot(encrypt_ballot(ctx, style, choices, public, nonce), choices, nonce)
     good = tmp_path / "good.json"
     good.write_text(json.dumps(challenged.to_json(ctx)))
-    assert main(["impugnada", str(good), "--eleccion", str(drilled), "--test-group"]) == 0
+    assert main(["corroborar", str(good), "--eleccion", str(drilled), "--test-group"]) == 0
     out = capsys.readouterr().out
     assert "corresponde exactamente" in out and contest.options[0].label in out
     lie = challenged.to_json(ctx)

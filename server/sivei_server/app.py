@@ -22,7 +22,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from sivei_server import measure, models, proxy, security, sessions
+from sivei_server import measure, models, proxy, security, sessions, static_files
 from sivei_server.config import ServerConfig
 from sivei_server.db import close_request_session, make_engine, session_factory
 from sivei_server.election import Closer, ElectionError
@@ -72,6 +72,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
 
     app.before_request(_start_timer)
     security.init_app(app)
+    static_files.init_app(app)
     app.after_request(_access_log)
     _register_errors(app)
 

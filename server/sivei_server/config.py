@@ -87,6 +87,11 @@ class ServerConfig:
     public_url: str | None = None
     # Add Server-Timing (CPU split per request) for ``sivei servidor medir``; refused in production.
     measure: bool = False
+    # The voters' help desk, shown on the home page (SIVEI_AYUDA_TELEFONO, SIVEI_AYUDA_CORREO,
+    # SIVEI_AYUDA_HORARIO).
+    help_phone: str | None = None
+    help_email: str | None = None
+    help_hours: str | None = None
     # Anything else (plug-ins such as the authentication package read their settings here).
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -163,6 +168,10 @@ class ServerConfig:
             values["proxy_addresses"] = tuple(a.strip() for a in env["SIVEI_PROXY"].split(",") if a.strip())
             values.setdefault("trusted_proxies", 1)
         values["measure"] = _flag(env.get("SIVEI_MEDIR"), False)
+        for name, var in (("help_phone", "SIVEI_AYUDA_TELEFONO"), ("help_email", "SIVEI_AYUDA_CORREO"),
+                          ("help_hours", "SIVEI_AYUDA_HORARIO")):
+            if env.get(var):
+                values[name] = env[var]
         values.update(overrides)
         known = {f.name for f in fields(ServerConfig)}
         unknown = set(values) - known

@@ -143,7 +143,7 @@ def test_voter_and_operator_journeys(browser: Any, live_server: Any, tmp_path: P
 
         # Challenge: choices and nonce shown, files downloadable, QR drawn; nothing sent.
         posts_before = sum(1 for r in requests if r.startswith("POST"))
-        page.get_by_role("button", name=re.compile("Verificar el cifrado")).click()
+        page.get_by_role("button", name="Verificar esta boleta").click()
         shown(page, "p-impugnada")
         assert page.locator("#imp-codigo").inner_text() == first_code
         assert len(page.locator("#imp-nonce").inner_text().replace(" ", "")) == 64
