@@ -147,7 +147,7 @@ def export(engine: Engine, operator_id: int | None) -> bytes:
             roll.append([v.voter_id, v.username, v.entity, v.country or "", v.email, v.phone,
                          v.activated_at.date().isoformat() if v.activated_at else "", "si" if v.voted else "no",
                          v.voted_on.isoformat() if v.voted_on else ""])
-        names = dict(s.execute(select(Operator.id, Operator.username)).tuples().all())
+        names = {int(i): str(n) for i, n in s.execute(select(Operator.id, Operator.username)).all()}
         desk: list[list[Any]] = [["fecha_utc", "accion", "operador", "id_votante", "detalle"]]
         for a in s.scalars(select(AuditLog).where(AuditLog.voter_id.is_not(None)).order_by(AuditLog.id)):
             desk.append([el.utc_text(a.at), a.action, names.get(a.operator_id or -1, ""), a.voter_id, a.detail or ""])
