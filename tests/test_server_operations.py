@@ -18,9 +18,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,21 +26,13 @@ from sqlalchemy import func, select, update
 
 import sivei_server.election as server_election
 import sivei_server.models as server_models
+from resultstools import expected_rows, mixed_choices, page_rows
 from servertools import Browser, Setup, election_setup, operator_browser, prepare, voter_browser
 from sivei.ballot.manifest import sample_manifest
 from sivei.election_kind import derived_manifest
 from sivei_server.db import session_scope
 from sivei_server.models import ArchivedElection, AuditLog, SealedToken, Voter, WebSession
 from sivei_server.simulacro import complete_record, tar_gz
-
-# Each voter's choices (contest → option) by entity: party lines, coalition combinations, CNR and NULO.
-CHOICES = [
-    {"gob-chih": "PAN_PRI", "sen-norte": "PVEM_MORENA", "rm-2027": "SIGA"},
-    {"gob-chih": "CNR", "sen-norte": "NULO", "rm-2027": "REVOCA"},
-    {"gob-chih": "NULO", "sen-norte": "PAN_PRI", "rm-2027": "NULO"},
-    {"gob-chih": "PAN_PRI_PRD", "sen-norte": "MC", "rm-2027": "SIGA"},
-    {"gob-chih": "MORENA", "sen-norte": "CNR", "rm-2027": "SIGA"},
-]
 
 
 class Clock:
@@ -62,23 +52,11 @@ def clock() -> Iterator[Clock]:
         yield c
 
 
-def _choices(setup: Setup, voter_id: str, k: int) -> dict[str, str]:
-    kit = setup.kit
-    style = kit.manifest.style_for_entity(kit.deliveries[voter_id].entity).id
-    wanted = CHOICES[k % len(CHOICES)]
-    out = {}
-    for _, contest in kit.manifest.style_contests(style):
-        ids = [o.id for o in contest.options]
-        combination = next(o.id for o in contest.options if o.kind in ("combination", "answer"))
-        choice = wanted.get(contest.id) or (combination, "CNR", "NULO", "MORENA")[k % 4]
-        out[contest.id] = choice if choice in ids else "NULO"
-    return out
-
-
 def cast_all(setup: Setup, count: int) -> None:
     for k, voter in enumerate(setup.kit.roll[:count]):
         b = voter_browser(setup.app, voter.voter_id)
-        r = b.post_raw("/api/votar", setup.kit.ballot(voter.voter_id, _choices(setup, voter.voter_id, k)))
+        choices = mixed_choices(setup.kit.manifest, voter.entity, k)
+        r = b.post_raw("/api/votar", setup.kit.ballot(voter.voter_id, choices))
         assert r.status_code == 201, r.get_json()
 
 
@@ -126,67 +104,6 @@ def counted(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[
 
 
 # -- results pages and files ---------------------------------------------------------------------------
-
-
-class _Acta(HTMLParser):
-    """(entity, contest, table, row id) → the row's cells as text, from the results page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.where: dict[str, str] = {}
-        self.rows: dict[tuple[str, str, str, str], list[str]] = {}
-        self.row: list[str] | None = None
-        self.key: tuple[str, str, str, str] | None = None
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        for name, key in (("data-entity", "entity"), ("data-contest", "contest"), ("data-tabla", "table")):
-            if a.get(name):
-                self.where[key] = str(a[name])
-        if tag == "tr" and a.get("data-id"):
-            self.key = (self.where["entity"], self.where["contest"], self.where["table"], str(a["data-id"]))
-            self.row = []
-        if tag in ("td", "th") and self.row is not None:
-            self.cell = []
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self.cell is not None and self.row is not None:
-            self.row.append(" ".join("".join(self.cell).split()))
-            self.cell = None
-        if tag == "tr" and self.row is not None and self.key is not None:
-            self.rows[self.key] = self.row
-            self.row, self.key = None, None
-
-
-def page_rows(html: str) -> dict[tuple[str, str, str, str], list[str]]:
-    parser = _Acta()
-    parser.feed(html)
-    return parser.rows
-
-
-def expected_rows(data: dict[str, Any]) -> dict[tuple[str, str, str, str], tuple[int, str]]:
-    """What the page must show, from resultados.json: (votes, percent) per row."""
-    out: dict[tuple[str, str, str, str], tuple[int, str]] = {}
-    sections = [(e["code"], c) for e in data["entities"] for c in e["contests"]] + [("*", c) for c in data["totals"]]
-    for entity, c in sections:
-        key = (entity, c["contest"])
-        for table in ("options", "candidacies"):
-            for x in c[table]:
-                out[(*key, table, x["id"])] = (x["votes"], x["percent"])
-        if any(o["kind"] == "combination" for o in c["options"]):
-            for x in c["parties_after_distribution"]:
-                out[(*key, "parties_after_distribution", x["id"])] = (x["votes"], x["percent"])
-        out[(*key, "options", "total_votes")] = (c["total_votes"], "100.0000" if c["total_votes"] else "0.0000")
-        for name in ("valid_votes", "non_registered_candidates", "null_votes"):
-            out[(*key, "summary", name)] = (c[name]["votes"], c[name]["percent"])
-        out[(*key, "summary", "registered")] = (c["registered"], "")
-        out[(*key, "summary", "turnout")] = (c["total_votes"], c["turnout_percent"])
-    return out
 
 
 def test_results_pages_agree_with_results_json(counted: Counted) -> None:
