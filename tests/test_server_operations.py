@@ -29,6 +29,7 @@ import sivei_server.models as server_models
 from resultstools import expected_rows, mixed_choices, page_rows
 from servertools import Browser, Setup, election_setup, operator_browser, prepare, voter_browser
 from sivei.ballot.manifest import sample_manifest
+from sivei.cli.main import main
 from sivei.election_kind import derived_manifest
 from sivei_server.db import session_scope
 from sivei_server.models import ArchivedElection, AuditLog, SealedToken, Voter, WebSession
@@ -180,7 +181,7 @@ def test_the_real_election_is_never_archived(counted: Counted) -> None:
     assert counted.op.get("/api/operacion/estado").get_json()["state"] == "published"
 
 
-def test_personal_data_deleted_on_the_confirmed_date(counted: Counted) -> None:
+def test_personal_data_deleted_on_the_confirmed_date(counted: Counted, capsys: pytest.CaptureFixture[str]) -> None:
     app, op = counted.setup.app, counted.op
     with session_scope(counted.setup.engine) as s:
         people = [(v.voter_id, v.email, v.phone) for v in s.scalars(select(Voter))]
@@ -215,11 +216,13 @@ def test_personal_data_deleted_on_the_confirmed_date(counted: Counted) -> None:
         assert {"datos.programar", "datos.exportar", "datos.eliminar"} <= set(actions)
         assert (s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.address.is_not(None))) or 0) == 0
     assert op.post_json("/api/operacion/datos/eliminar").status_code == 409  # once
+    data_dir = Path(app.extensions["sivei_config"].data_dir)
+    assert main(["servidor", "datos-personales", "--datos", str(data_dir), "--ejecutar"]) == 0
+    assert "Datos personales eliminados el" in capsys.readouterr().out
     # Turnout figures outlive the deletion.
     turnout = op.get("/operacion/participacion").get_data(as_text=True)
     assert "cifras conservadas" in turnout and "Total:</strong> 6 de 7 " in turnout
     # The published record and results never held anything personal.
-    data_dir = Path(app.extensions["sivei_config"].data_dir)
     blobs = [p.read_bytes() for folder in ("registro-publicado", "resultados-publicados")
              for p in (data_dir / folder).rglob("*") if p.is_file()]
     for voter_id, email, phone in people:
