@@ -31,6 +31,7 @@ from servertools import Browser, Setup, election_setup, operator_browser, prepar
 from sivei.ballot.manifest import sample_manifest
 from sivei.cli.main import main
 from sivei.election_kind import derived_manifest
+from sivei.record.verify import VerifyOptions, verify_record
 from sivei_server.db import session_scope
 from sivei_server.models import ArchivedElection, AuditLog, SealedToken, Voter, WebSession
 from sivei_server.simulacro import complete_record, tar_gz
@@ -279,8 +280,13 @@ def test_practice_election_banner_never_published_then_archived(tmp_path: Path, 
         assert record.status_code == 200
         assert hashlib.sha256(record.data).hexdigest() == archived.record_sha256
         with tarfile.open(fileobj=io.BytesIO(record.data), mode="r:gz") as tar:
-            names = tar.getnames()
-        assert any(n.endswith("board.jsonl") for n in names)
+            tar.extractall(tmp_path / "archivado", filter="data")
+        # Anyone checks the practice's board and ballots up to the encrypted tally; the report says what it
+        # is. Only the closing act is missing (the key-holders sign one only if asked to).
+        report = verify_record(next((tmp_path / "archivado").iterdir()),
+                               VerifyOptions(allow_test_group=True, closed=True, jobs=1))
+        assert report.heading is not None and "PRÁCTICA — NO ES LA ELECCIÓN REAL" in report.heading
+        assert {p.location for p in report.problems} == {"acts/closing.json"}, report.format_text()
         # The console starts the next election's checklist from the first step.
         first = op.get("/api/operacion/lista").get_json()["steps"][0]
         assert first["step"] == "manifiesto" and first["status"] == "siguiente" and first["by"] is None

@@ -10,7 +10,8 @@ of one can be taken for the other's, and every page shows a banner (``views.arch
 When a practice election or a drill is over (board closed; a drill may also have been published),
 ``archive_and_reset`` makes room for the next election:
 
-1. writes its record — the closed record, or the published one for a drill that was counted — as a
+1. writes its record — the published one for a drill that was counted, else the record imported after
+   the close (with the key-holders' closing act, if they signed one), else the closed record — as a
    file in ``archivo/`` of the data directory, public on ``/archivo`` like the board it came from;
 2. keeps a row in ``archived_elections`` with its id, kind, window, final head, counts and turnout
    aggregates (never a voter);
@@ -79,10 +80,13 @@ def archive_and_reset(engine: Engine, config: ServerConfig, operator_id: int | N
         row = el._require_state(s, STATE_CLOSED, STATE_PUBLISHED)
         kind = _refuse_real(row.election_id)
         election_id, published = row.election_id, row.state == STATE_PUBLISHED
-    # The record: the published one (a counted drill), else the closed record exported now.
+    # The record: the published one (a counted drill); else the one the operator imported after the
+    # close (the key-holders' closing act, perhaps a decryption); else the closed record exported now.
     source = config.data_dir / el.PUBLISHED_ARCHIVE if published else None
     if source is None or not source.is_file():
-        source = el.export_closed_record(engine, config, operator_id)
+        imported = el.imported_record(config)
+        source = el._tar(imported, config.data_dir / "registro-archivado.tar.gz") if imported is not None \
+            else el.export_closed_record(engine, config, operator_id)
     target_dir = archive_dir(config)
     target_dir.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as s:
@@ -133,7 +137,7 @@ def archive_and_reset(engine: Engine, config: ServerConfig, operator_id: int | N
         s.flush()
         s.expunge(archived)
     for leftover in (el.CLOSED_DIR, f"{el.CLOSED_DIR}.tar.gz", el.IMPORTED_DIR, el.PUBLISHED_DIR,
-                     el.PUBLISHED_ARCHIVE, "resultados-publicados"):
+                     el.PUBLISHED_ARCHIVE, "resultados-publicados", "registro-archivado.tar.gz"):
         path = config.data_dir / leftover
         if path.is_dir():
             shutil.rmtree(path)
