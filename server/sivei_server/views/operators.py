@@ -445,7 +445,8 @@ def results_page() -> Any:
         row = el.election_row(db())
         if record is not None and row is not None and row.state == "closed":
             try:
-                data = RecordResults.read(record, allow_test_group=config().allow_test_group).json()
+                data = RecordResults.read(record, allow_test_group=config().allow_test_group,
+                                          board_head=False).json()
             except Exception:
                 data = None
             stored = publication.stored_verification(db())

@@ -52,7 +52,9 @@ class RecordResults:
     keyholders_present: tuple[int, ...]
 
     @classmethod
-    def read(cls, record: Path, *, allow_test_group: bool = False) -> RecordResults:
+    def read(cls, record: Path, *, allow_test_group: bool = False, board_head: bool = True) -> RecordResults:
+        """``board_head=False`` skips reading the board for its final head (a preview of the results:
+        the board of a large election is gigabytes)."""
         ctx = load_election_context(record, allow_test_group=allow_test_group)
         manifest = ctx.manifest
         reader = layout.RecordReader(record)
@@ -63,8 +65,9 @@ class RecordResults:
         decryption = reader.read_json(layout.DECRYPTION)
         present = tuple(int(i) for i in decryption.get("present", ())) if isinstance(decryption, dict) else ()
         head = None
-        for _, line in reader.iter_jsonl(layout.BOARD):
-            head = json.loads(line).get("head")
+        if board_head:
+            for _, line in reader.iter_jsonl(layout.BOARD):
+                head = json.loads(line).get("head")
         return cls(manifest, results, registered, ctx.election_hash,
                    bytes.fromhex(head) if isinstance(head, str) else None, present)
 
