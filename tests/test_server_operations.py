@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import nacl.pwhash
 import pytest
 from sqlalchemy import func, select, update
 
@@ -28,6 +29,7 @@ import sivei_server.election as server_election
 import sivei_server.models as server_models
 from resultstools import expected_rows, mixed_choices, page_rows
 from servertools import Browser, Setup, election_setup, operator_browser, prepare, voter_browser
+from sivei import passphrase_file
 from sivei.ballot.manifest import sample_manifest
 from sivei.cli.main import main
 from sivei.election_kind import derived_manifest
@@ -182,7 +184,8 @@ def test_the_real_election_is_never_archived(counted: Counted) -> None:
     assert counted.op.get("/api/operacion/estado").get_json()["state"] == "published"
 
 
-def test_personal_data_deleted_on_the_confirmed_date(counted: Counted, capsys: pytest.CaptureFixture[str]) -> None:
+def test_personal_data_deleted_on_the_confirmed_date(counted: Counted, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     app, op = counted.setup.app, counted.op
     with session_scope(counted.setup.engine) as s:
         people = [(v.voter_id, v.email, v.phone) for v in s.scalars(select(Voter))]
@@ -196,10 +199,28 @@ def test_personal_data_deleted_on_the_confirmed_date(counted: Counted, capsys: p
     later = today + timedelta(days=2)
     assert op.post_json("/api/operacion/datos/programar", {"fecha": later.isoformat()}).status_code == 200
     assert op.post_json("/api/operacion/datos/eliminar").status_code == 409  # its date has not come
-    # The archive copy holds the roll (and is logged with its fingerprint).
-    r = op.client.post("/api/operacion/datos/exportar", headers={"X-CSRF-Token": op.token})
+    # The archive copy holds the roll, sealed under the passphrase typed on the confirmation page (and
+    # is logged with its fingerprint); the server's command opens it with that passphrase only.
+    page = op.client.post("/operacion/datos/exportar", data={"csrf_token": op.token}).get_data(as_text=True)
+    assert 'type="password"' in page and "¿Exportar los datos personales?" in page
+    assert op.post_json("/api/operacion/datos/exportar", {"frase": "corta"}).status_code == 400
+    phrase = "una frase de paso para el archivo"
+    monkeypatch.setattr(passphrase_file, "OPSLIMIT", nacl.pwhash.argon2id.OPSLIMIT_MIN)  # fast, tests only
+    monkeypatch.setattr(passphrase_file, "MEMLIMIT", nacl.pwhash.argon2id.MEMLIMIT_MIN)
+    r = op.client.post("/api/operacion/datos/exportar", json={"frase": phrase}, headers={"X-CSRF-Token": op.token})
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
-    with tarfile.open(fileobj=io.BytesIO(r.data), mode="r:gz") as tar:
+    assert all(email.encode() not in r.data for _, email, _ in people)
+    sealed = counted.tmp / "datos.sellado"
+    sealed.write_bytes(r.data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIVEI_DATOS_PASSPHRASE", "otra frase de paso cualquiera")
+        assert main(["servidor", "datos-personales", "--abrir", str(sealed), "--salida",
+                     str(counted.tmp / "mal.tar.gz")]) == 2
+        assert not (counted.tmp / "mal.tar.gz").exists()
+        mp.setenv("SIVEI_DATOS_PASSPHRASE", phrase)
+        assert main(["servidor", "datos-personales", "--abrir", str(sealed), "--salida",
+                     str(counted.tmp / "datos.tar.gz")]) == 0
+    with tarfile.open(counted.tmp / "datos.tar.gz", mode="r:gz") as tar:
         member = tar.extractfile("datos-personales/padron.csv")
         assert member is not None
         roll = member.read().decode()

@@ -166,6 +166,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     data.add_argument("--ejecutar", "--run", dest="run", action="store_true",
                       help=tr("eliminar si la fecha programada ya llegó (para un temporizador diario)",
                               "delete if the scheduled date has come (for a daily timer)"))
+    data.add_argument("--abrir", "--open", dest="open_file", metavar=tr("ARCHIVO", "FILE"),
+                      help=tr("abrir una exportación sellada (frase de paso de SIVEI_DATOS_PASSPHRASE o pedida)",
+                              "open a sealed export (passphrase from SIVEI_DATOS_PASSPHRASE, or asked)"))
+    data.add_argument("--salida", "--output", dest="output", metavar=tr("ARCHIVO", "FILE"),
+                      help=tr("con --abrir: dónde escribir el tar.gz (archivo nuevo)",
+                              "with --open: where to write the tar.gz (new file)"))
     data.set_defaults(func=run_personal_data)
 
     bench = ssub.add_parser("medir", aliases=["bench"],
@@ -201,7 +207,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_personal_data(args: argparse.Namespace) -> int:
-    """The deletion date the console confirmed, and with ``--ejecutar`` the deletion once it is due."""
+    """The deletion date the console confirmed, and with ``--ejecutar`` the deletion once it is due;
+    ``--abrir`` opens a sealed export (no database needed)."""
+    if args.open_file:
+        return _open_export(args)
     from sivei_server import retention
     from sivei_server.db import make_engine, session_scope
     from sivei_server.election import utc_text
@@ -229,6 +238,23 @@ def run_personal_data(args: argparse.Namespace) -> int:
             print(tr("La fecha aún no llega: nada se eliminó.", "The date has not come: nothing was deleted."))
         else:
             print(tr("Eliminado: ", "Deleted: ") + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def _open_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sivei.files import refuse_existing, write_new_bytes
+    from sivei.passphrase_file import open_sealed
+
+    if not args.output:
+        raise SiveiError(tr("--abrir necesita --salida", "--open needs --output"))
+    output = Path(args.output)
+    refuse_existing(output)
+    passphrase = os.environ.get("SIVEI_DATOS_PASSPHRASE") or getpass.getpass(tr("Frase de paso: ", "Passphrase: "))
+    what, data = open_sealed(Path(args.open_file).read_bytes(), passphrase)
+    write_new_bytes(output, data, mode=0o600)
+    print(tr(f"Abierto: {what} → {output}", f"Opened: {what} → {output}"))
     return 0
 
 

@@ -12,8 +12,10 @@ the credential list only public credentials and ballot styles.
 * ``schedule``: the deletion date (00:00 of that day in the election's time zone), once the real
   election is published; it can be moved until the deletion runs. Logged (``datos.programar``).
 * ``export``: a tar.gz for the archive — ``padron.csv`` (the roll with activation and voted flags),
-  ``mesa-de-ayuda.csv`` (help-desk entries) and ``LEEME.txt``; logged with its SHA-256
-  (``datos.exportar``). Not after the deletion.
+  ``mesa-de-ayuda.csv`` (help-desk entries) and ``LEEME.txt`` — sealed under a passphrase the
+  administrator types (``sivei.passphrase_file``: Argon2id, XSalsa20-Poly1305), so the copy that
+  leaves the server is never in clear; logged with its SHA-256 (``datos.exportar``). Opened with
+  ``sivei servidor datos-personales --abrir``. Not after the deletion.
 * ``delete_due``: on or after the date, in one transaction, deletes the above (turnout aggregates
   are kept first: ``sivei_server.turnout``), and logs what it deleted (``datos.eliminar``). Run by
   the console (a confirmed action) or by ``sivei servidor datos-personales --ejecutar`` from a
@@ -38,6 +40,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sivei.election_kind import kind_of
+from sivei.passphrase_file import SealedFileError, check_passphrase, seal
 from sivei_server import election as el
 from sivei_server import models, turnout
 from sivei_server.config import ServerConfig
@@ -131,8 +134,13 @@ def _csv(rows: list[list[Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def export(engine: Engine, operator_id: int | None) -> bytes:
-    """The archive copy of the personal data (tar.gz), logged with its SHA-256."""
+def export(engine: Engine, operator_id: int | None, passphrase: str) -> bytes:
+    """The archive copy of the personal data (a tar.gz sealed under ``passphrase``), logged with its
+    SHA-256."""
+    try:
+        check_passphrase(passphrase)
+    except SealedFileError as exc:
+        raise el.ElectionError(400, "frase", str(exc), str(exc)) from exc
     with session_scope(engine) as s:
         st = status(s)
         if st.deleted:
@@ -153,11 +161,12 @@ def export(engine: Engine, operator_id: int | None) -> bytes:
             desk.append([el.utc_text(a.at), a.action, names.get(a.operator_id or -1, ""), a.voter_id, a.detail or ""])
         election = el.election_row(s)
         assert election is not None
-        readme = (f"Datos personales de la elección {election.election_id} (SIVEI), exportados el "
+        election_id = election.election_id
+        readme = (f"Datos personales de la elección {election_id} (SIVEI), exportados el "
                   f"{el.utc_text(models.utcnow())} para el archivo del INE (LGPDPPSO).\n"
                   "padron.csv: el padrón con la activación de la cuenta y si votó (nunca qué boleta).\n"
                   "mesa-de-ayuda.csv: las atenciones de la mesa de ayuda.\n"
-                  "Guárdese cifrado y bajo resguardo; el servidor los elimina en la fecha programada.\n")
+                  "Guárdese bajo resguardo; el servidor los elimina en la fecha programada.\n")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in (("LEEME.txt", readme.encode()), ("padron.csv", _csv(roll)),
@@ -165,7 +174,7 @@ def export(engine: Engine, operator_id: int | None) -> bytes:
             info = tarfile.TarInfo(f"datos-personales/{name}")
             info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
             tar.addfile(info, io.BytesIO(data))
-    archive = buffer.getvalue()
+    archive = seal(buffer.getvalue(), passphrase, f"datos-personales.tar.gz ({election_id})")
     digest = el._sha256(archive)
     with session_scope(engine) as s:
         row = s.get(DataRetention, 1)

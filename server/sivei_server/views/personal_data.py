@@ -2,7 +2,8 @@
 
 * ``GET /operacion/datos`` — what the server holds, the deletion date, the export and the deletion.
 * ``POST /operacion/datos/programar`` (field ``fecha``, AAAA-MM-DD) — set or move the date; confirmed.
-* ``POST /operacion/datos/exportar`` — the archive copy (tar.gz); confirmed (it holds personal data).
+* ``POST /operacion/datos/exportar`` (field ``frase``, asked on the confirmation page) — the archive
+  copy, a tar.gz sealed under that passphrase (``sivei.passphrase_file``); confirmed.
 * ``POST /operacion/datos/eliminar`` — delete now, if the date has come; confirmed.
 
 The same under ``/api/operacion/datos/…`` (JSON). ``sivei servidor datos-personales --ejecutar``
@@ -47,11 +48,16 @@ CONFIRMATIONS = {
         ("Sí, programar la eliminación", "Yes, schedule the deletion")),
     "datos-exportar": Confirmation(
         ("¿Exportar los datos personales?", "Export the personal data?"),
-        (("El archivo contiene el padrón completo con correos y celulares: guárdelo cifrado y bajo resguardo.",
-          "The file holds the whole roll with emails and phones: keep it encrypted and secured."),
+        (("El archivo contiene el padrón completo con correos y celulares; sale sellado con la frase de paso "
+          "que escriba aquí (al menos 16 caracteres): sin ella no se abre. Entréguela por otro medio.",
+          "The file holds the whole roll with emails and phones; it leaves sealed under the passphrase you "
+          "type here (at least 16 characters): it does not open without it. Hand it over separately."),
+         ("Se abre con «sivei servidor datos-personales --abrir ARCHIVO --salida DESTINO».",
+          "It is opened with «sivei server personal-data --open FILE --output TARGET»."),
          ("La exportación queda en la bitácora con su huella SHA-256.",
           "The export is logged with its SHA-256 fingerprint.")),
-        ("Sí, exportar", "Yes, export")),
+        ("Sí, exportar", "Yes, export"),
+        ("Frase de paso del archivo sellado", "Passphrase of the sealed file")),
     "datos-eliminar": Confirmation(
         ("¿Eliminar ahora los datos personales?", "Delete the personal data now?"),
         (("Se eliminan el padrón, los datos de contacto, las cuentas, los códigos, las sesiones y las "
@@ -110,12 +116,13 @@ def export() -> Any:
     refused = _confirm("datos-exportar", _facts())
     if refused is not None:
         return refused
+    fields = request.get_json(silent=True) if request.is_json else request.form
     try:
-        archive = retention.export(engine(), _operator_id())
+        archive = retention.export(engine(), _operator_id(), str((fields or {}).get("frase", "")))
     except el.ElectionError as exc:
         return result_page(exc.to_json(), exc.status)
-    return Response(archive, mimetype="application/gzip",
-                    headers={"Content-Disposition": "attachment; filename=datos-personales.tar.gz",
+    return Response(archive, mimetype="application/octet-stream",
+                    headers={"Content-Disposition": "attachment; filename=datos-personales.sellado",
                              "Cache-Control": "no-store"})
 
 

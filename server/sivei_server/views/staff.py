@@ -30,7 +30,7 @@ from sivei_server.views.common import json_response
 
 Text = tuple[str, str]
 CONFIRM_FIELD = "confirmo"
-NOT_SENT = ("csrf_token", CONFIRM_FIELD)
+NOT_SENT = ("csrf_token", CONFIRM_FIELD, "frase")
 
 
 def is_api() -> bool:
@@ -125,6 +125,8 @@ class Confirmation:
     question: Text
     consequences: tuple[Text, ...]
     button: Text
+    passphrase: Text | None = None
+    """A passphrase asked on the confirmation page itself (field ``frase``; never sent back in a page)."""
 
 
 def confirmation_token(action: str) -> str:
