@@ -91,10 +91,14 @@ def _test_group(p: argparse.ArgumentParser) -> None:
                                "drill on the server: only «simulacro-…» files"))
 
 
-def _jobs(p: argparse.ArgumentParser) -> None:
+def _board_check(p: argparse.ArgumentParser) -> None:
+    """Options of the closed record's verification: processes and the batch security λ."""
+    from sivei.cli.verify_cmd import lote_bits_argument
+
     p.add_argument("--jobs", type=int, default=None,
                    help=tr("procesos para verificar el tablero (por omisión, todos los núcleos)",
                            "processes to check the board (default: all cores)"))
+    lote_bits_argument(p)
 
 
 # -- handlers ---------------------------------------------------------------------------------------
@@ -197,21 +201,23 @@ def _act_merge(args: argparse.Namespace, out: Out) -> None:
 def _vault_export(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import vault
 
-    vault.export(args.record, args.opening_id, args.output, allow_test_group=args.test_group, jobs=args.jobs, out=out)
+    vault.export(args.record, args.opening_id, args.output, allow_test_group=args.test_group, jobs=args.jobs,
+                 lote_bits=args.lote_bits, out=out)
 
 
 def _vault_decrypt(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import vault
 
     vault.decrypt(args.record, args.export, args.private, args.index, args.token, args.pkcs11_module, args.output,
-                  share_path=args.share, allow_test_group=args.test_group, jobs=args.jobs, out=out)
+                  share_path=args.share, allow_test_group=args.test_group, jobs=args.jobs,
+                 lote_bits=args.lote_bits, out=out)
 
 
 def _vault_combine(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import vault
 
     vault.combine(args.record, args.export, args.shares, args.output, allow_test_group=args.test_group,
-                  jobs=args.jobs, out=out)
+                  jobs=args.jobs, lote_bits=args.lote_bits, out=out)
 
 
 # -- the parser -------------------------------------------------------------------------------------
@@ -413,7 +419,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("archivo de exportación", "export file"))
     _test_group(p)
-    _jobs(p)
+    _board_check(p)
     p.set_defaults(func=_handler(_vault_export))
     p = vsub.add_parser("descifrar", aliases=["decrypt"],
                         help=tr("(custodio) verificar el registro cerrado y producir su parte de descifrado",
@@ -429,7 +435,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("archivo de su parte de descifrado", "your decryption share file"))
     _test_group(p)
-    _jobs(p)
+    _board_check(p)
     p.set_defaults(func=_handler(_vault_decrypt))
     p = vsub.add_parser("combinar", aliases=["combine"],
                         help=tr("(coordinador) combinar al menos t partes y completar el registro",
@@ -443,5 +449,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("registro completo (carpeta nueva)", "complete record (new folder)"))
     _test_group(p)
-    _jobs(p)
+    _board_check(p)
     p.set_defaults(func=_handler(_vault_combine))
