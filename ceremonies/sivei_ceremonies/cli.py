@@ -34,10 +34,11 @@ def _handler(fn: Handler) -> Callable[[argparse.Namespace], int]:
     imported only when one of their commands runs, so other ``sivei`` commands do not pay for them."""
     def run(args: argparse.Namespace) -> int:
         from sivei.crypto.dkg import CeremonyAbortError
-        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out, set_rehearsal
+        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out, set_kind
         from sivei_ceremonies.keygen import print_abort
 
-        set_rehearsal(bool(getattr(args, "rehearsal", False)))
+        set_kind("rehearsal" if getattr(args, "rehearsal", False) else "practice" if getattr(args, "practice", False)
+                 else "drill" if getattr(args, "drill", False) else "real")
         out = Out()
         try:
             fn(args, out)
@@ -78,9 +79,16 @@ def _test_group(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-group", action="store_true",
                    help=tr("aceptar el grupo de prueba (inseguro; solo pruebas y simulacros)",
                            "accept the test group (insecure; tests and drills only)"))
-    p.add_argument("--ensayo", "--rehearsal", dest="rehearsal", action="store_true",
-                   help=tr("ensayo: aceptar solo archivos de un ensayo («ensayo-…»); sin esta opción se rehúsan",
-                           "rehearsal: accept only a rehearsal's files («ensayo-…»); without it they are refused"))
+    kinds = p.add_mutually_exclusive_group()
+    kinds.add_argument("--ensayo", "--rehearsal", dest="rehearsal", action="store_true",
+                       help=tr("ensayo: aceptar solo archivos de un ensayo («ensayo-…»); sin esta opción se rehúsan",
+                               "rehearsal: accept only a rehearsal's files («ensayo-…»); without it they are refused"))
+    kinds.add_argument("--practica", "--practice", dest="practice", action="store_true",
+                       help=tr("elección de práctica: solo archivos «practica-…» (la llave de la práctica)",
+                               "practice election: only «practica-…» files (the practice election's key)"))
+    kinds.add_argument("--simulacro", "--drill", dest="drill", action="store_true",
+                       help=tr("simulacro con el servidor: solo archivos «simulacro-…»",
+                               "drill on the server: only «simulacro-…» files"))
 
 
 def _board_check(p: argparse.ArgumentParser) -> None:

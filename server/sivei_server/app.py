@@ -80,12 +80,17 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     prepare_auth = getattr(auth, "prepare", None) if auth is not None else None
     if callable(prepare_auth):
         prepare_auth()  # adds its routes to the blueprints below before they are registered
-    from sivei_server.views import board, helpdesk, operators, voters
+    from sivei_server.views import archive, board, helpdesk, operators, personal_data, results, voters
 
     app.register_blueprint(voters.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(operators.bp)
     app.register_blueprint(helpdesk.bp)
+    # Operations (issue 9): public results, the archive of practice elections and drills (and the
+    # banner of a non-real election on every page), personal data after the election.
+    app.register_blueprint(results.bp)
+    app.register_blueprint(archive.bp)
+    app.register_blueprint(personal_data.bp)
     if config.test_login:
         from sivei_server.views import testing
 
