@@ -39,7 +39,7 @@ postgres:
 	@bash .ci/postgres.sh
 
 bench: setup
-	$(BIN)/python -m pytest benchmarks
+	$(BIN)/python -m pytest benchmarks --benchmark-timer=time.process_time
 
 clean:
 	rm -rf $(VENV) simulacro-record

@@ -2,7 +2,8 @@
 
 Everything expensive that is not being measured (opening the election, building the fixed-base
 tables, casting the ballots to aggregate, the guardians' shares to combine) is built once here.
-Run: ``.venv/bin/python -m pytest benchmarks/ --benchmark-columns=min,mean,max,rounds``.
+Run: ``make bench`` (CPU time: ``--benchmark-timer=time.process_time``), or
+``.venv/bin/python -m pytest benchmarks/ --benchmark-timer=time.process_time --benchmark-columns=min,mean,rounds``.
 """
 
 from __future__ import annotations
@@ -57,11 +58,20 @@ def federal_tally(federal_election: w.Election) -> w.DecryptedTallyInputs:
     return w.tally_with_shares(federal_election)
 
 
+@pytest.fixture(scope="session")
+def modexp() -> float:
+    """CPU seconds of one 4096-bit powmod with a 256-bit exponent, measured in this run: the unit
+    of ``modexp_per_*`` in ``extra_info`` (a ratio that survives a noisy, shared machine)."""
+    return w.modexp_seconds(PRODUCTION_GROUP)
+
+
 @pytest.fixture
-def run(benchmark: Any) -> Callable[..., Any]:
+def run(benchmark: Any, modexp: float) -> Callable[..., Any]:
     """``run(fn, *args, rounds=R)``: ``benchmark.pedantic`` with one warm-up round and one
     iteration per round (each workload takes milliseconds or more). With ``per=(n, unit)`` it
-    also stores the mean and min per item (e.g. per ballot) in ``extra_info``."""
+    also stores the mean and min per item (e.g. per ballot) in ``extra_info``, in milliseconds and
+    in modexp units. The modexp unit is CPU time: run with ``--benchmark-timer=time.process_time``
+    (as ``make bench`` does) so that both are CPU time on a shared machine."""
 
     def runner(fn: Callable[..., Any], *args: Any, rounds: int, per: tuple[int, str] | None = None) -> Any:
         result = benchmark.pedantic(fn, args=args, rounds=rounds, iterations=1, warmup_rounds=1)
@@ -69,9 +79,11 @@ def run(benchmark: Any) -> Callable[..., Any]:
         if per is not None:
             n, unit = per
             benchmark.extra_info[unit + "s"] = n
+            benchmark.extra_info["modexp_ms"] = round(modexp * 1000, 4)
             if stats is not None:
                 benchmark.extra_info[f"mean_ms_per_{unit}"] = round(stats.stats.mean * 1000 / n, 3)
                 benchmark.extra_info[f"min_ms_per_{unit}"] = round(stats.stats.min * 1000 / n, 3)
+                benchmark.extra_info[f"min_modexp_per_{unit}"] = round(stats.stats.min / n / modexp, 3)
         return result
 
     return runner

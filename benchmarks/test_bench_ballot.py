@@ -32,7 +32,7 @@ def test_encrypt_and_sign(benchmark: Any, run: Run, election: w.Election) -> Non
     assert w.validate(election, ballot) == []
 
 
-@pytest.mark.benchmark(group="ballot: parse JSON (α, β subgroup checks)")
+@pytest.mark.benchmark(group="ballot: parse JSON (α, β in one batched membership test)")
 def test_parse_ballot(benchmark: Any, run: Run, election: w.Election, cast_ballot: EncryptedBallot) -> None:
     data = w.ballot_json_bytes(election, cast_ballot)
     parsed = run(w.parse_ballot, election, data, rounds=10, per=(election.shape.options, "option"))
@@ -40,7 +40,7 @@ def test_parse_ballot(benchmark: Any, run: Run, election: w.Election, cast_ballo
     assert parsed == cast_ballot
 
 
-@pytest.mark.benchmark(group="ballot: subgroup checks alone (part of parse)")
+@pytest.mark.benchmark(group="ballot: one x^q test per α and β (parsing before batching)")
 def test_membership_checks(benchmark: Any, run: Run, election: w.Election,
                            cast_ballot: EncryptedBallot) -> None:
     elements = 2 * election.shape.options
@@ -48,7 +48,7 @@ def test_membership_checks(benchmark: Any, run: Run, election: w.Election,
     benchmark.extra_info["shape"] = election.shape.name
 
 
-@pytest.mark.benchmark(group="ballot: validate (signature + proofs, parsed ballot)")
+@pytest.mark.benchmark(group="ballot: validate (signature + proofs in one batch, parsed ballot)")
 def test_validate(benchmark: Any, run: Run, election: w.Election, cast_ballot: EncryptedBallot) -> None:
     problems = run(w.validate, election, cast_ballot, rounds=5, per=(election.shape.options, "option"))
     _sizes(benchmark, election, cast_ballot)

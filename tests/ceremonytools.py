@@ -337,7 +337,7 @@ def _closing(c: Ceremony, tmp: Path) -> None:
            "--registro", str(c.closed), "--test-group"]).ok()
 
 
-def _vault(c: Ceremony, tmp: Path, opening_id: str, present: tuple[int, ...]) -> None:
+def _vault(c: Ceremony, tmp: Path, opening_id: str, present: tuple[int, ...], lote_bits: str = "128") -> None:
     w = c.world
     export = c.exports[opening_id] = tmp / f"{opening_id}.json"
     w.cli(["ceremonia", "boveda", "exportar", "--registro", str(c.closed), "--apertura", opening_id, "--salida",
@@ -352,7 +352,7 @@ def _vault(c: Ceremony, tmp: Path, opening_id: str, present: tuple[int, ...]) ->
     c.combined[opening_id] = w.cli(
         ["ceremonia", "boveda", "combinar", "--registro", str(c.closed), "--exportacion", str(export), "--partes",
          *(str(c.shares[(opening_id, i)]) for i in present), "--salida", str(c.full[opening_id]), "--test-group",
-         "--jobs", "1"]).ok()
+         "--jobs", "1", "--lote-bits", lote_bits]).ok()
 
 
 _BUILT: dict[str, Ceremony] = {}
@@ -371,6 +371,6 @@ def built_ceremony(factory: pytest.TempPathFactory) -> Ceremony:
         started = time.monotonic()
         _vault(c, base, "boveda-1", (1, 2, 3))
         c.timings["apertura de la bóveda con 3 custodios (procesos separados)"] = time.monotonic() - started
-        _vault(c, base, "boveda-2", (2, 4, 5))
+        _vault(c, base, "boveda-2", (2, 4, 5), lote_bits="64")
         _BUILT["c"] = c
     return _BUILT["c"]

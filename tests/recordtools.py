@@ -69,7 +69,7 @@ def rechain(outcome: DrillOutcome, lines: list[dict[str, Any]]) -> list[dict[str
         obj = dict(obj, index=i)
         if obj["type"] == "close":
             obj["payload"] = dict(obj["payload"], cast=ballots)
-        _, p_hash = event_from_json(ctx, obj, "x")
+        _, p_hash = event_from_json(ctx, obj, "x", membership=False)
         previous = event_hash(ctx.election_hash, previous, i, obj["type"], p_hash)
         obj["head"] = previous.hex()
         out.append(obj)
@@ -101,6 +101,25 @@ def ballot_for(outcome: DrillOutcome, voter: int, *, style: str | None = None,
     own_style = ctx.manifest.style_for_entity(delivery.entity).id
     ballot = encrypt_ballot(ctx, style or own_style, {}, public, nonce or new_ballot_nonce())
     return sign_ballot(ctx, ballot, credential_seed(election_id, delivery.credential))
+
+
+def resign(outcome: DrillOutcome, voter: int, ballot: EncryptedBallot) -> EncryptedBallot:
+    """``ballot`` (doctored) signed again with the credential of the drill's ``voter``-th delivery: a
+    voter's own device can sign anything, so only the proofs can catch what it encrypted."""
+    from dataclasses import replace
+
+    from sivei.ballot.credentials import credential_seed
+
+    seed = credential_seed(outcome.ctx.manifest.election_id, outcome.deliveries[voter].credential)
+    return sign_ballot(outcome.ctx, replace(ballot, signature=b""), seed)
+
+
+def replace_ballot(outcome: DrillOutcome, lines: list[dict[str, Any]], ballot: EncryptedBallot) -> int:
+    """Put ``ballot`` in place of the board's ballot of the same credential; return its line index."""
+    k = next(i for i, obj in enumerate(lines) if obj["type"] == EVENT_BALLOT
+             and obj["ballot"]["credential"] == ballot.credential.hex())
+    lines[k] = ballot_line(outcome, ballot)
+    return k
 
 
 def ballot_line(outcome: DrillOutcome, ballot: EncryptedBallot) -> dict[str, Any]:

@@ -18,7 +18,8 @@ import pytest
 from sivei.crypto.group import TEST_GROUP as G
 from sivei.tally.decrypt import parse_guardian_decryption
 
-BENCH_MODULES = ("test_bench_ballot", "test_bench_tally", "test_bench_tables", "test_bench_board_journal")
+BENCH_MODULES = ("test_bench_ballot", "test_bench_batch", "test_bench_tally", "test_bench_tables",
+                 "test_bench_board_journal")
 
 
 def _import(name: str) -> ModuleType:
@@ -64,6 +65,14 @@ def test_ballot_workloads(make_shape: Callable[[], Any]) -> None:
     ballots = w.cast_many(election, 3)
     tally = w.aggregate_ballots(election, ballots)
     assert all(e.ballots == 3 for e in tally.entries)
+    assert w.cast_intake(election, data, bits=64) == []
+    texts = [w.ballot_json_bytes(election, b) for b in ballots]
+    verdicts = w.verify_batch(election, texts)
+    assert [v.ballot for v in verdicts] == ballots and all(not v.problems for v in verdicts)
+
+
+def test_modexp_unit() -> None:
+    assert 0 < w.modexp_seconds(G) < 0.01
 
 
 def test_decryption_workloads() -> None:

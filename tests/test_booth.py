@@ -8,8 +8,10 @@ tests/e2e/ drives real Chromium).
   combination option is reachable; nothing reachable is an invalid combination.
 * ``static/booth/ui/qr.js`` (node): data codewords as the standard says, and matrices equal to
   segno's for the same codewords, version, level and mask (versions 1–40, levels L and M).
-* ``scripts/bundle-verify.mjs``: the committed classic-script bundle is up to date, loads as a
-  classic script (no module syntax) and checks challenged ballots made by the Python library.
+* ``scripts/bundle.mjs``: the committed classic-script bundles (the booth with its worker, and the
+  verification page's cryptography) are up to date; the verification page's loads as a classic script
+  (no module syntax) and checks challenged ballots made by the Python library.
+* Static URLs carry their content's digest (``?v=``) and are cached for a year; a stale ``v`` is not.
 * The UI and the verification page are in the software-integrity constancia.
 
 Without node the node tests are skipped, except in CI (``CI`` set), where that is a failure.
@@ -17,6 +19,7 @@ Without node the node tests are skipped, except in CI (``CI`` set), where that i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -80,7 +83,14 @@ def test_booth_page_renders_under_the_strict_csp(booth_setup: Any) -> None:
     csp = r.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "worker-src 'self'" in csp
     assert '<html lang="es">' in html
-    assert re.search(r'<script type="module" src="/static/booth/ui/cabina\.js"></script>', html)
+    # One classic script (the booth and its worker, scripts/bundle.mjs), its URL naming its content.
+    bundle = re.search(r'<script defer src="(/static/booth/dist/cabina\.js\?v=([0-9a-f]{16}))"></script>', html)
+    assert bundle is not None
+    assert f'data-trabajador="{bundle.group(1)}"' in html
+    assert bundle.group(2) == hashlib.sha256((STATIC / "booth/dist/cabina.js").read_bytes()).hexdigest()[:16]
+    # The two answers it needs first are preloaded, in parallel with it.
+    for path in ("/api/eleccion/contexto", "/api/votante"):
+        assert f'<link rel="preload" href="{path}" as="fetch" crossorigin>' in html
     # No inline script or style anywhere (the CSP would block them).
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html and "<style" not in html
@@ -90,7 +100,7 @@ def test_booth_page_renders_under_the_strict_csp(booth_setup: Any) -> None:
         assert f'id="{screen}"' in html
     for attr, path in (("data-contexto", "/api/eleccion/contexto"), ("data-votante", "/api/votante"),
                        ("data-votar", "/api/votar"), ("data-verificar", "/static/verificar/index.html")):
-        assert f'{attr}="{path}"' in html
+        assert f'{attr}="{path}"' in html or f'{attr}="{path}?v=' in html
     # The credential field is never submitted by a form (no name) and never remembered.
     field = re.search(r"<input id=\"credencial\"[^>]*>", html)
     assert field and 'autocomplete="off"' in field.group(0) and " name=" not in field.group(0)
@@ -115,18 +125,37 @@ def test_booth_language_and_login(booth_setup: Any) -> None:
     assert anonymous.get("/api/votante").status_code == 401
     assert anonymous.get("/votar/sesion").status_code in (302, 303, 401)
     done = b.get("/votar/sesion")
-    assert done.status_code == 200 and "/static/booth/ui/sesion.js" in done.get_data(as_text=True)
+    assert done.status_code == 200 and "/static/booth/ui/sesion.js?v=" in done.get_data(as_text=True)
 
 
 def test_ui_scripts_are_served_as_javascript(booth_setup: Any) -> None:
     client = booth_setup.app.test_client()
-    for path in ("booth/ui/cabina.js", "booth/ui/boleta.js", "booth/ui/qr.js", "booth/ui/textos.js",
-                 "booth/ui/enlace.js", "booth/ui/sesion.js",
+    for path in ("booth/dist/cabina.js", "booth/ui/cabina.js", "booth/ui/boleta.js", "booth/ui/qr.js",
+                 "booth/ui/textos.js", "booth/ui/enlace.js", "booth/ui/sesion.js", "booth/ui/horas.js",
                  "verificar/sivei-verificar.js", "verificar/verificar.js"):
         r = client.get(f"/static/{path}")
         assert r.status_code == 200, path
         assert r.mimetype in ("text/javascript", "application/javascript"), (path, r.mimetype)
     assert client.get("/static/verificar/index.html").status_code == 200
+
+
+def test_static_urls_name_their_content_and_are_cached_for_a_year(booth_setup: Any) -> None:
+    client = booth_setup.app.test_client()
+    html = client.get("/votar").get_data(as_text=True)
+    css = re.search(r'href="(/static/booth/ui/cabina\.css\?v=([0-9a-f]{16}))"', html)
+    assert css is not None
+    assert css.group(2) == hashlib.sha256((STATIC / "booth/ui/cabina.css").read_bytes()).hexdigest()[:16]
+    r = client.get(css.group(1))
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # An old page's URL (another digest) or none: served, but never kept for a year.
+    for url in ("/static/booth/ui/cabina.css?v=0000000000000000", "/static/booth/ui/cabina.css"):
+        r = client.get(url)
+        assert r.status_code == 200 and "immutable" not in r.headers.get("Cache-Control", ""), url
+    # Blueprints' static files too (the login pages' style sheet).
+    page = client.get("/cuenta/entrar").get_data(as_text=True)
+    auth_css = re.search(r'href="(/cuenta/estatico/auth\.css\?v=[0-9a-f]{16})"', page)
+    assert auth_css is not None
+    assert "immutable" in client.get(auth_css.group(1)).headers["Cache-Control"]
 
 
 def test_the_pages_load_nothing_from_elsewhere() -> None:
@@ -259,16 +288,21 @@ def test_qr_codes_match_the_standard_and_segno(tmp_path: Path) -> None:
 
 # -- the verification page's bundle (node) ------------------------------------------------------------------------
 
-def test_verify_bundle_is_up_to_date() -> None:
-    result = subprocess.run([_node(), "scripts/bundle-verify.mjs", "--check"], cwd=ROOT, capture_output=True,
+def test_bundles_are_up_to_date() -> None:
+    result = subprocess.run([_node(), "scripts/bundle.mjs", "--check"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
+    booth = (STATIC / "booth/dist/cabina.js").read_text(encoding="utf-8")
     bundle = (VERIFY / "sivei-verificar.js").read_text(encoding="utf-8")
-    assert not re.search(r"^\s*(import|export)\b", bundle, re.M)
-    assert "import.meta" not in bundle
+    for text in (booth, bundle):
+        assert not re.search(r"^\s*(import|export)\b", text, re.M)
+        assert "import.meta" not in text
+    for src in [*sorted((STATIC / "booth" / "ui").glob("*.js")), *sorted((STATIC / "booth" / "js").glob("*.js"))]:
+        if src.stem in ("index", "sesion"):  # the verification page's entry; the login tab's own script
+            continue
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        assert f"{digest}  server/sivei_server/static/booth/{src.parent.name}/{src.name}" in booth, src.name
     # It names the SHA-256 of each source it holds.
-    import hashlib
-
     for src in sorted((STATIC / "booth" / "js").glob("*.js")):
         if src.stem in ("client", "service", "worker"):
             assert f"booth/js/{src.name}" not in bundle

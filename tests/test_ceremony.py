@@ -91,6 +91,9 @@ def test_vault_opened_by_two_different_sets_of_three(ceremony: Ceremony) -> None
         got = {(r.entity, r.contest_id): list(r.option_counts) for r in results.contests}
         assert got == c.expected
         assert "RESULTADO" not in c.combined[opening_id].err
+        bits = "128" if opening_id == "boveda-1" else "64"  # the second combination ran with --lote-bits 64
+        printed = c.combined[opening_id].out + c.combined[opening_id].err
+        assert f"pruebas verificadas por lotes con λ = {bits}" in printed
     # the CLI verifier accepts the complete record
     result = c.world.cli(["verificar", str(c.full["boveda-1"]), "--test-group", "--jobs", "1", "--quiet"]).ok()
     assert "verificación exitosa" in result.out

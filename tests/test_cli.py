@@ -37,6 +37,20 @@ def test_drill_prints_results_and_success(drilled: Path, capsys: pytest.CaptureF
     assert "verification successful" in capsys.readouterr().out
 
 
+def test_batch_security_printed_and_bounded(drilled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--lote-bits λ appears in the report; outside 64..128 it is refused before anything runs;
+    progress is reported from the board's byte offset up to 100 %."""
+    assert main(["verificar", "--test-group", "--jobs", "2", "--lote-bits", "64", "--json", "-", str(drilled)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["facts"]["batch_bits"] == 64
+    assert "100% (" in captured.err and "eventos" in captured.err
+    assert main(["verificar", "--test-group", "--quiet", str(drilled)]) == 0
+    assert "pruebas por lotes, λ (una prueba falsa pasa con probabilidad ≤ 2·2^−λ): 128" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["verificar", "--test-group", "--lote-bits", "32", str(drilled)])
+    assert exc.value.code == 2 and "64" in capsys.readouterr().err
+
+
 def test_verify_json_report(drilled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "r.json"
     assert main(["verificar", "--test-group", "--quiet", "--json", str(report), str(drilled)]) == 0
@@ -66,7 +80,7 @@ def test_challenged_ballot_checked_offline(drilled: Path, tmp_path: Path,
     challenged = ChallengedBallot(encrypt_ballot(ctx, style, choices, public, nonce), choices, nonce)
     good = tmp_path / "good.json"
     good.write_text(json.dumps(challenged.to_json(ctx)))
-    assert main(["impugnada", str(good), "--eleccion", str(drilled), "--test-group"]) == 0
+    assert main(["corroborar", str(good), "--eleccion", str(drilled), "--test-group"]) == 0
     out = capsys.readouterr().out
     assert "corresponde exactamente" in out and contest.options[0].label in out
     lie = challenged.to_json(ctx)

@@ -227,3 +227,20 @@ def test_a_journal_of_another_board_is_never_continued(setup: Setup) -> None:
     assert status(setup.engine, setup.config).state == DIVERGE
     assert _cast(setup, 1).status_code == 503
     assert main(["servidor", "diario", "comprobar", "--datos", str(setup.config.data_dir)]) == 1
+
+
+def test_a_journal_left_by_another_election_is_never_continued(setup: Setup, tmp_path: Path) -> None:
+    """A new election on a server whose journal still holds another board (not set aside when that
+    election was archived): the new board is not opened on top of it; once set aside, it opens."""
+    assert _cast(setup, 0).status_code == 201
+    other = election_setup(tmp_path / "otra", voters=2, board_journal=setup.config.journal_path)
+    try:
+        op = prepare(other, open_=False)
+        assert status(other.engine, other.config).state == DIVERGE
+        r = op.post_json("/api/operacion/abrir")
+        assert r.status_code == 503 and r.get_json()["error"] == "tablero-diario"
+        journal_at(setup.config.journal_path).set_aside(tmp_path / "diario-anterior.jsonl")
+        assert op.post_json("/api/operacion/abrir").status_code == 200
+        assert status(other.engine, other.config).state == AL_DIA
+    finally:
+        other.kit.close()

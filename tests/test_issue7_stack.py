@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,6 +73,33 @@ def election() -> Iterator[Election]:
     with carga.stack(admin, CROWD + RUSH + LATE + 1, closes_in=CLOSES_IN, grace=10.0, say=lambda _: None) as st:
         ids = [v.voter_id for v in st.kit.roll]
         yield Election(st, ids[:CROWD], ids[CROWD:CROWD + RUSH], ids[CROWD + RUSH:-1], ids[-1])
+
+
+def test_nginx_compresses_the_public_static_files_and_context_never_a_page(election: Election) -> None:
+    """Issue 10 (slow links): the booth's script, style sheets and the election's context travel
+    gzip-compressed and versioned static URLs are cached for a year; a page with a CSRF token is never
+    compressed (BREACH)."""
+    import re
+    import urllib.request
+
+    def get(path: str) -> Any:
+        req = urllib.request.Request(election.st.base + path, headers={"Accept-Encoding": "gzip"})
+        return urllib.request.urlopen(req, timeout=30)
+
+    booth = get("/votar")
+    page = booth.read().decode()
+    assert booth.headers.get("Content-Encoding") is None and 'name="csrf-token"' in page
+    script = re.search(r'src="(/static/booth/dist/cabina\.js\?v=[0-9a-f]{16})"', page)
+    assert script is not None
+    r = get(script.group(1))
+    body = r.read()
+    assert r.headers["Content-Encoding"] == "gzip" and "immutable" in r.headers["Cache-Control"]
+    import sivei_server
+
+    on_disk = (Path(sivei_server.__file__).parent / "static" / "booth" / "dist" / "cabina.js").stat().st_size
+    assert len(body) < 0.4 * on_disk  # what crosses a 50 KB/s link
+    assert get("/api/eleccion/contexto").headers["Content-Encoding"] == "gzip"
+    assert get("/cuenta/entrar").headers.get("Content-Encoding") is None
 
 
 def test_issue7_load_with_a_worker_and_the_master_killed(election: Election) -> None:

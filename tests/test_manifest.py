@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import chain, combinations
@@ -528,3 +529,63 @@ def test_file_errors_name_the_file_and_path(tmp_path: Path) -> None:
 def test_bad_bytes_are_manifest_errors(data: bytes) -> None:
     with pytest.raises(ManifestError):
         parse_manifest_bytes(data, "x.json")
+
+
+# -- party emblems (sivei.ballot.emblems) ----------------------------------------------------------------------
+
+def test_sample_emblems_are_the_files_the_manifest_names() -> None:
+    from sivei.ballot.emblems import load_emblems, sample_emblem_folder
+    from sivei.ballot.manifest import EMBLEM_MAX_BYTES
+
+    m = sample_manifest()
+    emblems = load_emblems(m, sample_emblem_folder())
+    assert sorted(emblems) == sorted(f"{p.id}.svg" for p in m.parties)
+    assert all(len(data) <= EMBLEM_MAX_BYTES for data in emblems.values())
+    # The emblem is part of the canonical JSON, hence of the hash; without it the manifest hashes as before.
+    plain = Manifest.from_json({**m.to_json(), "parties": [{"id": p.id, "name": p.name} for p in m.parties]})
+    assert plain.hash != m.hash and "emblem" not in json.dumps(plain.to_json())
+    assert Manifest.from_json(m.to_json()) == m
+
+
+def test_emblems_that_are_not_the_named_file_or_not_inert_are_refused(tmp_path: Path) -> None:
+    import hashlib
+
+    from sivei.ballot.emblems import check_emblem, load_emblems
+    from sivei.ballot.manifest import Emblem
+
+    good = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
+
+    def named(data: bytes) -> Emblem:
+        return Emblem("X.svg", hashlib.sha256(data).digest())
+
+    check_emblem(named(good), good)
+    with pytest.raises(ManifestError, match="SHA-256"):
+        check_emblem(named(good), good.replace(b"10", b"11", 1))
+    big = good.replace(b"</svg>", b"<desc>" + b"x" * 3100 + b"</desc></svg>")
+    with pytest.raises(ManifestError, match="3072"):
+        check_emblem(named(big), big)
+    for bad, why in ((good.replace(b"<rect", b"<script>alert(1)</script><rect"), "script"),
+                     (good.replace(b"<rect", b'<rect onclick="x()"'), "onclick"),
+                     (good.replace(b"<rect", b'<rect fill="url(https://e.example/a)"'), "extern"),
+                     (b'<!DOCTYPE svg [<!ENTITY a "b">]>' + good, "DTD"),
+                     (b"<html xmlns='http://www.w3.org/1999/xhtml'/>", "<svg>"),
+                     (b"<svg", "XML")):
+        with pytest.raises(ManifestError, match=why):
+            check_emblem(named(bad), bad)
+    # The manifest's emblem names a flat .svg file with a lowercase SHA-256.
+    base = sample_manifest().to_json()
+    for emblem, where in (({"file": "../PAN.svg", "sha256": "0" * 64}, "emblem.file"),
+                          ({"file": "PAN.png", "sha256": "0" * 64}, "emblem.file"),
+                          ({"file": "PAN.svg", "sha256": "A" * 64}, "emblem.sha256"),
+                          ({"file": "PAN.svg"}, "emblem.sha256")):
+        obj = json.loads(json.dumps(base))
+        obj["parties"][0]["emblem"] = emblem
+        with pytest.raises(ManifestError, match=re.escape(f"parties[0].{where}")):
+            Manifest.from_json(obj)
+    obj = json.loads(json.dumps(base))
+    obj["parties"][1]["emblem"] = obj["parties"][0]["emblem"]
+    with pytest.raises(ManifestError, match=r"duplicado|duplicate"):
+        Manifest.from_json(obj)
+    # A missing file is named.
+    with pytest.raises(ManifestError, match=r"PAN\.svg"):
+        load_emblems(sample_manifest(), tmp_path)

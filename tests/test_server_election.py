@@ -256,7 +256,16 @@ def test_console_forms(tmp_path: Path) -> None:
         data = {"csrf_token": op.token, "manifiesto": (io.BytesIO(setup.kit.manifest_bytes), "m.json")}
         r = op.client.post("/operacion/manifiesto", data=data, content_type="multipart/form-data")
         assert r.status_code == 200 and r.mimetype == "text/html" and "Hecho" in r.get_data(as_text=True)
+        # Opening is irreversible: the form first gets a page that names the consequence; only the
+        # post that carries its confirmation acts (and here it is refused: nothing is registered yet).
         r = op.client.post("/operacion/abrir", data={"csrf_token": op.token})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 200 and "¿Abrir la votación?" in page and "No se puede deshacer" in page
+        token = f"abrir:{setup.kit.manifest.election_id}"
+        assert f'name="confirmo" value="{token}"' in page
+        r = op.client.post("/operacion/abrir", data={"csrf_token": op.token, "confirmo": "abrir:otra-eleccion"})
+        assert r.status_code == 200 and "¿Abrir la votación?" in r.get_data(as_text=True)
+        r = op.client.post("/operacion/abrir", data={"csrf_token": op.token, "confirmo": token})
         assert r.status_code == 409 and "No se pudo" in r.get_data(as_text=True)
         r = op.client.post("/operacion/abrir", data={"csrf_token": "x" * 43})
         assert r.status_code == 403

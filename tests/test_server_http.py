@@ -4,6 +4,7 @@ activate (link, phone digits, SMS code, password), vote, keep receipts; close, c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ def test_http_drill_ends_with_a_verified_record(tmp_path: Path, capsys: pytest.C
     text = capsys.readouterr().out
     assert "Registro publicado" in text and "RESULTADO: verificación exitosa" in text
     assert "boleta tardía" in text
+    # A drill runs under its own ids, never the real election's (issue 9).
+    assert "SIMULACRO — NO ES LA ELECCIÓN REAL (simulacro-mx-2027-local-ext)" in text
+    assert json.loads((out / "manifest.json").read_text())["election_id"] == "simulacro-mx-2027-local-ext"
     receipts = sorted((tmp_path / "registro-recibos").glob("recibo-*.json"))
     assert len(receipts) == 4  # the fifth voter arrives after the close
     args = ["verificar", str(out), "--test-group", "--quiet"]

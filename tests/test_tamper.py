@@ -4,7 +4,9 @@ fails with its message and location. Test group; one production-group record at 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,10 +20,13 @@ from recordtools import (
     rechain,
     recount,
     reindex,
+    replace_ballot,
+    resign,
     resign_envelope,
     write_board,
     write_json,
 )
+from sivei.ballot.encrypt import EncryptedBallot
 from sivei.crypto.fingerprint import fingerprint
 from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
 from sivei.drill import DrillOptions, DrillOutcome, run_drill
@@ -294,6 +299,109 @@ def test_reused_alpha(record: Path, election: DrillOutcome) -> None:
     assert set(checks) == {"board.unique-alpha"}
 
 
+# -- batched proof checks (protocol §8.5): what random weights alone would let through -------------
+
+
+def _doctor(election: DrillOutcome, record: Path, voter: int, change: Any, *, recounted: bool = True) -> int:
+    """Replace ``voter``'s ballot by a fresh one changed by ``change`` (ballot → ballot) and re-signed
+    with the voter's credential; re-chain (and, if ``recounted``, re-count) so that only the proofs can
+    catch it. Returns the board line number (1-based)."""
+    lines = board_lines(record)
+    k = replace_ballot(election, lines, resign(election, voter, change(ballot_for(election, voter))))
+    if recounted:
+        recount(election, record, rechain(election, lines))
+    else:
+        write_board(record, rechain(election, lines))
+    return k + 1
+
+
+def _selection(ballot: EncryptedBallot, contest: int, option: int, **changes: Any) -> EncryptedBallot:
+    """The ballot with one selection's proof or ciphertext fields replaced."""
+    contests = list(ballot.contests)
+    sels = list(contests[contest].selections)
+    sel = sels[option]
+    proof_fields = {k: v for k, v in changes.items() if k in ("a0", "b0", "a1", "b1", "c0", "c1", "v0", "v1")}
+    ct_fields = {k: v(getattr(sel.ciphertext, k)) for k, v in changes.items() if k in ("alpha", "beta")}
+    sels[option] = replace(sel, proof=replace(sel.proof, **{k: v(getattr(sel.proof, k))
+                                                            for k, v in proof_fields.items()}),
+                           ciphertext=replace(sel.ciphertext, **ct_fields))
+    contests[contest] = replace(contests[contest], selections=tuple(sels))
+    return replace(ballot, contests=tuple(contests))
+
+
+P = TEST_GROUP.p
+
+
+def _neg(x: int) -> int:
+    return P - x
+
+
+def test_one_commitment_times_minus_one(record: Path, election: DrillOutcome) -> None:
+    line = _doctor(election, record, 2, lambda b: _selection(b, 0, 1, a0=_neg))
+    assert failed(record) == {"ballot.proof.zero-one": 1}
+    (where,) = problems_of(record, "ballot.proof.zero-one")
+    contest = election.ctx.manifest.style_contests(ballot_for(election, 2).style)[0][1]
+    assert f"board.jsonl:{line} " in where and f"contienda {contest.id}, opción {contest.options[1].id}" in where
+
+
+def test_two_commitments_times_minus_one(record: Path, election: DrillOutcome) -> None:
+    line = _doctor(election, record, 3, lambda b: _selection(_selection(b, 0, 0, b0=_neg), 0, 2, a1=_neg))
+    assert failed(record) == {"ballot.proof.zero-one": 2}
+    contest = election.ctx.manifest.style_contests(ballot_for(election, 3).style)[0][1]
+    located = problems_of(record, "ballot.proof.zero-one")
+    assert [f"board.jsonl:{line} " in w for w in located] == [True, True]
+    assert f"opción {contest.options[0].id}" in located[0] and f"opción {contest.options[2].id}" in located[1]
+
+
+def test_two_errors_that_cancel_in_a_sum(record: Path, election: DrillOutcome) -> None:
+    """β_0·g and β_1·g^−1 keep the contest's product (the sum proof still holds) but break both 0/1
+    proofs; a0·g and a0'·g^−1 cancel in an unweighted product of equations. Each error is found."""
+    g, g_inv = TEST_GROUP.g, TEST_GROUP.inv(TEST_GROUP.g)
+
+    def change(b: EncryptedBallot) -> EncryptedBallot:
+        b = _selection(b, 0, 0, beta=lambda x: x * g % P)
+        b = _selection(b, 0, 1, beta=lambda x: x * g_inv % P)
+        b = _selection(b, 1, 0, a0=lambda x: x * g % P)
+        return _selection(b, 1, 1, a0=lambda x: x * g_inv % P)
+
+    line = _doctor(election, record, 4, change)
+    assert failed(record) == {"ballot.proof.zero-one": 4}
+    contests = [c for _, c in election.ctx.manifest.style_contests(ballot_for(election, 4).style)]
+    expected = [f"contienda {contests[c].id}, opción {contests[c].options[o].id}" for c in (0, 1) for o in (0, 1)]
+    located = problems_of(record, "ballot.proof.zero-one")
+    assert all(f"board.jsonl:{line} " in w for w in located)
+    assert [e in w for e, w in zip(expected, located, strict=True)] == [True] * 4
+
+
+def test_element_of_order_r(record: Path, election: DrillOutcome) -> None:
+    """α·z with z of order r: Jacobi symbol 1, so only the batched order-q test catches it; the line
+    is reported as unreadable, exactly as the one-element test at parse time did."""
+    z = pow(3, 2 * TEST_GROUP.q, P)
+    assert z != 1 and pow(z, TEST_GROUP.r, P) == 1
+    line = _doctor(election, record, 5, lambda b: _selection(b, 1, 2, alpha=lambda x: x * z % P), recounted=False)
+    checks = failed(record)
+    assert checks["board.encoding"] == 1
+    (message,) = problems_of(record, "board.encoding")
+    assert f"board.jsonl:{line}.ballot.contests[1].selections[2].ciphertext.alpha" in message
+    assert "subgrupo de orden q" in message
+
+
+def test_planted_fault_located_across_chunks_and_workers(record: Path, election: DrillOutcome,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of two events on two worker processes: each chunk is its own batch; the report is
+    the one-process report, line numbers included."""
+    import sivei.record.verify as verify_module
+
+    line = _doctor(election, record, 7, lambda b: _selection(b, 0, 0, v1=lambda v: (v + 1) % TEST_GROUP.q))
+    monkeypatch.setattr(verify_module, "MIN_CHUNK_BYTES", 1)
+    monkeypatch.setattr(verify_module, "MAX_CHUNK_EVENTS", 2)
+    one = verify_record(record, VerifyOptions(allow_test_group=True, jobs=1))
+    two = verify_record(record, VerifyOptions(allow_test_group=True, jobs=2))
+    assert one.failed_checks() == two.failed_checks() == {"ballot.proof.zero-one": 1}
+    assert one.problems == two.problems
+    assert f"board.jsonl:{line} " in one.problems[0].location
+
+
 def test_changed_head(record: Path) -> None:
     lines = board_lines(record)
     lines[3]["head"] = "ab" * 32
@@ -375,6 +483,31 @@ def test_altered_decryption_share(record: Path, election: DrillOutcome) -> None:
     checks = failed(record)
     assert checks["decryption.share-proof"] == 1 and "decryption.signature" not in checks
     assert "custodio 2" in problems_of(record, "decryption.share-proof")[0]
+
+
+def test_decryption_share_of_order_r_and_commitment_times_minus_one(record: Path, election: DrillOutcome) -> None:
+    """The guardians' shares are checked in one batch: a share of order r (Jacobi symbol 1) is still
+    refused as outside the subgroup, and a proof commitment times −1 still fails its proof."""
+    data = read_json(record, layout.DECRYPTION)
+    share = data["envelopes"][2]["body"]["shares"][1][3]
+    z = pow(3, 2 * TEST_GROUP.q, P)
+    share["share"] = (int(share["share"], 16) * z % P).to_bytes(64, "big").hex()
+    data["envelopes"][2] = resign_envelope(election, data["envelopes"][2])
+    write_json(record, layout.DECRYPTION, data)
+    assert failed(record) == {"decryption": 1}
+    assert "envelopes[2].shares[1][3].share: el elemento no pertenece al subgrupo de orden q" in \
+        problems_of(record, "decryption")[0]
+    data = read_json(record, layout.DECRYPTION)
+    data["envelopes"][2] = read_json(copy_record(election.record, record.parent / "fresh"),
+                                     layout.DECRYPTION)["envelopes"][2]
+    proof = data["envelopes"][0]["body"]["shares"][2][1]["proof"]
+    proof["commitment_h"] = (P - int(proof["commitment_h"], 16)).to_bytes(64, "big").hex()
+    data["envelopes"][0] = resign_envelope(election, data["envelopes"][0])
+    write_json(record, layout.DECRYPTION, data)
+    checks = failed(record)  # guardian 1's contribution is then unusable: too few guardians remain
+    assert checks["decryption.share-proof"] == 1 and "decryption" not in checks
+    (where,) = problems_of(record, "decryption.share-proof")
+    assert "custodio 1" in where
 
 
 def test_wrong_lagrange_set(record: Path) -> None:

@@ -8,6 +8,7 @@ files, and ``test_small_election_verifies`` runs the verifier on the kept drill 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -215,6 +216,11 @@ def test_manifest_hash_and_contexts() -> None:
     m = manifest()
     assert m.to_json() == load("manifest.json")
     assert m.hash.hex() == v["manifest"]["manifest_hash"]
+    e = v["manifest_with_emblem"]
+    with_emblem = m.to_json()
+    with_emblem["parties"][0]["emblem"] = e["emblem"]
+    assert Manifest.from_json(with_emblem).hash.hex() == e["manifest_hash"]
+    assert hashlib.sha256(bytes.fromhex(e["emblem_file_bytes"])).hexdigest() == e["emblem"]["sha256"]
     assert fingerprint(m.hash) == v["manifest"]["read_aloud"]
     b = v["base_hash"]
     assert base_hash(GROUPS[b["group"]], h(b["manifest_hash"])).hex() == b["h_b"]

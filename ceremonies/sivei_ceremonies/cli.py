@@ -34,10 +34,11 @@ def _handler(fn: Handler) -> Callable[[argparse.Namespace], int]:
     imported only when one of their commands runs, so other ``sivei`` commands do not pay for them."""
     def run(args: argparse.Namespace) -> int:
         from sivei.crypto.dkg import CeremonyAbortError
-        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out, set_rehearsal
+        from sivei_ceremonies.common import EXIT_ABORTED, EXIT_OK, Out, set_kind
         from sivei_ceremonies.keygen import print_abort
 
-        set_rehearsal(bool(getattr(args, "rehearsal", False)))
+        set_kind("rehearsal" if getattr(args, "rehearsal", False) else "practice" if getattr(args, "practice", False)
+                 else "drill" if getattr(args, "drill", False) else "real")
         out = Out()
         try:
             fn(args, out)
@@ -78,15 +79,26 @@ def _test_group(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-group", action="store_true",
                    help=tr("aceptar el grupo de prueba (inseguro; solo pruebas y simulacros)",
                            "accept the test group (insecure; tests and drills only)"))
-    p.add_argument("--ensayo", "--rehearsal", dest="rehearsal", action="store_true",
-                   help=tr("ensayo: aceptar solo archivos de un ensayo («ensayo-…»); sin esta opción se rehúsan",
-                           "rehearsal: accept only a rehearsal's files («ensayo-…»); without it they are refused"))
+    kinds = p.add_mutually_exclusive_group()
+    kinds.add_argument("--ensayo", "--rehearsal", dest="rehearsal", action="store_true",
+                       help=tr("ensayo: aceptar solo archivos de un ensayo («ensayo-…»); sin esta opción se rehúsan",
+                               "rehearsal: accept only a rehearsal's files («ensayo-…»); without it they are refused"))
+    kinds.add_argument("--practica", "--practice", dest="practice", action="store_true",
+                       help=tr("elección de práctica: solo archivos «practica-…» (la llave de la práctica)",
+                               "practice election: only «practica-…» files (the practice election's key)"))
+    kinds.add_argument("--simulacro", "--drill", dest="drill", action="store_true",
+                       help=tr("simulacro con el servidor: solo archivos «simulacro-…»",
+                               "drill on the server: only «simulacro-…» files"))
 
 
-def _jobs(p: argparse.ArgumentParser) -> None:
+def _board_check(p: argparse.ArgumentParser) -> None:
+    """Options of the closed record's verification: processes and the batch security λ."""
+    from sivei.cli.verify_cmd import lote_bits_argument
+
     p.add_argument("--jobs", type=int, default=None,
                    help=tr("procesos para verificar el tablero (por omisión, todos los núcleos)",
                            "processes to check the board (default: all cores)"))
+    lote_bits_argument(p)
 
 
 # -- handlers ---------------------------------------------------------------------------------------
@@ -189,21 +201,23 @@ def _act_merge(args: argparse.Namespace, out: Out) -> None:
 def _vault_export(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import vault
 
-    vault.export(args.record, args.opening_id, args.output, allow_test_group=args.test_group, jobs=args.jobs, out=out)
+    vault.export(args.record, args.opening_id, args.output, allow_test_group=args.test_group, jobs=args.jobs,
+                 lote_bits=args.lote_bits, out=out)
 
 
 def _vault_decrypt(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import vault
 
     vault.decrypt(args.record, args.export, args.private, args.index, args.token, args.pkcs11_module, args.output,
-                  share_path=args.share, allow_test_group=args.test_group, jobs=args.jobs, out=out)
+                  share_path=args.share, allow_test_group=args.test_group, jobs=args.jobs,
+                 lote_bits=args.lote_bits, out=out)
 
 
 def _vault_combine(args: argparse.Namespace, out: Out) -> None:
     from sivei_ceremonies import vault
 
     vault.combine(args.record, args.export, args.shares, args.output, allow_test_group=args.test_group,
-                  jobs=args.jobs, out=out)
+                  jobs=args.jobs, lote_bits=args.lote_bits, out=out)
 
 
 # -- the parser -------------------------------------------------------------------------------------
@@ -405,7 +419,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("archivo de exportación", "export file"))
     _test_group(p)
-    _jobs(p)
+    _board_check(p)
     p.set_defaults(func=_handler(_vault_export))
     p = vsub.add_parser("descifrar", aliases=["decrypt"],
                         help=tr("(custodio) verificar el registro cerrado y producir su parte de descifrado",
@@ -421,7 +435,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("archivo de su parte de descifrado", "your decryption share file"))
     _test_group(p)
-    _jobs(p)
+    _board_check(p)
     p.set_defaults(func=_handler(_vault_decrypt))
     p = vsub.add_parser("combinar", aliases=["combine"],
                         help=tr("(coordinador) combinar al menos t partes y completar el registro",
@@ -435,5 +449,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("registro completo (carpeta nueva)", "complete record (new folder)"))
     _test_group(p)
-    _jobs(p)
+    _board_check(p)
     p.set_defaults(func=_handler(_vault_combine))

@@ -142,7 +142,7 @@ def custodian(index: int) -> str:
     return tr(f"custodio {index}", f"key-holder {index}")
 
 
-# -- real election or rehearsal ----------------------------------------------------------------------
+# -- real election, rehearsal, practice election or drill ------------------------------------------------
 
 _expected_kind: ElectionKind = "real"
 _announced: set[str] = set()
@@ -150,8 +150,14 @@ _announced: set[str] = set()
 
 def set_rehearsal(rehearsal: bool) -> None:
     """``--ensayo``: this command works on a rehearsal's files only; otherwise on the real election's only."""
+    set_kind("rehearsal" if rehearsal else "real")
+
+
+def set_kind(kind: ElectionKind) -> None:
+    """``--ensayo``, ``--practica`` or ``--simulacro``: this command works on the files of that kind of
+    election only (a practice election's key ceremony, a drill's…); without them, on the real one's."""
     global _expected_kind
-    _expected_kind = "rehearsal" if rehearsal else "real"
+    _expected_kind = kind
     _announced.clear()
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sivei.crypto.fingerprint import fingerprint
-from sivei.election_kind import banner, kind_of
+from sivei.election_kind import FLAGS, banner, kind_of
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.printing import (
@@ -50,8 +50,9 @@ MATERIAL_DIR = "material"
 
 def _flags(election_id: str, test_group: bool) -> str:
     flags = []
-    if kind_of(election_id) == "rehearsal":
-        flags.append("--ensayo")
+    kind = kind_of(election_id)
+    if kind != "real":
+        flags.append(FLAGS[kind])
     if test_group:
         flags.append("--test-group")
     return (" " + " ".join(flags)) if flags else ""

@@ -35,7 +35,7 @@ from typing import Any
 
 from sivei.ballot.context import ElectionContext
 from sivei.cli.verify_cmd import print_progress
-from sivei.crypto.decryption import verify_share
+from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
@@ -49,7 +49,9 @@ from sivei.tally.decrypt import (
     GuardianDecryption,
     combine_tally,
     decrypt_tally_share,
+    failing_shares,
     parse_guardian_decryption,
+    require_share_members,
 )
 from sivei.tally.results import ElectionResults, compute_results, format_results
 from sivei_ceremonies.common import (
@@ -85,9 +87,10 @@ class Export:
     tally: EncryptedTally
 
 
-def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out,
-                  quiet: bool = False) -> tuple[ElectionContext, Transcript, EncryptedTally]:
-    """Verify the closed record; return its context, transcript and the tally recomputed from the board."""
+def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out, quiet: bool = False,
+                  lote_bits: int = DEFAULT_BITS) -> tuple[ElectionContext, Transcript, EncryptedTally]:
+    """Verify the closed record (proofs in batches of security ``lote_bits``, protocol §8.5); return its
+    context, transcript and the tally recomputed from the board."""
     check_folder_election(record)
     out.step(tr(f"Verificación del registro cerrado {record} (cada boleta, la política de conteo, la cadena del "
                 "tablero contra el acta de cierre, las actas y la constancia)",
@@ -95,7 +98,8 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                 "against the closing act, the acts and the constancia)"))
     started = time.monotonic()
     report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs,
-                                                               progress=None if quiet else print_progress))
+                                                               progress=None if quiet else print_progress,
+                                                               lote_bits=lote_bits))
     if not report.ok or tally is None:
         lines = [str(p) for p in report.problems[:MAX_PROBLEMS_SHOWN]]
         more = len(report.problems) - len(lines)
@@ -105,6 +109,10 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
                               "the closed record does NOT verify; nothing is produced:\n  ") + "\n  ".join(lines))
     out.ok(tr(f"registro cerrado verificado en {time.monotonic() - started:.1f} s",
               f"closed record verified in {time.monotonic() - started:.1f} s"))
+    out.info(tr(f"pruebas verificadas por lotes con λ = {lote_bits}: una prueba falsa pasaría con probabilidad "
+                f"≤ 2·2^−{lote_bits}",
+                f"proofs checked in batches with λ = {lote_bits}: a false proof would pass with probability "
+                f"≤ 2·2^−{lote_bits}"))
     for key, value in report.fingerprints.items():
         out.info(f"{report.label(key)}: {value}")
     try:
@@ -124,12 +132,13 @@ def _check_session_id(value: str) -> None:
 
 
 def export(record: Path, decryption_id: str, output: Path, *, allow_test_group: bool, jobs: int | None,
-           out: Out) -> Export:
+           out: Out, lote_bits: int = DEFAULT_BITS) -> Export:
     out.title(tr("APERTURA DE LA BÓVEDA — EXPORTACIÓN (coordinador)", "VAULT OPENING — EXPORT (coordinator)"))
     constancia_banner(out)
     _check_session_id(decryption_id)
     refuse_existing(output)
-    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
+                                           lote_bits=lote_bits)
     data: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "election_id": ctx.manifest.election_id,
                             "decryption_id": decryption_id, "key_ceremony_id": transcript.ceremony_id,
                             "tally_hash": tally.hash(ctx).hex(), "encrypted_tally": tally.to_json(ctx.group)}
@@ -200,7 +209,8 @@ def compare_export(ctx: ElectionContext, export_data: Export, tally: EncryptedTa
 
 
 def decrypt(record: Path, export_path: Path, private: Path, index: int, token_label: str, module_path: str | None,
-            output: Path, *, share_path: Path | None, allow_test_group: bool, jobs: int | None, out: Out) -> Envelope:
+            output: Path, *, share_path: Path | None, allow_test_group: bool, jobs: int | None, out: Out,
+            lote_bits: int = DEFAULT_BITS) -> Envelope:
     out.title(tr(f"APERTURA DE LA BÓVEDA — CUSTODIO {index}", f"VAULT OPENING — KEY-HOLDER {index}"))
     constancia_banner(out)
     refuse_existing(output)
@@ -235,7 +245,8 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
         unseal_share(early, index, path, sealer)  # the seal opens with this token and matches K_i
         out.ok(tr("token, custodio y parte sellada corresponden a la ceremonia; ahora se verifica el registro",
                   "token, key-holder and sealed share belong to the ceremony; now the record is verified"))
-        ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+        ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
+                                               lote_bits=lote_bits)
         export_data = read_export(export_path, ctx)
         compare_export(ctx, export_data, tally, transcript, export_path)
         out.step(tr("El recuento cifrado del coordinador es exactamente el recalculado del registro cerrado",
@@ -271,10 +282,11 @@ class CombineResult:
 
 
 def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: EncryptedTally, decryption_id: str,
-                      path: Path) -> GuardianDecryption:
+                      path: Path, lote_bits: int = DEFAULT_BITS) -> GuardianDecryption:
     try:
         envelope = Envelope.from_json(read_json(path), str(path))
-        decryption = parse_guardian_decryption(ctx, envelope, str(path))
+        decryption = parse_guardian_decryption(ctx, envelope, str(path), membership=False)
+        require_share_members(ctx, [(decryption, str(path))], bits=lote_bits)
     except SiveiError as exc:
         raise RefusalError(str(exc)) from None
     i = decryption.guardian
@@ -302,25 +314,26 @@ def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: Encry
             len(row) != len(e.ciphertexts) for row, e in zip(decryption.shares, tally.entries, strict=True)):
         raise RefusalError(tr(f"{path}: número de partes incorrecto", f"{path}: wrong number of shares"))
     key = transcript.outcome.guardian_keys[i - 1]
-    for row, entry in zip(decryption.shares, tally.entries, strict=True):
+    (failed,) = failing_shares(ctx, tally, [(decryption, key)], bits=lote_bits)
+    if failed:
+        ei, oi = failed[0]
+        entry = tally.entries[ei]
         contest = ctx.manifest.contests[entry.contest_index]
-        for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
-            if share.guardian != i or not verify_share(ctx.group, share, key, ct, ctx.election_hash,
-                                                       elements_checked=True):
-                raise RefusalError(tr(
-                    f"{path}: la prueba de descifrado del {who} no es válida en {entry.entity}/{contest.id}/"
-                    f"{contest.options[oi].id}: esa parte no se usa",
-                    f"{path}: {who}'s decryption proof is invalid at {entry.entity}/{contest.id}/"
-                    f"{contest.options[oi].id}: that share is not used"))
+        raise RefusalError(tr(
+            f"{path}: la prueba de descifrado del {who} no es válida en {entry.entity}/{contest.id}/"
+            f"{contest.options[oi].id}: esa parte no se usa",
+            f"{path}: {who}'s decryption proof is invalid at {entry.entity}/{contest.id}/"
+            f"{contest.options[oi].id}: that share is not used"))
     return decryption
 
 
 def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output: Path, *, allow_test_group: bool,
-            jobs: int | None, out: Out) -> CombineResult:
+            jobs: int | None, out: Out, lote_bits: int = DEFAULT_BITS) -> CombineResult:
     out.title(tr("APERTURA DE LA BÓVEDA — COMBINACIÓN (coordinador)", "VAULT OPENING — COMBINATION (coordinator)"))
     constancia_banner(out)
     refuse_existing(output)
-    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out)
+    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
+                                           lote_bits=lote_bits)
     export_data = read_export(export_path, ctx)
     compare_export(ctx, export_data, tally, transcript, export_path)
     out.step(tr(f"Partes de descifrado de la apertura «{export_data.decryption_id}»:",
@@ -329,7 +342,7 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
     valid: dict[int, GuardianDecryption] = {}
     for path in share_paths:
         try:
-            d = _check_share_file(ctx, transcript, tally, export_data.decryption_id, path)
+            d = _check_share_file(ctx, transcript, tally, export_data.decryption_id, path, lote_bits)
         except RefusalError as exc:
             problems.append(str(exc))
             continue
@@ -367,7 +380,7 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
                 f"({time.monotonic() - started:.1f} s)"))
     final = _write_full_record(record, output, export_data.decryption_id, combined, decryptions, results)
     out.step(tr(f"Registro completo escrito en {final}", f"Complete record written to {final}"))
-    report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs))
+    report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs, lote_bits=lote_bits))
     if not report.ok:  # pragma: no cover - everything it checks was checked above
         raise RefusalError(tr("el registro completo no verifica:\n", "the complete record does not verify:\n")
                            + report.format_text())

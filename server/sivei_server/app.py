@@ -22,7 +22,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from sivei_server import measure, models, proxy, security, sessions
+from sivei_server import measure, models, proxy, security, sessions, static_files
 from sivei_server.config import ServerConfig
 from sivei_server.db import close_request_session, make_engine, session_factory
 from sivei_server.election import Closer, ElectionError
@@ -72,6 +72,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
 
     app.before_request(_start_timer)
     security.init_app(app)
+    static_files.init_app(app)
     app.after_request(_access_log)
     _register_errors(app)
 
@@ -79,12 +80,17 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     prepare_auth = getattr(auth, "prepare", None) if auth is not None else None
     if callable(prepare_auth):
         prepare_auth()  # adds its routes to the blueprints below before they are registered
-    from sivei_server.views import board, helpdesk, operators, voters
+    from sivei_server.views import archive, board, helpdesk, operators, personal_data, results, voters
 
     app.register_blueprint(voters.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(operators.bp)
     app.register_blueprint(helpdesk.bp)
+    # Operations (issue 9): public results, the archive of practice elections and drills (and the
+    # banner of a non-real election on every page), personal data after the election.
+    app.register_blueprint(results.bp)
+    app.register_blueprint(archive.bp)
+    app.register_blueprint(personal_data.bp)
     if config.test_login:
         from sivei_server.views import testing
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import http.client
 import json
 import random
 import re
@@ -191,7 +192,7 @@ def login(st: Stack, voter_id: str, *, timeout: float = 120, attempts: int = 3) 
     for _ in range(attempts):
         try:
             return _login_once(st, voter_id, timeout)
-        except (RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError, http.client.HTTPException) as exc:
             last = exc
             time.sleep(0.5)
     raise RuntimeError(f"{voter_id}: could not log in: {last}")
@@ -201,7 +202,7 @@ def _submit(c: Client, path: str, fields: dict[str, str], tries: int = 8) -> tup
     for attempt in range(tries):
         try:
             status, url, page = c.submit(path, fields)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, http.client.HTTPException):  # a worker killed mid-answer
             status, url, page = 0, "", ""
         if 0 < status < 500:
             return status, url, page
@@ -256,7 +257,7 @@ def cast(c: Client, voter_id: str, body: bytes, *, retries: int = 20, headers: d
     for attempt in range(1, retries + 1):
         try:
             status, answer = _post(c, "/api/votar", body, headers)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # a worker killed mid-answer: IncompleteRead
             status = 0
         if status in (200, 201) or 400 <= status < 500:
             receipt = answer.get("receipt") if isinstance(answer, dict) else None

@@ -7,6 +7,8 @@
 * ``crear-operador`` (``create-operator``): an operator account with its role, password and TOTP secret.
 * ``llave-recibos`` (``receipt-key``): create the election's receipt key (key file or PKCS#11 token)
   and print its public half for the opening act.
+* ``datos-personales`` (``personal-data``): the personal-data deletion date an administrator confirmed
+  on the console; ``--ejecutar`` deletes once it is due (a daily timer; ``sivei_server.retention``).
 
 Configuration comes from the environment (``sivei_server.config``) plus the options here.
 """
@@ -157,6 +159,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     register_commands(ssub, _common)
 
+    data = ssub.add_parser("datos-personales", aliases=["personal-data"],
+                           help=tr("datos personales tras la elección: estado y eliminación programada (LGPDPPSO)",
+                                   "personal data after the election: state and scheduled deletion (LGPDPPSO)"))
+    _common(data)
+    data.add_argument("--ejecutar", "--run", dest="run", action="store_true",
+                      help=tr("eliminar si la fecha programada ya llegó (para un temporizador diario)",
+                              "delete if the scheduled date has come (for a daily timer)"))
+    data.add_argument("--abrir", "--open", dest="open_file", metavar=tr("ARCHIVO", "FILE"),
+                      help=tr("abrir una exportación sellada (frase de paso de SIVEI_DATOS_PASSPHRASE o pedida)",
+                              "open a sealed export (passphrase from SIVEI_DATOS_PASSPHRASE, or asked)"))
+    data.add_argument("--salida", "--output", dest="output", metavar=tr("ARCHIVO", "FILE"),
+                      help=tr("con --abrir: dónde escribir el tar.gz (archivo nuevo)",
+                              "with --open: where to write the tar.gz (new file)"))
+    data.set_defaults(func=run_personal_data)
+
     bench = ssub.add_parser("medir", aliases=["bench"],
                             help=tr("boletas aceptadas por segundo (gunicorn en loopback)",
                                     "ballots accepted per second (gunicorn on loopback)"))
@@ -226,6 +243,58 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         return 2
 
     p.set_defaults(func=_help)
+
+
+def run_personal_data(args: argparse.Namespace) -> int:
+    """The deletion date the console confirmed, and with ``--ejecutar`` the deletion once it is due;
+    ``--abrir`` opens a sealed export (no database needed)."""
+    if args.open_file:
+        return _open_export(args)
+    from sivei_server import retention
+    from sivei_server.db import make_engine, session_scope
+    from sivei_server.election import utc_text
+    from sivei_server.migrate import upgrade
+
+    cfg = _config(args)
+    engine = make_engine(cfg)
+    upgrade(engine)
+    with session_scope(engine) as s:
+        st = retention.status(s)
+        row = st.row
+        if row is None:
+            print(tr(f"Sin fecha de eliminación programada; {st.voters} votantes en el padrón.",
+                     f"No deletion date scheduled; {st.voters} voters on the roll."))
+            return 0
+        if row.deleted_at is not None:
+            print(tr(f"Datos personales eliminados el {utc_text(row.deleted_at)}.",
+                     f"Personal data deleted on {utc_text(row.deleted_at)}."))
+            return 0
+        print(tr(f"Eliminación programada a partir de {utc_text(row.delete_after)}; {st.voters} votantes.",
+                 f"Deletion scheduled from {utc_text(row.delete_after)}; {st.voters} voters."))
+    if args.run:
+        counts = retention.delete_due(engine, cfg, None)
+        if counts is None:
+            print(tr("La fecha aún no llega: nada se eliminó.", "The date has not come: nothing was deleted."))
+        else:
+            print(tr("Eliminado: ", "Deleted: ") + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def _open_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sivei.files import refuse_existing, write_new_bytes
+    from sivei.passphrase_file import open_sealed
+
+    if not args.output:
+        raise SiveiError(tr("--abrir necesita --salida", "--open needs --output"))
+    output = Path(args.output)
+    refuse_existing(output)
+    passphrase = os.environ.get("SIVEI_DATOS_PASSPHRASE") or getpass.getpass(tr("Frase de paso: ", "Passphrase: "))
+    what, data = open_sealed(Path(args.open_file).read_bytes(), passphrase)
+    write_new_bytes(output, data, mode=0o600)
+    print(tr(f"Abierto: {what} → {output}", f"Opened: {what} → {output}"))
+    return 0
 
 
 def run_receipt_key(args: argparse.Namespace) -> int:

@@ -93,6 +93,11 @@ class ServerConfig:
     measure: bool = False
     # The board journal (outside the database and its backups); default ``<data_dir>/diario-tablero.jsonl``.
     board_journal: Path | None = None
+    # The voters' help desk, shown on the home page (SIVEI_AYUDA_TELEFONO, SIVEI_AYUDA_CORREO,
+    # SIVEI_AYUDA_HORARIO).
+    help_phone: str | None = None
+    help_email: str | None = None
+    help_hours: str | None = None
     # Anything else (plug-ins such as the authentication package read their settings here).
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -182,6 +187,10 @@ class ServerConfig:
         if env.get("SIVEI_BOARD_JOURNAL"):
             values["board_journal"] = Path(env["SIVEI_BOARD_JOURNAL"])
         values["measure"] = _flag(env.get("SIVEI_MEDIR"), False)
+        for name, var in (("help_phone", "SIVEI_AYUDA_TELEFONO"), ("help_email", "SIVEI_AYUDA_CORREO"),
+                          ("help_hours", "SIVEI_AYUDA_HORARIO")):
+            if env.get(var):
+                values[name] = env[var]
         values.update(overrides)
         known = {f.name for f in fields(ServerConfig)}
         unknown = set(values) - known

@@ -59,6 +59,7 @@ from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import OPENING, SignedAct, guardian_keys_by_name, opening_act
 from sivei.record.ceremony_io import parse_ceremony
+from sivei.record.report import VerificationReport
 from sivei.record.verify import VerifyOptions, verify_record
 from sivei.record.writer import write_closed_record
 from sivei.tally.aggregate import aggregate
@@ -606,8 +607,9 @@ class Closer:
         log = logging.getLogger("sivei_server.cierre")
         while not self.stop_event.wait(self.interval):
             try:
-                if maybe_close(self.engine, self.config):
-                    return
+                # Keeps watching after a close: a practice election or a drill archived, the next
+                # election is closed the same way (sivei_server.practice).
+                maybe_close(self.engine, self.config)
             except ElectionError as exc:
                 log.debug("cierre: %s", exc)
             except Exception:
@@ -786,25 +788,44 @@ def imported_record(config: ServerConfig) -> Path | None:
     return base
 
 
-def publish(engine: Engine, config: ServerConfig, operator_id: int | None) -> dict[str, Any]:
-    """Publish the imported record: refused unless the offline verifier accepts it (with the
-    server's own final head as an observer's noted head)."""
+def final_head(engine: Engine) -> str:
     with session_scope(engine) as s:
-        row = _require_state(s, STATE_CLOSED)
         head = s.get(ChainHead, 1)
-        assert head is not None
-        final_head = head.head
-        del row
+        if head is None or not head.closed:
+            raise ElectionError(409, "no-cerrada", "El tablero no está cerrado.", "The board is not closed.")
+        return head.head
+
+
+def verify_imported(engine: Engine, config: ServerConfig) -> VerificationReport:
+    """``sivei verificar`` on the imported record, with the server's own final head as an observer's
+    noted head."""
     record = imported_record(config)
     if record is None:
         raise ElectionError(409, "sin-registro", "Primero importe el registro completo (con los resultados).",
                             "Import the complete record (with the results) first.")
-    report = verify_record(record, VerifyOptions(allow_test_group=config.allow_test_group,
-                                                 expect_heads=(final_head,), jobs=1))
-    if not report.ok:
-        raise ElectionError(422, "verificacion", "El registro NO pasa la verificación; no se publica.",
-                            "The record does NOT pass verification; it is not published.",
-                            problems=[p.to_json() for p in report.problems[:50]])
+    return verify_record(record, VerifyOptions(allow_test_group=config.allow_test_group,
+                                               expect_heads=(final_head(engine),), jobs=1))
+
+
+def publish(engine: Engine, config: ServerConfig, operator_id: int | None, *,
+            verified: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Publish the imported record: refused unless the offline verifier accepts it (with the
+    server's own final head as an observer's noted head). ``verified``: the passing report of that
+    same imported record, already made (the verifier is not run twice)."""
+    with session_scope(engine) as s:
+        _require_state(s, STATE_CLOSED)
+    final = final_head(engine)
+    record = imported_record(config)
+    if record is None:
+        raise ElectionError(409, "sin-registro", "Primero importe el registro completo (con los resultados).",
+                            "Import the complete record (with the results) first.")
+    if verified is None or not verified.get("ok"):
+        report = verify_imported(engine, config)
+        if not report.ok:
+            raise ElectionError(422, "verificacion", "El registro NO pasa la verificación; no se publica.",
+                                "The record does NOT pass verification; it is not published.",
+                                problems=[p.to_json() for p in report.problems[:50]])
+        verified = report.to_json()
     published = config.data_dir / PUBLISHED_DIR
     if published.exists():
         shutil.rmtree(published)
@@ -813,8 +834,8 @@ def publish(engine: Engine, config: ServerConfig, operator_id: int | None) -> di
     with session_scope(engine) as s:
         row = _require_state(s, STATE_CLOSED)
         row.state, row.published_at, row.updated_at = STATE_PUBLISHED, utcnow(), utcnow()
-        audit(s, operator_id, "election.publish", final_head)
-    return report.to_json()
+        audit(s, operator_id, "election.publish", final)
+    return verified
 
 
 def published_results(config: ServerConfig) -> dict[str, Any] | None:

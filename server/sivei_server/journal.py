@@ -278,6 +278,18 @@ class BoardJournal:
             os.fdatasync(fd)
             self._tail_cache = None
 
+    def set_aside(self, target: Path) -> None:
+        """Move the whole journal to ``target`` (an election archived to make room for the next:
+        the next board starts an empty journal)."""
+        with self._lock:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+            self._tail_cache = None
+            if self.path.exists():
+                os.replace(self.path, target)
+                _fsync_dir(self.path.parent)
+
     def replace(self, lines: Iterator[bytes], set_aside: Path | None) -> None:
         """Write a whole new journal (temporary file, fsync, rename); the old one, if any, is kept
         under ``set_aside``, never deleted."""

@@ -111,6 +111,8 @@ class Voter(Base):
     # The login name the server issued (random; see sivei_server.usernames), never the roll's id.
     username: Mapped[str] = mapped_column(String(64), unique=True, default=_new_username)
     entity: Mapped[str] = mapped_column(String(8), index=True)
+    # Country of residence (ISO 3166-1 alpha-2) when the roll gives it: turnout per country.
+    country: Mapped[str | None] = mapped_column(String(2))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str] = mapped_column(String(32), unique=True)
     # Activation link: only a hash of the token is stored (single use, expiring).
@@ -344,3 +346,59 @@ class LateBallot(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sender: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(8), default="tarde", server_default="tarde")
+
+
+# --- practice elections and drills that ran before; personal data after the election ------------------
+
+class ArchivedElection(Base):
+    """A practice election (``practica-…``) or a drill (``simulacro-…``) this server ran and archived to
+    make room for the next one (never the real election: ``sivei_server.practice``). Its closed record
+    is a file in the data directory (``archivo/``), public like the board it came from; this row keeps
+    what the console and the archive page show, aggregates only."""
+
+    __tablename__ = "archived_elections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    election_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    election_hash: Mapped[str | None] = mapped_column(String(64))
+    voting_opens: Mapped[datetime] = mapped_column(UtcDateTime)
+    voting_closes: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    final_head: Mapped[str | None] = mapped_column(String(64))
+    cast_count: Mapped[int] = mapped_column(Integer, default=0)
+    late_count: Mapped[int] = mapped_column(Integer, default=0)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Turnout aggregates (per entity, country and day) as JSON: no voter in it.
+    summary_json: Mapped[str] = mapped_column(Text)
+    record_file: Mapped[str | None] = mapped_column(String(128))
+    record_sha256: Mapped[str | None] = mapped_column(String(64))
+    archived_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+
+    __table_args__ = (CheckConstraint("kind IN ('practice', 'drill')", name="kind"),)
+
+
+class DataRetention(Base):
+    """When the voters' personal data (roll, contact data, accounts, codes, sessions) is deleted after
+    the election, as the operator confirmed it (LGPDPPSO), and what was done (row id = 1;
+    ``sivei_server.retention``)."""
+
+    __tablename__ = "data_retention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delete_after: Mapped[datetime] = mapped_column(UtcDateTime)
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    scheduled_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    exported_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    export_sha256: Mapped[str | None] = mapped_column(String(64))
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    # Aggregates kept after the deletion (turnout per entity, country and day; what was deleted).
+    summary_json: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single"),)

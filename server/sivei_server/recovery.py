@@ -125,6 +125,12 @@ def _status(s: Session, config: ServerConfig, *, lock: bool = False) -> JournalS
                              en=f"the journal ends at event {last.index} and the database at {index}: the journal "
                                 "lost its end (was it restored from a backup?)")
     anchor, after, confirmed = journal.lines_back_to(index)
+    if index < 0 and after and after[0].head != _genesis_named(s):
+        return JournalStatus(DIVERGE, index, head, last.index, last.head,
+                             es="el diario es el tablero de otra elección (su apertura no es la del acta de inicio "
+                                "registrada): apártelo antes de abrir esta",
+                             en="the journal is another election's board (its opening is not the registered "
+                                "opening act's): set it aside before opening this one")
     if index >= 0 and (anchor is None or anchor.head != head):
         return JournalStatus(DIVERGE, index, head, last.index, last.head,
                              es=f"el evento {index} del diario no es el de la base de datos: son dos tableros "
@@ -152,6 +158,19 @@ def _status(s: Session, config: ServerConfig, *, lock: bool = False) -> JournalS
                             f"respaldo?): se reponen desde el diario",
                          en=f"the database is {len(chain)} events behind the journal (was it restored from a "
                             "backup?): they are replayed from the journal")
+
+
+def _genesis_named(s: Session) -> str | None:
+    """The genesis head the registered opening act names (None without one)."""
+    from sivei_server.election import OPENING_ACT, get_artifact
+
+    act = get_artifact(s, OPENING_ACT)
+    if act is None:
+        return None
+    try:
+        return str(jsonstrict.loads(act)["body"]["genesis_head"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def status(engine: Engine, config: ServerConfig) -> JournalStatus:

@@ -9,7 +9,9 @@ Header (Spanish or English names, any order; other columns such as a name are ig
 * ``entidad`` / ``entity`` — the entity code, one of the manifest's;
 * ``correo`` / ``email``;
 * ``celular`` / ``movil`` / ``mobile`` / ``telefono`` / ``phone`` — the mobile number in
-  international form (``+`` and 8 to 15 digits; spaces, dots, dashes and parentheses are ignored).
+  international form (``+`` and 8 to 15 digits; spaces, dots, dashes and parentheses are ignored);
+* optional: ``pais`` / ``país`` / ``country`` — the country of residence as an ISO 3166-1 alpha-2
+  code (``US``, ``CA``, ``ES``…), for turnout per country on the console (``sivei_server.turnout``).
 
 Rules: an email and a phone belong to one voter only (and an id appears once); every entity is in
 the manifest; and the roll's voters per ballot style must equal the signed credential list's counts
@@ -49,7 +51,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("correo", "email", "correo_electronico", "e-mail"),
     "phone": ("celular", "movil", "móvil", "mobile", "telefono", "teléfono", "phone"),
 }
-_NAMES_ES = {"voter_id": "id_votante", "entity": "entidad", "email": "correo", "phone": "celular"}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"country": ("pais", "país", "country", "pais_residencia")}
+_NAMES_ES = {"voter_id": "id_votante", "entity": "entidad", "email": "correo", "phone": "celular",
+             "country": "pais"}
+_COUNTRY = re.compile(r"[A-Z]{2}")
 
 _VOTER_ID = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,63}")
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -96,6 +101,7 @@ class RollRow:
     entity: str
     email: str
     phone: str
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,13 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
             out.add(1, f"la columna «{_NAMES_ES[key]}» aparece dos veces", f"the column «{key}» appears twice")
         else:
             index[key] = found[0]
+    optional: dict[str, int] = {}
+    for key, aliases in OPTIONAL_COLUMNS.items():
+        found = [i for i, n in enumerate(names) if n in aliases]
+        if len(found) > 1:
+            out.add(1, f"la columna «{_NAMES_ES[key]}» aparece dos veces", f"the column «{key}» appears twice")
+        elif found:
+            optional[key] = found[0]
     out.raise_if_any(400, "padron-encabezado")
     width = max(index.values()) + 1
     entity_codes = {e.code for e in manifest.entities}
@@ -202,6 +215,8 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
                     f"missing fields: {len(row)} found, {len(header)} expected")
             continue
         raw = {k: row[i].strip() for k, i in index.items()}
+        country_text = row[optional["country"]].strip().upper() if "country" in optional and \
+            optional["country"] < len(row) else ""
         ok = True
         for key, value in raw.items():
             if not value:
@@ -229,6 +244,10 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
             out.add(line, f"celular no válido {raw['phone']!r} (formato internacional: + y de 8 a 15 dígitos)",
                     f"invalid mobile number {raw['phone']!r} (international form: + and 8 to 15 digits)")
             ok = False
+        if country_text and not _COUNTRY.fullmatch(country_text):
+            out.add(line, f"país no válido {country_text!r} (código ISO de dos letras: US, CA, ES…)",
+                    f"invalid country {country_text!r} (two-letter ISO code: US, CA, ES…)")
+            ok = False
         for column, unique in (("voter_id", voter_id), ("email", email), ("phone", phone)):
             if unique is None:
                 continue
@@ -242,7 +261,7 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
                 seen[column][unique] = line
         if ok:
             assert voter_id and email and phone
-            rows.append(RollRow(line, voter_id, entity, email, phone))
+            rows.append(RollRow(line, voter_id, entity, email, phone, country_text or None))
     if not rows and not out.problems:
         out.add(None, "el padrón no tiene votantes", "the roll has no voters")
     out.raise_if_any()
@@ -317,7 +336,7 @@ def import_roll(s: Session, data: bytes, operator_id: int | None, *, replace: bo
     if rows:
         s.execute(insert(Voter), [
             {"voter_id": r.voter_id, "username": new_username(), "entity": r.entity, "email": r.email,
-             "phone": r.phone, "failed_attempts": 0,
+             "phone": r.phone, "country": r.country, "failed_attempts": 0,
              "lockout_level": 0, "created_at": at, "voted": False} for r in rows])
     digest = hashlib.sha256(data).hexdigest()
     s.add(AuditLog(operator_id=operator_id, action="padron.importar", address=address,

@@ -4,7 +4,8 @@ The key-holders' and the credential authority's parts are the library drill's ph
 or SoftHSM2 tokens, ``sivei.drill``); the server is this package, started on a free loopback port
 (werkzeug in a thread, or any URL given); voters and the operator go through the real endpoints:
 
-1. an election kit: manifest (voting window around now), roll, credentials, key ceremony, and the
+1. an election kit under a drill's ids (``simulacro-…``, ``sivei.election_kind``): manifest (voting
+   window around now), roll, credentials, key ceremony, and the
    opening act signed by every key-holder with the SERVER's receipt key;
 2. the operator logs in, loads the manifest, the credential list and the roll, sends the activation
    links, registers the opening act and opens;
@@ -53,6 +54,7 @@ from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes, sample_manifest
 from sivei.crypto.group import Group
 from sivei.drill import DrillGuardians, DrillKeys, count_board, in_process_ceremony, write_record
+from sivei.election_kind import banner, derived_manifest
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct, opening_act
@@ -443,9 +445,12 @@ def run_http_drill(options: HttpDrillOptions, say: Say = print) -> Path:
         window = options.window_seconds or max(10.0, 8.0 + options.voters * per_voter)
         now = datetime.now(UTC)
         say(f"Simulacro por HTTP: {options.voters} votantes, grupo {options.group.name}")
+        # A drill's own ids (``simulacro-…``): its files can never be taken for the real election's.
         kit = build_kit(options.group, options.voters, receipt_key, opens=now - timedelta(minutes=5),
                         closes=now + timedelta(seconds=window), guardians=options.guardians,
-                        threshold=options.threshold, tokens=options.tokens, seed=options.seed or 0)
+                        threshold=options.threshold, tokens=options.tokens, seed=options.seed or 0,
+                        manifest=derived_manifest(sample_manifest(), "drill"))
+        say(banner(kit.manifest.election_id) or "")
         try:
             closes = kit.manifest.voting_closes
             import pyotp

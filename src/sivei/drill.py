@@ -34,6 +34,7 @@ from sivei.ballot.credentials import (
 )
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
 from sivei.ballot.manifest import Manifest, sample_manifest
+from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.context import base_hash, election_hash
 from sivei.crypto.dkg import CeremonyOutcome, run_ceremony, verify_transcript
 from sivei.crypto.ecdsa import Signer, SoftwareSigner
@@ -89,6 +90,8 @@ class DrillOptions:
     seed: int | None = None
     tokens: bool = True
     """Keep the guardians' and the credential authority's keys in SoftHSM2 tokens (PKCS#11)."""
+    lote_bits: int = DEFAULT_BITS
+    """λ of the batched proof checks at casting (64 is allowed in drills, protocol §8.5)."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,7 @@ def _run_drill(options: DrillOptions, manifest: Manifest, roll: list[RollEntry],
     # 4. Voting.
     say(tr(f"3. Votación: {len(roll)} votantes", f"3. Voting: {len(roll)} voters"))
     board, noted_heads = run_voting(ctx, issued.credential_list, issued.deliveries, roll, choices,
-                                    challenges=options.challenges, say=say)
+                                    challenges=options.challenges, say=say, lote_bits=options.lote_bits)
     close = board.events[-1]
     say(tr(f"4. Cierre: {len(roll)} boletas; cabeza del tablero {fingerprint(close.head)}",
            f"4. Close: {len(roll)} ballots; board head {fingerprint(close.head)}"))
@@ -375,12 +378,13 @@ def context_from_ceremony(group: Group, manifest: Manifest, ceremony_id: str, n:
 
 def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries: Sequence[Delivery],
                roll: Sequence[RollEntry], choices: Sequence[Mapping[str, str]], *, challenges: int = 0,
-               say: Say = print, incident: bool = True) -> tuple[Board, list[bytes]]:
+               say: Say = print, incident: bool = True, lote_bits: int = DEFAULT_BITS
+               ) -> tuple[Board, list[bytes]]:
     """Synthetic voters: the first ``challenges`` challenge a ballot and check it on their side, then
     every voter casts. An operator incident is logged halfway (its head is returned as an observer's
     note). The board is closed at the end."""
     manifest = ctx.manifest
-    board = Board(ctx, credential_list.styles)
+    board = Board(ctx, credential_list.styles, lote_bits=lote_bits)
     by_voter = {d.voter_id: d for d in deliveries}
     started = time.monotonic()
     step = max(1, len(roll) // 10)

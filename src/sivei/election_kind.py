@@ -22,6 +22,8 @@ from sivei.i18n import tr
 ElectionKind = Literal["real", "rehearsal", "practice", "drill"]
 
 PREFIXES: dict[ElectionKind, str] = {"rehearsal": "ensayo-", "practice": "practica-", "drill": "simulacro-"}
+FLAGS: dict[ElectionKind, str] = {"rehearsal": "--ensayo", "practice": "--practica", "drill": "--simulacro"}
+"""The option of the ceremony tools (and ``sivei resultados``) that works on files of that kind."""
 
 
 class ElectionKindError(SiveiError):
@@ -61,11 +63,13 @@ def check_kind(election_id: str, expected: ElectionKind, where: str) -> None:
     if found == expected:
         return
     if expected == "real":
-        hint = tr("use las herramientas del ensayo (--ensayo) con los archivos del ensayo",
-                  "use the rehearsal's tools (--ensayo) with the rehearsal's files")
+        flag = FLAGS.get(found, "--ensayo")
+        hint = tr(f"use las herramientas con {flag} con los archivos de {kind_name(found)}",
+                  f"use the tools with {flag} with the files of {kind_name(found)}")
     else:
-        hint = tr(f"con --ensayo solo se aceptan archivos cuyo identificador empieza por «{PREFIXES[expected]}»",
-                  f"with --ensayo only files whose id starts with «{PREFIXES[expected]}» are accepted")
+        hint = tr(f"con {FLAGS[expected]} solo se aceptan archivos cuyo identificador empieza por "
+                  f"«{PREFIXES[expected]}»",
+                  f"with {FLAGS[expected]} only files whose id starts with «{PREFIXES[expected]}» are accepted")
     raise ElectionKindError(tr(
         f"{where}: es de {kind_name(found)} («{election_id}»), no de {kind_name(expected)}; se rehúsa sin "
         f"revisar nada más: {hint}",

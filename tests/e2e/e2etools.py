@@ -132,6 +132,18 @@ class Live:
             assert r.status == 200, r.text()
         return page
 
+    def login_again(self, page: Any, voter_id: str) -> None:
+        """Without the authentication module: a new test-only session for this voter in the page's
+        browser (its ended session's cookie cleared first)."""
+        page.context.clear_cookies()
+        other = page.context.new_page()
+        other.goto(self.url("/"))
+        token = other.locator('meta[name="csrf-token"]').get_attribute("content")
+        r = other.request.post(self.url("/api/prueba/sesion"), data=json.dumps({"voter_id": voter_id}),
+                               headers={"Content-Type": "application/json", "X-CSRF-Token": token or ""})
+        assert r.status == 200, r.text()
+        other.close()
+
     def operator_page(self, context: Any) -> Any:
         page = context.new_page()
         watch(page, self.errors)

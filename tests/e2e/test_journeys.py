@@ -48,6 +48,10 @@ def operator_step(page: Any, live: Live, button: str, files: dict[str, Path] | N
         form.locator(f"input[name={field}]").set_input_files(str(path))
     form.get_by_role("button", name=button).click()
     page.wait_for_load_state()
+    confirm = page.locator("form.confirmar-form button[type=submit]")
+    if confirm.count():  # an irreversible action: the second step names the consequence
+        confirm.click()
+        page.wait_for_load_state()
     heading = page.locator("h1").inner_text()
     text = page.locator("main").inner_text()
     assert heading == "Hecho", text
@@ -143,7 +147,7 @@ def test_voter_and_operator_journeys(browser: Any, live_server: Any, tmp_path: P
 
         # Challenge: choices and nonce shown, files downloadable, QR drawn; nothing sent.
         posts_before = sum(1 for r in requests if r.startswith("POST"))
-        page.get_by_role("button", name=re.compile("Verificar el cifrado")).click()
+        page.get_by_role("button", name="Verificar esta boleta").click()
         shown(page, "p-impugnada")
         assert page.locator("#imp-codigo").inner_text() == first_code
         assert len(page.locator("#imp-nonce").inner_text().replace(" ", "")) == 64
@@ -280,7 +284,7 @@ def test_voter_and_operator_journeys(browser: Any, live_server: Any, tmp_path: P
         record_tar = tmp_path / "registro.tar.gz"
         record_tar.write_bytes(tar_gz(full))
         operator_step(op, live, "Importar registro", {"registro": record_tar})
-        operator_step(op, live, "Verificar y publicar")
+        operator_step(op, live, "Publicar los resultados")
         op.goto(live.url("/tablero"))
         assert op.get_by_role("heading", name="Resultados").is_visible()
         published = op.request.get(live.url("/tablero/registro.tar.gz"))

@@ -107,6 +107,16 @@ describe("manifest hash, H_B and H_E (hashes.json)", () => {
     assert.equal(hex(createHash("sha256").update(canonicalJson(m.toJson())).digest()), H.manifest.canonical_json_sha256);
     assert.equal(hex(await m.hash()), H.manifest.manifest_hash);
     assert.equal(fingerprint(await m.hash()), H.manifest.read_aloud);
+    // An emblem on a party changes the hash as in Python; the same manifest without it, unchanged.
+    const e = H.manifest_with_emblem;
+    const withEmblem = m.toJson();
+    withEmblem.parties[0].emblem = e.emblem;
+    const me = Manifest.fromJson(withEmblem);
+    assert.equal(hex(createHash("sha256").update(canonicalJson(me.toJson())).digest()), e.canonical_json_sha256);
+    assert.equal(hex(await me.hash()), e.manifest_hash);
+    assert.equal(hex(createHash("sha256").update(unhex(e.emblem_file_bytes)).digest()), e.emblem.sha256);
+    assert.throws(() => Manifest.fromJson({ ...withEmblem,
+      parties: [{ ...withEmblem.parties[0], emblem: { file: "../x.svg", sha256: e.emblem.sha256 } }, ...withEmblem.parties.slice(1)] }));
   });
 
   test("H_B and H_E", async () => {

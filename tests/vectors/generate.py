@@ -328,6 +328,18 @@ def hash_vectors() -> dict[str, Any]:
     out["manifest"] = {"file": "manifest.json", "canonical_json_sha256": hashlib.sha256(
         canonical_json(m.to_json())).hexdigest(), "manifest_hash": m.hash.hex(),
         "read_aloud": fingerprint(m.hash)}
+    # An optional emblem on a party (protocol 4.1): the emblem object enters the canonical JSON, so
+    # it changes the hash; a manifest without emblems hashes as manifest.json above.
+    emblem_svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" '
+                  b'fill="#c8102e"/></svg>\n')
+    with_emblem = m.to_json()
+    with_emblem["parties"][0]["emblem"] = {"file": "PRA.svg", "sha256": hashlib.sha256(emblem_svg).hexdigest()}
+    me = Manifest.from_json(with_emblem)
+    out["manifest_with_emblem"] = {
+        "note": "manifest.json with parties[0].emblem added", "emblem_file_bytes": emblem_svg.hex(),
+        "emblem": with_emblem["parties"][0]["emblem"],
+        "canonical_json_sha256": hashlib.sha256(canonical_json(me.to_json())).hexdigest(),
+        "manifest_hash": me.hash.hex()}
     h_b = base_hash(G, m.hash)
     out["base_hash"] = {"group": G.name, "manifest_hash": m.hash.hex(), "h_b": h_b.hex()}
     commitments = [[G.pow(G.g, fixed_scalar(f"hash/commit/{j}/{k}")) for k in range(2)] for j in range(3)]

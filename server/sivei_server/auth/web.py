@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +28,7 @@ from sivei_server.notify import Notifier
 from sivei_server.secrets_key import SecretsKey, secrets_key
 from sivei_server.security import client_address
 from sivei_server.sessions import current_session, end_session, start_session
+from sivei_server.views.common import MEXICO_CITY
 from sivei_server.views.common import config as config  # one accessor for the app's config
 from sivei_server.views.common import engine as engine  # and for its database engine
 
@@ -91,12 +94,35 @@ def switch_url() -> str:
     return f"{request.path}?{urlencode(args)}"
 
 
+# An instant inside a message: when() marks it, the templates' `horas` filter turns the mark into
+# <time datetime=… data-hora="hora">Mexico City's time, zone named</time>, and the page's horas.js
+# adds the voter's own time and zone. Never bare UTC.
+_TIME_MARK = "\u2063"
+_MARKED = re.compile(f"{_TIME_MARK}([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z){_TIME_MARK}")
+
+
 def when(instant: datetime | None) -> str:
-    return instant.strftime("%H:%M UTC") if instant is not None else ""
+    if instant is None:
+        return ""
+    at = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+    return f"{_TIME_MARK}{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}{_TIME_MARK}"
+
+
+def times_filter(text: str) -> Markup:
+    """Escape a message and turn its marked instants into <time> elements (Mexico City's clock)."""
+
+    def element(m: re.Match[str]) -> str:
+        iso = m.group(1)
+        at = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(MEXICO_CITY)
+        zone = "Mexico City time" if lang() == "en" else "hora de la Ciudad de México"
+        return f'<time datetime="{iso}" data-hora="hora">{at:%H:%M} ({zone})</time>'
+
+    return Markup(_MARKED.sub(element, str(escape(text))))  # noqa: S704 - escaped above, our own markup added
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
-    return render_template(template, lang=lang(), t=t, switch_url=switch_url(), when=when, **context), status
+    return render_template(template, lang=lang(), t=t, switch_url=switch_url(), when=when, horas=times_filter,
+                           **context), status
 
 
 def page_message(title: Msg, text: Msg, status: int = 200, *, link: tuple[str, Msg] | None = None) -> tuple[str, int]:

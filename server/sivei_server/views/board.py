@@ -26,9 +26,36 @@ from sivei_server import charts
 from sivei_server import election as el
 from sivei_server.db import db
 from sivei_server.models import BoardEventRow, CastBallot, ChainHead, Election
-from sivei_server.views.common import config, json_response
+from sivei_server.views.common import config, json_response, mexico_time, page_lang
 
 bp = Blueprint("board", __name__)
+
+# What each board event is, in words (the record's names are the protocol's: open, pause…).
+EVENT_NAMES = {
+    "open": ("Apertura de la votación", "Voting opened"),
+    "pause": ("Pausa", "Paused"),
+    "resume": ("Reanudación", "Resumed"),
+    "incident": ("Incidente", "Incident"),
+    "close": ("Cierre de la votación", "Voting closed"),
+    "ballot": ("Boleta", "Ballot"),
+}
+STATE_NAMES = {
+    "new": ("en preparación", "being prepared"),
+    "open": ("abierta", "open"),
+    "paused": ("en pausa", "paused"),
+    "closed": ("cerrada", "closed"),
+    "published": ("resultados publicados", "results published"),
+}
+
+
+def event_name(type_: str, lang: str) -> str:
+    pair = EVENT_NAMES.get(type_)
+    return type_ if pair is None else pair[1 if lang == "en" else 0]
+
+
+def state_name(state: str | None, lang: str) -> str:
+    pair = STATE_NAMES.get(state or "", ("sin elección", "no election"))
+    return pair[1 if lang == "en" else 0]
 PAGE = 100
 MAX_INDEX = 2**31 - 1  # board indexes are 32-bit signed integers in the database (item 6: no 500 beyond)
 
@@ -126,7 +153,8 @@ def board_page() -> Any:
     total = s.scalar(select(func.count()).select_from(CastBallot)) or 0
     results = el.published_results(config())
     actas = _actas(s, results) if results else []
-    return render_template("board.html", summary=summary(s), ballots=ballots, page=page,
+    return render_template("board.html", lang=page_lang(), event_name=event_name, state_name=state_name,
+                           mexico=mexico_time, summary=summary(s), ballots=ballots, page=page,
                            pages=(total + PAGE - 1) // PAGE, operator_events=events(s, 0, 1000, only_operator=True),
                            typed=typed, found=found, results=results, actas=actas)
 

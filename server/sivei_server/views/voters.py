@@ -8,8 +8,9 @@
 * ``GET /api/eleccion/contexto`` — what the booth encrypts with: ``{group, election_key,
   election_hash, manifest}`` (public).
 * ``GET /api/votante`` — the logged-in voter's roll id, ballot style, whether they voted, the
-  session's end, their sealed credential token (``ficha``, hex; only their credential opens it) and
-  the session's CSRF token (the booth page may have been loaded before the voter logged in).
+  session's end (and the seconds left by the server's clock), their sealed credential token
+  (``ficha``, hex; only their credential opens it) and the session's CSRF token (the booth page
+  may have been loaded before the voter logged in).
 * ``POST /api/votar`` — cast: the body is the signed ballot as JSON (``Content-Type:
   application/json``, header ``X-CSRF-Token``), the header ``X-Credential-Token`` the opened token.
   201 with the receipt; 200 with the same receipt for an idempotent retry; JSON 4xx otherwise (see
@@ -20,25 +21,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request, url_for
 
 from sivei.ballot.credential_tokens import TOKEN_HEADER
+from sivei.ballot.emblems import EMBLEM_FOLDER, available_emblems, emblem_json, sample_emblem_folder
 from sivei.crypto.encoding import element_to_hex
 from sivei.crypto.fingerprint import fingerprint
 from sivei_server import casting
 from sivei_server.db import db
-from sivei_server.election import ElectionError, LoadedElection, election_row, loaded, sealed_token_of
+from sivei_server.election import (
+    ElectionError,
+    LoadedElection,
+    election_row,
+    loaded,
+    sealed_token_of,
+    stored_manifest,
+)
 from sivei_server.models import STATE_NEW, utcnow
 from sivei_server.security import client_address
 from sivei_server.sessions import csrf_token, current_session, current_voter, require_voter, session_expires_at
-from sivei_server.views.common import config, engine, error_response, json_response
+from sivei_server.views.common import config, engine, error_response, json_response, page_lang
 
 bp = Blueprint("voters", __name__)
 
 
 @bp.get("/")
 def index() -> Any:
-    return render_template("index.html")
+    """The home page: "Entrar a votar" (the login, then the booth), the board, the help desk."""
+    cfg = config()
+    login = current_app.config.get("SIVEI_VOTER_LOGIN_ENDPOINT")
+    lang = page_lang()
+    login_url = (url_for(login, siguiente=url_for("voters.booth"), lang="en" if lang == "en" else None) if login
+                 else url_for("voters.booth"))
+    manifest = stored_manifest(db())
+    name = manifest.name if manifest is not None else None
+    return render_template("index.html", lang=lang, login_url=login_url, election_name=name,
+                           help={"phone": cfg.help_phone, "email": cfg.help_email, "hours": cfg.help_hours})
 
 
 @bp.get("/api/salud")
@@ -46,27 +64,30 @@ def health() -> Any:
     return json_response({"ok": True})
 
 
-def _lang() -> str:
-    lang = request.args.get("lang") or request.cookies.get("sivei-idioma")
-    return lang if lang in ("es", "en") else "es"
-
-
 @bp.get("/votar")
 def booth() -> Any:
-    return render_template("booth/cabina.html", lang=_lang(), allow_test_group=config().allow_test_group)
+    return render_template("booth/cabina.html", lang=page_lang(), allow_test_group=config().allow_test_group)
 
 
 @bp.get("/votar/sesion")
 @require_voter
 def booth_login_done() -> Any:
-    return render_template("booth/sesion.html", lang=_lang())
+    return render_template("booth/sesion.html", lang=page_lang())
 
 
 def election_context_json() -> dict[str, Any]:
+    """The booth's context; with ``emblems`` (file name → SVG text) when the manifest names emblems:
+    read from the data directory's ``emblemas/`` (the operator puts the election's files there) or,
+    for the sample manifest's placeholders, the library's; each one only if it is the file the
+    manifest names (the booth checks the hash again before showing it)."""
     election = loaded(db(), config())
     ctx = election.ctx
-    return {"group": ctx.group.name, "election_key": element_to_hex(ctx.group, ctx.key.element),
-            "election_hash": ctx.election_hash.hex(), "manifest": election.manifest.to_json()}
+    out: dict[str, Any] = {"group": ctx.group.name, "election_key": element_to_hex(ctx.group, ctx.key.element),
+                           "election_hash": ctx.election_hash.hex(), "manifest": election.manifest.to_json()}
+    if any(p.emblem is not None for p in election.manifest.parties):
+        found = available_emblems(election.manifest, [config().data_dir / EMBLEM_FOLDER, sample_emblem_folder()])
+        out["emblems"] = emblem_json(found)
+    return out
 
 
 @bp.get("/api/eleccion/contexto")
@@ -88,11 +109,15 @@ def voter_info() -> Any:
     except ElectionError as exc:
         return error_response(exc)
     expires = session_expires_at()
+    left = max(0, int((expires - utcnow()).total_seconds())) if expires else None
     sealed = sealed_token_of(db(), voter.voter_id)
     return json_response({"voter_id": voter.voter_id, "entity": voter.entity, "style": style, "voted": voter.voted,
                           "ficha": sealed.hex() if sealed is not None else None, "csrf": csrf_token(),
                           "election_fingerprint": fingerprint(election.ctx.election_hash),
-                          "session_expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ") if expires else None})
+                          "session_expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ") if expires else None,
+                          # by the server's clock: the booth times its warnings from this, not from the
+                          # device's clock, which may be off
+                          "session_seconds_left": left})
 
 
 @bp.post("/api/votar")

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sivei.ballot.context import ElectionContext
-from sivei.ballot.encrypt import EncryptedBallot
+from sivei.ballot.encrypt import EncryptedBallot, UncheckedBallot, parse_unchecked_ballot
 from sivei.ballot.validate import validate_ballot
+from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.encoding import Encoder, canonical_json, tagged_hash
 from sivei.errors import BallotError
 from sivei.i18n import tr
@@ -62,6 +63,9 @@ class BoardEvent:
     head: bytes
     ballot: EncryptedBallot | None = None
     payload: Mapping[str, Any] | None = None
+    unchecked_ballot: UncheckedBallot | None = None
+    """A ballot event read with ``membership=False``: its ballot awaits the batched membership test
+    (``sivei.ballot.validate.check_ballots``) and ``ballot`` is None."""
 
 
 @dataclass
@@ -75,6 +79,8 @@ class Board:
     _cast: set[bytes] = field(default_factory=set)
     _alphas: set[int] = field(default_factory=set)
     closed: bool = False
+    lote_bits: int = DEFAULT_BITS
+    """λ of each cast ballot's batched proof check (protocol §8.5)."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -97,7 +103,7 @@ class Board:
         """Validate and append a cast ballot; raise ``BallotError`` with the reason otherwise."""
         if self.closed:
             raise BallotError(tr("la votación cerró", "voting is closed"))
-        validate_ballot(self.ctx, ballot, self.credential_styles.get(ballot.credential))
+        validate_ballot(self.ctx, ballot, self.credential_styles.get(ballot.credential), bits=self.lote_bits)
         if ballot.credential in self._cast:
             raise BallotError(tr("esta credencial ya depositó una boleta (un voto por persona)",
                                  "this credential has already cast a ballot (one vote per person)"))
@@ -132,8 +138,12 @@ def event_to_json(event: BoardEvent, ctx: ElectionContext) -> dict[str, Any]:
     return out
 
 
-def event_from_json(ctx: ElectionContext, obj: object, where: str) -> tuple[BoardEvent, bytes]:
-    """Parse one board line; returns the event (with its *stated* head) and its payload hash."""
+def event_from_json(ctx: ElectionContext, obj: object, where: str, *,
+                    membership: bool = True) -> tuple[BoardEvent, bytes]:
+    """Parse one board line; returns the event (with its *stated* head) and its payload hash.
+
+    With ``membership=False`` a ballot's α and β are range-checked only and the event carries an
+    ``UncheckedBallot`` (for verifiers that batch the membership test of many ballots)."""
     from sivei.crypto.encoding import hex_to_bytes
     from sivei.errors import EncodingError
 
@@ -152,7 +162,10 @@ def event_from_json(ctx: ElectionContext, obj: object, where: str) -> tuple[Boar
         raise EncodingError(tr(f"{where}: índice no válido", f"{where}: invalid index"))
     head = hex_to_bytes(obj["head"], 32, f"{where}.head")
     if type_ == EVENT_BALLOT:
-        ballot = EncryptedBallot.from_json(ctx.group, obj["ballot"], f"{where}.ballot")
+        unchecked = parse_unchecked_ballot(ctx.group, obj["ballot"], f"{where}.ballot")
+        if not membership:
+            return BoardEvent(index, type_, head, unchecked_ballot=unchecked), unchecked.ballot_hash(ctx)
+        ballot = unchecked.require_members(ctx.group)
         return BoardEvent(index, type_, head, ballot=ballot), ballot.ballot_hash(ctx)
     payload = obj["payload"]
     if not isinstance(payload, dict):

@@ -834,6 +834,26 @@ def generate_credentials(manifest: Manifest, roll: Sequence[RollEntry], *,
     return GeneratedCredentials(draft, tuple(deliveries))
 
 
+def draft_for_same_credentials(manifest: Manifest, deliveries: Sequence[Delivery], *,
+                               retain: bool) -> CredentialListDraft:
+    """The unsigned list of another election with the same entities and ballots — the practice election
+    voters try before the real one — from the SAME private credentials: each voter's one letter and
+    link work in both. The public credentials differ (each is derived with its election's id), so
+    the two lists cannot be linked to each other without the private credentials."""
+    entries = []
+    for d in deliveries:
+        try:
+            style = manifest.style_for_entity(d.entity).id
+        except ManifestError as exc:
+            raise CredentialError(tr(f"votante {d.voter_id!r}: {exc}", f"voter {d.voter_id!r}: {exc}")) from exc
+        entries.append(CredentialEntry(credential_public_key(manifest.election_id, d.credential), style))
+    entries.sort(key=lambda e: e.public_key)
+    if len({e.public_key for e in entries}) != len(entries):
+        raise CredentialError(tr("credenciales repetidas", "repeated credentials"))
+    return CredentialListDraft(manifest.election_id, manifest.hash, tuple(entries), style_counts(manifest, entries),
+                               retain)
+
+
 def issue_credentials(manifest: Manifest, roll: Sequence[RollEntry], authority: Signer, *,
                       retain: bool) -> IssuedCredentials:
     """Generate and sign in one go (the drill's in-memory path)."""

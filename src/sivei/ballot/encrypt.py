@@ -17,6 +17,7 @@ from typing import Any
 
 from sivei.ballot.context import ElectionContext
 from sivei.crypto import ed25519
+from sivei.crypto.batch import DEFAULT_BITS, require_members
 from sivei.crypto.elgamal import Ciphertext
 from sivei.crypto.encoding import (
     Encoder,
@@ -82,7 +83,10 @@ class EncryptedContest:
 
 @dataclass(frozen=True)
 class EncryptedBallot:
-    """A ballot as the booth produces it; ``signature`` is empty until the voter casts it."""
+    """A ballot as the booth produces it; ``signature`` is empty until the voter casts it.
+
+    Invariant: every α and β is a member of the order-q subgroup — encryption produces members and
+    ``from_json`` establishes it; a ballot read without that test is an ``UncheckedBallot``."""
 
     style: str
     credential: bytes
@@ -129,43 +133,85 @@ class EncryptedBallot:
         }
 
     @staticmethod
-    def from_json(group: Group, obj: object, what: str = "ballot") -> EncryptedBallot:
-        """Strict parse: exact fields, canonical hex, α and β in the subgroup."""
-        d = _fields(obj, {"style", "credential", "contests", "signature"}, what)
-        if not isinstance(d["style"], str):
-            raise EncodingError(tr(f"{what}.style: se esperaba texto", f"{what}.style: expected text"))
-        credential = hex_to_bytes(d["credential"], ed25519.PUBLIC_KEY_BYTES, f"{what}.credential")
-        sig_hex = d["signature"]
-        signature = b"" if sig_hex == "" else hex_to_bytes(sig_hex, ed25519.SIGNATURE_BYTES,
-                                                           f"{what}.signature")
-        contests_raw = d["contests"]
-        if not isinstance(contests_raw, list):
-            raise EncodingError(tr(f"{what}.contests: se esperaba una lista",
-                                   f"{what}.contests: expected a list"))
-        contests = []
-        for ci, craw in enumerate(contests_raw):
-            cw = f"{what}.contests[{ci}]"
-            cd = _fields(craw, {"index", "selections", "sum_proof"}, cw)
-            index = cd["index"]
-            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 2**32:
-                raise EncodingError(tr(f"{cw}.index: entero no válido", f"{cw}.index: invalid integer"))
-            sels_raw = cd["selections"]
-            if not isinstance(sels_raw, list):
-                raise EncodingError(tr(f"{cw}.selections: se esperaba una lista",
-                                       f"{cw}.selections: expected a list"))
-            selections = []
-            for si, sraw in enumerate(sels_raw):
-                sw = f"{cw}.selections[{si}]"
-                sd = _fields(sraw, {"ciphertext", "proof"}, sw)
-                selections.append(EncryptedSelection(
-                    Ciphertext.from_json(group, sd["ciphertext"], f"{sw}.ciphertext"),
-                    ZeroOneProof.from_json(group, sd["proof"], f"{sw}.proof"),
-                ))
-            contests.append(EncryptedContest(
-                index, tuple(selections),
-                ChaumPedersenProof.from_json(group, cd["sum_proof"], f"{cw}.sum_proof"),
+    def from_json(group: Group, obj: object, what: str = "ballot", *,
+                  bits: int = DEFAULT_BITS) -> EncryptedBallot:
+        """Strict parse: exact fields, canonical hex, α and β in the subgroup (their membership is
+        established in one batch of security ``bits``, protocol §3.2 and §8.5)."""
+        return parse_unchecked_ballot(group, obj, what).require_members(group, bits=bits)
+
+
+@dataclass(frozen=True)
+class UncheckedBallot:
+    """A ballot parsed with every range checked but the membership of its α and β NOT yet
+    established. It is deliberately not an ``EncryptedBallot``: nothing that aggregates, decrypts or
+    applies the board's rules accepts it. ``require_members`` (one ballot) or
+    ``sivei.ballot.validate.check_ballots`` (many, in one batch) turn it into one."""
+
+    unchecked: EncryptedBallot
+    what: str
+    """The JSON path of the ballot, for the paths of its elements in error messages."""
+
+    def ballot_hash(self, ctx: ElectionContext) -> bytes:
+        """The ballot hash (a hash of the bytes: it assumes nothing about the elements)."""
+        return self.unchecked.ballot_hash(ctx)
+
+    def element_path(self, contest: int, selection: int, component: str) -> str:
+        return f"{self.what}.contests[{contest}].selections[{selection}].ciphertext.{component}"
+
+    def elements(self) -> list[tuple[int, str]]:
+        """Every α and β with its JSON path, in document order."""
+        out = []
+        for ci, contest in enumerate(self.unchecked.contests):
+            for si, sel in enumerate(contest.selections):
+                out.append((sel.ciphertext.alpha, self.element_path(ci, si, "alpha")))
+                out.append((sel.ciphertext.beta, self.element_path(ci, si, "beta")))
+        return out
+
+    def require_members(self, group: Group, *, bits: int = DEFAULT_BITS) -> EncryptedBallot:
+        """The ballot, once every α and β passed one batched membership test; otherwise
+        ``GroupMembershipError`` naming the first element that is not in the subgroup."""
+        require_members(group, self.elements(), bits=bits)
+        return self.unchecked
+
+
+def parse_unchecked_ballot(group: Group, obj: object, what: str = "ballot") -> UncheckedBallot:
+    """Strict parse of a ballot's JSON (exact fields, canonical hex, every element and scalar in
+    range) without the membership test of α and β, which the caller batches."""
+    d = _fields(obj, {"style", "credential", "contests", "signature"}, what)
+    if not isinstance(d["style"], str):
+        raise EncodingError(tr(f"{what}.style: se esperaba texto", f"{what}.style: expected text"))
+    credential = hex_to_bytes(d["credential"], ed25519.PUBLIC_KEY_BYTES, f"{what}.credential")
+    sig_hex = d["signature"]
+    signature = b"" if sig_hex == "" else hex_to_bytes(sig_hex, ed25519.SIGNATURE_BYTES,
+                                                       f"{what}.signature")
+    contests_raw = d["contests"]
+    if not isinstance(contests_raw, list):
+        raise EncodingError(tr(f"{what}.contests: se esperaba una lista",
+                               f"{what}.contests: expected a list"))
+    contests = []
+    for ci, craw in enumerate(contests_raw):
+        cw = f"{what}.contests[{ci}]"
+        cd = _fields(craw, {"index", "selections", "sum_proof"}, cw)
+        index = cd["index"]
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 2**32:
+            raise EncodingError(tr(f"{cw}.index: entero no válido", f"{cw}.index: invalid integer"))
+        sels_raw = cd["selections"]
+        if not isinstance(sels_raw, list):
+            raise EncodingError(tr(f"{cw}.selections: se esperaba una lista",
+                                   f"{cw}.selections: expected a list"))
+        selections = []
+        for si, sraw in enumerate(sels_raw):
+            sw = f"{cw}.selections[{si}]"
+            sd = _fields(sraw, {"ciphertext", "proof"}, sw)
+            selections.append(EncryptedSelection(
+                Ciphertext.from_json(group, sd["ciphertext"], f"{sw}.ciphertext", membership=False),
+                ZeroOneProof.from_json(group, sd["proof"], f"{sw}.proof"),
             ))
-        return EncryptedBallot(d["style"], credential, tuple(contests), signature)
+        contests.append(EncryptedContest(
+            index, tuple(selections),
+            ChaumPedersenProof.from_json(group, cd["sum_proof"], f"{cw}.sum_proof"),
+        ))
+    return UncheckedBallot(EncryptedBallot(d["style"], credential, tuple(contests), signature), what)
 
 
 def _fields(obj: object, keys: set[str], what: str) -> dict[str, Any]:

@@ -147,12 +147,37 @@ def _zone(name: object, path: str) -> ZoneInfo:
 # -- the manifest's parts -----------------------------------------------------------------------
 
 
+EMBLEM_MAX_BYTES = 3072
+_EMBLEM_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.svg")
+
+
+@dataclass(frozen=True)
+class Emblem:
+    """A party's emblem as the manifest names it: an SVG file (a flat name such as ``PAN.svg``) and
+    the SHA-256 of its bytes, so that the booth and the verifier show and accept only those bytes.
+    The file itself travels beside the manifest (``sivei.ballot.emblems``)."""
+
+    file: str
+    sha256: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "sha256": self.sha256.hex()}
+
+
 @dataclass(frozen=True)
 class Party:
-    """A registered political party; its position in ``Manifest.parties`` is its registration order."""
+    """A registered political party; its position in ``Manifest.parties`` is its registration order.
+    ``emblem`` is optional: a manifest without emblems hashes as it always did."""
 
     id: str
     name: str
+    emblem: Emblem | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.emblem is not None:
+            out["emblem"] = self.emblem.to_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -427,7 +452,7 @@ class Manifest:
             "display_timezone": self.display_timezone,
             "counting_policy": self.counting_policy,
             "tie_rule": self.tie_rule,
-            "parties": [{"id": p.id, "name": p.name} for p in self.parties],
+            "parties": [p.to_json() for p in self.parties],
             "entities": [e.to_json() for e in self.entities],
             "contests": [c.to_json() for c in self.contests],
             "ballot_styles": [s.to_json() for s in self.ballot_styles],
@@ -483,6 +508,13 @@ def _validate_manifest(m: Manifest) -> None:
         _check_id(party.id, f"parties[{i}].id", PARTY_ID_RE)
         _check_text(party.name, f"parties[{i}].name")
     _check_unique((p.id for p in m.parties), "parties", "id", "partido", "party")
+    emblem_files: set[str] = set()
+    for i, p in enumerate(m.parties):
+        if p.emblem is not None:
+            if p.emblem.file in emblem_files:
+                _fail(f"parties[{i}].emblem.file", f"emblema duplicado {_q(p.emblem.file)}",
+                      f"duplicate emblem {_q(p.emblem.file)}")
+            emblem_files.add(p.emblem.file)
     party_ids = frozenset(p.id for p in m.parties)
 
     if not m.contests:
@@ -743,6 +775,19 @@ def _instant(value: object, path: str) -> datetime:
         _fail(path, f"fecha u hora imposible {_q(value)}", f"impossible date or time {_q(value)}")
 
 
+def _parse_emblem(value: object, path: str) -> Emblem:
+    o = _object(value, path, ("file", "sha256"))
+    name = _string(o["file"], _key(path, "file"))
+    if not _EMBLEM_FILE.fullmatch(name):
+        _fail(_key(path, "file"), "se esperaba el nombre de un archivo .svg (letras, dígitos, . _ -; sin carpetas)",
+              "expected the name of an .svg file (letters, digits, . _ -; no folders)")
+    digest = _string(o["sha256"], _key(path, "sha256"))
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        _fail(_key(path, "sha256"), "se esperaban 64 dígitos hexadecimales en minúsculas",
+              "expected 64 lowercase hexadecimal digits")
+    return Emblem(file=name, sha256=bytes.fromhex(digest))
+
+
 def _parse_option(value: object, path: str) -> ContestOption:
     o = _object(value, path, ("id", "label", "kind", "parties", "candidate"))
     candidate = o["candidate"]
@@ -795,9 +840,11 @@ def _parse_manifest(obj: object) -> Manifest:
               "expected a positive integer (omit the key for 0)")
     parties = []
     for i, x in enumerate(_list(o["parties"], "parties")):
-        p = _object(x, f"parties[{i}]", ("id", "name"))
+        has_emblem = isinstance(x, dict) and "emblem" in x
+        p = _object(x, f"parties[{i}]", ("id", "name", "emblem") if has_emblem else ("id", "name"))
         parties.append(Party(id=_string(p["id"], f"parties[{i}].id"),
-                             name=_string(p["name"], f"parties[{i}].name")))
+                             name=_string(p["name"], f"parties[{i}].name"),
+                             emblem=_parse_emblem(p["emblem"], f"parties[{i}].emblem") if has_emblem else None))
     entities = []
     for i, x in enumerate(_list(o["entities"], "entities")):
         e = _object(x, f"entities[{i}]", ("code", "name", "ballot_style"))

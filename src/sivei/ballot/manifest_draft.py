@@ -6,7 +6,9 @@ non-registered candidate and the null vote, and one ballot style per entity. Wri
 where mistakes come from, so administrators write a draft instead::
 
     {"election_id", "name", "voting_opens", "voting_closes", "display_timezone",
-     "parties": [{"id", "name"}],                         (may be empty: a party-less referendum)
+     "parties": [{"id", "name", "emblem"?}],              (may be empty: a party-less referendum;
+                                                          "emblem": "PAN.svg", a file in the folder
+                                                          emblemas/ next to the draft)
      "entities": [{"code", "name", "contests": [contest ids]}],
      "contests": [
        {"id", "title", "kind": "candidacy",
@@ -15,6 +17,10 @@ where mistakes come from, so administrators write a draft instead::
         "coalitions": [{"id", "name", "parties", "candidate"}],
         "independents": [{"id", "candidate"}]},
        {"id", "title", "kind": "referendum", "answers": [{"id", "label"}]}]}
+
+A party's emblem is read from ``emblemas/`` next to the draft, checked (``sivei.ballot.emblems``:
+at most 3 KB, an inert SVG) and named in the manifest with its SHA-256; copy that folder beside the
+manifest for the voting server (``SIVEI_DATA_DIR/emblemas/``).
 
 ``expand_draft`` generates the options in ballot order — parties, independents, every coalition
 combination, «Candidato/a no registrado/a» (CNR) and «Voto nulo» (NULO); answers then NULO for a
@@ -172,12 +178,36 @@ class Expansion:
     """Manifest path prefix → draft path (so that a manifest error points at the draft's line)."""
 
 
-def _expand(draft: object) -> Expansion:
+def _emblem(name: str, path: str, folder: Path | None) -> dict[str, str]:
+    import hashlib
+
+    from sivei.ballot.emblems import check_emblem
+    from sivei.ballot.manifest import Emblem
+
+    file = (folder / name) if folder is not None else None
+    if file is None or "/" in name or "\\" in name or not file.is_file():
+        _fail(path, f"no se encontró el emblema «{name}» en la carpeta emblemas/ junto al borrador",
+              f"emblem «{name}» not found in the folder emblemas/ next to the draft")
+    data = file.read_bytes()
+    digest = hashlib.sha256(data).digest()
+    try:
+        check_emblem(Emblem(name, digest), data)
+    except ManifestError as exc:
+        _fail(path, str(exc), str(exc))
+    return {"file": name, "sha256": digest.hex()}
+
+
+def _expand(draft: object, emblem_folder: Path | None = None) -> Expansion:
     d = _obj(draft, "", set(DRAFT_KEYS) - {"display_timezone"}, {"display_timezone"})
     parties: dict[str, str] = {}
+    emblems: dict[str, dict[str, str]] = {}
     for i, raw in enumerate(_list(d["parties"], "parties")):
-        p = _obj(raw, f"parties[{i}]", {"id", "name"})
-        parties[_str(p["id"], f"parties[{i}].id")] = _str(p["name"], f"parties[{i}].name")
+        p = _obj(raw, f"parties[{i}]", {"id", "name"}, {"emblem"})
+        party_id = _str(p["id"], f"parties[{i}].id")
+        parties[party_id] = _str(p["name"], f"parties[{i}].name")
+        if "emblem" in p:
+            emblems[party_id] = _emblem(_str(p["emblem"], f"parties[{i}].emblem"), f"parties[{i}].emblem",
+                                        emblem_folder)
     contests = []
     path_map: dict[str, str] = {}
     contest_ids: list[str] = []
@@ -220,7 +250,8 @@ def _expand(draft: object) -> Expansion:
         "election_id": d["election_id"], "name": d["name"], "voting_opens": d["voting_opens"],
         "voting_closes": d["voting_closes"], "display_timezone": d.get("display_timezone", DEFAULT_DISPLAY_TIMEZONE),
         "counting_policy": "one-vote", "tie_rule": "party-order",
-        "parties": [{"id": k, "name": v} for k, v in parties.items()],
+        "parties": [{"id": k, "name": v, **({"emblem": emblems[k]} if k in emblems else {})}
+                    for k, v in parties.items()],
         "entities": entities, "contests": contests, "ballot_styles": styles,
     }
     return Expansion(manifest, path_map)
@@ -269,7 +300,8 @@ def expand_draft_text(text: str, source: str) -> Manifest:
     """The manifest a draft gives; every error names the draft's line."""
     draft, lines = _parse(text, source)
     try:
-        expansion = _expand(draft)
+        folder = Path(source).parent / "emblemas"
+        expansion = _expand(draft, folder if folder.is_dir() else None)
     except _DraftProblemError as p:
         raise _error(source, lines, p.path, p.es, p.en) from None
     try:

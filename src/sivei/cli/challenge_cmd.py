@@ -1,4 +1,5 @@
-"""``sivei impugnada FILE`` (alias ``check-challenge``): check a challenged ballot offline.
+"""``sivei corroborar FILE`` (aliases ``impugnada``, the old name, and ``check-challenge``): check
+offline a ballot the voter chose to verify ("verificar / corroborar esta boleta") instead of casting.
 
 The voter's device reveals a challenged ballot (choices and ballot nonce) as a JSON file; this
 command rebuilds the encryption from the election's public files and says whether the device
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SiveiError(tr(f"no se puede leer la boleta impugnada {args.file}: {exc}",
+        raise SiveiError(tr(f"no se puede leer la boleta para verificar {args.file}: {exc}",
                             f"cannot read the challenged ballot {args.file}: {exc}")) from exc
     challenged = ChallengedBallot.from_json(ctx, data)
     print(tr(f"Elección: {ctx.manifest.name} (huella {fingerprint(ctx.election_hash)})",
@@ -47,10 +48,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("impugnada", aliases=["check-challenge"],
-                       help=tr("verificar una boleta impugnada sin conexión", "check a challenged ballot offline"))
+    p = sub.add_parser("corroborar", aliases=["impugnada", "check-challenge"],
+                       help=tr("corroborar sin conexión una boleta que el votante eligió verificar",
+                               "check offline a ballot the voter chose to verify"))
     p.add_argument("file", metavar=tr("ARCHIVO", "FILE"),
-                   help=tr("boleta impugnada (JSON)", "challenged ballot (JSON)"))
+                   help=tr("la boleta para verificar (JSON, descargada de la cabina)",
+                           "the ballot to verify (JSON, downloaded from the booth)"))
     p.add_argument("--eleccion", "--election", dest="election", required=True,
                    help=tr("directorio con los archivos públicos de la elección",
                            "directory with the election's public files"))

@@ -4,6 +4,8 @@ Subcommands (Spanish, with English aliases):
 
 - ``llave`` (``key``): create the authority's P-256 signing key, an encrypted PKCS#8 PEM.
 - ``generar`` (``generate``): roll CSV + manifest + the authority key → ``SALIDA/lista`` (unsigned list),
+  and with ``--practica PRACTICA.json`` also ``SALIDA/practica/{lista,servidor}``: the practice
+  election's list and sealed tokens from the SAME credentials (one letter for both elections),
   ``SALIDA/entregas`` (mail-merge CSV with each voter's voting link, QR codes of the links, letters:
   private), ``SALIDA/servidor/sealed-tokens.jsonl`` (each voter's credential token, sealed under their
   credential, for the voting server's operator) and ``SALIDA/custodia`` (sealed escrow, unless
@@ -34,7 +36,7 @@ from pathlib import Path
 
 from sivei.ballot import credentials as cr
 from sivei.ballot.credential_tokens import SEALED_FILE, SealedTokens, seal_tokens
-from sivei.ballot.manifest import load_manifest
+from sivei.ballot.manifest import Manifest, load_manifest
 from sivei.crypto.ecdsa import key_fingerprint_digest
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
 from sivei.i18n import tr
@@ -46,6 +48,7 @@ LIST_SUBDIR = "lista"
 DELIVERIES_SUBDIR = "entregas"
 ESCROW_SUBDIR = "custodia"
 SERVER_SUBDIR = "servidor"
+PRACTICE_SUBDIR = "practica"
 REDELIVERY_LOG = "reenvios.jsonl"
 
 
@@ -80,6 +83,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _site_arg(p)
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("directorio nuevo de salida", "new output directory"))
+    p.add_argument("--practica", "--practice", dest="practice", type=Path, default=None,
+                   metavar=tr("PRACTICA.json", "PRACTICE.json"),
+                   help=tr("también la lista y las fichas de la elección de práctica, con las mismas credenciales",
+                           "also the practice election's list and tokens, from the same credentials"))
     p.add_argument("--olvidar", "--forget", dest="forget", action="store_true",
                    help=tr("no guardar las credenciales tras entregarlas (sin recuperación posible)",
                            "do not keep the credentials after delivery (no recovery possible)"))
@@ -238,8 +245,27 @@ def cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _practice_manifest(args: argparse.Namespace, real: Manifest) -> Manifest | None:
+    from sivei.election_kind import kind_of
+
+    if args.practice is None:
+        return None
+    practice = load_manifest(args.practice)
+    if kind_of(practice.election_id) != "practice" or practice.election_id != "practica-" + real.election_id:
+        raise cr.CredentialError(tr(
+            f"{args.practice}: no es la elección de práctica de «{real.election_id}» (se espera «practica-"
+            f"{real.election_id}», de «sivei manifiesto derivar --practica»)",
+            f"{args.practice}: not the practice election of «{real.election_id}» (expected «practica-"
+            f"{real.election_id}», from «sivei manifest derive --practice»)"))
+    if {e.code: e.ballot_style for e in practice.entities} != {e.code: e.ballot_style for e in real.entities}:
+        raise cr.CredentialError(tr(f"{args.practice}: sus entidades y boletas no son las de la elección real",
+                                    f"{args.practice}: its entities and ballots are not the real election's"))
+    return practice
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
+    practice = _practice_manifest(args, manifest)
     roll = cr.read_roll(args.roll, manifest)
     retain = not args.forget
     signer = cr.load_authority_key(args.key, _authority_passphrase(new=False))
@@ -254,6 +280,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if passphrase is not None:
             cr.Escrow.create(tmp / ESCROW_SUBDIR, manifest.election_id, generated.deliveries, passphrase,
                              opslimit=cr.DEFAULT_OPSLIMIT, memlimit=cr.DEFAULT_MEMLIMIT)
+        if practice is not None:
+            draft = cr.draft_for_same_credentials(practice, generated.deliveries, retain=retain)
+            draft.write(tmp / PRACTICE_SUBDIR / LIST_SUBDIR)
+            seal_tokens(practice.election_id, generated.deliveries, signer).write(
+                tmp / PRACTICE_SUBDIR / SERVER_SUBDIR / SEALED_FILE)
     print(tr(f"{len(roll)} credenciales generadas para la elección {manifest.election_id}.",
              f"{len(roll)} credentials generated for election {manifest.election_id}."))
     print(tr("Por estilo de boleta:", "Per ballot style:"))
@@ -266,6 +297,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
              "con la lista publicada)",
              f"Sealed tokens:      {output / SERVER_SUBDIR / SEALED_FILE}  (for the server's operator, with "
              "the published list)"))
+    if practice is not None:
+        print(tr(f"Práctica:           {output / PRACTICE_SUBDIR}  (lista y fichas de {practice.election_id} con las "
+                 "MISMAS credenciales; publíquela con «sivei credenciales publicar --manifiesto PRACTICA.json»)",
+                 f"Practice:           {output / PRACTICE_SUBDIR}  (list and tokens of {practice.election_id} from the "
+                 "SAME credentials; publish it with «sivei credentials publish --manifest PRACTICE.json»)"))
     if retain:
         print(tr(f"Custodia sellada:   {output / ESCROW_SUBDIR}",
                  f"Sealed escrow:      {output / ESCROW_SUBDIR}"))

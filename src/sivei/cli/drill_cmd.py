@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from sivei.ballot.manifest import load_manifest
+from sivei.cli.verify_cmd import lote_bits_argument
 from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
 from sivei.drill import DrillOptions, default_say, run_drill
 from sivei.errors import SiveiError
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         absent=tuple(args.absent) if args.absent is not None else None, challenges=args.challenges,
         vote_script=Path(args.votes) if args.votes else None,
         manifest=load_manifest(Path(args.manifest)) if args.manifest else None,
-        output=Path(args.output), seed=args.seed, tokens=not args.no_tokens,
+        output=Path(args.output), seed=args.seed, tokens=not args.no_tokens, lote_bits=args.lote_bits,
     )
     outcome = run_drill(options, default_say)
     print()
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     print(tr("8. Verificación independiente del registro (sivei verificar):",
              "8. Independent verification of the record (sivei verify):"))
     report = verify_record(outcome.record, VerifyOptions(allow_test_group=args.test_group,
-                                                         expect_heads=(outcome.head.hex(),)))
+                                                         expect_heads=(outcome.head.hex(),),
+                                                         lote_bits=args.lote_bits))
     print(report.format_text())
     return 0 if report.ok else 1
 
@@ -82,6 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--test-group", action="store_true",
                    help=tr("usar el grupo de prueba pequeño (rápido, no seguro)",
                            "use the small test group (fast, not secure)"))
+    lote_bits_argument(p)
     p.add_argument("--http", action="store_true",
                    help=tr("por HTTP: arrancar el servidor de votación en loopback y votar por sus rutas reales",
                            "over HTTP: start the voting server on loopback and vote through its real routes"))

@@ -6,6 +6,8 @@ Subcommands (Spanish, with English aliases)::
     generar (generate)     draft → manifest: every coalition combination, CNR, null, ballot styles
     validar (validate)     a draft or a manifest, every problem with its line; nothing is written
     mostrar (show)         what each entity's voters will see, for review before the ceremony
+    derivar (derive)       the practice election's (--practica) or a drill's (--simulacro) manifest
+                           from the real one: the same ballots, its own id, name and voting window
 
 Guide: docs/manifest.md.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -102,6 +105,48 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(tr("se espera un instante UTC como 2030-05-06T14:00:00Z",
+                                            "expected a UTC instant like 2030-05-06T14:00:00Z")) from None
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    from sivei.ballot.manifest import load_manifest
+    from sivei.crypto.fingerprint import fingerprint
+    from sivei.election_kind import FLAGS, ElectionKind, ElectionKindError, banner, derived_manifest
+    from sivei.files import refuse_existing, write_new_json
+
+    refuse_existing(args.output)
+    real = load_manifest(args.manifest)
+    kind: ElectionKind = "practice" if args.practice else "drill"
+    if args.closes <= args.opens:
+        raise ElectionKindError(tr("el cierre debe ser posterior a la apertura",
+                                   "the close must come after the opening"))
+    if args.closes > real.voting_opens:
+        # One election at a time on the server: the practice election and drills end before voting opens.
+        raise ElectionKindError(tr(
+            f"la ventana debe terminar antes de que abra la elección real ({real.voting_opens:%Y-%m-%dT%H:%M:%SZ})",
+            f"the window must end before the real election opens ({real.voting_opens:%Y-%m-%dT%H:%M:%SZ})"))
+    manifest = derived_manifest(real, kind, opens=args.opens, closes=args.closes)
+    write_new_json(args.output, manifest.to_json())
+    print(banner(manifest.election_id))
+    opens, closes = manifest.local_window()
+    print(tr(f"Manifiesto escrito en {args.output}: «{manifest.name}»", f"Manifest written to {args.output}: "
+             f"«{manifest.name}»"))
+    print(tr(f"  elección {manifest.election_id}; ventana {opens} → {closes}",
+             f"  election {manifest.election_id}; window {opens} → {closes}"))
+    print(tr(f"  huella del manifiesto: {fingerprint(manifest.hash)}",
+             f"  manifest fingerprint: {fingerprint(manifest.hash)}"))
+    print(tr(f"  Siguiente: sus credenciales y su ceremonia de llaves («sivei ceremonia … {FLAGS[kind]}», id "
+             f"«{manifest.election_id}-llaves-1»); guía: docs/operations.md",
+             f"  Next: its credentials and its key ceremony («sivei ceremony … {FLAGS[kind]}», id "
+             f"«{manifest.election_id}-llaves-1»); guide: docs/operations.md"))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "manifiesto", aliases=["manifest"],
@@ -134,3 +179,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help=tr("lo que verá cada entidad en su boleta", "what each entity's ballot will show"))
     p.add_argument("file", type=Path, metavar=tr("ARCHIVO", "FILE"))
     p.set_defaults(func=cmd_show)
+    p = sub.add_parser("derivar", aliases=["derive"],
+                       help=tr("manifiesto de la elección de práctica o de un simulacro, desde el real",
+                               "the practice election's or a drill's manifest, from the real one"))
+    p.add_argument("manifest", type=Path, metavar=tr("MANIFIESTO", "MANIFEST"),
+                   help=tr("el manifiesto de la elección real", "the real election's manifest"))
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--practica", "--practice", dest="practice", action="store_true",
+                      help=tr("la elección de práctica (socialización): «practica-…»",
+                              "the practice election: «practica-…»"))
+    kind.add_argument("--simulacro", "--drill", dest="drill", action="store_true",
+                      help=tr("un simulacro con el servidor: «simulacro-…»", "a drill on the server: «simulacro-…»"))
+    p.add_argument("--abre", "--opens", dest="opens", type=_instant, required=True,
+                   help=tr("apertura (UTC, 2030-05-06T14:00:00Z)", "opening (UTC, 2030-05-06T14:00:00Z)"))
+    p.add_argument("--cierra", "--closes", dest="closes", type=_instant, required=True,
+                   help=tr("cierre (UTC), antes de que abra la elección real",
+                           "close (UTC), before the real election opens"))
+    p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
+                   help=tr("manifiesto (archivo nuevo)", "manifest (new file)"))
+    p.set_defaults(func=cmd_derive)

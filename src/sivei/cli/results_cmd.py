@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sivei.i18n import tr
 
@@ -25,32 +23,15 @@ def _signer(text: str) -> tuple[str, str]:
     return name.strip(), role.strip()
 
 
-def _today(zone: str) -> str:
-    from sivei.ballot.manifest import _MONTHS
-
-    now = datetime.now(ZoneInfo(zone))
-    es, en = _MONTHS[now.month - 1]
-    return tr(f"{now.day} de {es} de {now.year}", f"{en} {now.day}, {now.year}")
-
-
 def run(args: argparse.Namespace) -> int:
-    from sivei.ballot.credentials import load_credential_list_files
     from sivei.cli.verify_cmd import print_progress
     from sivei.election_kind import ElectionKind, check_kind
     from sivei.errors import SiveiError
-    from sivei.files import refuse_existing, write_new_bytes, write_new_json, write_new_text
-    from sivei.printing import render_pdf, render_text
+    from sivei.files import refuse_existing
     from sivei.record import layout
-    from sivei.record.context import load_election_context
+    from sivei.record.results_files import RecordResults, write_results_folder
     from sivei.record.verify import VerifyOptions, verify_record
-    from sivei.tally.publication import (
-        ActaSetting,
-        acta_document,
-        registered_per_entity,
-        results_csv,
-        results_json,
-    )
-    from sivei.tally.results import ElectionResults, format_results
+    from sivei.tally.results import format_results
 
     record: Path = args.record
     output: Path = args.output
@@ -71,36 +52,9 @@ def run(args: argparse.Namespace) -> int:
             raise SiveiError(tr("el registro NO verifica: no se publican resultados",
                                 "the record does NOT verify: no results are published"))
         print(tr("Registro verificado («sivei verificar»)", "Record verified («sivei verify»)"))
-    ctx = load_election_context(record, allow_test_group=args.test_group)
-    manifest = ctx.manifest
-    reader = layout.RecordReader(record)
-    results = ElectionResults.from_json(manifest, reader.read_json(layout.RESULTS))
-    envelope, _ = load_credential_list_files(record)
-    counts = envelope.body.get("counts")
-    registered = registered_per_entity(manifest, counts if isinstance(counts, dict) else {})
-    decryption = reader.read_json(layout.DECRYPTION)
-    present = tuple(decryption.get("present", ())) if isinstance(decryption, dict) else ()
-    head = None
-    for _, line in reader.iter_jsonl(layout.BOARD):
-        head = json.loads(line).get("head")
-    setting = ActaSetting(place=args.place, date=args.date or _today(manifest.display_timezone),
-                          signers=tuple(args.signers or ()), election_hash=ctx.election_hash,
-                          final_head=bytes.fromhex(head) if isinstance(head, str) else None,
-                          keyholders_present=tuple(int(i) for i in present))
-    document = acta_document(manifest, results, registered, setting)
-    pdf = render_pdf(document)
-    staging = output.with_name(f".{output.name}.tmp")
-    if staging.exists():
-        raise SiveiError(tr(f"{staging} ya existe (¿una ejecución interrumpida?): bórrela",
-                            f"{staging} already exists (an interrupted run?): remove it"))
-    staging.mkdir(parents=True)
-    write_new_json(staging / "resultados.json", results_json(manifest, results, registered,
-                                                             election_hash=ctx.election_hash))
-    write_new_text(staging / "resultados.csv", results_csv(manifest, results, registered))
-    write_new_bytes(staging / "acta-computo.pdf", pdf)
-    write_new_text(staging / "acta-computo.txt", render_text(document))
-    staging.rename(output)
-    print(format_results(manifest, results))
+    source = RecordResults.read(record, allow_test_group=args.test_group)
+    write_results_folder(source, source.setting(args.place, args.date, args.signers or ()), output)
+    print(format_results(source.manifest, source.results))
     print(tr(f"Resultados escritos en {output}: resultados.json, resultados.csv, acta-computo.pdf, acta-computo.txt",
              f"Results written to {output}: resultados.json, resultados.csv, acta-computo.pdf, acta-computo.txt"))
     sys.stdout.flush()

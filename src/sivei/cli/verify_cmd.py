@@ -7,18 +7,37 @@ import json
 import sys
 from pathlib import Path
 
+from sivei.crypto.batch import DEFAULT_BITS, MAX_BITS, MIN_BITS, check_bits
 from sivei.i18n import tr
 from sivei.record.verify import VerifyOptions, verify_record
 
 
-def print_progress(done: int, total: int, elapsed: float) -> None:
-    """Progress line for a board verification (also used by the key-holders' vault opening)."""
-    eta = elapsed / done * (total - done) if done else 0.0
-    print(tr(f"\r  verificando el tablero: {done}/{total} eventos, faltan ~{eta:.0f} s   ",
-             f"\r  checking the board: {done}/{total} events, ~{eta:.0f} s left   "),
+def print_progress(events: int, done: int, total: int, elapsed: float) -> None:
+    """Progress line for a board verification (also used by the key-holders' vault opening), from
+    the board file's offset: no pass over the board just to count it."""
+    share = done / total if total else 1.0
+    eta = elapsed / share * (1 - share) if share else 0.0
+    print(tr(f"\r  verificando el tablero: {share:.0%} ({events} eventos), faltan ~{eta:.0f} s   ",
+             f"\r  checking the board: {share:.0%} ({events} events), ~{eta:.0f} s left   "),
           end="", file=sys.stderr, flush=True)
     if done >= total:
         print(file=sys.stderr)
+
+
+def lote_bits_argument(p: argparse.ArgumentParser, *, default: int = DEFAULT_BITS) -> None:
+    """``--lote-bits λ``: the security of the batched proof checks (protocol §8.5)."""
+
+    def parse(value: str) -> int:
+        try:
+            return check_bits(int(value))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    p.add_argument("--lote-bits", "--batch-bits", dest="lote_bits", type=parse, default=default, metavar="λ",
+                   help=tr(f"seguridad de la verificación por lotes: una prueba falsa pasa con probabilidad "
+                           f"≤ 2·2^−λ ({MIN_BITS} a {MAX_BITS}; por omisión {default})",
+                           f"security of batch verification: a false proof passes with probability ≤ 2·2^−λ "
+                           f"({MIN_BITS} to {MAX_BITS}; default {default})"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         expect_heads=tuple(args.expect_head or ()),
         jobs=args.jobs,
         progress=None if args.quiet else print_progress,
+        lote_bits=args.lote_bits,
         closed=args.closed,
         receipts=tuple(Path(r) for r in args.receipt or ()),
     )
@@ -59,6 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--jobs", type=int, default=None,
                    help=tr("procesos en paralelo (por omisión, todos los núcleos)",
                            "parallel processes (default: all cores)"))
+    lote_bits_argument(p)
     p.add_argument("--json", metavar=tr("ARCHIVO", "FILE"),
                    help=tr("escribir el informe en JSON ('-' para la salida estándar)",
                            "write the report as JSON ('-' for standard output)"))

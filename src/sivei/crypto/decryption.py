@@ -15,10 +15,11 @@ from typing import Any
 
 import gmpy2
 
+from sivei.crypto.batch import BatchVerifier, L
 from sivei.crypto.elgamal import Ciphertext
 from sivei.crypto.encoding import Encoder, element_from_hex, element_to_hex
 from sivei.crypto.group import Group
-from sivei.crypto.proofs import ChaumPedersenProof, prove_chaum_pedersen, verify_chaum_pedersen
+from sivei.crypto.proofs import ChaumPedersenProof, batch_chaum_pedersen, prove_chaum_pedersen, verify_chaum_pedersen
 from sivei.errors import EncodingError, SiveiError
 from sivei.i18n import tr
 
@@ -50,8 +51,11 @@ class DecryptionShare:
                 "proof": self.proof.to_json(group)}
 
     @staticmethod
-    def from_json(group: Group, obj: object, what: str = "decryption share") -> DecryptionShare:
-        """Parse, checking the share's membership in the subgroup."""
+    def from_json(group: Group, obj: object, what: str = "decryption share", *,
+                  membership: bool = True) -> DecryptionShare:
+        """Parse, checking the share's membership in the subgroup — or only its range with
+        ``membership=False``, for a caller that establishes it in a batch (``batch_share``) before
+        the share is used."""
         if not isinstance(obj, dict) or set(obj) != _FIELDS:
             raise EncodingError(tr(f"{what}: se esperaban exactamente los campos {sorted(_FIELDS)}",
                                    f"{what}: expected exactly the fields {sorted(_FIELDS)}"))
@@ -61,7 +65,7 @@ class DecryptionShare:
                                    f"{what}.guardian: invalid guardian index"))
         return DecryptionShare(
             guardian,
-            element_from_hex(group, obj["share"], f"{what}.share"),
+            element_from_hex(group, obj["share"], f"{what}.share", membership=membership),
             ChaumPedersenProof.from_json(group, obj["proof"], f"{what}.proof"),
         )
 
@@ -104,6 +108,16 @@ def verify_share(group: Group, share: DecryptionShare, guardian_key: int, cipher
     return verify_chaum_pedersen(group, share.proof, ciphertext.alpha, guardian_key, share.share,
                                  context=context,
                                  statement=_statement(group, share.guardian, ciphertext))
+
+
+def batch_share(batch: BatchVerifier[L], label: L, share: DecryptionShare, guardian_key: int,
+                ciphertext: Ciphertext, context: bytes, *, g: int, k: int, alpha: int, m: int) -> None:
+    """Add a share's Chaum–Pedersen proof (log_g K_i = log_A M_i) to ``batch``: ``g``, ``k``,
+    ``alpha`` and ``m`` are the batch's indices of g, K_i and A (known members) and of M_i (an
+    ``element`` of the batch, so its membership is tested there too). Protocol §8.5, §16.1."""
+    batch_chaum_pedersen(batch, label, share.proof, ciphertext.alpha, guardian_key, share.share, context=context,
+                         statement=_statement(batch.group, share.guardian, ciphertext), g=g,
+                         h_terms=((alpha, 1),), x_terms=((k, 1),), y_terms=((m, 1),))
 
 
 def lagrange_coefficient(group: Group, i: int, present: Collection[int]) -> int:

@@ -23,13 +23,15 @@ class Ciphertext:
         return {"alpha": element_to_hex(group, self.alpha), "beta": element_to_hex(group, self.beta)}
 
     @staticmethod
-    def from_json(group: Group, obj: object, what: str) -> Ciphertext:
+    def from_json(group: Group, obj: object, what: str, *, membership: bool = True) -> Ciphertext:
+        """Parse α and β; ``membership=False`` checks their range only (the caller batches the
+        membership test, protocol §3.2)."""
         if not isinstance(obj, dict) or set(obj) != {"alpha", "beta"}:
             raise EncodingError(tr(f"{what}: se esperaba un objeto con alpha y beta",
                                    f"{what}: expected an object with alpha and beta"))
         return Ciphertext(
-            element_from_hex(group, obj["alpha"], f"{what}.alpha"),
-            element_from_hex(group, obj["beta"], f"{what}.beta"),
+            element_from_hex(group, obj["alpha"], f"{what}.alpha", membership=membership),
+            element_from_hex(group, obj["beta"], f"{what}.beta", membership=membership),
         )
 
 

@@ -10,7 +10,6 @@ a received object never changes its hash.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 
 from sivei.crypto.group import SCALAR_BYTES, Group
@@ -18,7 +17,6 @@ from sivei.errors import EncodingError
 from sivei.i18n import tr
 
 U32_MAX = 2**32 - 1
-_HEX = re.compile(r"[0-9a-f]*")
 
 
 class Encoder:
@@ -120,12 +118,17 @@ def _parse_hex(value: object, nbytes: int, what: str) -> bytes:
     if not isinstance(value, str):
         raise EncodingError(tr(f"{what}: se esperaba una cadena hexadecimal",
                                f"{what}: expected a hex string"))
-    if len(value) != 2 * nbytes or not _HEX.fullmatch(value):
+    try:
+        data = bytes.fromhex(value) if len(value) == 2 * nbytes else None
+    except ValueError:
+        data = None
+    # Round trip: exactly two lowercase digits per byte (fromhex alone accepts upper case and spaces).
+    if data is None or data.hex() != value:
         raise EncodingError(
             tr(f"{what}: se esperaban exactamente {2 * nbytes} dígitos hexadecimales en minúscula",
                f"{what}: expected exactly {2 * nbytes} lowercase hex digits")
         )
-    return bytes.fromhex(value)
+    return data
 
 
 def bytes_to_hex(data: bytes) -> str:
@@ -140,21 +143,24 @@ def element_to_hex(group: Group, x: int) -> str:
     return x.to_bytes(group.element_bytes, "big").hex()
 
 
-def element_from_hex(group: Group, value: object, what: str, *, nonidentity: bool = False) -> int:
-    """Parse and check a group element received from outside (range and subgroup membership)."""
+def element_from_hex(group: Group, value: object, what: str, *, nonidentity: bool = False,
+                     membership: bool = True) -> int:
+    """Parse and check a group element received from outside (range and subgroup membership).
+
+    ``membership=False`` checks the range only: for callers that establish membership of many
+    elements at once with the batched test (protocol §3.2, §8.5) before using them."""
     x = int.from_bytes(_parse_hex(value, group.element_bytes, what), "big")
+    if not membership:
+        return group.require_in_range(x, what)
     return group.require_element(x, what, nonidentity=nonidentity)
 
 
 def commitment_from_hex(group: Group, value: object, what: str) -> int:
     """Parse a proof commitment: range only. The proof's verification equation sets it equal to a
-    product of subgroup elements, so a commitment outside the subgroup can never verify; skipping
-    the membership exponentiation here halves the cost of reading a ballot."""
-    x = int.from_bytes(_parse_hex(value, group.element_bytes, what), "big")
-    if not 0 < x < group.p:
-        raise EncodingError(tr(f"{what}: el valor está fuera del intervalo [1, p)",
-                               f"{what}: value outside the range [1, p)"))
-    return x
+    product of subgroup elements, so a commitment outside the subgroup can never verify (a batch
+    also requires its Jacobi symbol to be 1, §8.5); skipping the membership exponentiation here
+    halves the cost of reading a ballot."""
+    return element_from_hex(group, value, what, membership=False)
 
 
 def scalar_to_hex(x: int) -> str:

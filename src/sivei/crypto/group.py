@@ -34,8 +34,13 @@ class Group:
 
     @property
     def cofactor(self) -> int:
-        """r = (p-1)/q."""
+        """(p-1)/q = 2r."""
         return (self.p - 1) // self.q
+
+    @property
+    def r(self) -> int:
+        """r = (p-1)/(2q), prime in both groups: what makes batched membership tests sound (§8.5)."""
+        return (self.p - 1) // (2 * self.q)
 
     @cached_property
     def fingerprint(self) -> bytes:
@@ -57,24 +62,33 @@ class Group:
         """True when x is in [1, p) and in the order-q subgroup."""
         return 0 < x < self.p and gmpy2.powmod(x, self.q, self.p) == 1
 
-    def require_element(self, x: int, what: str, *, nonidentity: bool = False) -> int:
-        """Return x if it is a subgroup element (≠ 1 when ``nonidentity``), else raise."""
+    def require_in_range(self, x: int, what: str) -> int:
+        """Return x if 0 < x < p, else raise: the whole check of a proof commitment, and the first
+        half of a membership test (whose order-q half may then be batched, §8.5)."""
         if not 0 < x < self.p:
             raise GroupMembershipError(
                 tr(f"{what}: el valor está fuera del intervalo [1, p)",
                    f"{what}: value outside the range [1, p)")
             )
+        return x
+
+    def require_element(self, x: int, what: str, *, nonidentity: bool = False) -> int:
+        """Return x if it is a subgroup element (≠ 1 when ``nonidentity``), else raise."""
+        self.require_in_range(x, what)
         if gmpy2.powmod(x, self.q, self.p) != 1:
-            raise GroupMembershipError(
-                tr(f"{what}: el elemento no pertenece al subgrupo de orden q",
-                   f"{what}: element is not in the order-q subgroup")
-            )
+            raise GroupMembershipError(self.not_member_message(what))
         if nonidentity and x == 1:
             raise GroupMembershipError(
                 tr(f"{what}: el elemento no puede ser la identidad (1)",
                    f"{what}: element must not be the identity (1)")
             )
         return x
+
+    @staticmethod
+    def not_member_message(what: str) -> str:
+        """The one message for an element outside the order-q subgroup, however it was found."""
+        return tr(f"{what}: el elemento no pertenece al subgrupo de orden q",
+                  f"{what}: element is not in the order-q subgroup")
 
     def require_scalar(self, x: int, what: str) -> int:
         if not 0 <= x < self.q:

@@ -6,15 +6,18 @@ verification equations (and, later, can batch them). ``statement`` is the caller
 (guardian and coefficient index, credential, contest and option index ...); the proof functions
 always add the bases and public values themselves so a caller cannot forget them.
 
-Responses are v = u − c·x mod q; checks are a = base^v · X^c.
+Responses are v = u − c·x mod q; checks are a = base^v · X^c. ``verify_*`` check one proof exactly;
+``batch_*`` recompute the challenge and its per-proof conditions and add the proof's equations to a
+``BatchVerifier`` (protocol §8.5), in terms of base indices of that batch.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sivei.crypto.batch import BatchVerifier, L
 from sivei.crypto.elgamal import Ciphertext, ElectionKey
 from sivei.crypto.encoding import (
     Encoder,
@@ -30,6 +33,8 @@ from sivei.i18n import tr
 
 Exp = Callable[[int], int]
 """An exponentiation with a fixed base: a fixed-base table's ``pow`` or a plain ``powmod``."""
+Terms = Sequence[tuple[int, int]]
+"""A product Π base^exponent over base indices of a ``BatchVerifier``."""
 
 TAG_SCHNORR = "sivei/proof/schnorr"
 TAG_CHAUM_PEDERSEN = "sivei/proof/chaum-pedersen"
@@ -139,6 +144,19 @@ def verify_chaum_pedersen(group: Group, proof: ChaumPedersenProof, h: int, x: in
             and proof.commitment_h == group.mul(hv, group.pow(y, c)))
 
 
+def batch_chaum_pedersen(batch: BatchVerifier[L], label: L, proof: ChaumPedersenProof, h: int, x: int,
+                         y: int, *, context: bytes, statement: bytes, g: int, h_terms: Terms,
+                         x_terms: Terms, y_terms: Terms) -> None:
+    """Add a = g^v·X^c and b = h^v·Y^c to ``batch``. ``h``, ``x``, ``y`` are the values the challenge
+    covers; ``g`` and the ``*_terms`` give the same values as products of the batch's bases (the sum
+    proof's X = Π α_o is expanded into its factors, so no product needs its own exponentiation)."""
+    c = _cp_challenge(batch.group, context, statement, h, x, y, proof.commitment_g, proof.commitment_h)
+    v = proof.response
+    batch.equation(label, proof.commitment_g, [(g, v), *((b, e * c) for b, e in x_terms)])
+    batch.equation(label, proof.commitment_h, [*((b, e * v) for b, e in h_terms),
+                                              *((b, e * c) for b, e in y_terms)])
+
+
 # -- Disjunctive 0/1 proof on an ElGamal ciphertext ---------------------------------------------
 
 
@@ -228,3 +246,18 @@ def verify_zero_one(key: ElectionKey, ct: Ciphertext, proof: ZeroOneProof, *, co
         and proof.a1 == group.mul(g.pow(proof.v1), group.pow(ct.alpha, proof.c1))
         and proof.b1 == group.mul(kt.pow(proof.v1), group.pow(beta_over_g, proof.c1))
     )
+
+
+def batch_zero_one(batch: BatchVerifier[L], label: L, key: ElectionKey, ct: Ciphertext, proof: ZeroOneProof,
+                   *, context: bytes, statement: bytes, g: int, k: int, alpha: int, beta: int) -> bool:
+    """Check c0 + c1 ≡ c (never batched) and add the four equations of a 0/1 proof to ``batch``, with
+    (β/g)^{c1} written β^{c1}·g^{−c1} (no inverse). ``g``, ``k``, ``alpha``, ``beta`` are the batch's
+    base indices of g, K, α and β. False (nothing added) when the challenges do not add up."""
+    c = _zero_one_challenge(key, context, statement, ct, proof.a0, proof.b0, proof.a1, proof.b1)
+    if (proof.c0 + proof.c1) % key.group.q != c:
+        return False
+    batch.equation(label, proof.a0, ((g, proof.v0), (alpha, proof.c0)))
+    batch.equation(label, proof.b0, ((k, proof.v0), (beta, proof.c0)))
+    batch.equation(label, proof.a1, ((g, proof.v1), (alpha, proof.c1)))
+    batch.equation(label, proof.b1, ((k, proof.v1), (beta, proof.c1), (g, -proof.c1)))
+    return True

@@ -135,6 +135,30 @@ class RecordReader:
         with f:
             yield from enumerate(f, start=1)
 
+    def iter_jsonl_offsets(self, name: str) -> Iterator[tuple[int, str, int]]:
+        """``iter_jsonl`` with the byte offset after each line (see ``iter_lines_with_offsets``)."""
+        return iter_lines_with_offsets(self.root / name, name)
+
+    def size(self, name: str) -> int:
+        """The file's size in bytes (0 when it is missing)."""
+        path = self.root / name
+        return path.stat().st_size if path.is_file() else 0
+
+
+def iter_lines_with_offsets(path: Path, name: str) -> Iterator[tuple[int, str, int]]:
+    """Yield (line number, line, byte offset after the line) of a JSON Lines file, for progress
+    reports from the file offset. Bytes that are not UTF-8 become lone surrogates, which every
+    parser of the record then refuses at that line."""
+    try:
+        f = path.open("rb")
+    except FileNotFoundError as exc:
+        raise RecordError(tr(f"{name}: falta el archivo", f"{name}: file missing")) from exc
+    offset = 0
+    with f:
+        for lineno, raw in enumerate(f, start=1):
+            offset += len(raw)
+            yield lineno, raw.decode("utf-8", "surrogateescape"), offset
+
 
 def parse_json_line(name: str, lineno: int, line: str) -> Any:
     try:

@@ -25,6 +25,7 @@ from sivei.ballot.board import (
     EVENT_OPEN,
     GENESIS_PREVIOUS,
     OPERATOR_EVENTS,
+    BoardEvent,
     alpha_key,
     event_from_json,
     event_hash,
@@ -33,9 +34,10 @@ from sivei.ballot.board import (
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import check_credential_list, load_credential_list_files
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes
-from sivei.ballot.validate import ballot_problems
+from sivei.ballot.validate import BallotCheck, check_ballots
+from sivei.crypto.batch import DEFAULT_BITS, check_bits
 from sivei.crypto.context import base_hash, election_hash
-from sivei.crypto.decryption import lagrange_coefficient, verify_share
+from sivei.crypto.decryption import lagrange_coefficient
 from sivei.crypto.dkg import CeremonyOutcome, check_transcript, verify_transcript
 from sivei.crypto.ecdsa import key_fingerprint_digest, load_public_key
 from sivei.crypto.elgamal import ElectionKey
@@ -54,12 +56,21 @@ from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
 from sivei.record.report import VerificationReport
 from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
-from sivei.tally.decrypt import GuardianDecryption, parse_guardian_decryption
+from sivei.tally.decrypt import (
+    GuardianDecryption,
+    failing_shares,
+    parse_guardian_decryption,
+    require_share_members,
+)
 from sivei.tally.results import ElectionResults, compute_results
 
-CHUNK = 16
+MAX_CHUNK_BYTES = 32 << 20
+MIN_CHUNK_BYTES = 256 << 10
+MAX_CHUNK_EVENTS = 2000
+"""A chunk of the board is one batch (protocol §8.5): at most this many bytes or events."""
 
-Progress = Callable[[int, int, float], None]
+Progress = Callable[[int, int, int, float], None]
+"""(events checked, board bytes checked, board size in bytes, seconds elapsed)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,11 @@ class VerifyOptions:
     expect_election: tuple[str, ...] = ()
     expect_heads: tuple[str, ...] = ()
     jobs: int | None = None
+    """Worker processes for the board; None: every core."""
     progress: Progress | None = None
+    lote_bits: int = DEFAULT_BITS
+    """λ of the batched proof checks (64 to 128): an accepted batch with a false proof passes with
+    probability at most 2·2^−λ (protocol §8.5)."""
     closed: bool = False
     """Verify a CLOSED record (up to the encrypted tally and the closing act, before decryption):
     what each key-holder checks before producing a decryption share."""
@@ -182,70 +197,121 @@ class LineResult:
     alpha_keys: tuple[int, ...]
 
 
-def _check_lines(ctx: ElectionContext, lines: Sequence[tuple[int, str]]
+def _encoding_failure(lineno: int, where: str, message: str) -> LineResult:
+    return LineResult(lineno, None, None, None, None, None, (Problem("board.encoding", where, message),),
+                      None, None, ())
+
+
+def _check_lines(ctx: ElectionContext, lines: Sequence[tuple[int, str]], bits: int
                  ) -> tuple[list[LineResult], TallyAccumulator]:
+    """Check one chunk of board lines: parse every line (ranges only for α and β), then every ballot
+    of the chunk in ONE batch (membership of α and β, every proof; protocol §8.5). Weights are drawn
+    inside ``check_ballots``, after the whole chunk has been read."""
     acc = TallyAccumulator(ctx)
-    out = []
+    out: list[LineResult | None] = []
+    ballots: list[tuple[int, int, BoardEvent, bytes]] = []  # (position in out, lineno, event, p_hash)
+    checks: list[BallotCheck] = []
     for lineno, line in lines:
         where = f"{layout.BOARD}:{lineno}"
         try:
             obj = layout.parse_json_line(layout.BOARD, lineno, line)
-            event, p_hash = event_from_json(ctx, obj, where)
+            event, p_hash = event_from_json(ctx, obj, where, membership=False)
         except SiveiError as exc:
-            out.append(LineResult(lineno, None, None, None, None, None,
-                                  (Problem("board.encoding", where, str(exc)),), None, None, ()))
+            out.append(_encoding_failure(lineno, where, str(exc)))
             continue
-        if event.ballot is None:
+        if event.unchecked_ballot is None:
             out.append(LineResult(lineno, event.index, event.type, event.head, p_hash,
                                   dict(event.payload or {}), (), None, None, ()))
             continue
-        ballot = event.ballot
         loc = tr(f"{where} (boleta {fingerprint(p_hash)})", f"{where} (ballot {fingerprint(p_hash)})")
-        problems = ballot_problems(ctx, ballot, ballot.style, loc)
-        if not any(p.check in ("ballot.shape", "ballot.style.unknown") for p in problems):
+        # The credential list's style is the coordinator's check (_ballot_policy): here the ballot is
+        # compared with its own style, so no list problem is reported twice.
+        checks.append(BallotCheck(event.unchecked_ballot, event.unchecked_ballot.unchecked.style, loc,
+                                  ballot_hash=p_hash))
+        ballots.append((len(out), lineno, event, p_hash))
+        out.append(None)
+    for (position, lineno, event, p_hash), verdict in zip(ballots, check_ballots(ctx, checks, bits=bits),
+                                                          strict=True):
+        ballot = verdict.ballot
+        if ballot is None:  # an α or β outside the subgroup: the line does not parse, as before batching
+            assert verdict.not_member is not None
+            out[position] = _encoding_failure(lineno, f"{layout.BOARD}:{lineno}", verdict.not_member)
+            continue
+        if not any(p.check in ("ballot.shape", "ballot.style.unknown") for p in verdict.problems):
             acc.add(ballot)
         keys = tuple(alpha_key(s.ciphertext.alpha) for c in ballot.contests for s in c.selections)
-        out.append(LineResult(lineno, event.index, event.type, event.head, p_hash, None, tuple(problems),
-                              ballot.credential, ballot.style, keys))
-    return out, acc
+        out[position] = LineResult(lineno, event.index, event.type, event.head, p_hash, None, verdict.problems,
+                                   ballot.credential, ballot.style, keys)
+    return [r for r in out if r is not None], acc
 
 
-def _worker_check(lines: Sequence[tuple[int, str]]) -> tuple[list[LineResult], TallyAccumulator]:
+def _worker_check(lines: Sequence[tuple[int, str]], bits: int) -> tuple[list[LineResult], TallyAccumulator]:
     assert _worker_ctx is not None
-    return _check_lines(_worker_ctx, lines)
+    return _check_lines(_worker_ctx, lines, bits)
 
 
-def _chunks(reader: layout.RecordReader) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for lineno, line in reader.iter_jsonl(layout.BOARD):
-        chunk.append((lineno, line))
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+@dataclass(frozen=True)
+class _Chunk:
+    lines: list[tuple[int, str]]
+    end_offset: int
+    """Byte offset of the board file after the chunk's last line (progress and ETA)."""
 
 
-def _results_in_order(ctx: ElectionContext, reader: layout.RecordReader, jobs: int
-                      ) -> Iterator[tuple[list[LineResult], TallyAccumulator]]:
-    """Check board chunks on ``jobs`` processes, yielding results in file order with a bounded
-    number of chunks in flight."""
+def chunk_bytes(board_bytes: int, jobs: int) -> int:
+    """Target size of one chunk: one batch per chunk, so bigger is cheaper per ballot (Pippenger);
+    with several workers, about three chunks per worker keep them all busy to the end."""
     if jobs <= 1:
-        for chunk in _chunks(reader):
-            yield _check_lines(ctx, chunk)
+        return MAX_CHUNK_BYTES
+    return max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, board_bytes // (3 * jobs)))
+
+
+def _chunks(reader: layout.RecordReader, target: int) -> Iterator[_Chunk]:
+    chunk: list[tuple[int, str]] = []
+    size = 0
+    offset = 0
+    for lineno, line, offset in reader.iter_jsonl_offsets(layout.BOARD):
+        chunk.append((lineno, line))
+        size += len(line)
+        if size >= target or len(chunk) >= MAX_CHUNK_EVENTS:
+            yield _Chunk(chunk, offset)
+            chunk, size = [], 0
+    if chunk:
+        yield _Chunk(chunk, offset)
+
+
+_Checked = tuple[list[LineResult], TallyAccumulator, int]
+
+
+def _results_in_order(ctx: ElectionContext, reader: layout.RecordReader, jobs: int, bits: int
+                      ) -> Iterator[_Checked]:
+    """Check board chunks on ``jobs`` processes, yielding (results, partial tally, end offset) in file
+    order with a bounded number of chunks in flight. Each worker draws its own weights."""
+    target = chunk_bytes(reader.size(layout.BOARD), jobs)
+    if jobs <= 1:
+        for chunk in _chunks(reader, target):
+            yield (*_check_lines(ctx, chunk.lines, bits), chunk.end_offset)
         return
     import multiprocessing
 
     mp = multiprocessing.get_context("spawn")  # no inherited state (PKCS#11 sessions, locks)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker,
                              initargs=(ctx, language())) as pool:
-        pending: list[Future[tuple[list[LineResult], TallyAccumulator]]] = []
-        for chunk in _chunks(reader):
-            pending.append(pool.submit(_worker_check, chunk))
-            if len(pending) >= 4 * jobs:
-                yield pending.pop(0).result()
-        for fut in pending:
-            yield fut.result()
+        pending: list[tuple[Future[tuple[list[LineResult], TallyAccumulator]], int]] = []
+        for chunk in _chunks(reader, target):
+            pending.append((pool.submit(_worker_check, chunk.lines, bits), chunk.end_offset))
+            if len(pending) >= 2 * jobs:
+                fut, end = pending.pop(0)
+                yield (*fut.result(), end)
+        for fut, end in pending:
+            yield (*fut.result(), end)
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 # -- the verifier -------------------------------------------------------------------------------
@@ -274,6 +340,9 @@ class _Verifier:
         if group is None:
             return report
         report.add_fact("group", tr("grupo", "group"), group.name)
+        bits = check_bits(self.options.lote_bits)
+        report.add_fact("batch_bits", tr("pruebas por lotes, λ (una prueba falsa pasa con probabilidad ≤ 2·2^−λ)",
+                                         "batched proofs, λ (a false proof passes with probability ≤ 2·2^−λ)"), bits)
         manifest = self._manifest(header)
         if manifest is None:
             return report
@@ -388,8 +457,9 @@ class _Verifier:
 
     def _board(self, ctx: ElectionContext, credential_styles: dict[bytes, str]) -> EncryptedTally | None:
         report = self.report
-        total_lines = sum(1 for _ in self.reader.iter_jsonl(layout.BOARD))
-        jobs = self.options.jobs or os.cpu_count() or 1
+        total_bytes = self.reader.size(layout.BOARD)
+        jobs = self.options.jobs or default_jobs()
+        bits = self.options.lote_bits
         acc = TallyAccumulator(ctx)
         previous = GENESIS_PREVIOUS
         expected_index = 0
@@ -403,7 +473,7 @@ class _Verifier:
         found = [False] * len(expect)
         start = time.monotonic()
         done = 0
-        for results, partial in _results_in_order(ctx, self.reader, jobs):
+        for results, partial, offset in _results_in_order(ctx, self.reader, jobs, bits):
             acc.merge(partial)
             for r in results:
                 done += 1
@@ -448,7 +518,7 @@ class _Verifier:
                     ballots += 1
                     self._ballot_policy(r, where, credential_styles, cast, alphas)
             if self.options.progress:
-                self.options.progress(done, total_lines, time.monotonic() - start)
+                self.options.progress(done, offset, total_bytes, time.monotonic() - start)
         if not self.options.expect_heads:
             report.notes.append(tr(
                 "sin --expect-head no se puede detectar que se hayan quitado boletas del final del tablero",
@@ -528,16 +598,19 @@ class _Verifier:
         n, t = threshold
         try:
             data = self.reader.read_json(layout.DECRYPTION)
-
             if not isinstance(data, dict) or set(data) != {"ceremony_id", "present", "weights", "envelopes"}:
                 raise SiveiError(tr("campos no válidos", "invalid fields"))
             envelopes = [Envelope.from_json(e, f"envelopes[{i}]") for i, e in enumerate(data["envelopes"])]
-            decryptions = [parse_guardian_decryption(ctx, env, f"envelopes[{i}]") for i, env in enumerate(envelopes)]
+            decryptions = [parse_guardian_decryption(ctx, env, f"envelopes[{i}]", membership=False)
+                           for i, env in enumerate(envelopes)]
+            # Every share's membership in one batch, before anything uses a share (§3.2, §8.5).
+            require_share_members(ctx, [(d, f"envelopes[{i}]") for i, d in enumerate(decryptions)],
+                                  bits=self.options.lote_bits)
         except SiveiError as exc:
             report.add("decryption", layout.DECRYPTION, str(exc))
             return None
         t_hash = tally.hash(ctx)
-        valid: list[GuardianDecryption] = []
+        candidates: list[tuple[GuardianDecryption, str]] = []
         for d in decryptions:
             where = tr(f"{layout.DECRYPTION}, custodio {d.guardian}", f"{layout.DECRYPTION}, guardian {d.guardian}")
             if not 1 <= d.guardian <= n:
@@ -562,21 +635,20 @@ class _Verifier:
                     len(row) != len(e.ciphertexts) for row, e in zip(d.shares, tally.entries, strict=True)):
                 report.add("decryption", where, tr("número de partes incorrecto", "wrong number of shares"))
                 continue
-            ok = True
-            for row, entry in zip(d.shares, tally.entries, strict=True):
+            candidates.append((d, where))
+        # Shares are members, K_i come from the verified transcript and the tally is our own product of
+        # checked ballots: every proof of every guardian in one batch.
+        failures = failing_shares(ctx, tally, [(d, guardian_keys[d.guardian - 1]) for d, _ in candidates],
+                                  bits=self.options.lote_bits)
+        valid: list[GuardianDecryption] = []
+        for (d, where), failed_shares in zip(candidates, failures, strict=True):
+            for ei, oi in failed_shares:
+                entry = tally.entries[ei]
                 contest = ctx.manifest.contests[entry.contest_index]
-                for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
-                    # Shares were parsed with membership checks, K_i come from the verified
-                    # transcript and the tally is our own product of checked ballots.
-                    if share.guardian != d.guardian or not verify_share(
-                            ctx.group, share, guardian_keys[d.guardian - 1], ct, ctx.election_hash,
-                            elements_checked=True):
-                        ok = False
-                        report.add("decryption.share-proof",
-                                   f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
-                                   tr("la prueba de descifrado parcial no es válida",
-                                      "the partial decryption proof is invalid"))
-            if ok:
+                report.add("decryption.share-proof", f"{where}, {entry.entity}/{contest.id}/{contest.options[oi].id}",
+                           tr("la prueba de descifrado parcial no es válida",
+                              "the partial decryption proof is invalid"))
+            if not failed_shares:
                 valid.append(d)
         present = sorted(d.guardian for d in valid)
         if sorted(set(present)) != present:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sivei.ballot.context import ElectionContext
+from sivei.crypto.batch import DEFAULT_BITS, BatchVerifier, require_members
 from sivei.crypto.decryption import (
     DecryptionShare,
+    batch_share,
     combine_shares,
     compute_share,
     lagrange_coefficient,
@@ -23,6 +25,7 @@ from sivei.crypto.dlog import discrete_log
 from sivei.crypto.ecdsa import Signer
 from sivei.crypto.encoding import hex_to_bytes, scalar_to_hex
 from sivei.crypto.envelope import Envelope, seal
+from sivei.crypto.fixedbase import fixed_base
 from sivei.errors import EncodingError
 from sivei.i18n import tr
 from sivei.tally.aggregate import EncryptedTally
@@ -58,7 +61,10 @@ def decrypt_tally_share(ctx: ElectionContext, tally: EncryptedTally, *, guardian
                 body={"guardian": guardian, "tally_hash": t_hash.hex(), "shares": shares})
 
 
-def parse_guardian_decryption(ctx: ElectionContext, envelope: Envelope, what: str) -> GuardianDecryption:
+def parse_guardian_decryption(ctx: ElectionContext, envelope: Envelope, what: str, *,
+                              membership: bool = True) -> GuardianDecryption:
+    """Parse one guardian's envelope; ``membership=False`` leaves the shares' membership to a batch
+    (``require_share_members``), which must run before any share is verified or combined."""
     body = envelope.body
     if set(body) != {"guardian", "tally_hash", "shares"}:
         raise EncodingError(tr(f"{what}: campos no válidos", f"{what}: invalid fields"))
@@ -74,10 +80,45 @@ def parse_guardian_decryption(ctx: ElectionContext, envelope: Envelope, what: st
         raise EncodingError(tr(f"{what}.shares: se esperaba una lista de listas",
                                f"{what}.shares: expected a list of lists"))
     shares = tuple(
-        tuple(DecryptionShare.from_json(ctx.group, s, f"{what}.shares[{i}][{j}]") for j, s in enumerate(row))
+        tuple(DecryptionShare.from_json(ctx.group, s, f"{what}.shares[{i}][{j}]", membership=membership)
+              for j, s in enumerate(row))
         for i, row in enumerate(raw)
     )
     return GuardianDecryption(guardian, t_hash, shares, envelope)
+
+
+def require_share_members(ctx: ElectionContext, decryptions: Sequence[tuple[GuardianDecryption, str]], *,
+                          bits: int = DEFAULT_BITS) -> None:
+    """Establish, in one batch, that every share M_i of decryptions parsed with ``membership=False``
+    is in the subgroup; raise ``GroupMembershipError`` naming the first one that is not (``what`` is
+    the path each decryption was parsed with)."""
+    require_members(ctx.group, [(share.share, f"{what}.shares[{i}][{j}].share")
+                                for d, what in decryptions for i, row in enumerate(d.shares)
+                                for j, share in enumerate(row)], bits=bits)
+
+
+def failing_shares(ctx: ElectionContext, tally: EncryptedTally, decryptions: Sequence[tuple[GuardianDecryption, int]],
+                   *, bits: int = DEFAULT_BITS) -> list[list[tuple[int, int]]]:
+    """For each (decryption, K_i) — shares already established as members, one row per tally entry
+    and one share per option — the (entry, option) of every share whose guardian index differs or
+    whose Chaum–Pedersen proof fails, in order. Every proof is checked in one batch (protocol §8.5)."""
+    group = ctx.group
+    batch: BatchVerifier[tuple[int, int, int]] = BatchVerifier(group, bits=bits)
+    g = batch.known(group.g, fixed_base(group, group.g))
+    alphas = [[batch.known(ct.alpha) for ct in entry.ciphertexts] for entry in tally.entries]
+    wrong_index: set[tuple[int, int, int]] = set()
+    for di, (d, key) in enumerate(decryptions):
+        k = batch.known(key)
+        for ei, (row, entry) in enumerate(zip(d.shares, tally.entries, strict=True)):
+            for oi, (share, ct) in enumerate(zip(row, entry.ciphertexts, strict=True)):
+                if share.guardian != d.guardian:
+                    wrong_index.add((di, ei, oi))
+                    continue
+                batch_share(batch, (di, ei, oi), share, key, ct, ctx.election_hash, g=g, k=k,
+                            alpha=alphas[ei][oi], m=batch.known(share.share))
+    failed = wrong_index | set(batch.run().bad_equations)
+    return [[(ei, oi) for ei, row in enumerate(d.shares) for oi in range(len(row)) if (di, ei, oi) in failed]
+            for di, (d, _) in enumerate(decryptions)]
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,16 @@ def acta_document(manifest: Manifest, results: ElectionResults, registered: Mapp
     people = setting.signers or tuple(("", tr("Nombre, cargo y firma", "Name, role and signature")) for _ in range(4))
     doc.add(Signatures(people))
     return doc
+
+
+
+def acta_date_today(zone: str) -> str:
+    """Today's date in ``zone`` as an acta writes it ("2 de junio de 2030")."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sivei.ballot.manifest import _MONTHS
+
+    now = datetime.now(ZoneInfo(zone))
+    es, en = _MONTHS[now.month - 1]
+    return tr(f"{now.day} de {es} de {now.year}", f"{en} {now.day}, {now.year}")

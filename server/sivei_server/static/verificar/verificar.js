@@ -1,7 +1,7 @@
 // The static verification page (index.html): checks a challenged ballot on this device.
 // A classic script (no ES modules: the page must also work opened from a file), using
 // globalThis.SiveiVerificar from sivei-verificar.js (the booth's own cryptography, bundled by
-// scripts/bundle-verify.mjs). Nothing is sent anywhere; the only requests are, when the page is
+// scripts/bundle.mjs). Nothing is sent anywhere; the only requests are, when the page is
 // served over http(s), for the election's public context next to it (contexto.json) or from the
 // voting server (/api/eleccion/contexto).
 //
@@ -119,9 +119,10 @@
     $("contexto-huella").hidden = false;
   }
 
+  // The context's keys; "emblems" (the parties' SVG files, when the manifest names them) may be there.
   function isContextJson(obj) {
     return obj !== null && typeof obj === "object" && !Array.isArray(obj)
-      && Object.keys(obj).sort().join(",") === CONTEXT_KEYS.join(",");
+      && Object.keys(obj).filter((k) => k !== "emblems").sort().join(",") === CONTEXT_KEYS.join(",");
   }
 
   function recordRole(name, obj) {

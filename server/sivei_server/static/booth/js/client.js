@@ -27,22 +27,38 @@ export class BoothCrypto {
   /**
    * Start the worker and load the election context ({group, election_key, election_hash,
    * manifest}). Without Web Worker support (never in the browsers the booth supports) the same
-   * service runs in the page.
+   * service runs in the page. The booth's page passes its bundle (scripts/bundle.mjs) as a classic
+   * worker: `{workerUrl, workerType: "classic"}`.
    */
-  static async start(context, { allowTestGroup = false, workerUrl = new URL("./worker.js", import.meta.url) } = {}) {
-    const booth = new BoothCrypto(context, workerUrl);
-    booth.info = await booth.call("init", { context, allowTestGroup });
+  static async start(context, options = {}) {
+    const booth = BoothCrypto.create(context, options);
+    await booth.ready;
     return booth;
   }
 
-  constructor(context, workerUrl) {
+  /**
+   * The same without waiting: the worker builds its tables while the page goes on; `ready` settles
+   * with `info` once it has ({group, electionHash, electionFingerprint, manifestFingerprint, tablesMs}).
+   */
+  static create(context, { allowTestGroup = false, workerUrl = new URL("./worker.js", import.meta.url),
+    workerType = "module" } = {}) {
+    const booth = new BoothCrypto(context, workerUrl, workerType);
+    booth.info = null;
+    booth.ready = booth.call("init", { context, allowTestGroup }).then((info) => {
+      booth.info = info;
+      return info;
+    });
+    return booth;
+  }
+
+  constructor(context, workerUrl, workerType = "module") {
     this.context = context;
     this.electionId = context.manifest.election_id;
     this.electionHash = hexToBytesLoose(context.election_hash);
     this.pending = new Map();
     this.nextId = 1;
     if (typeof Worker === "function") {
-      this.worker = new Worker(workerUrl, { type: "module" });
+      this.worker = new Worker(workerUrl, { type: workerType });
       this.worker.addEventListener("message", (event) => this.settle(event.data));
       this.worker.addEventListener("error", (event) => {
         for (const { reject } of this.pending.values()) reject(new Error(event.message || "worker error"));

@@ -49,6 +49,22 @@ function string(value, path) {
   return value;
 }
 
+/** A party's emblem: {file: "NAME.svg", sha256: 64 lowercase hex} (the bytes travel beside the manifest). */
+function emblem(value, path) {
+  const e = object(value, path, ["file", "sha256"]);
+  const file = string(e.file, key(path, "file"));
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\.svg$/.test(file)) {
+    fail(key(path, "file"), "se esperaba el nombre de un archivo .svg (letras, dígitos, . _ -; sin carpetas)",
+      "expected the name of an .svg file (letters, digits, . _ -; no folders)");
+  }
+  const sha256 = string(e.sha256, key(path, "sha256"));
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
+    fail(key(path, "sha256"), "se esperaban 64 dígitos hexadecimales en minúsculas",
+      "expected 64 lowercase hexadecimal digits");
+  }
+  return Object.freeze({ file, sha256 });
+}
+
 function list(value, path) {
   if (!Array.isArray(value)) fail(path, "se esperaba una lista", "expected a list");
   return value;
@@ -226,9 +242,20 @@ export class Manifest {
     this.countingPolicy = literal(o.counting_policy, "counting_policy", ["one-vote"]);
     this.tieRule = literal(o.tie_rule, "tie_rule", ["party-order"]);
     this.parties = Object.freeze(list(o.parties, "parties").map((x, i) => {
-      const p = object(x, `parties[${i}]`, ["id", "name"]);
-      return Object.freeze({ id: string(p.id, `parties[${i}].id`), name: string(p.name, `parties[${i}].name`) });
+      const withEmblem = x !== null && typeof x === "object" && Object.prototype.hasOwnProperty.call(x, "emblem");
+      const p = object(x, `parties[${i}]`, withEmblem ? ["id", "name", "emblem"] : ["id", "name"]);
+      const party = { id: string(p.id, `parties[${i}].id`), name: string(p.name, `parties[${i}].name`) };
+      if (withEmblem) party.emblem = emblem(p.emblem, `parties[${i}].emblem`);
+      return Object.freeze(party);
     }));
+    const emblemFiles = new Set();
+    this.parties.forEach((p, i) => {
+      if (!p.emblem) return;
+      if (emblemFiles.has(p.emblem.file)) {
+        fail(`parties[${i}].emblem.file`, `emblema duplicado "${p.emblem.file}"`, `duplicate emblem "${p.emblem.file}"`);
+      }
+      emblemFiles.add(p.emblem.file);
+    });
     this.entities = Object.freeze(list(o.entities, "entities").map((x, i) => {
       const e = object(x, `entities[${i}]`, ["code", "name", "ballot_style"]);
       return Object.freeze({
@@ -372,7 +399,8 @@ export class Manifest {
       display_timezone: this.displayTimezone,
       counting_policy: this.countingPolicy,
       tie_rule: this.tieRule,
-      parties: this.parties.map((p) => ({ id: p.id, name: p.name })),
+      parties: this.parties.map((p) => (p.emblem ? { id: p.id, name: p.name, emblem: { ...p.emblem } }
+        : { id: p.id, name: p.name })),
       entities: this.entities.map((e) => ({ code: e.code, name: e.name, ballot_style: e.ballotStyle })),
       contests: this.contests.map((c) => c.toJson()),
       ballot_styles: this.ballotStyles.map((s) => ({ id: s.id, entity: s.entity, contests: [...s.contests] })),

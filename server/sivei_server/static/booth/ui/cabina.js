@@ -13,10 +13,13 @@
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
 
 import { onLinkOpened, takeLinkText } from "./enlace.js"; // first: strips the fragment before anything runs
-import { bytesToHex } from "../js/bytes.js";
+import { bytesToHex, hexToBytesLoose } from "../js/bytes.js";
 import { BoothCrypto } from "../js/client.js";
+import { fingerprint } from "../js/fingerprint.js";
 import { Manifest } from "../js/manifest.js";
+import { sha256 } from "../js/sha256.js";
 import { BallotMarks, WRITE_IN_MAX } from "./boleta.js";
+import { instantText, sessionEndText } from "./horas.js";
 import { challengeQrText, qrDataUrl } from "./qr.js";
 import { EN, MSG } from "./textos.js";
 
@@ -31,6 +34,7 @@ let context = null;
 let manifest = null;
 let voter = null;
 let marks = null;
+let emblems = new Map(); // party id → data: URL of its emblem, only if its bytes have the manifest's SHA-256
 let linkText = takeLinkText(); // the link's `credencial=…` until read; page memory only
 let credential = null; // {canonical, seed, publicCredential, token}: page memory only
 let encrypted = null; // the ballot encrypted for the current choices (unsigned)
@@ -123,12 +127,63 @@ function downloadLink(anchor, name, obj) {
 
 function showSession() {
   const p = $("sesion");
-  if (!voter || !voter.session_expires_at) return;
-  const end = new Date(voter.session_expires_at);
-  const time = end.toLocaleTimeString(lang === "en" ? "en-US" : "es-MX", { hour: "2-digit", minute: "2-digit" })
-    .replace(/\.$/, "");
-  p.textContent = t("sesion", time);
+  if (!voter || !sessionEnd) return;
+  p.textContent = t("sesion", sessionEndText(new Date(sessionEnd), lang));
   p.hidden = false;
+}
+
+// -- the session's end (absolute: 30 minutes from the login, never extended) ---------------------------
+
+let sessionEnd = null; // this device's clock (ms) when the server's session ends
+let sessionTimers = [];
+let resumeScreen = null; // where the voter was when the session ended
+let sessionVoter = null; // the account the credential was opened for
+
+/** From /api/votante's seconds left (the server's clock), warnings at 5 and 1 minute, then the end. */
+function scheduleSession() {
+  for (const id of sessionTimers) clearTimeout(id);
+  sessionTimers = [];
+  sessionEnd = null;
+  if (!voter || typeof voter.session_seconds_left !== "number") return;
+  sessionEnd = Date.now() + voter.session_seconds_left * 1000;
+  for (const minutes of [5, 1]) {
+    const wait = sessionEnd - minutes * 60_000 - Date.now();
+    if (wait > 0) sessionTimers.push(setTimeout(() => warnSession(minutes), wait));
+  }
+  sessionTimers.push(setTimeout(sessionEnded, Math.max(0, sessionEnd - Date.now())));
+}
+
+function voting() {
+  return !["p-carga", "p-sesion", "p-votado", "p-recibo"].includes(screen) && voter !== null && !voter.voted;
+}
+
+function warnSession(minutes) {
+  if (!voting()) return;
+  $("aviso-sesion-texto").textContent = t(minutes === 1 ? "avisoSesion1" : "avisoSesion5",
+    sessionEndText(new Date(sessionEnd), lang));
+  const box = $("aviso-sesion");
+  box.hidden = false;
+  $("seguir").focus();
+}
+
+function keepVoting() {
+  $("aviso-sesion").hidden = true;
+  const heading = $(screen).querySelector("h1");
+  if (heading) heading.focus();
+}
+
+/**
+ * The session ended (its time, or the server said 401): the credential, the marks and any signed
+ * ballot stay in this page; the login opens in another tab and the voter comes back to where they were.
+ */
+function sessionEnded() {
+  for (const id of sessionTimers) clearTimeout(id);
+  sessionTimers = [];
+  $("aviso-sesion").hidden = true;
+  if (!voting() && screen !== "p-error") return;
+  if (screen !== "p-sesion") resumeScreen = screen === "p-error" ? "p-codigo" : screen;
+  $("sesion").hidden = true;
+  askLogin({ ended: true });
 }
 
 // -- server --------------------------------------------------------------------------------------------
@@ -147,10 +202,19 @@ class HttpError extends Error {
 }
 
 async function getJson(url) {
-  const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  // No extra header: the page preloads these two (<link rel="preload" as="fetch" crossorigin>) and a
+  // fetch that differs from the preload would be sent again.
+  const r = await fetch(url, { credentials: "same-origin" });
   const body = await r.json().catch(() => null);
   if (!r.ok) throw new HttpError(r.status, body);
   return body;
+}
+
+/** The loading screen's progress: step n of 3, and what is being done. */
+function progress(step, text) {
+  const bar = $("progreso");
+  bar.value = step;
+  $("progreso-texto").textContent = text;
 }
 
 // -- step 1: the credential ---------------------------------------------------------------------------
@@ -160,6 +224,7 @@ async function readCredential(typed) {
   const error = $("credencial-error");
   try {
     credential = await booth.openCredential(typed, voter);
+    sessionVoter = voter.voter_id;
   } catch (err) {
     error.textContent = errText(err);
     error.hidden = false;
@@ -215,6 +280,25 @@ function stopCamera() {
 
 // -- step 2: the ballot ----------------------------------------------------------------------------------
 
+/**
+ * The emblems the manifest names (file and SHA-256) and the context brings (file → SVG text): an
+ * emblem is shown only if its bytes hash to the manifest's digest; a missing or altered one is not
+ * shown at all (the party's name is there either way).
+ */
+async function verifiedEmblems(m, files) {
+  const out = new Map();
+  if (!files || typeof files !== "object") return out;
+  for (const party of m.parties) {
+    if (!party.emblem || typeof files[party.emblem.file] !== "string") continue;
+    const bytes = new TextEncoder().encode(files[party.emblem.file]);
+    if (bytes.length > 3072 || bytesToHex(await sha256(bytes)) !== party.emblem.sha256) continue;
+    let binary = "";
+    for (const b of bytes) binary += String.fromCharCode(b);
+    out.set(party.id, `data:image/svg+xml;base64,${btoa(binary)}`);
+  }
+  return out;
+}
+
 function partyName(partyId) {
   const p = manifest.parties.find((x) => x.id === partyId);
   return p ? p.name : partyId;
@@ -230,6 +314,12 @@ function resultText(cm) {
   const coalition = cm.coalition;
   const extra = coalition && op.kind === "combination" ? ` (${coalition.name})` : "";
   return t("tuVoto", op.label + extra);
+}
+
+/** The manifest's texts are Spanish: marked so inside the English booth (names of the booth's own
+ * options, "anular" and the write-in, are translated and need no mark). */
+function manifestLang(kind = null) {
+  return lang === "en" && kind !== "null" && kind !== "write_in" ? "es" : null;
 }
 
 function optionText(cm, op) {
@@ -275,7 +365,8 @@ function drawBallot() {
     const id = ids(cm);
     const fs = el("fieldset", { className: "contienda", id: id.cid, "aria-describedby": `${id.cid}-ayuda` });
     const legend = el("legend");
-    legend.append(el("span", { className: "num" }, t("eleccionDe", n + 1, total)), " ", el("span", {}, c.title));
+    legend.append(el("span", { className: "num" }, t("eleccionDe", n + 1, total)), " ",
+      el("span", { lang: manifestLang() }, c.title));
     fs.append(legend);
     fs.append(el("p", { className: "ayuda", id: `${id.cid}-ayuda` },
       c.kind === "referendum" ? t("ayudaConsulta") : t("ayudaCandidatura")));
@@ -283,20 +374,26 @@ function drawBallot() {
     for (const op of cm.items) {
       const oid = id.option(op);
       const li = el("li", { className: `opcion opcion-${op.kind}` });
-      const box = el("input", { type: "checkbox", id: oid, value: op.id, "data-contienda": c.id,
-        "aria-describedby": id.vote });
+      // Each option's name is its own label (party, candidate, coalition); the contest's resulting
+      // vote is announced by its live region, not repeated as every option's description.
+      const box = el("input", { type: "checkbox", id: oid, value: op.id, "data-contienda": c.id });
       const text = optionText(cm, op);
       const label = el("label", { for: oid });
-      label.append(el("span", { className: "principal" }, text.main));
-      if (text.detail) label.append(" ", el("span", { className: "detalle" }, text.detail));
+      const emblem = op.kind === "party" ? emblems.get(op.parties[0]) : undefined;
+      // Decorative (alt=""): the party's name is the label's text.
+      if (emblem) label.append(el("img", { className: "emblema", src: emblem, alt: "", width: 44, height: 44 }));
+      label.append(el("span", { className: "principal", lang: manifestLang(op.kind) }, text.main));
+      if (text.detail) label.append(" ", el("span", { className: "detalle", lang: manifestLang(op.kind) }, text.detail));
+      label.append(el("span", { className: "no-disponible", id: `${oid}-no` }, t("noDisponible")));
       li.append(box, label);
       if (op.kind === "write_in") {
         const nid = `${oid}-nombre`;
         const wrap = el("div", { className: "nombre", id: `${nid}-caja` });
         const input = el("input", { type: "text", id: nid, maxlength: WRITE_IN_MAX, autocomplete: "off",
-          spellcheck: "false", "data-nombre": c.id, "aria-describedby": id.vote });
+          spellcheck: "false", "data-nombre": c.id, "aria-describedby": `${nid}-aviso` });
         input.value = cm.writeInName;
-        wrap.append(el("label", { for: nid }, t("nombre")), input);
+        wrap.append(el("label", { for: nid }, t("nombre")), input,
+          el("p", { className: "aviso-nombre", id: `${nid}-aviso` }, t("nombreAviso")));
         li.append(wrap);
       }
       list.append(li);
@@ -321,6 +418,8 @@ function updateContest(cm) {
     someDisabled = someDisabled || !offered;
     box.checked = checked;
     box.disabled = !offered;
+    if (offered) box.removeAttribute("aria-describedby");
+    else box.setAttribute("aria-describedby", `${id.option(op)}-no ${id.hint}`);
     box.parentElement.classList.toggle("marcada", checked);
     box.parentElement.classList.toggle("no-ofrecida", !offered);
     if (op.kind === "write_in") document.getElementById(`${id.option(op)}-nombre-caja`).hidden = !checked;
@@ -383,7 +482,10 @@ function drawReview() {
   const dl = $("revision");
   dl.replaceChildren();
   for (const cm of marks.contests) {
-    dl.append(el("dt", {}, cm.contest.title), el("dd", { "data-contienda": cm.contest.id }, reviewText(cm)));
+    const op = cm.result;
+    const own = op === null || op.kind === "null" || op.kind === "write_in";
+    dl.append(el("dt", { lang: manifestLang() }, cm.contest.title),
+      el("dd", { "data-contienda": cm.contest.id, lang: own ? null : manifestLang() }, reviewText(cm)));
   }
 }
 
@@ -391,6 +493,7 @@ async function encrypt() {
   busy(true);
   status(t("cifrando"));
   try {
+    await booth.ready; // built while the voter marked the ballot: normally long done
     encrypted = await booth.encrypt(marks.style, marks.choices(), credential.publicCredential);
     encrypted.choices = marks.choices();
   } catch (err) {
@@ -454,7 +557,8 @@ async function send() {
   }
   const err = new HttpError(r.status, body);
   if (r.status === 401) {
-    fail(t("sesionTerminada"), { login: true });
+    resumeScreen = "p-codigo";
+    sessionEnded();
   } else if (r.status >= 500 || r.status === 429) {
     fail(err.text(), { retry: true });
   } else {
@@ -462,14 +566,19 @@ async function send() {
   }
 }
 
+let lastReceipt = null;
+
 function done(receipt) {
   const matches = receipt.tracking_code === encrypted.trackingCode && receipt.ballot_hash === encrypted.ballotHash;
   booth.forgetCredential(credential);
   credential = null;
   signedBody = null;
+  voter.voted = true;
+  lastReceipt = receipt;
+  $("aviso-sesion").hidden = true;
   $("rec-codigo").textContent = receipt.tracking_code;
   $("rec-indice").textContent = String(receipt.index);
-  $("rec-hora").textContent = receipt.received_at;
+  $("rec-hora").textContent = instantText(new Date(receipt.received_at), lang);
   $("rec-cabeza").textContent = receipt.head;
   const ok = $("rec-coincide");
   ok.textContent = matches ? t("reciboCoincide") : t("reciboNoCoincide");
@@ -507,7 +616,8 @@ function drawChallenge(file) {
     } catch {
       // shown by id
     }
-    dl.append(el("dt", {}, title), el("dd", { "data-contienda": contestId }, choiceLabel(contestId, optionId)));
+    dl.append(el("dt", { lang: manifestLang() }, title),
+      el("dd", { "data-contienda": contestId }, choiceLabel(contestId, optionId)));
   }
 }
 
@@ -529,7 +639,7 @@ async function challenge() {
   drawChallenge(file);
   $("imp-nombre").hidden = !marks.contests.some((cm) => cm.writeIn !== null);
   const code = file.tracking_code;
-  downloadLink($("imp-archivo"), `boleta-impugnada-${code}.json`, file);
+  downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
   downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
   const figure = $("imp-qr");
   try {
@@ -563,17 +673,21 @@ async function canScanQr() {
 
 let waitingForLogin = false;
 
-/** Not logged in: with a credential from the link, log in in another tab (this one keeps it). */
-function askLogin() {
+/** Not logged in: with a credential (from the link, or already read), log in in another tab. */
+function askLogin({ ended = false } = {}) {
   waitingForLogin = true;
-  $("sesion-enlace").hidden = linkText === null;
-  $("sesion-sin-enlace").hidden = linkText !== null;
-  $("sesion-lista").hidden = linkText === null;
+  const keep = linkText !== null || credential !== null;
+  $("sesion-terminada").hidden = !ended;
+  $("sesion-enlace").hidden = ended || linkText === null;
+  $("sesion-sin-enlace").hidden = ended || linkText !== null;
+  $("sesion-lista").hidden = !keep;
+  $("t-sesion-inicia").hidden = ended;
+  $("t-sesion-terminada").hidden = !ended;
   show("p-sesion");
 }
 
 function openLogin() {
-  if (linkText === null) {
+  if (linkText === null && credential === null) {
     window.location.assign(root.dataset.entrar);
     return;
   }
@@ -645,6 +759,7 @@ async function start() {
   $("impugnar").addEventListener("click", challenge);
   $("votar-otra-vez").addEventListener("click", voteAgain);
   $("reintentar").addEventListener("click", send);
+  $("seguir").addEventListener("click", keepVoting);
   window.addEventListener("pagehide", () => {
     if (credential !== null && booth !== null) booth.forgetCredential(credential);
     credential = null;
@@ -655,6 +770,7 @@ async function start() {
 
 /** The voter (or the login screen), the election's context, the crypto worker, then the credential. */
 async function prepare() {
+  progress(2, t("progresoEleccion"));
   try {
     [voter, context] = await Promise.all([getJson(root.dataset.votante), context ?? getJson(root.dataset.contexto)]);
   } catch (err) {
@@ -665,28 +781,51 @@ async function prepare() {
     }
     return;
   }
+  scheduleSession();
   showSession();
-  if (voter.voted) {
+  if (credential !== null && sessionVoter !== voter.voter_id) {
+    // Another account logged in from the login tab: the credential read belongs to the first one.
+    booth.forgetCredential(credential);
+    credential = null;
+    signedBody = null;
+    resumeScreen = null;
+  }
+  if (voter.voted && signedBody === null) {
     forgetLink();
     show("p-votado");
     return;
   }
   if (booth === null) {
+    progress(3, t("progresoBoleta"));
     try {
       const allowTestGroup = root.dataset.grupoPrueba === "1";
       if (context.group !== "eg2-baseline") $("aviso-prueba").hidden = false;
       manifest = Manifest.fromJson(context.manifest);
       marks = new BallotMarks(manifest, voter.style);
-      booth = await BoothCrypto.start(context, { allowTestGroup });
-      await booth.setLanguage(lang);
+      emblems = await verifiedEmblems(manifest, context.emblems);
+      // The worker checks the context and builds its tables while the voter marks the ballot; the
+      // encryption waits for it (`booth.ready`). The page's bundle is also the worker's script.
+      const workerUrl = root.dataset.trabajador;
+      booth = BoothCrypto.create(context, workerUrl ? { allowTestGroup, workerUrl, workerType: "classic" }
+        : { allowTestGroup });
+      const started = booth;
+      booth.ready.then(() => {
+        window.__siveiWorkerReadyMs = performance.now();
+      }, (err) => {
+        if (booth !== started) return;
+        booth = null;
+        fail(t("falloCabina", errText(err)));
+      });
+      booth.setLanguage(lang).catch(() => {});
+      const manifestFingerprint = fingerprint(await manifest.hash());
+      $("huella-manifiesto-1").textContent = manifestFingerprint;
+      $("huella-manifiesto-2").textContent = manifestFingerprint;
+      $("huella-eleccion").textContent = fingerprint(hexToBytesLoose(context.election_hash));
     } catch (err) {
       booth = null;
       fail(t("falloCabina", errText(err)));
       return;
     }
-    $("huella-manifiesto-1").textContent = booth.info.manifestFingerprint;
-    $("huella-manifiesto-2").textContent = booth.info.manifestFingerprint;
-    $("huella-eleccion").textContent = booth.info.electionFingerprint;
     drawBallot();
     if (await canScanQr()) {
       $("escanear").hidden = false;
@@ -697,11 +836,24 @@ async function prepare() {
     marks = new BallotMarks(manifest, voter.style); // another account logged in from the login tab
     drawBallot();
   }
+  if (credential !== null && resumeScreen !== null) {
+    // Back from logging in again after the session ended: where the voter was, nothing lost.
+    const back = resumeScreen;
+    resumeScreen = null;
+    if (signedBody !== null) {
+      fail(t("sesionRenovada"), { retry: true });
+    } else {
+      show(back === "p-revision" ? "p-revision" : back === "p-codigo" && encrypted !== null ? "p-codigo" : "p-boleta");
+      status(t("sesionRenovadaBoleta"));
+    }
+    return;
+  }
   if (linkText !== null) {
     const text = linkText;
     forgetLink();
     try {
       credential = await booth.openCredential(text, voter);
+      sessionVoter = voter.voter_id;
     } catch (err) {
       show("p-credencial");
       const error = $("credencial-error");

@@ -6,10 +6,19 @@ export const EN = {
   prueba: "Test group: this is not a real election.",
   "carga.titulo": "Voting booth",
   "carga.texto": "Getting the booth ready…",
+  "carga.descarga": "Downloading the booth (step 1 of 3)…",
   "votado.titulo": "You have already voted",
   "votado.texto": "Your vote is already on the public board. You can look up your tracking code there.",
   "enlace.tablero": "Go to the public board",
   "sesion.titulo": "Log in to vote",
+  "sesion.titulo.terminada": "Your session has ended",
+  "sesion.terminada": "Sessions last 30 minutes and cannot be extended. Your credential, your marks and your " +
+    "ballot are still in this page, which sent nothing: log in again in the tab that will open, then come back to " +
+    "this tab to continue where you were.",
+  "aviso.titulo": "Your session is ending",
+  "aviso.nota": "A session lasts 30 minutes from the login and cannot be extended. If it ends, you can log in " +
+    "again in another tab without losing your ballot.",
+  seguir: "Keep voting",
   "sesion.enlace": "Your credential was read from your link and stays in this page's memory (it is not sent to the " +
     "server). Log in in the tab that will open, then come back to this tab to vote.",
   "sesion.texto": "To vote, first log in with your username and password.",
@@ -38,6 +47,12 @@ export const EN = {
     "counts for their joint candidacy; options that cannot be combined with your mark are disabled. If you mark " +
     "nothing, that vote counts as null.",
   "boleta.revisar": "Review my vote",
+  "secreto.titulo": "Your vote is secret",
+  "secreto.texto": "Your vote is encrypted on this device before it leaves it. Nobody can see it — not INE, not " +
+    "the server, not the people who run it. It is only counted together with all the others, when the key-holders " +
+    "open the vault at the close.",
+  "secreto.codigo": "When you encrypt it you get a tracking code: with it you find your encrypted ballot on the " +
+    "public board and check that it was counted. The code does not reveal whom you voted for.",
   "revision.titulo": "Check your vote",
   "revision.texto": "Check that this is what you want to vote. If something is wrong, correct it before encrypting.",
   "huella.eleccion": "Election fingerprint",
@@ -51,10 +66,10 @@ export const EN = {
   "codigo.depositar": "Cast my vote",
   "codigo.depositar.nota": "Signs your ballot with your credential and sends it. You will not be able to change " +
     "your vote.",
-  "codigo.impugnar": "Verify the encryption (challenge this ballot)",
-  "codigo.impugnar.nota": "Reveals how your vote was encrypted so that you can check it on another device. This " +
-    "ballot is neither sent nor counted; then you vote again with a new encryption.",
-  "impugnada.titulo": "Challenged ballot: check it",
+  "codigo.impugnar": "Verify this ballot",
+  "codigo.impugnar.nota": "Check on another device that your vote was encrypted exactly as you marked it. This " +
+    "ballot is then opened to be checked: it is neither sent nor counted, and you vote again with a new encryption.",
+  "impugnada.titulo": "Verify this ballot on another device",
   "impugnada.texto": "This ballot was NOT sent and will not be counted. To check that this device encrypted exactly " +
     "your choices, open the verification page on another device with the file below (or read the QR code) and " +
     "compare the tracking code.",
@@ -63,7 +78,7 @@ export const EN = {
   "impugnada.opciones": "Revealed choices",
   "impugnada.nombre": "The name you typed for a non-registered candidate is not in the file: it never leaves this " +
     "device.",
-  "impugnada.descargar": "Download the challenged ballot (JSON)",
+  "impugnada.descargar": "Download the ballot to verify (JSON)",
   "impugnada.contexto": "Download the election context (JSON)",
   "impugnada.abrir": "Open the verification page",
   "impugnada.qr": "QR code to check on another device (it holds your public credential, your choices and the " +
@@ -74,7 +89,7 @@ export const EN = {
     "by the server; keep it.",
   "recibo.codigo": "Tracking code",
   "recibo.indice": "Position on the board",
-  "recibo.hora": "Received (UTC)",
+  "recibo.hora": "Received",
   "recibo.cabeza": "Board head after your ballot",
   "recibo.descargar": "Download the receipt (JSON)",
   "recibo.tablero": "Find my code on the public board",
@@ -88,6 +103,33 @@ export const EN = {
 export const MSG = {
   idioma: ["English", "Español"],
   sesion: ["Tu sesión termina a las {0}.", "Your session ends at {0}."],
+  avisoSesion5: [
+    "Tu sesión termina en 5 minutos (a las {0}). Tu boleta sigue en esta página.",
+    "Your session ends in 5 minutes (at {0}). Your ballot is still in this page.",
+  ],
+  avisoSesion1: [
+    "Tu sesión termina en 1 minuto (a las {0}). Si termina, inicia sesión de nuevo en otra pestaña: no perderás tu boleta.",
+    "Your session ends in 1 minute (at {0}). If it ends, log in again in another tab: you will not lose your ballot.",
+  ],
+  sesionRenovada: [
+    "Iniciaste sesión de nuevo. Tu boleta firmada sigue en esta página: envíala (si ya había llegado, recibirás el mismo recibo).",
+    "You logged in again. Your signed ballot is still in this page: send it (if it had already arrived, you will get " +
+      "the same receipt).",
+  ],
+  sesionRenovadaBoleta: [
+    "Iniciaste sesión de nuevo: tu credencial y tus marcas siguen aquí.",
+    "You logged in again: your credential and your marks are still here.",
+  ],
+  noDisponible: [
+    "No disponible: no se puede combinar con tu marca.",
+    "Not available: it cannot be combined with your mark.",
+  ],
+  nombreAviso: [
+    "El nombre no se registra en ningún lado: tu voto cuenta como «candidatura no registrada», sin el nombre.",
+    "The name is never recorded anywhere: your vote counts as “non-registered candidate”, without the name.",
+  ],
+  progresoEleccion: ["Leyendo tu sesión y la elección (paso 2 de 3)…", "Reading your session and the election (step 2 of 3)…"],
+  progresoBoleta: ["Preparando tu boleta (paso 3 de 3)…", "Preparing your ballot (step 3 of 3)…"],
   eleccionDe: ["Elección {0} de {1}", "Contest {0} of {1}"],
   ayudaCandidatura: [
     "Marca una opción. Puedes marcar dos o más partidos solo si son de la misma coalición.",
@@ -97,7 +139,7 @@ export const MSG = {
   anular: ["Anular mi voto", "Cancel (null) my vote"],
   anularNota: ["tu voto en esta elección será nulo", "your vote in this contest will be null"],
   noRegistrado: ["Candidatura no registrada", "Non-registered candidate"],
-  nombre: ["Nombre de la persona (no sale de este dispositivo)", "The person's name (it never leaves this device)"],
+  nombre: ["Nombre de la persona (solo para tu revisión)", "The person's name (for your review only)"],
   coalicion: ["{0}", "{0}"],
   tuVoto: ["Tu voto: {0}", "Your vote: {0}"],
   sinMarca: ["Sin marca: contará como voto nulo.", "Not marked: it will count as a null vote."],
@@ -114,7 +156,7 @@ export const MSG = {
   cifrando: ["Cifrando tu voto en este dispositivo…", "Encrypting your vote on this device…"],
   cifrado: ["Voto cifrado.", "Vote encrypted."],
   firmando: ["Firmando y enviando tu boleta…", "Signing and sending your ballot…"],
-  impugnando: ["Preparando la boleta impugnada…", "Preparing the challenged ballot…"],
+  impugnando: ["Preparando la boleta para verificar…", "Preparing the ballot to verify…"],
   listo: ["Listo.", "Done."],
   credencialLeida: ["Credencial leída.", "Credential read."],
   credencialEnlace: [
@@ -134,10 +176,6 @@ export const MSG = {
   reciboNoCoincide: [
     "ATENCIÓN: el recibo NO corresponde a la boleta que cifró este dispositivo. Guarda el recibo y repórtalo.",
     "WARNING: the receipt does NOT match the ballot this device encrypted. Keep the receipt and report it.",
-  ],
-  sesionTerminada: [
-    "Tu sesión terminó. Entra de nuevo para votar: tu voto no se envió.",
-    "Your session has ended. Log in again to vote: your vote was not sent.",
   ],
   sinRed: [
     "No hubo respuesta del servidor. Tu boleta firmada sigue en esta página: reintenta el envío (si ya había " +
