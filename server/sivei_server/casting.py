@@ -23,7 +23,9 @@
    IMMEDIATE``) and the state and close rule re-checked under the lock; the board event; the ballot
    row with its receipt (signed here, so every retry gets the same bytes); all its α rows in one
    statement (UNIQUE ``alpha_key``); the head advanced; the session marked as the one that cast it.
-   UNIQUE constraints catch a reused credential, ballot or α (then the conflict is named).
+   UNIQUE constraints catch a reused credential, ballot or α (then the conflict is named). Last,
+   still under the lock, the event goes to the board journal (fsync'd); after the commit it is
+   confirmed there, and only then is the receipt handed out (``sivei_server.journal``).
 
 The ballot row has no voter, session or address; the voter row only ``voted`` and ``voted_on``;
 the session row (which ends within 30 minutes) the hash of the ballot it cast, for step 4.
@@ -51,7 +53,7 @@ from sivei.record.receipts import Receipt
 from sivei_server import measure
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
-from sivei_server.election import ElectionError, LoadedElection, utc_text
+from sivei_server.election import ElectionError, LoadedElection, journal_confirm, journal_event, utc_text
 from sivei_server.models import (
     STATE_OPEN,
     BallotAlpha,
@@ -199,9 +201,10 @@ def voter_style(election: LoadedElection, entity: str) -> str:
                             "Your entity has no ballot in this election.") from exc
 
 
-def _retry(engine: Engine, caster: Caster, ballot_hash: str) -> CastResult:
+def _retry(engine: Engine, config: ServerConfig, caster: Caster, ballot_hash: str) -> CastResult:
     """A voter who has cast sends a ballot again: the stored receipt if this session cast this very
-    ballot (a lost answer); otherwise 409."""
+    ballot (a lost answer); otherwise 409. The event is confirmed in the board journal again first
+    (the first answer may have been lost before its confirmation was written)."""
     with session_scope(engine) as s:
         mine = s.scalar(select(WebSession.cast_ballot).where(WebSession.token_hash == caster.session_hash))
         stored = s.scalar(select(CastBallot.receipt_json).where(CastBallot.ballot_hash == ballot_hash)) \
@@ -209,7 +212,9 @@ def _retry(engine: Engine, caster: Caster, ballot_hash: str) -> CastResult:
     if stored is None:
         raise ElectionError(409, "ya-voto", "Usted ya votó; sólo se permite un voto.",
                             "You have already voted; only one vote is allowed.")
-    return CastResult(200, dict(json.loads(stored)))
+    receipt = dict(json.loads(stored))
+    journal_confirm(config, int(receipt["index"]), str(receipt["head"]))
+    return CastResult(200, receipt)
 
 
 def check_credential_token(election: LoadedElection, voter_id: str, credential: bytes, token: str | None) -> None:
@@ -252,7 +257,7 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
     with measure.crypto():
         b_hash = ballot.ballot_hash(ctx)
     if caster.voted:
-        return _retry(engine, caster, b_hash.hex())
+        return _retry(engine, config, caster, b_hash.hex())
     _check_voter(engine, election, caster, ballot, b_hash)
     try:
         with measure.crypto():
@@ -298,8 +303,11 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
                 updated_at=received_at))
             s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
                       .values(cast_ballot=b_hash.hex()))
+            journal_event(config, index, EVENT_BALLOT, head, new_head.hex(), received_at, ballot_json=ballot_json,
+                          receipt_json=receipt_json)
+        journal_confirm(config, index, new_head.hex())
     except _VotedMeanwhileError:
-        return _retry(engine, caster, b_hash.hex())
+        return _retry(engine, config, caster, b_hash.hex())
     except _ClosedMeanwhileError:
         in_queue = window.on_time(received_at, caster.session_started)
         raise late(engine, received_at, caster.sender, LATE_IN_QUEUE if in_queue else LATE_AFTER_CLOSE) from None

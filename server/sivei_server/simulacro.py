@@ -597,6 +597,8 @@ class GunicornServer:
             env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
         if cfg.measure:
             env["SIVEI_MEDIR"] = "1"
+        if cfg.board_journal:
+            env["SIVEI_BOARD_JOURNAL"] = str(cfg.board_journal)
         for key, value in cfg.extra.items():  # authentication and notification settings
             env["SIVEI_" + key.upper()] = str(value)
         env.update(self.extra_env)
@@ -613,14 +615,18 @@ class GunicornServer:
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
+            # Only once this master has workers did it bind the port: before that, a health answer
+            # may come from an orphaned worker of a killed master, about to close the socket.
             try:
-                Client(self.base).json("GET", "/api/salud")
-                return
+                if self.worker_pids():
+                    Client(self.base).json("GET", "/api/salud")
+                    return
             except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(self.log_path.read_text()) from None
-                time.sleep(0.2)
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(self.log_path.read_text())
+            time.sleep(0.2)
 
     def __enter__(self) -> GunicornServer:
         self.start()
