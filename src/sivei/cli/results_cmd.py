@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from sivei.files import refuse_existing, write_new_bytes, write_new_json, write_new_text
     from sivei.printing import render_pdf, render_text
     from sivei.record import layout
+    from sivei.record.board_file import last_head
     from sivei.record.context import load_election_context
     from sivei.record.verify import VerifyOptions, verify_record
     from sivei.tally.publication import (
@@ -80,12 +81,10 @@ def run(args: argparse.Namespace) -> int:
     registered = registered_per_entity(manifest, counts if isinstance(counts, dict) else {})
     decryption = reader.read_json(layout.DECRYPTION)
     present = tuple(decryption.get("present", ())) if isinstance(decryption, dict) else ()
-    head = None
-    for _, line in reader.iter_jsonl(layout.BOARD):
-        head = json.loads(line).get("head")
+    head = last_head(reader)
     setting = ActaSetting(place=args.place, date=args.date or _today(manifest.display_timezone),
                           signers=tuple(args.signers or ()), election_hash=ctx.election_hash,
-                          final_head=bytes.fromhex(head) if isinstance(head, str) else None,
+                          final_head=head,
                           keyholders_present=tuple(int(i) for i in present))
     document = acta_document(manifest, results, registered, setting)
     pdf = render_pdf(document)
