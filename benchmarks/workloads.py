@@ -173,10 +173,13 @@ def validate(election: Election, ballot: EncryptedBallot) -> list[Problem]:
 
 
 def cast_intake(election: Election, data: bytes, bits: int = DEFAULT_BITS) -> list[Problem]:
-    """The server's work for one cast ballot from its JSON text: parse (α and β in one batched
-    membership test) and validate (its proofs in one batch)."""
-    ballot = EncryptedBallot.from_json(election.group, json.loads(data), bits=bits)
-    return ballot_problems(election.ctx, ballot, election.shape.style, "bench", bits=bits)
+    """The server's work for one cast ballot from its JSON text: parse (ranges only), then validate
+    — the membership of its α and β and all its proofs in ONE batch, as ``validate_ballot`` does at
+    casting."""
+    received = parse_unchecked_ballot(election.group, json.loads(data), "bench")
+    verdict = check_ballots(election.ctx, [BallotCheck(received, election.shape.style, "bench")], bits=bits)[0]
+    assert verdict.not_member is None, verdict.not_member
+    return list(verdict.problems)
 
 
 def verify_batch(election: Election, texts: list[bytes], bits: int = DEFAULT_BITS) -> list[BallotVerdict]:

@@ -34,7 +34,21 @@ MAX_CHUNK_BYTES = 32 << 20
 MIN_CHUNK_BYTES = 256 << 10
 MAX_CHUNK_EVENTS = 2000
 """A chunk of the board is one batch: at most this many bytes (about 470 ballots of the sample
-manifest in a version-2 board) or events."""
+manifest in a version-2 board) or events. Bigger batches are cheaper per ballot, slowly (production
+group, λ = 128: 21.0 / 19.5 / 18.5 / 17.7 ms per ballot for batches of 120 / 240 / 470 / 940
+ballots) and cost memory (about 4.5 bytes of a worker's memory per byte of chunk)."""
+
+MEMORY_BUDGET = 900 << 20
+"""What the verifier may use on this machine, coordinator and worker processes together, whatever
+the size of the board: chunks are sized to stay within it (``chunk_bytes``)."""
+COORDINATOR_BASE = 170 << 20
+"""The coordinator without chunks: Python, the credential list, the index's page cache (64 MiB)."""
+WORKER_BASE = 100 << 20
+"""A worker process without a chunk: Python, gmpy2, the fixed-base tables of g and K."""
+WORKER_PER_CHUNK_BYTE = 4.5
+"""A worker's memory per byte of the chunk it checks (the parsed ballots and the batch)."""
+COORDINATOR_PER_CHUNK_BYTE = 1.2
+"""The coordinator's memory per byte of a chunk in flight (the raw events, until the result)."""
 
 
 @dataclass(frozen=True)
@@ -119,12 +133,18 @@ def check_chunk_in(lang: Language, ctx: ElectionContext, name: str, items: Seque
     return check_chunk(ctx, name, items, bits)
 
 
-def chunk_bytes(board_bytes: int, workers: int) -> int:
-    """Target size of one chunk: one batch per chunk, so bigger is cheaper per ballot (Pippenger);
-    with several workers, about three chunks per worker keep them all busy to the end."""
-    if workers <= 1:
-        return MAX_CHUNK_BYTES
-    return max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, board_bytes // (3 * workers)))
+def chunk_bytes(board_bytes: int, checker: ChunkChecker) -> int:
+    """Target size of one chunk: as big as the memory budget allows (one batch per chunk, and
+    bigger batches are cheaper per ballot), but with several workers about three chunks per worker,
+    to keep them all busy to the end. The budget counts the chunks in flight, held by the
+    coordinator, and the worker processes on this machine, each checking one chunk."""
+    local = checker.local_workers
+    room = MEMORY_BUDGET - COORDINATOR_BASE - local * WORKER_BASE
+    per_byte = local * WORKER_PER_CHUNK_BYTE + checker.window * COORDINATOR_PER_CHUNK_BYTE
+    target = min(MAX_CHUNK_BYTES, int(room / per_byte))
+    if checker.workers > 1:
+        target = min(target, board_bytes // (3 * checker.workers))
+    return max(MIN_CHUNK_BYTES, target)
 
 
 def chunks(path: os.PathLike[str], name: str, target: int, max_events: int = MAX_CHUNK_EVENTS) -> Iterator[Chunk]:
@@ -163,10 +183,20 @@ def in_order(submit: Callable[[Chunk], _Waitable], work: Iterable[Chunk], window
 
 
 class ChunkChecker(Protocol):
-    """Where chunks are checked: ``workers`` sizes the chunks; ``run`` yields results in file order."""
+    """Where chunks are checked; ``run`` yields results in file order. The sizes below set the size
+    of the chunks (``chunk_bytes``)."""
 
     @property
-    def workers(self) -> int: ...
+    def workers(self) -> int:
+        """Chunks checked at the same time."""
+
+    @property
+    def window(self) -> int:
+        """Chunks in flight at most (held by the coordinator until their result)."""
+
+    @property
+    def local_workers(self) -> int:
+        """Worker processes on this machine (the coordinator itself counts as one when it checks)."""
 
     def run(self, ctx: ElectionContext, work: Iterable[Chunk], bits: int) -> Iterator[tuple[ChunkResult, int]]: ...
 
@@ -175,6 +205,8 @@ class LocalChecker:
     """Every chunk in this process."""
 
     workers = 1
+    window = 1
+    local_workers = 1
 
     def run(self, ctx: ElectionContext, work: Iterable[Chunk], bits: int) -> Iterator[tuple[ChunkResult, int]]:
         for chunk in work:
@@ -197,17 +229,17 @@ def _worker_check(name: str, items: Sequence[tuple[int, RawEvent]], bits: int) -
 
 class ProcessChecker:
     """Chunks on ``jobs`` worker processes of this machine (spawned: no inherited state such as
-    PKCS#11 sessions or locks), two chunks in flight per worker."""
+    PKCS#11 sessions or locks), one chunk per worker in flight and one more waiting."""
 
     def __init__(self, jobs: int) -> None:
-        self.workers = jobs
+        self.workers = self.local_workers = jobs
+        self.window = jobs + 1
 
     def run(self, ctx: ElectionContext, work: Iterable[Chunk], bits: int) -> Iterator[tuple[ChunkResult, int]]:
         mp = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=mp, initializer=_init_worker,
                                  initargs=(ctx, language())) as pool:
-            yield from in_order(lambda c: pool.submit(_worker_check, c.name, c.items, bits), work,
-                                2 * self.workers)
+            yield from in_order(lambda c: pool.submit(_worker_check, c.name, c.items, bits), work, self.window)
 
 
 def default_jobs() -> int:

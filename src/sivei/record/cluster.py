@@ -105,6 +105,12 @@ class DaskChecker:
         try:
             self.client = distributed.Client(address, security=security, timeout=timeout,
                                              set_as_default=False)
+        except TypeError as exc:  # Dask's way of saying that tls:// came without certificates
+            raise ClusterError(tr(
+                f"no se pudo conectar con el planificador {address}: tls:// necesita los certificados "
+                "(--tls-ca-file, --tls-cert, --tls-key, o la configuración TLS de Dask)",
+                f"cannot connect to the scheduler {address}: tls:// needs the certificates "
+                "(--tls-ca-file, --tls-cert, --tls-key, or Dask's TLS configuration)")) from exc
         except (OSError, TimeoutError, ValueError) as exc:
             raise ClusterError(tr(f"no se pudo conectar con el planificador {address}: {exc}",
                                   f"cannot connect to the scheduler {address}: {exc}")) from exc
@@ -128,10 +134,18 @@ class DaskChecker:
                 f"workers with other software (an integrity constancia other than this machine's): "
                 f"{', '.join(other)}; install the same SIVEI bundle on every machine"))
 
+    local_workers = 0
+    """The workers' memory is theirs: only the chunks in flight count against this machine's budget."""
+
     @property
     def workers(self) -> int:
         """Worker threads in the cluster (each checks one chunk at a time)."""
         return max(1, int(sum(self.client.nthreads().values())))
+
+    @property
+    def window(self) -> int:
+        """Two chunks in flight per worker: one being checked, one on its way (network latency)."""
+        return 2 * self.workers
 
     def run(self, ctx: ElectionContext, work: Iterable[Chunk], bits: int) -> Iterator[tuple[ChunkResult, int]]:
         ctx_future = self.client.scatter(ctx, broadcast=True, hash=False)
@@ -141,7 +155,7 @@ class DaskChecker:
             return self.client.submit(check_chunk_in, lang, ctx_future, chunk.name, chunk.items, bits,
                                       retries=RETRIES, pure=False)
 
-        yield from in_order(submit, work, 2 * self.workers)
+        yield from in_order(submit, work, self.window)
 
     def close(self) -> None:
         self.client.close()

@@ -332,7 +332,7 @@ class _Verifier:
         found = [False] * len(expect)
         start = time.monotonic()
         done = 0
-        target = board_check.chunk_bytes(total_bytes, checker.workers)
+        target = board_check.chunk_bytes(total_bytes, checker)
         work = board_check.chunks(path, name, target, self.options.chunk_events)
         with BoardIndex() as index:
             try:
