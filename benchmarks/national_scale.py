@@ -92,38 +92,6 @@ def run(command: list[str]) -> dict[str, Any]:
             "output_tail": out[-1500:]}
 
 
-def record_shape(record: Path) -> dict[str, int]:
-    """Ballots and encrypted options of a record's board (read from the frames, nothing parsed)."""
-    from sivei.crypto.encoding import Decoder
-    from sivei.record import layout
-    from sivei.record.board_file import event_header, iter_raw_events
-
-    reader = layout.RecordReader(record)
-    name = reader.board_name
-    width = json.loads((record / layout.PARAMETERS).read_text())["p"].__len__() // 2
-    ballots = options = contests = 0
-    for _, raw, _ in iter_raw_events(record / name, name):
-        header = event_header(raw)
-        if header is None or header[1] != "ballot" or isinstance(raw, str):
-            continue
-        ballots += 1
-        dec = Decoder(raw, "")
-        dec.u32("")
-        dec.u32("")
-        dec.string("")
-        dec.fixed(32, "")
-        dec.string("")
-        dec.fixed(32, "")
-        for _ in range(dec.u32("")):
-            dec.u32("")
-            n = dec.u32("")
-            options += n
-            contests += 1
-            dec.fixed(n * (6 * width + 128) + 2 * width + 32, "")
-    return {"ballots": ballots, "options": options, "contests": contests,
-            "board_bytes": (record / name).stat().st_size}
-
-
 def report(kind: str, measured: dict[str, Any], shape: dict[str, int], unit: float, extra: dict[str, Any]) -> None:
     ballots = shape["ballots"]
     scale = INE_2024 / ballots
@@ -171,6 +139,9 @@ def main() -> None:
     measured = run(command)
     measured["command"] = " ".join(command[1:])
     unit = min(unit, modexp_seconds())
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.workloads import record_shape
+
     report(args.kind, measured, record_shape(record), unit, {"lote_bits": args.lote_bits, "jobs": args.jobs})
 
 

@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import gmpy2
 
@@ -242,3 +243,35 @@ def decode_count(group: Group, g_m: int, bound: int) -> int:
 def build_bsgs_table(group: Group, bound: int) -> _BabySteps:
     """A fresh (uncached) baby-step table for counts up to ``bound``."""
     return _BabySteps(group, _table_size(bound))
+
+
+def record_shape(record: Path) -> dict[str, int]:
+    """Ballots and encrypted options of a record's board (read from the frames, nothing parsed)."""
+    from sivei.crypto.encoding import Decoder
+    from sivei.record import layout
+    from sivei.record.board_file import event_header, iter_raw_events
+
+    reader = layout.RecordReader(record)
+    name = reader.board_name
+    width = len(json.loads((record / layout.PARAMETERS).read_text())["p"]) // 2
+    ballots = options = contests = 0
+    for _, raw, _ in iter_raw_events(record / name, name):
+        header = event_header(raw)
+        if header is None or header[1] != "ballot" or isinstance(raw, str):
+            continue
+        ballots += 1
+        dec = Decoder(raw, "")
+        dec.u32("")
+        dec.u32("")
+        dec.string("")
+        dec.fixed(32, "")
+        dec.string("")
+        dec.fixed(32, "")
+        for _ in range(dec.u32("")):
+            dec.u32("")
+            n = dec.u32("")
+            options += n
+            contests += 1
+            dec.fixed(n * (6 * width + 128) + 2 * width + 32, "")
+    return {"ballots": ballots, "options": options, "contests": contests,
+            "board_bytes": (record / name).stat().st_size}

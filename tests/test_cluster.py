@@ -44,7 +44,7 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> tuple[DrillOutcome, Path
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as c:
+                                  dashboard_address="127.0.0.1:0", silence_logs=40) as c:
         yield c
 
 
@@ -147,7 +147,7 @@ def test_tls_cluster_with_certificates(faulty: tuple[DrillOutcome, Path, int], t
                                     tls_worker_key=key, require_encryption=True)
     local = _report(record, jobs=1)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, protocol="tls",
-                                  host="127.0.0.1", security=security, dashboard_address=None,
+                                  host="127.0.0.1", security=security, dashboard_address="127.0.0.1:0",
                                   silence_logs=40) as tls_cluster:
         address = tls_cluster.scheduler_address
         assert address.startswith("tls://")
