@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recordtools import as_version, board_lines, board_path, copy_record, failed, reindex, write_board
 from sivei.cli.main import main
@@ -189,3 +192,28 @@ def test_unknown_version_refused(record: Path) -> None:
     header["version"] = 3
     (record / layout.HEADER).write_text(json.dumps(header))
     assert failed(record) == {"record.header": 1}
+
+
+@given(st.data())
+def test_any_byte_of_a_stored_ballot_changed_is_rejected_and_located(election: DrillOutcome, data: Any) -> None:
+    """One byte of one ballot of a chunk of the binary board changed anywhere in its encoding or its
+    signature: the chunk's batch flags that ballot, and only it (a decoding error, a non-member, a
+    failed proof or signature, at its position)."""
+    from sivei.record.board_check import check_chunk
+    from sivei.record.board_file import iter_raw_events
+
+    name = layout.BOARD_BIN
+    events = [(position, raw) for position, raw, _ in iter_raw_events(election.record / name, name)]
+    tag = len("ballot").to_bytes(4, "big") + b"ballot"
+    ballots = [k for k, (_, raw) in enumerate(events) if isinstance(raw, bytes) and raw[8:18] == tag]
+    k = data.draw(st.sampled_from(ballots))
+    position, raw = events[k]
+    start = 4 + 4 + 4 + len("ballot") + 32  # the ballot's encoding begins after the event's header
+    offset = data.draw(st.integers(start, len(raw) - 1))
+    flip = data.draw(st.integers(1, 255))
+    changed = bytearray(raw)
+    changed[offset] ^= flip
+    items = [*events[:k], (position, bytes(changed)), *events[k + 1:]]
+    results, _ = check_chunk(election.ctx, name, items, 64)
+    flagged = [r.lineno for r in results if r.problems]
+    assert flagged == [position]
