@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from recordtools import copy_record, read_json, write_json
+from recordtools import as_version, copy_record, read_json, write_json
 from servertools import election_setup, make_app, prepare, voter_browser
 from sivei import jsonstrict
 from sivei.crypto.group import TEST_GROUP
@@ -273,8 +273,8 @@ def _failed(record: Path) -> dict[str, int]:
 def test_issue7_item8_duplicate_json_keys_are_refused(drill: DrillOutcome, tmp_path: Path) -> None:
     with pytest.raises(json.JSONDecodeError):
         jsonstrict.loads('{"a": 1, "a": 2}')
-    record = copy_record(drill.record, tmp_path / "r")
-    board = record / layout.BOARD
+    record = as_version(copy_record(drill.record, tmp_path / "r"), 1)  # the JSON form of the board
+    board = record / layout.BOARD_JSONL
     lines = board.read_text().splitlines()
     i = next(k for k, line in enumerate(lines) if '"type":"ballot"' in line)
     lines[i] = lines[i][:-1] + ',"type":"ballot"}'  # the same key twice: last one wins in a lax parser

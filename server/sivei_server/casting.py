@@ -7,7 +7,8 @@
    in ``late_ballots`` and nothing else kept.
 2. Size cap from the voter's ballot style (the exact compact size of a valid ballot of that style
    plus ``ballot_size_margin``), before reading or parsing anything (the view).
-3. Strict JSON parse (no duplicate keys, no NaN) and the library's strict ballot parse.
+3. Strict JSON parse (no duplicate keys, no NaN) and the library's strict ballot parse (ranges;
+   the membership of α and β is tested in step 5, in one batch with the proofs).
    The credential token (header ``X-Credential-Token``): the authority's signature binding the
    ballot's public credential to the logged-in voter, or 403 — a credential taken from another
    voter's letter is refused (``check_credential_token``). The token is checked, never stored.
@@ -45,10 +46,10 @@ from sqlalchemy.exc import IntegrityError
 
 from sivei.ballot.board import EVENT_BALLOT, alpha_key, event_hash
 from sivei.ballot.credential_tokens import parse_token_hex, verify_token
-from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot
+from sivei.ballot.encrypt import EncryptedBallot, UncheckedBallot, encrypt_ballot, parse_unchecked_ballot
 from sivei.ballot.validate import validate_ballot
 from sivei.crypto.fingerprint import fingerprint
-from sivei.errors import SiveiError
+from sivei.errors import GroupMembershipError, SiveiError
 from sivei.record.receipts import Receipt
 from sivei_server import measure
 from sivei_server.config import ServerConfig
@@ -138,17 +139,22 @@ def _no_constants(name: str) -> Any:
     raise ValueError(name)
 
 
-def parse_ballot(election: LoadedElection, body: bytes) -> EncryptedBallot:
+def parse_ballot(election: LoadedElection, body: bytes) -> UncheckedBallot:
+    """The strict parse, every value range-checked; the membership of α and β is tested with the
+    proofs, in one batch, by ``validate_ballot``."""
     try:
         obj = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ElectionError(400, "boleta-malformada", "La boleta no es JSON válido.",
                             "The ballot is not valid JSON.") from exc
     try:
-        with measure.crypto():  # group membership of every element
-            return EncryptedBallot.from_json(election.ctx.group, obj, "boleta")
+        return parse_unchecked_ballot(election.ctx.group, obj, "boleta")
     except SiveiError as exc:
-        raise ElectionError(400, "boleta-malformada", f"Boleta malformada: {exc}", f"Malformed ballot: {exc}") from exc
+        raise _malformed(exc) from exc
+
+
+def _malformed(exc: SiveiError) -> ElectionError:
+    return ElectionError(400, "boleta-malformada", f"Boleta malformada: {exc}", f"Malformed ballot: {exc}")
 
 
 @dataclass(frozen=True)
@@ -251,7 +257,8 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
          received_at: datetime, token: str | None) -> CastResult:
     """Steps 3–7 above (the caller did the window check, the session and the size cap)."""
     ctx = election.ctx
-    ballot = parse_ballot(election, body)
+    received = parse_ballot(election, body)
+    ballot = received.unchecked  # its α and β are members only once validate_ballot says so, below
     with measure.crypto():
         check_credential_token(election, caster.voter_id, ballot.credential, token)
     with measure.crypto():
@@ -260,8 +267,10 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
         return _retry(engine, config, caster, b_hash.hex())
     _check_voter(engine, election, caster, ballot, b_hash)
     try:
-        with measure.crypto():
-            validate_ballot(ctx, ballot, election.credential_list.style_of(ballot.credential))
+        with measure.crypto():  # membership of every α and β and every proof, in one batch
+            ballot = validate_ballot(ctx, received, election.credential_list.style_of(ballot.credential))
+    except GroupMembershipError as exc:
+        raise _malformed(exc) from exc
     except SiveiError as exc:
         raise ElectionError(422, "boleta-invalida", f"Boleta no válida: {exc}", f"Invalid ballot: {exc}") from exc
     keys = [alpha_key(sel.ciphertext.alpha).to_bytes(32, "big") for c in ballot.contests for sel in c.selections]

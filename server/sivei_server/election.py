@@ -58,6 +58,7 @@ from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import OPENING, SignedAct, guardian_keys_by_name, opening_act
+from sivei.record.board_file import board_heads
 from sivei.record.ceremony_io import parse_ceremony
 from sivei.record.report import VerificationReport
 from sivei.record.verify import VerifyOptions, verify_record
@@ -763,13 +764,9 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
     if theirs != election.opening.to_json():
         raise ElectionError(422, "registro-otra-eleccion", "El acta de inicio del registro no es la de esta elección.",
                             "The record's opening act is not this election's.")
-    heads: list[tuple[int, str]] = []
     try:
-        with (record / layout.BOARD).open(encoding="utf-8") as f:
-            for line in f:
-                obj = jsonstrict.loads(line)
-                heads.append((int(obj["index"]), str(obj["head"])))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        heads = board_heads(layout.RecordReader(record))
+    except SiveiError as exc:
         raise ElectionError(422, "registro", "El tablero del registro es ilegible.",
                             "The record's board is unreadable.") from exc
     if heads != our_board:
