@@ -117,8 +117,11 @@ export class EncryptedBallot {
     };
   }
 
-  /** Strict parse: exact fields, canonical hex, α and β in the subgroup. */
-  static fromJson(group, obj, what = "ballot") {
+  /**
+   * Strict parse: exact fields, canonical hex, α and β in the subgroup — or, with membership: false,
+   * only in [1, p) (a verifier establishes their membership before it uses them).
+   */
+  static fromJson(group, obj, what = "ballot", { membership = true } = {}) {
     const d = fields(obj, ["style", "credential", "contests", "signature"], what);
     if (typeof d.style !== "string") throw new EncodingError(`${what}.style: se esperaba texto`, `${what}.style: expected text`);
     const credential = hexToBytes(d.credential, ed25519.PUBLIC_KEY_BYTES, `${what}.credential`);
@@ -140,7 +143,7 @@ export class EncryptedBallot {
         const sw = `${cw}.selections[${si}]`;
         const sd = fields(sraw, ["ciphertext", "proof"], sw);
         return Object.freeze({
-          ciphertext: Ciphertext.fromJson(group, sd.ciphertext, `${sw}.ciphertext`),
+          ciphertext: Ciphertext.fromJson(group, sd.ciphertext, `${sw}.ciphertext`, { membership }),
           proof: ZeroOneProof.fromJson(group, sd.proof, `${sw}.proof`),
         });
       });

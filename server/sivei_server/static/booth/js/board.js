@@ -1,0 +1,83 @@
+// The public bulletin board: a hash chain of events (mirrors sivei/ballot/board.py;
+// docs/protocol.md §14).
+//
+// e_i = H("sivei/board", H_E ‖ e_{i−1} ‖ u32(i) ‖ string(type) ‖ payload hash), e_{−1} = 32 zero bytes;
+// the payload hash is the ballot hash for "ballot" events and H("sivei/board-payload",
+// canonical_json(payload)) for every other event.
+
+import { EncryptedBallot } from "./ballot.js";
+import { Encoder, canonicalJson, hexToBytes, taggedHash } from "./encoding.js";
+import { EncodingError } from "./errors.js";
+
+export const TAG_BOARD = "sivei/board";
+export const TAG_PAYLOAD = "sivei/board-payload";
+export const GENESIS_PREVIOUS = new Uint8Array(32);
+
+export const EVENT_OPEN = "open";
+export const EVENT_BALLOT = "ballot";
+export const EVENT_CLOSE = "close";
+export const OPERATOR_EVENTS = Object.freeze(["pause", "resume", "incident"]);
+export const EVENT_TYPES = Object.freeze([EVENT_OPEN, EVENT_BALLOT, EVENT_CLOSE, ...OPERATOR_EVENTS]);
+
+/** The hash input of e_i (after the tag). */
+export function eventHashInput(electionHash, previous, index, type, payloadHash) {
+  return new Encoder().fixed(electionHash, 32).fixed(previous, 32).u32(index).string(type)
+    .fixed(payloadHash, 32).toBytes();
+}
+
+/** e_i: the head after event i (32 bytes). */
+export async function eventHash(electionHash, previous, index, type, payloadHash) {
+  return taggedHash(TAG_BOARD, eventHashInput(electionHash, previous, index, type, payloadHash));
+}
+
+/** The payload hash of a non-ballot event. */
+export async function payloadHash(payload) {
+  return taggedHash(TAG_PAYLOAD, canonicalJson(payload));
+}
+
+/** e_0: the head of the empty board (the opening event with an empty payload). */
+export async function genesisHead(electionHash) {
+  return eventHash(electionHash, GENESIS_PREVIOUS, 0, EVENT_OPEN, await payloadHash({}));
+}
+
+/**
+ * Parse one board event (a line of board.jsonl, already JSON-parsed) as Python's event_from_json
+ * with membership=False: exact fields, a known type, an index in [0, 2^32), the stated head; a
+ * ballot parsed strictly with α and β checked for range only (the caller establishes membership
+ * before it relies on them). Returns {index, type, head, ballot | null, payload | null, payloadHash}.
+ * Errors are EncodingError naming `where`.
+ */
+export async function parseEvent(ctx, obj, where) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj) || typeof obj.type !== "string") {
+    throw new EncodingError(`${where}: evento no válido`, `${where}: invalid event`);
+  }
+  const type = obj.type;
+  if (!EVENT_TYPES.includes(type)) {
+    throw new EncodingError(`${where}: tipo de evento desconocido ${JSON.stringify(type)}`,
+      `${where}: unknown event type ${JSON.stringify(type)}`);
+  }
+  const bodyKey = type === EVENT_BALLOT ? "ballot" : "payload";
+  const keys = Object.keys(obj);
+  if (keys.length !== 4 || !["index", "type", "head", bodyKey].every((k) => Object.prototype.hasOwnProperty.call(obj, k))) {
+    throw new EncodingError(`${where}: campos no válidos en el evento`, `${where}: invalid fields in the event`);
+  }
+  const index = obj.index;
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** 32) {
+    throw new EncodingError(`${where}: índice no válido`, `${where}: invalid index`);
+  }
+  const head = hexToBytes(obj.head, 32, `${where}.head`);
+  if (type === EVENT_BALLOT) {
+    const ballot = EncryptedBallot.fromJson(ctx.group, obj.ballot, `${where}.ballot`, { membership: false });
+    return { index, type, head, ballot, payload: null, payloadHash: await ballot.ballotHash(ctx) };
+  }
+  const payload = obj.payload;
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw new EncodingError(`${where}.payload: se esperaba un objeto`, `${where}.payload: expected an object`);
+  }
+  return { index, type, head, ballot: null, payload, payloadHash: await payloadHash(payload) };
+}
+
+/** Low 256 bits of α as 64 hex digits: the index key of the unique-α rule (Python's alpha_key). */
+export function alphaKey(alpha) {
+  return BigInt.asUintN(256, alpha).toString(16).padStart(64, "0");
+}
