@@ -590,7 +590,6 @@ class RecordChecker {
       }
       const trackingCode = event.type === EVENT_BALLOT ? fingerprint(event.payloadHash) : null;
       let excluded = false;
-      let policy = true;
       if (event.ballot !== null) {
         const index = event.index;
         const wanted = all || chosenIndices.has(index) || receiptIndices.has(index)
@@ -617,9 +616,9 @@ class RecordChecker {
             }
           }
           if (verdict.notMember !== null) {
+            // Unreadable, as a parse with the one-element test: not chained, not counted (as Python).
             add("board.encoding", where, verdict.notMember);
-            excluded = true;
-            policy = false;
+            continue;
           } else {
             for (const p of verdict.problems) add(p.check, p.location, p.message);
             if (verdict.problems.some((p) => p.check === "ballot.shape" || p.check === "ballot.style.unknown")) excluded = true;
@@ -667,7 +666,7 @@ class RecordChecker {
         if (this.closeLine === undefined) this.closeLine = lineno;
       } else if (OPERATOR_EVENTS.includes(event.type)) {
         // operator events: chained, nothing more
-      } else if (event.type === EVENT_BALLOT && policy) {
+      } else if (event.type === EVENT_BALLOT) {
         ballots += 1;
         this.ballotPolicy(event, where, lineno, entries, cast, alphas, add);
       }
