@@ -203,7 +203,8 @@ def wrong_style(election: DrillOutcome, record: Path) -> Case:
     own = election.ctx.manifest.style_for_entity(election.deliveries[0].entity).id
     other = next(s.id for s in election.ctx.manifest.ballot_styles if s.id != own)
     public = ballot_for(election, 0).credential
-    k = next(i for i, obj in enumerate(lines) if obj["type"] == "ballot" and obj["ballot"]["credential"] == public.hex())
+    k = next(i for i, obj in enumerate(lines)
+             if obj["type"] == "ballot" and obj["ballot"]["credential"] == public.hex())
     lines[k] = ballot_line(election, ballot_for(election, 0, style=other))
     recount(election, record, rechain(election, lines))
     return Case()
@@ -391,9 +392,10 @@ def test_js_checker_reports_what_the_python_verifier_reports(election: DrillOutc
     reports = _run_js(jobs)
     mismatches = []
     for scenario, python, js in zip(SCENARIOS, expected, reports, strict=True):
-        if js["en"]["failed_checks"] != python["failed_checks"] or _located(js["en"]) != _located(python):
+        mine, theirs = _located(js["en"]), _located(python)
+        if js["en"]["failed_checks"] != python["failed_checks"] or mine != theirs:
             mismatches.append((scenario.__name__, python["failed_checks"], js["en"]["failed_checks"],
-                               sorted(_located(python) - _located(js["en"])), sorted(_located(js["en"]) - _located(python))))
+                               sorted(theirs - mine), sorted(mine - theirs)))
     assert mismatches == []
     by_name = dict(zip((s.__name__ for s in SCENARIOS), zip(expected, reports, strict=True), strict=True))
     # Every tamper is caught (all but the valid record fail), in both languages.
