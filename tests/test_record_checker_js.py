@@ -405,3 +405,31 @@ def test_js_checker_reports_what_the_python_verifier_reports(election: DrillOutc
     assert python_valid["fingerprints"].items() <= js_valid["en"]["fingerprints"].items()
     assert by_name["receipts"][1]["en"]["failed_checks"] == {"receipt.signature": 1, "receipt.chain": 1}
     assert by_name["receipt_of_a_ballot_with_a_bad_proof"][1]["en"]["failed_checks"]["receipt.counted"] == 1
+
+
+def test_low_order_x25519_table_is_libsodiums() -> None:
+    """The key-ceremony check refuses the transport keys libsodium refuses (crypto_scalarmult with any
+    scalar gives zero): ceremony.js's table, with and without bit 255, and no other key."""
+    import re
+    import secrets
+
+    import nacl.bindings
+    import nacl.exceptions
+
+    source = (ROOT / "server/sivei_server/static/booth/js/ceremony.js").read_text()
+    table = re.findall(r'"([0-9a-f]{64})"', source[source.index("LOW_ORDER_X25519"):])[:7]
+    assert len(set(table)) == 7
+
+    def refused(key: bytes) -> bool:
+        try:
+            nacl.bindings.crypto_scalarmult(secrets.token_bytes(32), key)
+        except (nacl.exceptions.RuntimeError, nacl.exceptions.CryptoError, RuntimeError):
+            return True
+        return False
+
+    for entry in table:
+        key = bytearray.fromhex(entry)
+        assert refused(bytes(key))
+        key[31] |= 0x80
+        assert refused(bytes(key))
+    assert not any(refused(secrets.token_bytes(32)) for _ in range(200))
