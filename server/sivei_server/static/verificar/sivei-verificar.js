@@ -46,12 +46,13 @@
 //   9a81e1edb24eae27b335533220167609cfb58008c5690e140ce478acdc669f32  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha3.js
 //   037ad49adb78168b6b699598fd33f85f7877456b1d28b4d032e2a1a16807947c  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/utils.js
 //   925013bf5035f3f9d98a3a08fcf831d0a3bd921ac6924323ff221ad86a4c6f9c  server/sivei_server/static/verificar/js/board-reader.js
-//   6171017bc3ec5869fe471bb67420db99b13ccf1407b4174a2d308184a79ecc4f  server/sivei_server/static/verificar/js/checker.js
-//   de092cbfbafd5e5767178915e768fd7169feea64017fc93db1dca3050033cb44  server/sivei_server/static/verificar/js/index.js
+//   825a2c2430604ef163cb32f51d979cc1fbd3fdcf8f7243a007ed4b73b4e5468c  server/sivei_server/static/verificar/js/checker.js
+//   0522bb621e8f366d587329e2847cc7f45a665fb385c9583fd182f1756bae1219  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
 //   6c6a72d62247d580b20560db64be0d0d37f131e80ee552339d2f6fe23865f5dd  server/sivei_server/static/verificar/js/json.js
 //   568da4eab7a5f06515886898c52519b19a8d8229b30b78f37a9ecbe5f16d34dd  server/sivei_server/static/verificar/js/report.js
 //   be9ba04912e1af1691bf49b06ff26060ee1a9048f7d6ef23a9fc0ac0e517344a  server/sivei_server/static/verificar/js/sources.js
+//   d4bdc032b36357136de2b06891401b6dbd6b8ee1ff9a8e83f9b5ed01cf97e365  server/sivei_server/static/verificar/js/summary.js
 (function () {
 "use strict";
 const __defined = Object.create(null);
@@ -15450,6 +15451,9 @@ async function checkRecord(files, options = {}) {
     if (err instanceof Cancelled) throw err;
     checker.report.add("record", files.label, errorText(err));
   }
+  // What the page shows beside the report: the chosen ballots and receipts, the published results.
+  checker.report.details = { chosen: checker.chosenResults || [], receipts: checker.receiptResults || [],
+    results: checker.resultsShown || null };
   return checker.report;
 }
 
@@ -15867,7 +15871,6 @@ class RecordChecker {
       }
       const trackingCode = event.type === EVENT_BALLOT ? fingerprint(event.payloadHash) : null;
       let excluded = false;
-      let policy = true;
       if (event.ballot !== null) {
         const index = event.index;
         const wanted = all || chosenIndices.has(index) || receiptIndices.has(index)
@@ -15894,9 +15897,9 @@ class RecordChecker {
             }
           }
           if (verdict.notMember !== null) {
+            // Unreadable, as a parse with the one-element test: not chained, not counted (as Python).
             add("board.encoding", where, verdict.notMember);
-            excluded = true;
-            policy = false;
+            continue;
           } else {
             for (const p of verdict.problems) add(p.check, p.location, p.message);
             if (verdict.problems.some((p) => p.check === "ballot.shape" || p.check === "ballot.style.unknown")) excluded = true;
@@ -15944,7 +15947,7 @@ class RecordChecker {
         if (this.closeLine === undefined) this.closeLine = lineno;
       } else if (OPERATOR_EVENTS.includes(event.type)) {
         // operator events: chained, nothing more
-      } else if (event.type === EVENT_BALLOT && policy) {
+      } else if (event.type === EVENT_BALLOT) {
         ballots += 1;
         this.ballotPolicy(event, where, lineno, entries, cast, alphas, add);
       }
@@ -16300,7 +16303,17 @@ class RecordChecker {
     if (recomputed.length !== published.length) {
       report.add("results", RESULTS, bi("número de contiendas incorrecto", "wrong number of contests"));
     }
-    this.results = published;
+    this.resultsShown = published.map((r) => {
+      const contest = manifest.contest(r.contestId);
+      let entityName = r.entity;
+      try {
+        entityName = manifest.entity(r.entity).name;
+      } catch {
+        // shown by code
+      }
+      return { entity: r.entity, entityName, contestId: r.contestId, title: contest.title, total: r.total,
+        options: contest.options.map((o, i) => ({ id: o.id, label: o.label, kind: o.kind, votes: r.optionCounts[i] })) };
+    });
     this.endStage();
   }
 
@@ -16516,11 +16529,87 @@ async function* blobChunks(blob, onChunk, chunkBytes = 4 << 20) {
 return Object.freeze({ FORMAT, SUPPORTED_VERSIONS, HEADER, PARAMETERS, MANIFEST, CEREMONY, ENCRYPTED_TALLY, DECRYPTION, RESULTS, OPENING_ACT, CLOSING_ACT, INTEGRITY, CLOSED_FILES, REQUIRED_FILES, CREDENTIAL_POINTS_LIMIT, Cancelled, parseChoice, checkRecord, structuralProblems });
 };
 
+// ---- server/sivei_server/static/verificar/js/summary.js ----
+__defined["verificar/js/summary"] = function () {
+// What the page says about a record as soon as it is loaded, before any check: the election, its
+// group, how many ballots the board holds, and how long checking every ballot's proofs would take on
+// this device (measured: one exponentiation in the record's group, times the ~7 per option a proof
+// check costs). Nothing here is a check: everything is checked again by checker.js.
+
+const { GROUPS, modPow } = __require("booth/js/group");
+const { parseStrictJson } = __require("verificar/js/json");
+
+/** Exponentiations per option of a ballot check: α and β membership, four in the 0/1 proof, a share of the sum proof. */
+const EXPONENTIATIONS_PER_OPTION = 7;
+
+async function readJson(files, name) {
+  try {
+    return files.has(name) ? parseStrictJson(await files.text(name), name) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Milliseconds of one exponentiation with a 256-bit exponent in `group`, measured here. */
+function measureExponentiation(group, rounds = 3) {
+  let base = group.g + 12345n;
+  const started = performance.now();
+  for (let i = 0; i < rounds; i++) base = modPow(base, group.q - 1n - BigInt(i), group.p) + 1n;
+  return (performance.now() - started) / rounds;
+}
+
+/**
+ * {electionId, name, group, testGroup, ballots, boardBytes, optionsPerBallot, secondsPerBallot,
+ * secondsAllProofs} — every field null when unknown (a damaged record is reported by the check).
+ */
+async function recordSummary(files) {
+  const header = await readJson(files, "record.json");
+  const params = await readJson(files, "parameters.json");
+  const manifest = await readJson(files, "manifest.json");
+  const closing = await readJson(files, "acts/closing.json");
+  const list = await readJson(files, "credential-list.json");
+  const groupName = params && typeof params.name === "string" ? params.name : header && header.group;
+  const group = typeof groupName === "string" && Object.prototype.hasOwnProperty.call(GROUPS, groupName) ? GROUPS[groupName] : null;
+  const ballots = closing && closing.body && Number.isInteger(closing.body.cast) ? closing.body.cast : null;
+  let optionsPerBallot = null;
+  try {
+    const contests = new Map(manifest.contests.map((c) => [c.id, c.options.length]));
+    const perStyle = new Map(manifest.ballot_styles.map((s) => [s.id, s.contests.reduce((n, id) => n + contests.get(id), 0)]));
+    const counts = list && list.body && list.body.counts ? list.body.counts : null;
+    let total = 0;
+    let weight = 0;
+    for (const [style, options] of perStyle) {
+      const w = counts && Number.isInteger(counts[style]) ? counts[style] : 1;
+      total += w * options;
+      weight += w;
+    }
+    optionsPerBallot = weight > 0 ? total / weight : null;
+  } catch {
+    optionsPerBallot = null;
+  }
+  const msPerExp = group ? measureExponentiation(group) : null;
+  const secondsPerBallot = msPerExp !== null && optionsPerBallot !== null
+    ? (optionsPerBallot * EXPONENTIATIONS_PER_OPTION * msPerExp) / 1000 : null;
+  return {
+    electionId: manifest && typeof manifest.election_id === "string" ? manifest.election_id : null,
+    name: manifest && typeof manifest.name === "string" ? manifest.name : null,
+    group: groupName || null,
+    testGroup: groupName === "sivei-test-512",
+    ballots,
+    boardBytes: files.size("board.jsonl"),
+    optionsPerBallot,
+    secondsPerBallot,
+    secondsAllProofs: secondsPerBallot !== null && ballots !== null ? secondsPerBallot * ballots : null,
+  };
+}
+return Object.freeze({ EXPONENTIATIONS_PER_OPTION, measureExponentiation, recordSummary });
+};
+
 // ---- server/sivei_server/static/verificar/js/index.js ----
 __defined["verificar/js/index"] = function () {
 // The record checker of the static verification pages (registro.html), in one import: the bundle
 // (scripts/bundle.mjs) exposes it as globalThis.SiveiVerificar.registro.
-return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, CLOSED_FILES: __require("verificar/js/checker").CLOSED_FILES, REQUIRED_FILES: __require("verificar/js/checker").REQUIRED_FILES, checkRecord: __require("verificar/js/checker").checkRecord, parseChoice: __require("verificar/js/checker").parseChoice, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_FILE: __require("verificar/js/board-reader").BOARD_FILE, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia });
+return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, CLOSED_FILES: __require("verificar/js/checker").CLOSED_FILES, REQUIRED_FILES: __require("verificar/js/checker").REQUIRED_FILES, checkRecord: __require("verificar/js/checker").checkRecord, parseChoice: __require("verificar/js/checker").parseChoice, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_FILE: __require("verificar/js/board-reader").BOARD_FILE, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary });
 };
 
 globalThis.SiveiVerificar = Object.freeze({ ...__require("booth/js/index"), registro: __require("verificar/js/index") });

@@ -173,6 +173,9 @@ export async function checkRecord(files, options = {}) {
     if (err instanceof Cancelled) throw err;
     checker.report.add("record", files.label, errorText(err));
   }
+  // What the page shows beside the report: the chosen ballots and receipts, the published results.
+  checker.report.details = { chosen: checker.chosenResults || [], receipts: checker.receiptResults || [],
+    results: checker.resultsShown || null };
   return checker.report;
 }
 
@@ -1022,7 +1025,17 @@ class RecordChecker {
     if (recomputed.length !== published.length) {
       report.add("results", RESULTS, bi("número de contiendas incorrecto", "wrong number of contests"));
     }
-    this.results = published;
+    this.resultsShown = published.map((r) => {
+      const contest = manifest.contest(r.contestId);
+      let entityName = r.entity;
+      try {
+        entityName = manifest.entity(r.entity).name;
+      } catch {
+        // shown by code
+      }
+      return { entity: r.entity, entityName, contestId: r.contestId, title: contest.title, total: r.total,
+        options: contest.options.map((o, i) => ({ id: o.id, label: o.label, kind: o.kind, votes: r.optionCounts[i] })) };
+    });
     this.endStage();
   }
 

@@ -17,3 +17,4 @@ export * as decryption from "../../booth/js/decryption.js";
 export * as credentialList from "../../booth/js/credentiallist.js";
 export * as ceremony from "../../booth/js/ceremony.js";
 export * as validate from "../../booth/js/validate.js";
+export { EXPONENTIATIONS_PER_OPTION, measureExponentiation, recordSummary } from "./summary.js";
