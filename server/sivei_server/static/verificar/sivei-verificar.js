@@ -8,7 +8,7 @@
 //   77aa3af66bfcf84411e640aa77d4e59921034b20ef53e5912a04b0e027447f34  server/sivei_server/static/booth/js/ceremony.js
 //   3e262917e656b01d0056fc2ac2a196ed2d42ab70a15d5d959e80427527f49774  server/sivei_server/static/booth/js/challenge.js
 //   7b3d27ddce05aa394da55d24a612db81dacfd2d358a56fc8c7c87f1fce870948  server/sivei_server/static/booth/js/context.js
-//   deac9ced93f87f73ade9a65226e48d2ed22a5197c85e9f7c3db72a9d25aba1ea  server/sivei_server/static/booth/js/credentiallist.js
+//   182f5d8aca0b0c022cb3b7402919d2bb2332649886ee6518109cbbf4e893c0f5  server/sivei_server/static/booth/js/credentiallist.js
 //   07ad429d11b7f0cbf5a165b0734a3f32ae3c01bc7770252dc3528bf61fffc1c7  server/sivei_server/static/booth/js/credentials.js
 //   186145148d82fee718bd739cd8261ce19df9012ddfe0ecafb9cd6e701907c929  server/sivei_server/static/booth/js/decryption.js
 //   03e5dad50073035ac84f491fdfbcb3b11e12df0b4677f7cec7b94cc2114f7901  server/sivei_server/static/booth/js/ecdsa.js
@@ -46,12 +46,12 @@
 //   9a81e1edb24eae27b335533220167609cfb58008c5690e140ce478acdc669f32  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha3.js
 //   037ad49adb78168b6b699598fd33f85f7877456b1d28b4d032e2a1a16807947c  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/utils.js
 //   925013bf5035f3f9d98a3a08fcf831d0a3bd921ac6924323ff221ad86a4c6f9c  server/sivei_server/static/verificar/js/board-reader.js
-//   825a2c2430604ef163cb32f51d979cc1fbd3fdcf8f7243a007ed4b73b4e5468c  server/sivei_server/static/verificar/js/checker.js
-//   0522bb621e8f366d587329e2847cc7f45a665fb385c9583fd182f1756bae1219  server/sivei_server/static/verificar/js/index.js
+//   c365133ae9dd4b0b8e439c8a49ef3db56a8a3dbe79b3ac976147d5ba230a0620  server/sivei_server/static/verificar/js/checker.js
+//   3edca00dfc5cb270508c52487b72eb4efa997c218d0cd4064bfc9055fcb967de  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
 //   6c6a72d62247d580b20560db64be0d0d37f131e80ee552339d2f6fe23865f5dd  server/sivei_server/static/verificar/js/json.js
 //   568da4eab7a5f06515886898c52519b19a8d8229b30b78f37a9ecbe5f16d34dd  server/sivei_server/static/verificar/js/report.js
-//   be9ba04912e1af1691bf49b06ff26060ee1a9048f7d6ef23a9fc0ac0e517344a  server/sivei_server/static/verificar/js/sources.js
+//   4a7c9bd38bf0b497fa95e016b6d705db43f05855cb97f76af4c827a0e47f2c47  server/sivei_server/static/verificar/js/sources.js
 //   d4bdc032b36357136de2b06891401b6dbd6b8ee1ff9a8e83f9b5ed01cf97e365  server/sivei_server/static/verificar/js/summary.js
 (function () {
 "use strict";
@@ -13388,6 +13388,7 @@ class CredentialEntries {
       this.hasher.update(new Encoder().u32(tag.length).raw(tag).u32(this.declaredCount).toBytes());
     }
     this.unknownStyles = [];
+    this.unsorted = false;
   }
 
   /** Add the entry of line `number` (1-based). */
@@ -13413,6 +13414,7 @@ class CredentialEntries {
         this.problems.push(bi(`${where.es}: credencial repetida (igual a la línea ${number - 1})`,
           `${where.en}: duplicate credential (same as line ${number - 1})`));
       } else if (cmp < 0) {
+        this.unsorted = true;
         this.problems.push(bi(
           `${where.es}: fuera de orden (menor que la línea ${number - 1}; la lista va ordenada por bytes de la credencial)`,
           `${where.en}: out of order (less than line ${number - 1}; the list is sorted by credential bytes)`));
@@ -13442,33 +13444,36 @@ class CredentialEntries {
     return this.hasher === null ? null : this.hasher.digest();
   }
 
-  /** The style the list gives `credential` (32 bytes), or null when it is not listed (binary search;
-   * the sorted order is what the list promises — an unsorted list is a "credentials" problem). */
-  styleFor(credential) {
+  /** The position of `credential` (32 bytes) in the list, or -1: a binary search, since the list
+   * promises its order (an unsorted list is a "credentials" problem, then searched one by one). */
+  indexOf(credential) {
     let lo = 0;
     let hi = this.size - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const cmp = compareBytes(this.keys.subarray(32 * mid, 32 * mid + 32), credential);
-      if (cmp === 0) {
-        const s = this.styleOf[mid];
-        if (s !== 0xffff) return this.styles[s];
-        const unknown = this.unknownStyles.find(([i]) => i === mid);
-        return unknown ? unknown[1] : null;
-      }
+      if (cmp === 0) return mid;
       if (cmp < 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    if (!this.sorted()) {
-      for (let i = 0; i < this.size; i++) {
-        if (equalBytes(this.keys.subarray(32 * i, 32 * i + 32), credential)) return this.styles[this.styleOf[i]] ?? null;
-      }
+    if (this.unsorted) {
+      for (let i = 0; i < this.size; i++) if (equalBytes(this.keys.subarray(32 * i, 32 * i + 32), credential)) return i;
     }
-    return null;
+    return -1;
   }
 
-  sorted() {
-    return !this.problems.some((p) => p.en.includes("out of order"));
+  /** The style the list gives the entry at `index` (indexOf). */
+  styleAt(index) {
+    const s = this.styleOf[index];
+    if (s !== 0xffff) return this.styles[s];
+    const unknown = this.unknownStyles.find(([i]) => i === index);
+    return unknown ? unknown[1] : null;
+  }
+
+  /** The style the list gives `credential`, or null when it is not listed. */
+  styleFor(credential) {
+    const index = this.indexOf(credential);
+    return index < 0 ? null : this.styleAt(index);
   }
 }
 
@@ -14311,18 +14316,26 @@ class RecordFiles {
   }
 }
 
-/** The files chosen with a folder picker (webkitRelativePath "folder/acts/opening.json"): the first
- * path component (the folder itself) is dropped. Files picked one by one keep their names. */
+/**
+ * The files under the record's own folder: the one holding record.json (the least deep, when a
+ * parent folder or an archive with a top folder was chosen), paths made relative to it. Without a
+ * record.json, the files as given. Returns [files, folder prefix].
+ */
+function atRecordRoot(files) {
+  const headers = [...files.keys()].filter((p) => p === "record.json" || p.endsWith("/record.json"))
+    .sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+  if (headers.length === 0) return [files, ""];
+  const prefix = headers[0].slice(0, -"record.json".length);
+  return [new Map([...files].filter(([p]) => p.startsWith(prefix)).map(([p, b]) => [p.slice(prefix.length), b])), prefix];
+}
+
+/** The files chosen with a folder picker (webkitRelativePath "folder/acts/opening.json"), relative
+ * to the record's folder. */
 function recordFromFileList(fileList, label = "") {
-  const files = new Map();
-  let top = "";
-  for (const file of fileList) {
-    const rel = file.webkitRelativePath || file.name;
-    const parts = rel.split("/");
-    if (parts.length > 1) top = parts[0];
-    files.set(parts.length > 1 ? parts.slice(1).join("/") : rel, file);
-  }
-  return new RecordFiles(label || top || "registro", files);
+  const chosen = new Map();
+  for (const file of fileList) chosen.set(file.webkitRelativePath || file.name, file);
+  const [files, prefix] = atRecordRoot(chosen);
+  return new RecordFiles(label || prefix.replace(/\/$/, "") || "registro", files);
 }
 
 // -- .tar.gz ------------------------------------------------------------------------------------------
@@ -14358,8 +14371,8 @@ function paxRecords(bytes) {
 }
 
 /**
- * Read a tar stream (ustar, with pax or GNU long names) into Map path → Blob, regular files only.
- * When every path starts with the same folder ("registro/…", as the server's archive), it is dropped.
+ * Read a tar stream (ustar, with pax or GNU long names) into Map path → Blob, regular files only,
+ * relative to the record's folder ("registro/…" in the server's archive).
  * onBytes(n): called with the number of archive bytes read so far.
  */
 async function readTar(stream, { onBytes } = {}) {
@@ -14430,12 +14443,7 @@ async function readTar(stream, { onBytes } = {}) {
     if (type === "0" || type === "\0" || type === "7") files.set(path.replace(/^\.\//, ""), new Blob(parts));
   }
   reader.releaseLock();
-  const paths = [...files.keys()];
-  const first = paths.length > 0 ? paths[0].split("/")[0] : "";
-  if (first && paths.every((p) => p.startsWith(`${first}/`))) {
-    return new Map(paths.map((p) => [p.slice(first.length + 1), files.get(p)]));
-  }
-  return files;
+  return atRecordRoot(files)[0];
 }
 
 function concat(parts) {
@@ -14533,7 +14541,7 @@ function decodeLine(decoder, bytes) {
     return null;
   }
 }
-return Object.freeze({ RecordFiles, recordFromFileList, readTar, recordFromTarGz, recordFromUrl, blobLines });
+return Object.freeze({ RecordFiles, atRecordRoot, recordFromFileList, readTar, recordFromTarGz, recordFromUrl, blobLines });
 };
 
 // ---- server/sivei_server/static/verificar/js/board-reader.js ----
@@ -15476,6 +15484,7 @@ class RecordChecker {
     this.stageId = id;
     this.stageLabel = bi(es, en);
     this.stageStart = Date.now();
+    this.lastTick = 0; // each stage's first step is reported, however fast
     this.mark = this.report.total();
   }
 
@@ -15832,7 +15841,7 @@ class RecordChecker {
     const boardHash = this.boardHashes !== null ? sha256Incremental.create() : null;
     let previous = GENESIS_PREVIOUS;
     let expectedIndex = 0;
-    const cast = new Map(); // credential hex → line
+    const cast = { listed: new Uint32Array(entries.size), unlisted: new Map() };
     const alphas = new AlphaSet();
     let ballots = 0;
     let closedLine = null;
@@ -15883,7 +15892,7 @@ class RecordChecker {
             onProgress: () => this.tick(size ? item.offset / size : 1, proofsChecked, null) });
           proofSeconds += (Date.now() - t0) / 1000;
           proofsChecked += 1;
-          if (!this.credentialPointsChecked) {
+          if (!this.credentialPointsChecked && entries.indexOf(event.ballot.credential) >= 0) {
             // The ballot's credential must be a valid point (on the list it is a "credentials" problem).
             if (!isValidCredentialPoint(event.ballot.credential)) {
               report.add("credentials", LIST_FILE, bi(
@@ -16005,7 +16014,8 @@ class RecordChecker {
 
   ballotPolicy(event, where, lineno, entries, cast, alphas, add) {
     const ballot = event.ballot;
-    const listed = entries.styleFor(ballot.credential);
+    const position = entries.indexOf(ballot.credential);
+    const listed = position < 0 ? null : entries.styleAt(position);
     if (listed === null) {
       add("ballot.credential.unlisted", where, bi("la credencial pública no está en la lista firmada de credenciales",
         "the public credential is not in the signed credential list"));
@@ -16013,14 +16023,16 @@ class RecordChecker {
       add("ballot.style.mismatch", where, bi(`la boleta es del tipo ${ballot.style} pero su credencial es del tipo ${listed}`,
         `the ballot is of style ${ballot.style} but its credential is of style ${listed}`));
     }
-    const key = bytesToHex(ballot.credential);
-    if (cast.has(key)) {
-      const first = cast.get(key);
+    // The line of each credential's first ballot: 4 bytes per listed credential, a map for the others.
+    const first = position >= 0 ? cast.listed[position] : cast.unlisted.get(bytesToHex(ballot.credential)) || 0;
+    if (first !== 0) {
       add("board.one-vote", where, bi(
         `segunda boleta de la misma credencial (la primera está en la línea ${first}); la ley permite un solo voto`,
         `second ballot of the same credential (the first is on line ${first}); the law allows one vote`));
+    } else if (position >= 0) {
+      cast.listed[position] = lineno;
     } else {
-      cast.set(key, lineno);
+      cast.unlisted.set(bytesToHex(ballot.credential), lineno);
     }
     for (const contest of ballot.contests) {
       for (const sel of contest.selections) {
@@ -16609,7 +16621,7 @@ return Object.freeze({ EXPONENTIATIONS_PER_OPTION, measureExponentiation, record
 __defined["verificar/js/index"] = function () {
 // The record checker of the static verification pages (registro.html), in one import: the bundle
 // (scripts/bundle.mjs) exposes it as globalThis.SiveiVerificar.registro.
-return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, CLOSED_FILES: __require("verificar/js/checker").CLOSED_FILES, REQUIRED_FILES: __require("verificar/js/checker").REQUIRED_FILES, checkRecord: __require("verificar/js/checker").checkRecord, parseChoice: __require("verificar/js/checker").parseChoice, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_FILE: __require("verificar/js/board-reader").BOARD_FILE, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary });
+return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, CLOSED_FILES: __require("verificar/js/checker").CLOSED_FILES, REQUIRED_FILES: __require("verificar/js/checker").REQUIRED_FILES, checkRecord: __require("verificar/js/checker").checkRecord, parseChoice: __require("verificar/js/checker").parseChoice, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_FILE: __require("verificar/js/board-reader").BOARD_FILE, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary, atRecordRoot: __require("verificar/js/sources").atRecordRoot });
 };
 
 globalThis.SiveiVerificar = Object.freeze({ ...__require("booth/js/index"), registro: __require("verificar/js/index") });

@@ -92,6 +92,7 @@ export class CredentialEntries {
       this.hasher.update(new Encoder().u32(tag.length).raw(tag).u32(this.declaredCount).toBytes());
     }
     this.unknownStyles = [];
+    this.unsorted = false;
   }
 
   /** Add the entry of line `number` (1-based). */
@@ -117,6 +118,7 @@ export class CredentialEntries {
         this.problems.push(bi(`${where.es}: credencial repetida (igual a la línea ${number - 1})`,
           `${where.en}: duplicate credential (same as line ${number - 1})`));
       } else if (cmp < 0) {
+        this.unsorted = true;
         this.problems.push(bi(
           `${where.es}: fuera de orden (menor que la línea ${number - 1}; la lista va ordenada por bytes de la credencial)`,
           `${where.en}: out of order (less than line ${number - 1}; the list is sorted by credential bytes)`));
@@ -146,33 +148,36 @@ export class CredentialEntries {
     return this.hasher === null ? null : this.hasher.digest();
   }
 
-  /** The style the list gives `credential` (32 bytes), or null when it is not listed (binary search;
-   * the sorted order is what the list promises — an unsorted list is a "credentials" problem). */
-  styleFor(credential) {
+  /** The position of `credential` (32 bytes) in the list, or -1: a binary search, since the list
+   * promises its order (an unsorted list is a "credentials" problem, then searched one by one). */
+  indexOf(credential) {
     let lo = 0;
     let hi = this.size - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const cmp = compareBytes(this.keys.subarray(32 * mid, 32 * mid + 32), credential);
-      if (cmp === 0) {
-        const s = this.styleOf[mid];
-        if (s !== 0xffff) return this.styles[s];
-        const unknown = this.unknownStyles.find(([i]) => i === mid);
-        return unknown ? unknown[1] : null;
-      }
+      if (cmp === 0) return mid;
       if (cmp < 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    if (!this.sorted()) {
-      for (let i = 0; i < this.size; i++) {
-        if (equalBytes(this.keys.subarray(32 * i, 32 * i + 32), credential)) return this.styles[this.styleOf[i]] ?? null;
-      }
+    if (this.unsorted) {
+      for (let i = 0; i < this.size; i++) if (equalBytes(this.keys.subarray(32 * i, 32 * i + 32), credential)) return i;
     }
-    return null;
+    return -1;
   }
 
-  sorted() {
-    return !this.problems.some((p) => p.en.includes("out of order"));
+  /** The style the list gives the entry at `index` (indexOf). */
+  styleAt(index) {
+    const s = this.styleOf[index];
+    if (s !== 0xffff) return this.styles[s];
+    const unknown = this.unknownStyles.find(([i]) => i === index);
+    return unknown ? unknown[1] : null;
+  }
+
+  /** The style the list gives `credential`, or null when it is not listed. */
+  styleFor(credential) {
+    const index = this.indexOf(credential);
+    return index < 0 ? null : this.styleAt(index);
   }
 }
 

@@ -198,6 +198,7 @@ class RecordChecker {
     this.stageId = id;
     this.stageLabel = bi(es, en);
     this.stageStart = Date.now();
+    this.lastTick = 0; // each stage's first step is reported, however fast
     this.mark = this.report.total();
   }
 
@@ -554,7 +555,7 @@ class RecordChecker {
     const boardHash = this.boardHashes !== null ? sha256Incremental.create() : null;
     let previous = GENESIS_PREVIOUS;
     let expectedIndex = 0;
-    const cast = new Map(); // credential hex → line
+    const cast = { listed: new Uint32Array(entries.size), unlisted: new Map() };
     const alphas = new AlphaSet();
     let ballots = 0;
     let closedLine = null;
@@ -605,7 +606,7 @@ class RecordChecker {
             onProgress: () => this.tick(size ? item.offset / size : 1, proofsChecked, null) });
           proofSeconds += (Date.now() - t0) / 1000;
           proofsChecked += 1;
-          if (!this.credentialPointsChecked) {
+          if (!this.credentialPointsChecked && entries.indexOf(event.ballot.credential) >= 0) {
             // The ballot's credential must be a valid point (on the list it is a "credentials" problem).
             if (!isValidCredentialPoint(event.ballot.credential)) {
               report.add("credentials", LIST_FILE, bi(
@@ -727,7 +728,8 @@ class RecordChecker {
 
   ballotPolicy(event, where, lineno, entries, cast, alphas, add) {
     const ballot = event.ballot;
-    const listed = entries.styleFor(ballot.credential);
+    const position = entries.indexOf(ballot.credential);
+    const listed = position < 0 ? null : entries.styleAt(position);
     if (listed === null) {
       add("ballot.credential.unlisted", where, bi("la credencial pública no está en la lista firmada de credenciales",
         "the public credential is not in the signed credential list"));
@@ -735,14 +737,16 @@ class RecordChecker {
       add("ballot.style.mismatch", where, bi(`la boleta es del tipo ${ballot.style} pero su credencial es del tipo ${listed}`,
         `the ballot is of style ${ballot.style} but its credential is of style ${listed}`));
     }
-    const key = bytesToHex(ballot.credential);
-    if (cast.has(key)) {
-      const first = cast.get(key);
+    // The line of each credential's first ballot: 4 bytes per listed credential, a map for the others.
+    const first = position >= 0 ? cast.listed[position] : cast.unlisted.get(bytesToHex(ballot.credential)) || 0;
+    if (first !== 0) {
       add("board.one-vote", where, bi(
         `segunda boleta de la misma credencial (la primera está en la línea ${first}); la ley permite un solo voto`,
         `second ballot of the same credential (the first is on line ${first}); the law allows one vote`));
+    } else if (position >= 0) {
+      cast.listed[position] = lineno;
     } else {
-      cast.set(key, lineno);
+      cast.unlisted.set(bytesToHex(ballot.credential), lineno);
     }
     for (const contest of ballot.contests) {
       for (const sel of contest.selections) {

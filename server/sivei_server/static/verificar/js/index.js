@@ -18,3 +18,4 @@ export * as credentialList from "../../booth/js/credentiallist.js";
 export * as ceremony from "../../booth/js/ceremony.js";
 export * as validate from "../../booth/js/validate.js";
 export { EXPONENTIATIONS_PER_OPTION, measureExponentiation, recordSummary } from "./summary.js";
+export { atRecordRoot } from "./sources.js";

@@ -42,18 +42,26 @@ export class RecordFiles {
   }
 }
 
-/** The files chosen with a folder picker (webkitRelativePath "folder/acts/opening.json"): the first
- * path component (the folder itself) is dropped. Files picked one by one keep their names. */
+/**
+ * The files under the record's own folder: the one holding record.json (the least deep, when a
+ * parent folder or an archive with a top folder was chosen), paths made relative to it. Without a
+ * record.json, the files as given. Returns [files, folder prefix].
+ */
+export function atRecordRoot(files) {
+  const headers = [...files.keys()].filter((p) => p === "record.json" || p.endsWith("/record.json"))
+    .sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+  if (headers.length === 0) return [files, ""];
+  const prefix = headers[0].slice(0, -"record.json".length);
+  return [new Map([...files].filter(([p]) => p.startsWith(prefix)).map(([p, b]) => [p.slice(prefix.length), b])), prefix];
+}
+
+/** The files chosen with a folder picker (webkitRelativePath "folder/acts/opening.json"), relative
+ * to the record's folder. */
 export function recordFromFileList(fileList, label = "") {
-  const files = new Map();
-  let top = "";
-  for (const file of fileList) {
-    const rel = file.webkitRelativePath || file.name;
-    const parts = rel.split("/");
-    if (parts.length > 1) top = parts[0];
-    files.set(parts.length > 1 ? parts.slice(1).join("/") : rel, file);
-  }
-  return new RecordFiles(label || top || "registro", files);
+  const chosen = new Map();
+  for (const file of fileList) chosen.set(file.webkitRelativePath || file.name, file);
+  const [files, prefix] = atRecordRoot(chosen);
+  return new RecordFiles(label || prefix.replace(/\/$/, "") || "registro", files);
 }
 
 // -- .tar.gz ------------------------------------------------------------------------------------------
@@ -89,8 +97,8 @@ function paxRecords(bytes) {
 }
 
 /**
- * Read a tar stream (ustar, with pax or GNU long names) into Map path → Blob, regular files only.
- * When every path starts with the same folder ("registro/…", as the server's archive), it is dropped.
+ * Read a tar stream (ustar, with pax or GNU long names) into Map path → Blob, regular files only,
+ * relative to the record's folder ("registro/…" in the server's archive).
  * onBytes(n): called with the number of archive bytes read so far.
  */
 export async function readTar(stream, { onBytes } = {}) {
@@ -161,12 +169,7 @@ export async function readTar(stream, { onBytes } = {}) {
     if (type === "0" || type === "\0" || type === "7") files.set(path.replace(/^\.\//, ""), new Blob(parts));
   }
   reader.releaseLock();
-  const paths = [...files.keys()];
-  const first = paths.length > 0 ? paths[0].split("/")[0] : "";
-  if (first && paths.every((p) => p.startsWith(`${first}/`))) {
-    return new Map(paths.map((p) => [p.slice(first.length + 1), files.get(p)]));
-  }
-  return files;
+  return atRecordRoot(files)[0];
 }
 
 function concat(parts) {
