@@ -129,6 +129,20 @@ describe("acts and receipts (acts.json)", () => {
 });
 
 describe("the board chain (board.json)", () => {
+  test("a ballot's hash input written straight from its JSON is H_E ‖ its encoding (ballot.json)", async () => {
+    const v = vector("ballot.json");
+    const { EncryptedBallot, TAG_BALLOT } = await booth("ballot.js");
+    const { taggedHash } = enc;
+    for (const b of v.ballots) {
+      const parsed = EncryptedBallot.fromJson(G, b.ballot, "ballot", { membership: false });
+      const hE = unhex(v.election_hash);
+      const input = board.ballotHashInputFromJson(G, hE, b.ballot);
+      assert.equal(hex(input.subarray(32)), b.encoding);
+      assert.equal(hex(input.subarray(32)), hex(parsed.encode(G)));
+      assert.equal(hex(await taggedHash(TAG_BALLOT, input)), b.ballot_hash);
+    }
+  });
+
   test("every head", async () => {
     const v = vector("board.json");
     const hE = unhex(v.election_hash);
@@ -222,10 +236,10 @@ describe("ceremony and credential list pieces", () => {
 
 describe("reading a record", () => {
   test("strict JSON: duplicate keys and fractions refused, canonical lines read fast", () => {
-    assert.deepEqual(R.parseStrictJson('{"a":1,"b":[2]}', "x", { canonical: true }), { a: 1, b: [2] });
+    assert.deepEqual(R.parseStrictJson('{"a":1,"b":[2]}', "x", { compact: true }), { a: 1, b: [2] });
     assert.throws(() => R.parseStrictJson('{"a":1,"a":2}', "x"), en(/duplicate key 'a'/));
     assert.throws(() => R.parseStrictJson('{"a": {"b": 1, "b": 1}}', "x"), en(/duplicate key 'b'/));
-    assert.throws(() => R.parseStrictJson('{"a":1.0}', "x", { canonical: true }), en(/non-integer/));
+    assert.throws(() => R.parseStrictJson('{"a":1.0}', "x", { compact: true }), en(/non-integer/));
     assert.deepEqual(R.parseStrictJson('{"a":"1.5e3","b":{"a":1}}', "x"), { a: "1.5e3", b: { a: 1 } });
   });
 

@@ -3,8 +3,8 @@
 // Sources (SHA-256):
 //   bbfbebb879a09df2e06ccd6ffe49dc55829a5e26517f39d3f5557e1c082cc94d  server/sivei_server/static/booth/js/acts.js
 //   a73b27911c40d18bc9cae9c707d3bf47e682d62aadad38be30e8a3a3e55242e8  server/sivei_server/static/booth/js/ballot.js
-//   9ca7b97b195c5eafc1d0a26892a2c7011e82c01d7b62eabcf93b5cefeec6802f  server/sivei_server/static/booth/js/board.js
-//   6c046cbbd1087e55d71bab0d17c145398938a334ee44a9563b3d30445e580974  server/sivei_server/static/booth/js/bytes.js
+//   8069774799400519205ae7d7fc8f76c945b09c37f963f3da708be5b13d5fe93d  server/sivei_server/static/booth/js/board.js
+//   5d44fceceefd40c59c0e89053a56dd838e5b539aec1ea81cd8e04d13fb10a333  server/sivei_server/static/booth/js/bytes.js
 //   77aa3af66bfcf84411e640aa77d4e59921034b20ef53e5912a04b0e027447f34  server/sivei_server/static/booth/js/ceremony.js
 //   3e262917e656b01d0056fc2ac2a196ed2d42ab70a15d5d959e80427527f49774  server/sivei_server/static/booth/js/challenge.js
 //   7b3d27ddce05aa394da55d24a612db81dacfd2d358a56fc8c7c87f1fce870948  server/sivei_server/static/booth/js/context.js
@@ -14,7 +14,7 @@
 //   03e5dad50073035ac84f491fdfbcb3b11e12df0b4677f7cec7b94cc2114f7901  server/sivei_server/static/booth/js/ecdsa.js
 //   c557015566b394325c3ea36daf49b89da4f71091ae4adb36a43d07a9b0103610  server/sivei_server/static/booth/js/ed25519.js
 //   a8ad6d5493b96579cdf01251b9fe2313d4d2942776ec2580b9ed1b5237aded65  server/sivei_server/static/booth/js/elgamal.js
-//   acf108c3653b623269e2b86e094e991c975248138d826e0b3d489381c4778f9f  server/sivei_server/static/booth/js/encoding.js
+//   56b7fdefa185eeac4cd3740d6ad9d2ed88ceecf07b2555b73244964c20335a1d  server/sivei_server/static/booth/js/encoding.js
 //   1c6f2ee21afd05217c9186fa4f11a87162a456583641e8a2bf82732734e6dd5b  server/sivei_server/static/booth/js/errors.js
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
@@ -45,12 +45,12 @@
 //   471746bba6ec4c6238ca41358d1d3b40b6ff31cf3363f0b4d550c649c1a8e83b  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha2.js
 //   9a81e1edb24eae27b335533220167609cfb58008c5690e140ce478acdc669f32  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha3.js
 //   037ad49adb78168b6b699598fd33f85f7877456b1d28b4d032e2a1a16807947c  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/utils.js
-//   925013bf5035f3f9d98a3a08fcf831d0a3bd921ac6924323ff221ad86a4c6f9c  server/sivei_server/static/verificar/js/board-reader.js
-//   c365133ae9dd4b0b8e439c8a49ef3db56a8a3dbe79b3ac976147d5ba230a0620  server/sivei_server/static/verificar/js/checker.js
+//   32e916bfcc4da184f71748e0251309f49584b46bd21d059e2285ed57cff70b09  server/sivei_server/static/verificar/js/board-reader.js
+//   8dcedf332dded3a521eeaf891a8b135bb5fb638c4726ba5ef7f7bdc3985bc7a4  server/sivei_server/static/verificar/js/checker.js
 //   3edca00dfc5cb270508c52487b72eb4efa997c218d0cd4064bfc9055fcb967de  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
-//   6c6a72d62247d580b20560db64be0d0d37f131e80ee552339d2f6fe23865f5dd  server/sivei_server/static/verificar/js/json.js
-//   568da4eab7a5f06515886898c52519b19a8d8229b30b78f37a9ecbe5f16d34dd  server/sivei_server/static/verificar/js/report.js
+//   5206a3ff4050c00ec37fe818efca36672e27f09b96de597900d29600d7857b04  server/sivei_server/static/verificar/js/json.js
+//   ee54e1a661b613fc9fa8c439c1f488a39b94d229f64258a453c4f35f331c0698  server/sivei_server/static/verificar/js/report.js
 //   4a7c9bd38bf0b497fa95e016b6d705db43f05855cb97f76af4c827a0e47f2c47  server/sivei_server/static/verificar/js/sources.js
 //   d4bdc032b36357136de2b06891401b6dbd6b8ee1ff9a8e83f9b5ed01cf97e365  server/sivei_server/static/verificar/js/summary.js
 (function () {
@@ -198,6 +198,13 @@ function hexToBytesLoose(hex) {
   return out;
 }
 
+/** Write the bytes of an even-length lowercase hex string (already checked) into out at offset. */
+function hexInto(hex, out, offset) {
+  const n = hex.length >>> 1;
+  for (let i = 0; i < n; i++) out[offset + i] = (HEX_VALUE[hex.charCodeAt(2 * i)] << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)];
+  return offset + n;
+}
+
 function isLowerHex(value) {
   return typeof value === "string" && HEX_RE.test(value);
 }
@@ -274,7 +281,7 @@ function randomBytes(n) {
   globalThis.crypto.getRandomValues(out);
   return out;
 }
-return Object.freeze({ concatBytes, equalBytes, bytesToHex, hexToBytesLoose, isLowerHex, bitLength, bigintToBytes, bytesToBigint, bigintToHex, loneSurrogateIndex, utf8, randomBytes });
+return Object.freeze({ concatBytes, equalBytes, bytesToHex, hexToBytesLoose, hexInto, isLowerHex, bitLength, bigintToBytes, bytesToBigint, bigintToHex, loneSurrogateIndex, utf8, randomBytes });
 };
 
 // ---- server/sivei_server/static/booth/js/ed25519.js ----
@@ -970,7 +977,8 @@ async function hashToScalar(group, tag, data) {
 
 // -- JSON hex ---------------------------------------------------------------------------------
 
-function parseHex(value, nbytes, what) {
+/** value checked to be exactly 2·nbytes lowercase hex digits (else an EncodingError naming `what`). */
+function checkHex(value, nbytes, what) {
   if (typeof value !== "string") {
     throw new EncodingError(`${what}: se esperaba una cadena hexadecimal`, `${what}: expected a hex string`);
   }
@@ -980,7 +988,16 @@ function parseHex(value, nbytes, what) {
       `${what}: expected exactly ${2 * nbytes} lowercase hex digits`,
     );
   }
-  return hexToBytesLoose(value);
+  return value;
+}
+
+function parseHex(value, nbytes, what) {
+  return hexToBytesLoose(checkHex(value, nbytes, what));
+}
+
+/** The integer of a checked fixed-width hex value (read directly: no byte array in between). */
+function parseHexInteger(value, nbytes, what) {
+  return BigInt("0x" + checkHex(value, nbytes, what));
 }
 
 
@@ -996,13 +1013,13 @@ function elementToHex(group, x) {
 
 /** Parse and check a received group element (range and subgroup membership). */
 function elementFromHex(group, value, what, { nonidentity = false } = {}) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   return group.requireElement(x, what, { nonidentity });
 }
 
 /** Parse a proof commitment: range only (its verification equation implies membership). */
 function commitmentFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   if (!(x > 0n && x < group.p)) {
     throw new EncodingError(
       `${what}: el valor está fuera del intervalo [1, p)`,
@@ -1017,7 +1034,7 @@ function scalarToHex(x) {
 }
 
 function scalarFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, SCALAR_BYTES, what));
+  const x = parseHexInteger(value, SCALAR_BYTES, what);
   return group.requireScalar(x, what);
 }
 
@@ -11109,7 +11126,8 @@ __defined["booth/js/board"] = function () {
 // the payload hash is the ballot hash for "ballot" events and H("sivei/board-payload",
 // canonical_json(payload)) for every other event.
 
-const { EncryptedBallot } = __require("booth/js/ballot");
+const { EncryptedBallot, TAG_BALLOT } = __require("booth/js/ballot");
+const { hexInto, utf8 } = __require("booth/js/bytes");
 const { Encoder, canonicalJson, hexToBytes, taggedHash } = __require("booth/js/encoding");
 const { EncodingError } = __require("booth/js/errors");
 
@@ -11172,7 +11190,9 @@ async function parseEvent(ctx, obj, where) {
   const head = hexToBytes(obj.head, 32, `${where}.head`);
   if (type === EVENT_BALLOT) {
     const ballot = EncryptedBallot.fromJson(ctx.group, obj.ballot, `${where}.ballot`, { membership: false });
-    return { index, type, head, ballot, payload: null, payloadHash: await ballot.ballotHash(ctx) };
+    // The hash straight from the JSON just checked: no re-encoding of a thousand big integers.
+    const hashed = ballotHashInputFromJson(ctx.group, ctx.electionHash, obj.ballot);
+    return { index, type, head, ballot, payload: null, payloadHash: await taggedHash(TAG_BALLOT, hashed) };
   }
   const payload = obj.payload;
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
@@ -11185,7 +11205,46 @@ async function parseEvent(ctx, obj, where) {
 function alphaKey(alpha) {
   return BigInt.asUintN(256, alpha).toString(16).padStart(64, "0");
 }
-return Object.freeze({ TAG_BOARD, TAG_PAYLOAD, GENESIS_PREVIOUS, EVENT_OPEN, EVENT_BALLOT, EVENT_CLOSE, OPERATOR_EVENTS, EVENT_TYPES, eventHashInput, eventHash, payloadHash, genesisHead, parseEvent, alphaKey });
+
+/**
+ * H_E ‖ the canonical encoding of a ballot (protocol §12.4), written straight from its JSON: after a
+ * strict parse (EncryptedBallot.fromJson) every element and scalar is fixed-width lowercase hex,
+ * which is exactly its encoding. The same bytes as H_E ‖ ballot.encode(group), without turning each
+ * big integer back into bytes.
+ */
+function ballotHashInputFromJson(group, electionHash, json) {
+  const w = group.elementBytes;
+  const style = utf8(json.style, "style");
+  let size = 32 + 4 + style.length + 32 + 4;
+  for (const c of json.contests) size += 8 + c.selections.length * (6 * w + 4 * 32) + 2 * w + 32;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(electionHash, 0);
+  let at = 32;
+  view.setUint32(at, style.length);
+  out.set(style, at + 4);
+  at += 4 + style.length;
+  at = hexInto(json.credential, out, at);
+  view.setUint32(at, json.contests.length);
+  at += 4;
+  for (const c of json.contests) {
+    view.setUint32(at, c.index);
+    view.setUint32(at + 4, c.selections.length);
+    at += 8;
+    for (const sel of c.selections) {
+      const p = sel.proof;
+      for (const hex of [sel.ciphertext.alpha, sel.ciphertext.beta, p.a0, p.b0, p.a1, p.b1, p.c0, p.c1, p.v0, p.v1]) {
+        at = hexInto(hex, out, at);
+      }
+    }
+    const sp = c.sum_proof;
+    at = hexInto(sp.commitment_g, out, at);
+    at = hexInto(sp.commitment_h, out, at);
+    at = hexInto(sp.response, out, at);
+  }
+  return out;
+}
+return Object.freeze({ TAG_BOARD, TAG_PAYLOAD, GENESIS_PREVIOUS, EVENT_OPEN, EVENT_BALLOT, EVENT_CLOSE, OPERATOR_EVENTS, EVENT_TYPES, eventHashInput, eventHash, payloadHash, genesisHead, parseEvent, alphaKey, ballotHashInputFromJson });
 };
 
 // ---- server/sivei_server/static/booth/js/results.js ----
@@ -14189,7 +14248,6 @@ __defined["verificar/js/json"] = function () {
 // one line), and so is any number with a fraction or an exponent (the record has integers only).
 
 const { EncodingError } = __require("booth/js/errors");
-const { canonicalJsonString } = __require("booth/js/encoding");
 
 /** The first duplicate key or non-integer number in `text` (valid JSON), or null. */
 function findStrictnessProblem(text) {
@@ -14243,24 +14301,18 @@ function findStrictnessProblem(text) {
 
 /**
  * JSON.parse refusing duplicate keys and non-integer numbers; errors are EncodingError naming `what`.
- * canonical: when true and `text` is exactly the canonical JSON of the value (sorted keys, no
- * whitespace: what the record's JSON Lines are), the character scan is skipped — a duplicate key or a
- * fraction could not survive re-serialisation unchanged.
+ * compact: when true and `text` is exactly JSON.stringify of the value (no whitespace: what the
+ * record's JSON Lines are), the character scan is skipped — a duplicate key (JSON.parse keeps one) or
+ * a fraction ("1.0" reads as 1) could not survive re-serialisation unchanged.
  */
-function parseStrictJson(text, what, { canonical = false } = {}) {
+function parseStrictJson(text, what, { compact = false } = {}) {
   let value;
   try {
     value = JSON.parse(text);
   } catch (err) {
     throw new EncodingError(`${what}: JSON no válido (${err.message})`, `${what}: invalid JSON (${err.message})`);
   }
-  if (canonical) {
-    try {
-      if (canonicalJsonString(value) === text) return value;
-    } catch {
-      // not canonical: scanned below
-    }
-  }
+  if (compact && JSON.stringify(value) === text) return value;
   const problem = findStrictnessProblem(text);
   if (problem !== null) {
     throw new EncodingError(`${what}: JSON no válido (${problem.es})`, `${what}: invalid JSON (${problem.en})`);
@@ -14587,7 +14639,7 @@ class JsonLinesBoard {
         continue;
       }
       try {
-        const event = parseStrictJson(text, `${BOARD_FILE}, línea ${lineno}`, { canonical: true });
+        const event = parseStrictJson(text, `${BOARD_FILE}, línea ${lineno}`, { compact: true });
         yield { where, lineno, offset, event, error: null };
       } catch (err) {
         const e = errorText(err);
@@ -15255,8 +15307,9 @@ class Report {
     this.notes.push(bi(es, en));
   }
 
-  stage(id, label, status, detail = null) {
-    this.stages.push({ id, label: text(label), status, detail: detail === null ? null : text(detail) });
+  /** A stage run: its id, label, status ("ok", "failed", "partial", "skipped"), detail and seconds. */
+  stage(id, label, status, detail = null, seconds = null) {
+    this.stages.push({ id, label: text(label), status, detail: detail === null ? null : text(detail), seconds });
   }
 
   toJson(lang = "es") {
@@ -15277,7 +15330,7 @@ class Report {
       problems: this.problems.map((p) => ({ check: p.check, location: pick(p.location), message: pick(p.message) })),
       notes: this.notes.map(pick),
       stages: this.stages.map((s) => ({ id: s.id, status: s.status, label: pick(s.label),
-        ...(s.detail ? { detail: pick(s.detail) } : {}) })),
+        ...(s.detail ? { detail: pick(s.detail) } : {}), ...(s.seconds !== null ? { seconds: s.seconds } : {}) })),
     };
   }
 }
@@ -15490,7 +15543,8 @@ class RecordChecker {
 
   endStage(status = null, detail = null) {
     const failed = this.report.total() > this.mark;
-    this.report.stage(this.stageId, this.stageLabel, status || (failed ? "failed" : "ok"), detail);
+    this.report.stage(this.stageId, this.stageLabel, status || (failed ? "failed" : "ok"), detail,
+      Math.round((Date.now() - this.stageStart) / 10) / 100);
   }
 
   /** Report progress and yield to the page now and then; stop when asked. */
@@ -15759,7 +15813,7 @@ class RecordChecker {
         if (text === null) {
           throw new SiveiError(`${ENTRIES_FILE}: el archivo no está en UTF-8`, `${ENTRIES_FILE}: the file is not UTF-8`);
         }
-        const obj = parseStrictJson(text, `${ENTRIES_FILE}, línea ${lineno}`, { canonical: true });
+        const obj = parseStrictJson(text, `${ENTRIES_FILE}, línea ${lineno}`, { compact: true });
         entries.add(parseEntry(obj, lineno), lineno);
         await this.tick(offset / blob.size);
       }

@@ -2,14 +2,14 @@
 // The voting booth (static/booth/ui/cabina.js) and its encryption worker (static/booth/js/worker.js) as one classic script.
 // Sources (SHA-256):
 //   a73b27911c40d18bc9cae9c707d3bf47e682d62aadad38be30e8a3a3e55242e8  server/sivei_server/static/booth/js/ballot.js
-//   6c046cbbd1087e55d71bab0d17c145398938a334ee44a9563b3d30445e580974  server/sivei_server/static/booth/js/bytes.js
+//   5d44fceceefd40c59c0e89053a56dd838e5b539aec1ea81cd8e04d13fb10a333  server/sivei_server/static/booth/js/bytes.js
 //   3e262917e656b01d0056fc2ac2a196ed2d42ab70a15d5d959e80427527f49774  server/sivei_server/static/booth/js/challenge.js
 //   fd27561ab737e1c958f763fe10d30b626da7fd096561246ac02776bd36a078ec  server/sivei_server/static/booth/js/client.js
 //   7b3d27ddce05aa394da55d24a612db81dacfd2d358a56fc8c7c87f1fce870948  server/sivei_server/static/booth/js/context.js
 //   07ad429d11b7f0cbf5a165b0734a3f32ae3c01bc7770252dc3528bf61fffc1c7  server/sivei_server/static/booth/js/credentials.js
 //   c557015566b394325c3ea36daf49b89da4f71091ae4adb36a43d07a9b0103610  server/sivei_server/static/booth/js/ed25519.js
 //   a8ad6d5493b96579cdf01251b9fe2313d4d2942776ec2580b9ed1b5237aded65  server/sivei_server/static/booth/js/elgamal.js
-//   acf108c3653b623269e2b86e094e991c975248138d826e0b3d489381c4778f9f  server/sivei_server/static/booth/js/encoding.js
+//   56b7fdefa185eeac4cd3740d6ad9d2ed88ceecf07b2555b73244964c20335a1d  server/sivei_server/static/booth/js/encoding.js
 //   1c6f2ee21afd05217c9186fa4f11a87162a456583641e8a2bf82732734e6dd5b  server/sivei_server/static/booth/js/errors.js
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
@@ -208,6 +208,13 @@ function hexToBytesLoose(hex) {
   return out;
 }
 
+/** Write the bytes of an even-length lowercase hex string (already checked) into out at offset. */
+function hexInto(hex, out, offset) {
+  const n = hex.length >>> 1;
+  for (let i = 0; i < n; i++) out[offset + i] = (HEX_VALUE[hex.charCodeAt(2 * i)] << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)];
+  return offset + n;
+}
+
 function isLowerHex(value) {
   return typeof value === "string" && HEX_RE.test(value);
 }
@@ -284,7 +291,7 @@ function randomBytes(n) {
   globalThis.crypto.getRandomValues(out);
   return out;
 }
-return Object.freeze({ concatBytes, equalBytes, bytesToHex, hexToBytesLoose, isLowerHex, bitLength, bigintToBytes, bytesToBigint, bigintToHex, loneSurrogateIndex, utf8, randomBytes });
+return Object.freeze({ concatBytes, equalBytes, bytesToHex, hexToBytesLoose, hexInto, isLowerHex, bitLength, bigintToBytes, bytesToBigint, bigintToHex, loneSurrogateIndex, utf8, randomBytes });
 };
 
 // ---- server/sivei_server/static/booth/js/sha256.js ----
@@ -847,7 +854,8 @@ async function hashToScalar(group, tag, data) {
 
 // -- JSON hex ---------------------------------------------------------------------------------
 
-function parseHex(value, nbytes, what) {
+/** value checked to be exactly 2·nbytes lowercase hex digits (else an EncodingError naming `what`). */
+function checkHex(value, nbytes, what) {
   if (typeof value !== "string") {
     throw new EncodingError(`${what}: se esperaba una cadena hexadecimal`, `${what}: expected a hex string`);
   }
@@ -857,7 +865,16 @@ function parseHex(value, nbytes, what) {
       `${what}: expected exactly ${2 * nbytes} lowercase hex digits`,
     );
   }
-  return hexToBytesLoose(value);
+  return value;
+}
+
+function parseHex(value, nbytes, what) {
+  return hexToBytesLoose(checkHex(value, nbytes, what));
+}
+
+/** The integer of a checked fixed-width hex value (read directly: no byte array in between). */
+function parseHexInteger(value, nbytes, what) {
+  return BigInt("0x" + checkHex(value, nbytes, what));
 }
 
 
@@ -873,13 +890,13 @@ function elementToHex(group, x) {
 
 /** Parse and check a received group element (range and subgroup membership). */
 function elementFromHex(group, value, what, { nonidentity = false } = {}) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   return group.requireElement(x, what, { nonidentity });
 }
 
 /** Parse a proof commitment: range only (its verification equation implies membership). */
 function commitmentFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   if (!(x > 0n && x < group.p)) {
     throw new EncodingError(
       `${what}: el valor está fuera del intervalo [1, p)`,
@@ -894,7 +911,7 @@ function scalarToHex(x) {
 }
 
 function scalarFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, SCALAR_BYTES, what));
+  const x = parseHexInteger(value, SCALAR_BYTES, what);
   return group.requireScalar(x, what);
 }
 

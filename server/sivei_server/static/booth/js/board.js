@@ -5,7 +5,8 @@
 // the payload hash is the ballot hash for "ballot" events and H("sivei/board-payload",
 // canonical_json(payload)) for every other event.
 
-import { EncryptedBallot } from "./ballot.js";
+import { EncryptedBallot, TAG_BALLOT } from "./ballot.js";
+import { hexInto, utf8 } from "./bytes.js";
 import { Encoder, canonicalJson, hexToBytes, taggedHash } from "./encoding.js";
 import { EncodingError } from "./errors.js";
 
@@ -68,7 +69,9 @@ export async function parseEvent(ctx, obj, where) {
   const head = hexToBytes(obj.head, 32, `${where}.head`);
   if (type === EVENT_BALLOT) {
     const ballot = EncryptedBallot.fromJson(ctx.group, obj.ballot, `${where}.ballot`, { membership: false });
-    return { index, type, head, ballot, payload: null, payloadHash: await ballot.ballotHash(ctx) };
+    // The hash straight from the JSON just checked: no re-encoding of a thousand big integers.
+    const hashed = ballotHashInputFromJson(ctx.group, ctx.electionHash, obj.ballot);
+    return { index, type, head, ballot, payload: null, payloadHash: await taggedHash(TAG_BALLOT, hashed) };
   }
   const payload = obj.payload;
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
@@ -80,4 +83,43 @@ export async function parseEvent(ctx, obj, where) {
 /** Low 256 bits of α as 64 hex digits: the index key of the unique-α rule (Python's alpha_key). */
 export function alphaKey(alpha) {
   return BigInt.asUintN(256, alpha).toString(16).padStart(64, "0");
+}
+
+/**
+ * H_E ‖ the canonical encoding of a ballot (protocol §12.4), written straight from its JSON: after a
+ * strict parse (EncryptedBallot.fromJson) every element and scalar is fixed-width lowercase hex,
+ * which is exactly its encoding. The same bytes as H_E ‖ ballot.encode(group), without turning each
+ * big integer back into bytes.
+ */
+export function ballotHashInputFromJson(group, electionHash, json) {
+  const w = group.elementBytes;
+  const style = utf8(json.style, "style");
+  let size = 32 + 4 + style.length + 32 + 4;
+  for (const c of json.contests) size += 8 + c.selections.length * (6 * w + 4 * 32) + 2 * w + 32;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(electionHash, 0);
+  let at = 32;
+  view.setUint32(at, style.length);
+  out.set(style, at + 4);
+  at += 4 + style.length;
+  at = hexInto(json.credential, out, at);
+  view.setUint32(at, json.contests.length);
+  at += 4;
+  for (const c of json.contests) {
+    view.setUint32(at, c.index);
+    view.setUint32(at + 4, c.selections.length);
+    at += 8;
+    for (const sel of c.selections) {
+      const p = sel.proof;
+      for (const hex of [sel.ciphertext.alpha, sel.ciphertext.beta, p.a0, p.b0, p.a1, p.b1, p.c0, p.c1, p.v0, p.v1]) {
+        at = hexInto(hex, out, at);
+      }
+    }
+    const sp = c.sum_proof;
+    at = hexInto(sp.commitment_g, out, at);
+    at = hexInto(sp.commitment_h, out, at);
+    at = hexInto(sp.response, out, at);
+  }
+  return out;
 }

@@ -115,7 +115,8 @@ export async function hashToScalar(group, tag, data) {
 
 // -- JSON hex ---------------------------------------------------------------------------------
 
-function parseHex(value, nbytes, what) {
+/** value checked to be exactly 2·nbytes lowercase hex digits (else an EncodingError naming `what`). */
+function checkHex(value, nbytes, what) {
   if (typeof value !== "string") {
     throw new EncodingError(`${what}: se esperaba una cadena hexadecimal`, `${what}: expected a hex string`);
   }
@@ -125,7 +126,16 @@ function parseHex(value, nbytes, what) {
       `${what}: expected exactly ${2 * nbytes} lowercase hex digits`,
     );
   }
-  return hexToBytesLoose(value);
+  return value;
+}
+
+function parseHex(value, nbytes, what) {
+  return hexToBytesLoose(checkHex(value, nbytes, what));
+}
+
+/** The integer of a checked fixed-width hex value (read directly: no byte array in between). */
+function parseHexInteger(value, nbytes, what) {
+  return BigInt("0x" + checkHex(value, nbytes, what));
 }
 
 export { bytesToHex };
@@ -141,13 +151,13 @@ export function elementToHex(group, x) {
 
 /** Parse and check a received group element (range and subgroup membership). */
 export function elementFromHex(group, value, what, { nonidentity = false } = {}) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   return group.requireElement(x, what, { nonidentity });
 }
 
 /** Parse a proof commitment: range only (its verification equation implies membership). */
 export function commitmentFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   if (!(x > 0n && x < group.p)) {
     throw new EncodingError(
       `${what}: el valor está fuera del intervalo [1, p)`,
@@ -162,7 +172,7 @@ export function scalarToHex(x) {
 }
 
 export function scalarFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, SCALAR_BYTES, what));
+  const x = parseHexInteger(value, SCALAR_BYTES, what);
   return group.requireScalar(x, what);
 }
 

@@ -39,7 +39,7 @@ class JsonLinesBoard {
         continue;
       }
       try {
-        const event = parseStrictJson(text, `${BOARD_FILE}, línea ${lineno}`, { canonical: true });
+        const event = parseStrictJson(text, `${BOARD_FILE}, línea ${lineno}`, { compact: true });
         yield { where, lineno, offset, event, error: null };
       } catch (err) {
         const e = errorText(err);

@@ -204,7 +204,8 @@ class RecordChecker {
 
   endStage(status = null, detail = null) {
     const failed = this.report.total() > this.mark;
-    this.report.stage(this.stageId, this.stageLabel, status || (failed ? "failed" : "ok"), detail);
+    this.report.stage(this.stageId, this.stageLabel, status || (failed ? "failed" : "ok"), detail,
+      Math.round((Date.now() - this.stageStart) / 10) / 100);
   }
 
   /** Report progress and yield to the page now and then; stop when asked. */
@@ -473,7 +474,7 @@ class RecordChecker {
         if (text === null) {
           throw new SiveiError(`${ENTRIES_FILE}: el archivo no está en UTF-8`, `${ENTRIES_FILE}: the file is not UTF-8`);
         }
-        const obj = parseStrictJson(text, `${ENTRIES_FILE}, línea ${lineno}`, { canonical: true });
+        const obj = parseStrictJson(text, `${ENTRIES_FILE}, línea ${lineno}`, { compact: true });
         entries.add(parseEntry(obj, lineno), lineno);
         await this.tick(offset / blob.size);
       }

@@ -3,7 +3,6 @@
 // one line), and so is any number with a fraction or an exponent (the record has integers only).
 
 import { EncodingError } from "../../booth/js/errors.js";
-import { canonicalJsonString } from "../../booth/js/encoding.js";
 
 /** The first duplicate key or non-integer number in `text` (valid JSON), or null. */
 function findStrictnessProblem(text) {
@@ -57,24 +56,18 @@ function findStrictnessProblem(text) {
 
 /**
  * JSON.parse refusing duplicate keys and non-integer numbers; errors are EncodingError naming `what`.
- * canonical: when true and `text` is exactly the canonical JSON of the value (sorted keys, no
- * whitespace: what the record's JSON Lines are), the character scan is skipped — a duplicate key or a
- * fraction could not survive re-serialisation unchanged.
+ * compact: when true and `text` is exactly JSON.stringify of the value (no whitespace: what the
+ * record's JSON Lines are), the character scan is skipped — a duplicate key (JSON.parse keeps one) or
+ * a fraction ("1.0" reads as 1) could not survive re-serialisation unchanged.
  */
-export function parseStrictJson(text, what, { canonical = false } = {}) {
+export function parseStrictJson(text, what, { compact = false } = {}) {
   let value;
   try {
     value = JSON.parse(text);
   } catch (err) {
     throw new EncodingError(`${what}: JSON no válido (${err.message})`, `${what}: invalid JSON (${err.message})`);
   }
-  if (canonical) {
-    try {
-      if (canonicalJsonString(value) === text) return value;
-    } catch {
-      // not canonical: scanned below
-    }
-  }
+  if (compact && JSON.stringify(value) === text) return value;
   const problem = findStrictnessProblem(text);
   if (problem !== null) {
     throw new EncodingError(`${what}: JSON no válido (${problem.es})`, `${what}: invalid JSON (${problem.en})`);

@@ -68,8 +68,9 @@ export class Report {
     this.notes.push(bi(es, en));
   }
 
-  stage(id, label, status, detail = null) {
-    this.stages.push({ id, label: text(label), status, detail: detail === null ? null : text(detail) });
+  /** A stage run: its id, label, status ("ok", "failed", "partial", "skipped"), detail and seconds. */
+  stage(id, label, status, detail = null, seconds = null) {
+    this.stages.push({ id, label: text(label), status, detail: detail === null ? null : text(detail), seconds });
   }
 
   toJson(lang = "es") {
@@ -90,7 +91,7 @@ export class Report {
       problems: this.problems.map((p) => ({ check: p.check, location: pick(p.location), message: pick(p.message) })),
       notes: this.notes.map(pick),
       stages: this.stages.map((s) => ({ id: s.id, status: s.status, label: pick(s.label),
-        ...(s.detail ? { detail: pick(s.detail) } : {}) })),
+        ...(s.detail ? { detail: pick(s.detail) } : {}), ...(s.seconds !== null ? { seconds: s.seconds } : {}) })),
     };
   }
 }
