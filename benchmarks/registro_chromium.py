@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         page.set_input_files("#carpeta", str(args.record))
         page.wait_for_selector("#resumen:not([hidden])", timeout=600_000)
         test_group = "sivei-test-512" in page.locator("#resumen-grupo").inner_text()
-        unit_ms = page.evaluate("""() => { const R = globalThis.SiveiVerificar.registro;
-            const g = globalThis.SiveiVerificar.groupByName(document.querySelector("#resumen-grupo").textContent.split(" ")[0], {allowTestGroup: true});
-            return R.measureExponentiation(g, 10); }""")
+        unit_ms = page.evaluate("""(name) => globalThis.SiveiVerificar.registro.measureExponentiation(
+            globalThis.SiveiVerificar.groupByName(name, {allowTestGroup: true}), 10)""",
+                                "sivei-test-512" if test_group else "eg2-baseline")
         report, wall, cpu = _check(page, cdp, "", test_group)
         ballots = report["facts"]["ballots_on_board"]
         board_mb = args.record.joinpath("board.jsonl").stat().st_size / 1e6
