@@ -338,7 +338,10 @@
     const list = (dl, entries) => {
       dl.replaceChildren();
       for (const [label, value] of entries) {
-        dl.append(el("dt", label), el("dd", Array.isArray(value) ? value.join(", ") : String(value), "mono"));
+        const shown = Array.isArray(value) ? value.join(", ") : String(value);
+        // Hashes and fingerprints in a fixed-width font (read character by character); words as words.
+        const code = /^[0-9a-f]{64}$/.test(shown) || /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/.test(shown);
+        dl.append(el("dt", label), el("dd", shown, code ? "mono" : undefined));
       }
     };
     list($("huellas"), Object.entries(json.fingerprints).map(([k, v]) => [json.labels[k] || k, v]));
