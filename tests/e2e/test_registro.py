@@ -172,8 +172,20 @@ def test_a_record_checked_from_a_file(page: Any, election: Election) -> None:
     assert "not on the board" in page.locator("#boletas").inner_text()
     page.click("#idioma")
 
-    # Every ballot's proofs, when asked (the warning says how long it takes here).
+    # Every ballot's proofs, when asked (the warning says how long it takes here) — on a CPU slowed
+    # 50 times, the progress is shown (and audited) and the observer can stop the check.
     assert "boletas tardará" in page.locator("#aviso-tiempo").inner_text()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 50})
+    page.check("#pruebas-todas")
+    page.click("#verificar")
+    page.wait_for_function("() => document.querySelector('#etapa').textContent.includes('%')")
+    assert page.locator("#detener").is_visible() and page.locator("#verificar").is_disabled()
+    audit(page, "registro: revisando (es)")
+    page.click("#detener")
+    page.wait_for_selector("#alerta:not([hidden])")
+    assert "detenida" in page.locator("#alerta").inner_text() and page.locator("#resultado").is_hidden()
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     everything = check(page, everything=True)
     assert everything["ok"] and everything["facts"]["ballots_proofs_checked"] == len(election.codes)
     assert all(s["status"] == "ok" for s in everything["stages"])
