@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sivei.ballot.board import EVENT_CLOSE, BoardEvent, event_from_json
+from sivei.ballot.board import EVENT_CLOSE, BoardEvent
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credential_tokens import TOKEN_HEADER, SealedTokens, seal_tokens, unseal_token
 from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_credentials, synthetic_roll
@@ -58,6 +58,7 @@ from sivei.election_kind import banner, derived_manifest
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct, opening_act
+from sivei.record.board_file import iter_board
 from sivei.record.ceremony_io import ceremony_json
 from sivei.record.verify import VerifyOptions, verify_record
 from sivei.tally.decrypt import guardian_name
@@ -162,11 +163,7 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
 
 
 def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:
-    events = []
-    for lineno, line in layout.RecordReader(record).iter_jsonl(layout.BOARD):
-        event, _ = event_from_json(ctx, layout.parse_json_line(layout.BOARD, lineno, line), f"board:{lineno}")
-        events.append(event)
-    return events
+    return [event for _, event, _ in iter_board(layout.RecordReader(record), ctx)]
 
 
 def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present: Sequence[int]) -> Path:
@@ -597,6 +594,8 @@ class GunicornServer:
             env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
         if cfg.measure:
             env["SIVEI_MEDIR"] = "1"
+        if cfg.board_journal:
+            env["SIVEI_BOARD_JOURNAL"] = str(cfg.board_journal)
         for key, value in cfg.extra.items():  # authentication and notification settings
             env["SIVEI_" + key.upper()] = str(value)
         env.update(self.extra_env)
@@ -613,14 +612,18 @@ class GunicornServer:
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
+            # Only once this master has workers did it bind the port: before that, a health answer
+            # may come from an orphaned worker of a killed master, about to close the socket.
             try:
-                Client(self.base).json("GET", "/api/salud")
-                return
+                if self.worker_pids():
+                    Client(self.base).json("GET", "/api/salud")
+                    return
             except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(self.log_path.read_text()) from None
-                time.sleep(0.2)
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(self.log_path.read_text())
+            time.sleep(0.2)
 
     def __enter__(self) -> GunicornServer:
         self.start()
