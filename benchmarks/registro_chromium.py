@@ -67,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
                                 "sivei-test-512" if test_group else "eg2-baseline")
         report, wall, cpu = _check(page, cdp, "", test_group)
         ballots = report["facts"]["ballots_on_board"]
-        board_mb = args.record.joinpath("board.jsonl").stat().st_size / 1e6
-        print(f"record: {args.record} ({ballots} ballots, board {board_mb:.0f} MB), ok={report['ok']}")
+        version = report["facts"]["record_version"]
+        board = args.record / {1: "board.jsonl", 2: "board.bin"}[version]
+        board_mb = board.stat().st_size / 1e6
+        print(f"record: {args.record} (format {version}, {ballots} ballots, {board.name} {board_mb:.0f} MB), "
+              f"ok={report['ok']}")
         print(f"one exponentiation (256-bit exponent) in this page: {unit_ms:.2f} ms")
         print(f"every check but the ballots' proofs: {wall:.1f} s wall, {cpu:.1f} s renderer CPU")
         for stage in report["stages"]:

@@ -3,6 +3,11 @@ Python verifier, on the same records: a valid drill record and tampered copies, 
 verifier makes (as tests/test_tamper.py does for Python alone). For each record both must report the same
 failing checks, the same number of times, at the same locations (the messages may be worded apart).
 
+Every scenario runs on a record of format 2 (the binary board.bin, what the drill writes) and on the
+same record converted to format 1 (board.jsonl); damage to the stored bytes themselves — a flipped
+byte of an α, a truncated file, trailing bytes, a wrong magic, a frame length out of place — is planted
+in the form it belongs to.
+
 The JavaScript runs in node on the ES modules (tests/js/check-record-cli.mjs, every ballot's proofs
 checked); tests/e2e/test_registro.py runs the bundled page in Chromium on a smaller set.
 """
@@ -20,9 +25,11 @@ from typing import Any
 import pytest
 
 from recordtools import (
+    as_version,
     ballot_for,
     ballot_line,
     board_lines,
+    board_path,
     copy_record,
     read_json,
     rechain,
@@ -110,9 +117,77 @@ def wrong_election(election: DrillOutcome, record: Path) -> Case:
     return Case({"expect_election": ("00000-00000-00000-00000",)})
 
 
+def _version(record: Path) -> int:
+    return layout.RecordReader(record).version
+
+
+def _frames(record: Path) -> list[tuple[int, int]]:
+    """(offset, length with its 4-byte prefix) of every frame of a version-2 board."""
+    data = board_path(record).read_bytes()
+    out, at = [], len("sivei-board") + 8
+    while at < len(data):
+        size = 4 + int.from_bytes(data[at:at + 4], "big")
+        out.append((at, size))
+        at += size
+    return out
+
+
 def truncated_board(election: DrillOutcome, record: Path) -> Case:
-    path = record / layout.BOARD
-    path.write_text("\n".join(path.read_text().splitlines()[:-2]) + "\n")
+    path = board_path(record)
+    if _version(record) == 1:
+        path.write_text("\n".join(path.read_text().splitlines()[:-2]) + "\n")
+    else:  # cut inside the last ballot's frame: the close and half a ballot lost
+        at, size = _frames(record)[-2]
+        path.write_bytes(path.read_bytes()[:at + size // 2])
+    return Case()
+
+
+def alpha_byte_flipped(election: DrillOutcome, record: Path) -> Case:
+    """One byte in the middle of the first ballot's first α, straight in board.bin, re-indexed."""
+    lines = board_lines(record)
+    i = _first_ballot(lines)
+    at, _ = _frames(record)[i]
+    style = lines[i]["ballot"]["style"].encode()
+    alpha = at + 4 + 4 + (4 + len("ballot")) + 32 + (4 + len(style)) + 32 + 4 + 4 + 4
+    data = bytearray(board_path(record).read_bytes())
+    data[alpha + 20] ^= 0x40
+    board_path(record).write_bytes(bytes(data))
+    reindex(record)
+    return Case()
+
+
+def trailing_bytes(election: DrillOutcome, record: Path) -> Case:
+    path = board_path(record)
+    path.write_bytes(path.read_bytes() + b"\x00\x00\x00\x07basura")
+    reindex(record)
+    return Case()
+
+
+def wrong_magic(election: DrillOutcome, record: Path) -> Case:
+    data = bytearray(board_path(record).read_bytes())
+    data[len("sivei-board") + 7] = 1  # u32(2) -> u32(1)
+    board_path(record).write_bytes(bytes(data))
+    reindex(record)
+    return Case()
+
+
+def _set_length(record: Path, frame: int, length: int) -> None:
+    at, _ = _frames(record)[frame]
+    data = bytearray(board_path(record).read_bytes())
+    data[at:at + 4] = length.to_bytes(4, "big")
+    board_path(record).write_bytes(bytes(data))
+    reindex(record)
+
+
+def frame_length_short(election: DrillOutcome, record: Path) -> Case:
+    """The second frame's length one byte short: its event is cut, and what follows is misframed."""
+    _set_length(record, 1, _frames(record)[1][1] - 5)
+    return Case()
+
+
+def frame_length_too_big(election: DrillOutcome, record: Path) -> Case:
+    """A length beyond the largest event: nothing after it can be framed."""
+    _set_length(record, len(_frames(record)) - 2, 0xFFFFFFF0)
     return Case()
 
 
@@ -283,7 +358,10 @@ def lagrange_weights(election: DrillOutcome, record: Path) -> Case:
 def result_count(election: DrillOutcome, record: Path) -> Case:
     results = read_json(record, layout.RESULTS)
     contest = results["contests"][0]
-    contest["option_counts"][0] += 1
+    if _version(record) == 1:
+        contest["option_counts"][0] += 1
+    else:
+        contest["options"][0]["votes"] += 1
     contest["total"] += 1
     write_json(record, layout.RESULTS, results)
     return Case()
@@ -338,14 +416,27 @@ def receipt_of_a_ballot_with_a_bad_proof(election: DrillOutcome, record: Path) -
     return Case(receipts=[receipt_for(election, record, signer, i, record.parent / "recibo.json")])
 
 
+def results_options_reordered(election: DrillOutcome, record: Path) -> Case:
+    results = read_json(record, layout.RESULTS)
+    if _version(record) == 1:
+        results["contests"][0]["option_counts"].reverse()
+    else:
+        options = results["contests"][0]["options"]
+        options[0], options[1] = options[1], options[0]
+    write_json(record, layout.RESULTS, results)
+    return Case()
+
+
 SCENARIOS: list[Tamper] = [
     valid, refused_test_group, wrong_election, truncated_board, missing_results, unlisted_file, altered_parameters,
     manifest_changed, ceremony_signature, credential_entry_added, changed_ciphertext, proofs_swapped,
     element_of_order_two, ballot_dropped, duplicated_ballot, wrong_style, reused_alpha, changed_head,
     unknown_event_type, close_count_changed, noted_head_missing, altered_tally, decryption_share_changed,
-    decryption_unsigned, lagrange_weights, result_count, result_total, opening_act_field, closing_act_signatures,
-    integrity_changed, receipts, receipt_of_a_ballot_with_a_bad_proof,
+    decryption_unsigned, lagrange_weights, result_count, result_total, results_options_reordered, opening_act_field,
+    closing_act_signatures, integrity_changed, receipts, receipt_of_a_ballot_with_a_bad_proof,
 ]
+BINARY_ONLY: list[Tamper] = [alpha_byte_flipped, trailing_bytes, wrong_magic, frame_length_short, frame_length_too_big]
+"""Damage to the bytes of board.bin, which a version-1 board does not have."""
 
 
 def _python(record: Path, case: Case) -> dict[str, Any]:
@@ -379,32 +470,52 @@ def _located(report: dict[str, Any]) -> Counter[tuple[str, str]]:
                    for p in report["problems"])
 
 
-def test_js_checker_reports_what_the_python_verifier_reports(election: DrillOutcome, tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [2, 1], ids=["format-2", "format-1"])
+def test_js_checker_reports_what_the_python_verifier_reports(election: DrillOutcome, tmp_path: Path,
+                                                             version: int) -> None:
+    scenarios = SCENARIOS + (BINARY_ONLY if version == 2 else [])
+    base = copy_record(election.record, tmp_path / "base")
+    if version != _version(base):
+        as_version(base, version)
     expected: list[dict[str, Any]] = []
     jobs = []
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         folder = tmp_path / scenario.__name__
         folder.mkdir()
-        record = copy_record(election.record, folder / "record")
+        record = copy_record(base, folder / "record")
         case = scenario(election, record)
+        if _version(record) != version:  # a recount writes the default format
+            as_version(record, version)
+        assert _version(record) == version
         expected.append(_python(record, case))
         jobs.append({"path": str(record), "options": _js_options(case), "receipts": [str(p) for p in case.receipts]})
     reports = _run_js(jobs)
     mismatches = []
-    for scenario, python, js in zip(SCENARIOS, expected, reports, strict=True):
+    for scenario, python, js in zip(scenarios, expected, reports, strict=True):
         mine, theirs = _located(js["en"]), _located(python)
         if js["en"]["failed_checks"] != python["failed_checks"] or mine != theirs:
             mismatches.append((scenario.__name__, python["failed_checks"], js["en"]["failed_checks"],
                                sorted(theirs - mine), sorted(mine - theirs)))
     assert mismatches == []
-    by_name = dict(zip((s.__name__ for s in SCENARIOS), zip(expected, reports, strict=True), strict=True))
+    by_name = dict(zip((s.__name__ for s in scenarios), zip(expected, reports, strict=True), strict=True))
     # Every tamper is caught (all but the valid record fail), in both languages.
     assert [name for name, (_, js) in by_name.items() if js["en"]["ok"]] == ["valid"]
     python_valid, js_valid = by_name["valid"]
     assert js_valid["es"]["ok"] and js_valid["en"]["facts"]["ballots_proofs_checked"] == 8
     assert python_valid["fingerprints"].items() <= js_valid["en"]["fingerprints"].items()
+    assert js_valid["en"]["facts"]["record_version"] == python_valid["facts"]["record_version"] == version
     assert by_name["receipts"][1]["en"]["failed_checks"] == {"receipt.signature": 1, "receipt.chain": 1}
     assert by_name["receipt_of_a_ballot_with_a_bad_proof"][1]["en"]["failed_checks"]["receipt.counted"] == 1
+    if version == 2:
+        events = len(_frames(election.record))
+        first = _first_ballot(board_lines(election.record)) + 1
+        assert ("board.encoding", f"board.bin:{first}") in _located(by_name["alpha_byte_flipped"][1]["en"])
+        assert _located(by_name["trailing_bytes"][1]["en"]) == {("board.encoding", f"board.bin:{events + 1}"): 1}
+        assert ("board.encoding", "board.bin") in _located(by_name["wrong_magic"][1]["en"])
+        short = {k for k in _located(by_name["frame_length_short"][1]["en"]) if k[0] == "board.encoding"}
+        assert short == {("board.encoding", "board.bin:2"), ("board.encoding", "board.bin:3")}
+        too_big = {k for k in _located(by_name["frame_length_too_big"][1]["en"]) if k[0] == "board.encoding"}
+        assert too_big == {("board.encoding", f"board.bin:{events - 1}")}
 
 
 def test_low_order_x25519_table_is_libsodiums() -> None:

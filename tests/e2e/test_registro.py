@@ -4,9 +4,11 @@
   test group accepted explicitly (without it: ``parameters``) — and the chosen ballots (by tracking
   code and by event number) and the voters' receipts are checked and shown;
 * tampered copies, each failing with the Python verifier's check id and location: a receipt's
-  signature, a board event, an act's field, a result count (the record loaded as .tar.gz), a ballot's
-  proof (the page and the record served by a mirror over HTTP: the page's own download);
-* every ballot's proofs when asked;
+  signature, a board event, a board.bin cut mid-event, an act's field, a result count (the record
+  loaded as .tar.gz), a ballot's proof (the page and the record served by a mirror over HTTP: the
+  page's own download); the drill writes record format 2, and the same record converted to format 1
+  passes too;
+* every ballot's proofs when asked, on a CPU slowed 50 times: progress shown, the check stopped;
 * axe-core (WCAG 2.0–2.2 A/AA and best practices) and our own audit on each state of the page in
   Spanish and English at a phone's width (390 px, no horizontal scroll).
 """
@@ -28,7 +30,18 @@ import pytest
 from e2etools import watch
 from test_booth_a11y import audit, both_languages
 
-from recordtools import board_lines, copy_record, read_json, rechain, recount, reindex, write_board, write_json
+from recordtools import (
+    as_version,
+    board_lines,
+    board_path,
+    copy_record,
+    read_json,
+    rechain,
+    recount,
+    reindex,
+    write_board,
+    write_json,
+)
 from sivei.ballot.board import event_from_json
 from sivei.crypto.ecdsa import SoftwareSigner
 from sivei.crypto.fingerprint import fingerprint
@@ -218,7 +231,26 @@ def test_tampered_records_fail_with_the_verifiers_check_and_location(page: Any, 
     load_folder(page, record)
     report = check(page)
     assert report["failed_checks"] == {"board.chain": 2}
-    assert located(report) == {("board.chain", "board.jsonl:3"), ("board.chain", "board.jsonl:4")}
+    assert located(report) == {("board.chain", "board.bin:3"), ("board.chain", "board.bin:4")}
+
+    # The stored board cut in the middle of an event (format 2's board.bin, re-indexed): the cut event
+    # is located, and the board has no close.
+    record = tampered(election, tmp_path, "truncado")
+    data = board_path(record).read_bytes()
+    board_path(record).write_bytes(data[:len(data) - 40])
+    reindex(record)
+    load_folder(page, record)
+    report = check(page)
+    events = len(board_lines(election.record))
+    assert {("board.encoding", f"board.bin:{events}"), ("board.close", "board.bin")} <= located(report)
+    assert "evento truncado" in page.locator("#problemas").inner_text()
+
+    # The same election in record format 1 (board.jsonl, positional counts), converted: it passes.
+    record = as_version(tampered(election, tmp_path, "formato-1"), 1)
+    load_folder(page, record)
+    report = check(page)
+    assert report["ok"] and report["facts"]["record_version"] == 1
+    assert report["facts"]["final_board_head_hash"] == election.outcome.head.hex()
 
     # An opening-act field changed after the key-holders signed it.
     record = tampered(election, tmp_path, "acta")
@@ -234,7 +266,7 @@ def test_tampered_records_fail_with_the_verifiers_check_and_location(page: Any, 
     record = tampered(election, tmp_path, "resultados")
     results = read_json(record, layout.RESULTS)
     first = results["contests"][0]
-    first["option_counts"][0] += 1
+    first["options"][0]["votes"] += 1
     first["total"] += 1
     write_json(record, layout.RESULTS, results)
     archive = tmp_path / "registro-electoral.tar.gz"
@@ -292,7 +324,7 @@ def test_a_ballot_proof_changed_caught_from_a_mirror(page: Any, election: Electi
     # … its proofs are, once the observer chooses it.
     report = check(page, chosen=code)
     contest = outcome.ctx.manifest.contests[lines[k]["ballot"]["contests"][0]["index"]]
-    where = f"board.jsonl:{k + 1} (boleta {code}), contienda {contest.id}, opción {contest.options[0].id}"
+    where = f"board.bin:{k + 1} (boleta {code}), contienda {contest.id}, opción {contest.options[0].id}"
     assert ("ballot.proof.zero-one", where) in located(report)
     assert set(report["failed_checks"]) == {"ballot.proof.zero-one", "ballot.signature"}
     audit(page, "registro desde un espejo: prueba alterada (es)")

@@ -2,8 +2,8 @@
 // The booth's cryptography (static/booth/js/) and the record checker (static/verificar/js/) as one classic script for the static verification pages.
 // Sources (SHA-256):
 //   bbfbebb879a09df2e06ccd6ffe49dc55829a5e26517f39d3f5557e1c082cc94d  server/sivei_server/static/booth/js/acts.js
-//   a73b27911c40d18bc9cae9c707d3bf47e682d62aadad38be30e8a3a3e55242e8  server/sivei_server/static/booth/js/ballot.js
-//   8069774799400519205ae7d7fc8f76c945b09c37f963f3da708be5b13d5fe93d  server/sivei_server/static/booth/js/board.js
+//   1d8312f1b35df6649e7b55ef8fbb9e04689c71bae454c96acd0fc247c7533764  server/sivei_server/static/booth/js/ballot.js
+//   638ba4b585dd18e8fadc3bcf6af79ca3d254a44306e243ee738dc91ea8ec7563  server/sivei_server/static/booth/js/board.js
 //   5d44fceceefd40c59c0e89053a56dd838e5b539aec1ea81cd8e04d13fb10a333  server/sivei_server/static/booth/js/bytes.js
 //   77aa3af66bfcf84411e640aa77d4e59921034b20ef53e5912a04b0e027447f34  server/sivei_server/static/booth/js/ceremony.js
 //   3e262917e656b01d0056fc2ac2a196ed2d42ab70a15d5d959e80427527f49774  server/sivei_server/static/booth/js/challenge.js
@@ -14,7 +14,7 @@
 //   03e5dad50073035ac84f491fdfbcb3b11e12df0b4677f7cec7b94cc2114f7901  server/sivei_server/static/booth/js/ecdsa.js
 //   c557015566b394325c3ea36daf49b89da4f71091ae4adb36a43d07a9b0103610  server/sivei_server/static/booth/js/ed25519.js
 //   a8ad6d5493b96579cdf01251b9fe2313d4d2942776ec2580b9ed1b5237aded65  server/sivei_server/static/booth/js/elgamal.js
-//   56b7fdefa185eeac4cd3740d6ad9d2ed88ceecf07b2555b73244964c20335a1d  server/sivei_server/static/booth/js/encoding.js
+//   a23fd5a6be9df7d9a7e357bd57af66525b6d0a9c237f9ffacf7f1a728edd1954  server/sivei_server/static/booth/js/encoding.js
 //   1c6f2ee21afd05217c9186fa4f11a87162a456583641e8a2bf82732734e6dd5b  server/sivei_server/static/booth/js/errors.js
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
@@ -22,7 +22,7 @@
 //   b98dc818029471ca606eec26d90c3424734b4b93c3fda9d54de1df867a2ccda9  server/sivei_server/static/booth/js/manifest.js
 //   4697369aacc6bd94eec89b30d8b6ba9a7003927c01a247a3a0ee1a4376847b90  server/sivei_server/static/booth/js/proofs.js
 //   a941eb0c69462e95df35be988aeff6ed918be246e934d5f50493ff4f6e8d3384  server/sivei_server/static/booth/js/receipts.js
-//   cc3dd188cf8f9547766dac390eb536eb1c9d578d27ebe32faa19220fdae4123b  server/sivei_server/static/booth/js/results.js
+//   92da0cfc1089ac0797baf1f776e604f1ef6b500a7b76babf75307c3745cf6ab0  server/sivei_server/static/booth/js/results.js
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 //   a364c6ff20730214b144141ad85d53b6474dfcbb18e7b61e1c6b41c0d935a39a  server/sivei_server/static/booth/js/tally.js
 //   f9ca3bd69551b8f8ab2a3d24b7936f0f2a33196b76384287f7877fa7b43862a9  server/sivei_server/static/booth/js/validate.js
@@ -45,14 +45,14 @@
 //   471746bba6ec4c6238ca41358d1d3b40b6ff31cf3363f0b4d550c649c1a8e83b  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha2.js
 //   9a81e1edb24eae27b335533220167609cfb58008c5690e140ce478acdc669f32  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha3.js
 //   037ad49adb78168b6b699598fd33f85f7877456b1d28b4d032e2a1a16807947c  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/utils.js
-//   32e916bfcc4da184f71748e0251309f49584b46bd21d059e2285ed57cff70b09  server/sivei_server/static/verificar/js/board-reader.js
-//   8dcedf332dded3a521eeaf891a8b135bb5fb638c4726ba5ef7f7bdc3985bc7a4  server/sivei_server/static/verificar/js/checker.js
-//   3edca00dfc5cb270508c52487b72eb4efa997c218d0cd4064bfc9055fcb967de  server/sivei_server/static/verificar/js/index.js
+//   114f45f9cfad22d829e07a5c05ad10bd45ea92a3e1f8047f2bab30e1dcbe16ad  server/sivei_server/static/verificar/js/board-reader.js
+//   9bc1a703464eb1bd7ea65e1bc1a102a4af1d43844af483d3986851f77b4e8a76  server/sivei_server/static/verificar/js/checker.js
+//   6bb0f98c27b256ffea3432a7c3465ea5a9299b697615287b2288f50a08c8c8cb  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
 //   5206a3ff4050c00ec37fe818efca36672e27f09b96de597900d29600d7857b04  server/sivei_server/static/verificar/js/json.js
 //   ee54e1a661b613fc9fa8c439c1f488a39b94d229f64258a453c4f35f331c0698  server/sivei_server/static/verificar/js/report.js
-//   4a7c9bd38bf0b497fa95e016b6d705db43f05855cb97f76af4c827a0e47f2c47  server/sivei_server/static/verificar/js/sources.js
-//   d4bdc032b36357136de2b06891401b6dbd6b8ee1ff9a8e83f9b5ed01cf97e365  server/sivei_server/static/verificar/js/summary.js
+//   dbea5f5bedace8cfa8babeff92dbfa13d5a9df88d54c21265e096c2191b812c1  server/sivei_server/static/verificar/js/sources.js
+//   fd90d83eafee5bec520cfe94bc2600ddb1d85158b6d3b11f07ae3096365c63bb  server/sivei_server/static/verificar/js/summary.js
 (function () {
 "use strict";
 const __defined = Object.create(null);
@@ -962,6 +962,93 @@ class Encoder {
   }
 }
 
+/**
+ * Reads a canonical binary encoding field by field (the inverse of Encoder; mirrors Python's
+ * Decoder): every read checks that the bytes are there and that the value is in range, so what is
+ * decoded re-encodes to exactly the bytes read. `what` prefixes every error message (a location such
+ * as "board.bin:7"); subgroup membership of elements is the caller's check.
+ */
+class Decoder {
+  constructor(data, what, group = null, start = 0) {
+    this.data = data;
+    this.what = what;
+    this.group = group;
+    this.position = start;
+  }
+
+  remaining() {
+    return this.data.length - this.position;
+  }
+
+  take(n, what) {
+    const end = this.position + n;
+    if (end > this.data.length) {
+      const missing = end - this.data.length;
+      throw new EncodingError(`${this.what}${what}: datos truncados (faltan ${missing} bytes)`,
+        `${this.what}${what}: truncated data (${missing} bytes missing)`);
+    }
+    const out = this.data.subarray(this.position, end);
+    this.position = end;
+    return out;
+  }
+
+  u32(what) {
+    const b = this.take(4, what);
+    return b[0] * 0x1000000 + ((b[1] << 16) | (b[2] << 8) | b[3]);
+  }
+
+  /** Exactly `length` bytes (a copy). */
+  fixed(length, what) {
+    return this.take(length, what).slice();
+  }
+
+  blob(what) {
+    return this.take(this.u32(what), what).slice();
+  }
+
+  string(what) {
+    const raw = this.take(this.u32(what), what);
+    try {
+      return STRICT_UTF8.decode(raw);
+    } catch {
+      throw new EncodingError(`${this.what}${what}: texto que no es UTF-8 válido`,
+        `${this.what}${what}: text that is not valid UTF-8`);
+    }
+  }
+
+  /** An element in [1, p) (range only: membership is established by the caller). */
+  element(what) {
+    const group = this.requireGroup();
+    const x = bytesToBigint(this.take(group.elementBytes, what));
+    if (!(x > 0n && x < group.p)) {
+      throw new EncodingError(`${this.what}${what}: el valor está fuera del intervalo [1, p)`,
+        `${this.what}${what}: value outside the range [1, p)`);
+    }
+    return x;
+  }
+
+  scalar(what) {
+    const group = this.requireGroup();
+    return group.requireScalar(bytesToBigint(this.take(SCALAR_BYTES, what)), `${this.what}${what}`);
+  }
+
+  /** Every byte was read: trailing bytes are an error (one encoding per value). */
+  end() {
+    if (this.position !== this.data.length) {
+      const extra = this.data.length - this.position;
+      throw new EncodingError(`${this.what}: sobran ${extra} bytes al final`, `${this.what}: ${extra} unexpected bytes at the end`);
+    }
+  }
+
+  requireGroup() {
+    if (this.group === null) throw new TypeError("this decoder has no group");
+    return this.group;
+  }
+}
+
+/** UTF-8 that refuses invalid bytes and keeps a leading BOM (as Python's decode("utf-8")). */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 // -- tagged hashes ----------------------------------------------------------------------------
 
 /** H(tag, data) = SHA-256(u32(len(tag)) ‖ tag ‖ data), 32 bytes (async). */
@@ -1110,7 +1197,7 @@ function canonicalJsonString(value) {
 function canonicalJson(value) {
   return utf8(canonicalJsonString(value), "$");
 }
-return Object.freeze({ bytesToHex, U32_MAX, Encoder, taggedHash, hashToScalar, hexToBytes, elementToHex, elementFromHex, commitmentFromHex, scalarToHex, scalarFromHex, canonicalJsonString, canonicalJson });
+return Object.freeze({ bytesToHex, U32_MAX, Encoder, Decoder, taggedHash, hashToScalar, hexToBytes, elementToHex, elementFromHex, commitmentFromHex, scalarToHex, scalarFromHex, canonicalJsonString, canonicalJson });
 };
 
 // ---- server/sivei_server/static/booth/js/fingerprint.js ----
@@ -2233,6 +2320,34 @@ class EncryptedBallot {
   }
 }
 
+/**
+ * Read a ballot's canonical encoding (protocol 12.4, without the signature) from a Decoder, as
+ * Python's decode_unchecked_ballot: every element in [1, p) and scalar in [0, q), α and β NOT yet
+ * tested for membership (as fromJson with membership: false). Error paths are the JSON form's
+ * (".contests[0].selections[1].ciphertext.alpha"), so a problem is named alike in both boards.
+ */
+function decodeBallot(group, dec) {
+  const style = dec.string(".style");
+  const credential = dec.fixed(ed25519.PUBLIC_KEY_BYTES, ".credential");
+  const contests = [];
+  for (let ci = 0, n = dec.u32(".contests"); ci < n; ci++) {
+    const cw = `.contests[${ci}]`;
+    const index = dec.u32(`${cw}.index`);
+    const selections = [];
+    for (let si = 0, m = dec.u32(`${cw}.selections`); si < m; si++) {
+      const sw = `${cw}.selections[${si}]`;
+      const ciphertext = new Ciphertext(dec.element(`${sw}.ciphertext.alpha`), dec.element(`${sw}.ciphertext.beta`));
+      const [a0, b0, a1, b1] = ["a0", "b0", "a1", "b1"].map((k) => dec.element(`${sw}.proof.${k}`));
+      const [c0, c1, v0, v1] = ["c0", "c1", "v0", "v1"].map((k) => dec.scalar(`${sw}.proof.${k}`));
+      selections.push(Object.freeze({ ciphertext, proof: new ZeroOneProof(a0, b0, a1, b1, c0, c1, v0, v1) }));
+    }
+    const sumProof = new ChaumPedersenProof(dec.element(`${cw}.sum_proof.commitment_g`),
+      dec.element(`${cw}.sum_proof.commitment_h`), dec.scalar(`${cw}.sum_proof.response`));
+    contests.push(Object.freeze({ index, selections: Object.freeze(selections), sumProof }));
+  }
+  return new EncryptedBallot(style, credential, Object.freeze(contests));
+}
+
 /** What the credential signs: string("sivei/ballot-signature") ‖ H_E ‖ ballot hash (90 bytes). */
 function signatureMessage(electionHash, ballotHash) {
   return new Encoder().string(TAG_BALLOT_SIGNATURE).fixed(electionHash, 32).fixed(ballotHash, 32).toBytes();
@@ -2338,7 +2453,7 @@ async function signBallot(ctx, ballot, credentialSeed) {
   const signature = await signBallotHash(ctx.electionHash, await ballot.ballotHash(ctx), credentialSeed);
   return ballot.withSignature(signature);
 }
-return Object.freeze({ TAG_NONCE, TAG_BALLOT, TAG_BALLOT_SIGNATURE, BALLOT_NONCE_BYTES, PURPOSE_ENCRYPT, PURPOSE_REAL_COMMIT, PURPOSE_FAKE_CHALLENGE, PURPOSE_FAKE_COMMIT, PURPOSE_SUM_COMMIT, CONTEST_LEVEL, nonceInput, deriveNonce, selectionStatement, contestStatement, EncryptedBallot, signatureMessage, newBallotNonce, resolveChoices, encryptBallot, signBallotHash, signBallot });
+return Object.freeze({ TAG_NONCE, TAG_BALLOT, TAG_BALLOT_SIGNATURE, BALLOT_NONCE_BYTES, PURPOSE_ENCRYPT, PURPOSE_REAL_COMMIT, PURPOSE_FAKE_CHALLENGE, PURPOSE_FAKE_COMMIT, PURPOSE_SUM_COMMIT, CONTEST_LEVEL, nonceInput, deriveNonce, selectionStatement, contestStatement, EncryptedBallot, decodeBallot, signatureMessage, newBallotNonce, resolveChoices, encryptBallot, signBallotHash, signBallot });
 };
 
 // ---- server/sivei_server/static/booth/js/challenge.js ----
@@ -11126,9 +11241,10 @@ __defined["booth/js/board"] = function () {
 // the payload hash is the ballot hash for "ballot" events and H("sivei/board-payload",
 // canonical_json(payload)) for every other event.
 
-const { EncryptedBallot, TAG_BALLOT } = __require("booth/js/ballot");
-const { hexInto, utf8 } = __require("booth/js/bytes");
-const { Encoder, canonicalJson, hexToBytes, taggedHash } = __require("booth/js/encoding");
+const { EncryptedBallot, TAG_BALLOT, decodeBallot } = __require("booth/js/ballot");
+const { equalBytes, hexInto, utf8 } = __require("booth/js/bytes");
+const ed25519 = __require("booth/js/ed25519");
+const { Decoder, Encoder, canonicalJson, hexToBytes, taggedHash } = __require("booth/js/encoding");
 const { EncodingError } = __require("booth/js/errors");
 
 const TAG_BOARD = "sivei/board";
@@ -11201,6 +11317,68 @@ async function parseEvent(ctx, obj, where) {
   return { index, type, head, ballot: null, payload, payloadHash: await payloadHash(payload) };
 }
 
+/**
+ * Parse one stored event of a version-2 board (board.bin), without its frame's length: u32(index) ‖
+ * string(type) ‖ fixed(head, 32) ‖ content, where a ballot's content is its canonical encoding ‖
+ * blob(signature) and any other event's blob(canonical_json(payload)) — as Python's
+ * event_from_bytes, strictly (every value in range, a canonical payload, no byte left over), α and β
+ * for range only. Returns what parseEvent returns; the ballot hash is taken over the stored encoding
+ * itself (after a strict decode it is the re-encoding). Errors are EncodingError naming `where`.
+ */
+async function eventFromBytes(ctx, data, where) {
+  const dec = new Decoder(data, where, ctx.group);
+  const index = dec.u32(".index");
+  const type = dec.string(".type");
+  if (!EVENT_TYPES.includes(type)) {
+    throw new EncodingError(`${where}: tipo de evento desconocido ${JSON.stringify(type)}`,
+      `${where}: unknown event type ${JSON.stringify(type)}`);
+  }
+  const head = dec.fixed(32, ".head");
+  if (type === EVENT_BALLOT) {
+    const start = dec.position;
+    const ballotDec = new Decoder(data, `${where}.ballot`, ctx.group, start);
+    const unsigned = decodeBallot(ctx.group, ballotDec);
+    const encoded = data.subarray(start, ballotDec.position);
+    const signature = ballotDec.blob(".signature");
+    ballotDec.end();
+    if (signature.length !== 0 && signature.length !== ed25519.SIGNATURE_BYTES) {
+      throw new EncodingError(`${where}.ballot.signature: se esperaban ${ed25519.SIGNATURE_BYTES} bytes`,
+        `${where}.ballot.signature: expected ${ed25519.SIGNATURE_BYTES} bytes`);
+    }
+    const hashed = new Uint8Array(32 + encoded.length);
+    hashed.set(ctx.electionHash, 0);
+    hashed.set(encoded, 32);
+    return { index, type, head, ballot: unsigned.withSignature(signature), payload: null,
+      payloadHash: await taggedHash(TAG_BALLOT, hashed) };
+  }
+  const raw = dec.blob(".payload");
+  dec.end();
+  let payload;
+  try {
+    payload = JSON.parse(PAYLOAD_UTF8.decode(raw));
+  } catch {
+    throw new EncodingError(`${where}.payload: JSON no válido`, `${where}.payload: invalid JSON`);
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw new EncodingError(`${where}.payload: se esperaba un objeto`, `${where}.payload: expected an object`);
+  }
+  // Byte for byte its canonical form: no whitespace, sorted keys, no fraction, no repeated key (a
+  // repeated key or "1.0" would not survive JSON.parse and re-serialisation unchanged).
+  let canonical = null;
+  try {
+    canonical = canonicalJson(payload);
+  } catch {
+    // not representable canonically: refused below
+  }
+  if (canonical === null || !equalBytes(canonical, raw)) {
+    throw new EncodingError(`${where}.payload: el JSON no está en forma canónica`,
+      `${where}.payload: the JSON is not in canonical form`);
+  }
+  return { index, type, head, ballot: null, payload, payloadHash: await taggedHash(TAG_PAYLOAD, raw) };
+}
+
+const PAYLOAD_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** Low 256 bits of α as 64 hex digits: the index key of the unique-α rule (Python's alpha_key). */
 function alphaKey(alpha) {
   return BigInt.asUintN(256, alpha).toString(16).padStart(64, "0");
@@ -11244,7 +11422,7 @@ function ballotHashInputFromJson(group, electionHash, json) {
   }
   return out;
 }
-return Object.freeze({ TAG_BOARD, TAG_PAYLOAD, GENESIS_PREVIOUS, EVENT_OPEN, EVENT_BALLOT, EVENT_CLOSE, OPERATOR_EVENTS, EVENT_TYPES, eventHashInput, eventHash, payloadHash, genesisHead, parseEvent, alphaKey, ballotHashInputFromJson });
+return Object.freeze({ TAG_BOARD, TAG_PAYLOAD, GENESIS_PREVIOUS, EVENT_OPEN, EVENT_BALLOT, EVENT_CLOSE, OPERATOR_EVENTS, EVENT_TYPES, eventHashInput, eventHash, payloadHash, genesisHead, parseEvent, eventFromBytes, alphaKey, ballotHashInputFromJson });
 };
 
 // ---- server/sivei_server/static/booth/js/results.js ----
@@ -11389,11 +11567,17 @@ function pairs(value, path, key) {
   });
 }
 
+/** The form of results.json written by record format 2: every count named by its option id. Version
+ * 1 (still read) gave the counts by position ("option_counts"). */
+const RESULTS_VERSION = 2;
+
 /**
  * Read results.json strictly against its manifest (Python's ElectionResults.from_json): shape, every
- * (entity, contest) known and listed once, the manifest's id and hash (manifestHashHex).
+ * (entity, contest) known and listed once, the manifest's id and hash (manifestHashHex). `version` is
+ * the record format version, which fixes the form of the counts: named "options" [{id, votes}] in the
+ * manifest's order in 2, positional "option_counts" in 1; null accepts either.
  */
-function parseResults(manifest, manifestHashHex, obj) {
+function parseResults(manifest, manifestHashHex, obj, version = null) {
   const o = object(obj, "results", ["election_id", "manifest_hash", "contests"]);
   if (o.election_id !== manifest.electionId) {
     fail("results.election_id", "los resultados son de otra elección", "the results belong to another election");
@@ -11408,11 +11592,26 @@ function parseResults(manifest, manifestHashHex, obj) {
   const seen = new Set();
   return list(o.contests, "results.contests").map((item, i) => {
     const path = `results.contests[${i}]`;
-    const r = object(item, path, ["entity", "contest_id", "option_counts", "total", "candidate_totals", "party_distribution"]);
-    const optionCounts = list(r.option_counts, `${path}.option_counts`).map((c, j) => count(c, `${path}.option_counts[${j}]`));
+    const form = version ?? (item !== null && typeof item === "object" && "option_counts" in item ? 1 : RESULTS_VERSION);
+    const votesKey = form === 1 ? "option_counts" : "options";
+    const r = object(item, path, ["entity", "contest_id", votesKey, "total", "candidate_totals", "party_distribution"]);
+    const entity = nonEmptyString(r.entity, `${path}.entity`);
+    const contestId = nonEmptyString(r.contest_id, `${path}.contest_id`);
+    let optionCounts;
+    if (form === 1) {
+      optionCounts = list(r.option_counts, `${path}.option_counts`).map((c, j) => count(c, `${path}.option_counts[${j}]`));
+    } else {
+      const named = pairs(r.options, `${path}.options`, "id");
+      const known = manifest.contests.find((c) => c.id === contestId);
+      const ids = known ? known.options.map((o) => o.id) : null; // an unknown contest is named below
+      if (ids !== null && (named.length !== ids.length || named.some(([id], j) => id !== ids[j]))) {
+        fail(`${path}.options`, `se esperaban las opciones ${JSON.stringify(ids)}, en ese orden`,
+          `expected the options ${JSON.stringify(ids)}, in that order`);
+      }
+      optionCounts = named.map(([, votes]) => votes);
+    }
     const result = {
-      entity: nonEmptyString(r.entity, `${path}.entity`), contestId: nonEmptyString(r.contest_id, `${path}.contest_id`),
-      optionCounts, total: count(r.total, `${path}.total`),
+      entity, contestId, optionCounts, total: count(r.total, `${path}.total`),
       candidateTotals: pairs(r.candidate_totals, `${path}.candidate_totals`, "id"),
       partyDistribution: pairs(r.party_distribution, `${path}.party_distribution`, "party"),
     };
@@ -11437,15 +11636,18 @@ function samePairs(a, b) {
   return a.length === b.length && a.every(([k, v], i) => b[i][0] === k && b[i][1] === v);
 }
 
-/** The JSON of one contest result (Python's ContestResult.to_json). */
-function contestResultJson(r) {
+/** The JSON of one contest result in results.json of record format `version` (Python's
+ * ContestResult.to_json): version 2 names each option's votes by the option's id. */
+function contestResultJson(manifest, r, version = RESULTS_VERSION) {
+  const votes = version === 1 ? { option_counts: [...r.optionCounts] }
+    : { options: manifest.contest(r.contestId).options.map((o, i) => ({ id: o.id, votes: r.optionCounts[i] })) };
   return {
-    entity: r.entity, contest_id: r.contestId, option_counts: [...r.optionCounts], total: r.total,
+    entity: r.entity, contest_id: r.contestId, ...votes, total: r.total,
     candidate_totals: r.candidateTotals.map(([id, votes]) => ({ id, votes })),
     party_distribution: r.partyDistribution.map(([party, votes]) => ({ party, votes })),
   };
 }
-return Object.freeze({ MAX_COUNT, ResultsError, candidateTotals, partyDistribution, expectedContests, contestResult, computeResults, parseResults, samePairs, contestResultJson });
+return Object.freeze({ MAX_COUNT, ResultsError, candidateTotals, partyDistribution, expectedContests, contestResult, computeResults, RESULTS_VERSION, parseResults, samePairs, contestResultJson });
 };
 
 // ---- server/sivei_server/static/booth/js/tally.js ----
@@ -14361,7 +14563,7 @@ class RecordFiles {
     const blob = this.files.get(name);
     if (!blob) throw new EncodingError(`${name}: falta el archivo`, `${name}: file missing`);
     try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(await blob.arrayBuffer());
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await blob.arrayBuffer());
     } catch {
       throw new EncodingError(`${name}: el archivo no está en UTF-8`, `${name}: the file is not UTF-8`);
     }
@@ -14555,7 +14757,7 @@ const NEWLINE = 10;
  * same pass).
  */
 async function* blobLines(blob, { chunkBytes = 4 << 20, onChunk } = {}) {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let carry = new Uint8Array(0);
   let lineno = 0;
   let offset = 0;
@@ -14598,67 +14800,218 @@ return Object.freeze({ RecordFiles, atRecordRoot, recordFromFileList, readTar, r
 
 // ---- server/sivei_server/static/verificar/js/board-reader.js ----
 __defined["verificar/js/board-reader"] = function () {
-// The board behind one small interface, so that another record format plugs in without touching the
-// checks: a board reader yields the board's events one at a time, in file order, each as the JSON
-// object of docs/record.md §4.6 ({index, type, head, ballot | payload}) with where it came from.
+// The board behind one small interface, so that the checks do not depend on how the board is stored:
+// a board reader yields the board's events one at a time, in file order, each parsed (strictly, α and
+// β for range only) with where it came from.
 //
 //   reader = boardReader(files, header)          // null: no reader for this record format version
-//   reader.name                                  // the file the locations name ("board.jsonl")
+//   reader.name                                  // the file the locations name ("board.bin")
 //   reader.size                                  // bytes, for progress
-//   for await (const item of reader.events({ onChunk })) {
-//     item.where    // "board.jsonl:7" — the location of every problem of this event
+//   for await (const item of reader.events({ ctx, onChunk })) {
+//     item.where    // "board.bin:7" — the location of every problem of this event
+//     item.lineno   // its position in the file, from 1 (the line of board.jsonl); 0 for the whole file
 //     item.offset   // bytes read so far (progress, remaining time)
-//     item.event    // the event's JSON object, or null when it could not be read …
+//     item.event    // {index, type, head, ballot | null, payload | null, payloadHash} (board.js), or
+//                   // null when it could not be read …
 //     item.error    // … then {es, en}: why (reported as board.encoding)
 //   }
-//   onChunk(bytes) sees every byte of the board file once (its SHA-256 for the record's index).
+//   onChunk(bytes) sees every byte of the board file once, even after damage that ends the reading
+//   (its SHA-256 for the record's index).
 //
-// Version 1 (JSON Lines) is below. A version-2 reader (the compact binary board) implements the same
-// `events()` — decoding each record into the same event object — and is added to READERS.
+// Version 1 stores the board as JSON Lines (board.jsonl), version 2 in the canonical binary encoding
+// (board.bin: a magic, then one frame u32(length) ‖ event per event; docs/record.md §4.6). Both are
+// read in slices of the Blob — a board can be gigabytes — and never held whole. The chain heads hash
+// each event's canonical encoding, not the stored bytes, so both forms of one board have the same heads.
 
-const { errorText } = __require("booth/js/errors");
+const { eventFromBytes, parseEvent } = __require("booth/js/board");
+const { Encoder } = __require("booth/js/encoding");
+const { bi, errorText } = __require("booth/js/errors");
 const { parseStrictJson } = __require("verificar/js/json");
 const { blobLines } = __require("verificar/js/sources");
 
-const BOARD_FILE = "board.jsonl";
+const BOARD_JSONL = "board.jsonl";
+const BOARD_BIN = "board.bin";
+/** The board's file name by record format version (record.json "version"). */
+const BOARD_FILES = Object.freeze({ 1: BOARD_JSONL, 2: BOARD_BIN });
+/** The first bytes of board.bin: string("sivei-board") ‖ u32(2). */
+const MAGIC = new Encoder().string("sivei-board").u32(2).toBytes();
+/** Largest stored event accepted (a 34-option ballot is about 110 KB): a larger length is damage. */
+const MAX_EVENT_BYTES = 16 << 20;
+const SLICE_BYTES = 4 << 20;
+
+function missing(name) {
+  return { where: name, lineno: 0, offset: 0, event: null, error: bi(`${name}: falta el archivo`, `${name}: file missing`) };
+}
 
 class JsonLinesBoard {
-  constructor(blob) {
-    this.name = BOARD_FILE;
+  constructor(blob, { chunkBytes = SLICE_BYTES } = {}) {
+    this.name = BOARD_JSONL;
     this.blob = blob;
     this.size = blob ? blob.size : 0;
+    this.chunkBytes = chunkBytes;
   }
 
-  async* events({ onChunk } = {}) {
-    if (!this.blob) return;
-    for await (const { lineno, text, offset } of blobLines(this.blob, { onChunk })) {
-      const where = `${BOARD_FILE}:${lineno}`;
+  async* events({ ctx, onChunk } = {}) {
+    const name = this.name;
+    if (!this.blob) {
+      yield missing(name);
+      return;
+    }
+    for await (const { lineno, text, offset } of blobLines(this.blob, { onChunk, chunkBytes: this.chunkBytes })) {
+      const where = `${name}:${lineno}`;
       if (text === null) {
-        yield { where, lineno, offset, event: null, error: { es: `${BOARD_FILE}, línea ${lineno}: no está en UTF-8`,
-          en: `${BOARD_FILE}, line ${lineno}: not UTF-8` } };
+        yield { where, lineno, offset, event: null, error: bi(`${name}, línea ${lineno}: no está en UTF-8`,
+          `${name}, line ${lineno}: not UTF-8`) };
         continue;
       }
+      let item;
       try {
-        const event = parseStrictJson(text, `${BOARD_FILE}, línea ${lineno}`, { compact: true });
-        yield { where, lineno, offset, event, error: null };
+        const obj = parseStrictJson(text, `${name}, línea ${lineno}`, { compact: true });
+        item = { where, lineno, offset, event: await parseEvent(ctx, obj, where), error: null };
       } catch (err) {
         const e = errorText(err);
-        yield { where, lineno, offset, event: null,
-          error: { es: e.es, en: e.en.replace(`${BOARD_FILE}, línea ${lineno}`, `${BOARD_FILE}, line ${lineno}`) } };
+        item = { where, lineno, offset, event: null,
+          error: bi(e.es, e.en.replace(`${name}, línea ${lineno}`, `${name}, line ${lineno}`)) };
       }
+      yield item;
     }
   }
 }
 
-/** Board readers by record format version (record.json "version"). */
-const READERS = Object.freeze({ 1: (files) => new JsonLinesBoard(files.blob(BOARD_FILE)) });
+/**
+ * A Blob read forward in slices: read(n) gives the next n bytes (fewer at the end of the Blob),
+ * without copying when they lie in one slice; every slice goes to onChunk once, as it is read.
+ */
+class BlobCursor {
+  constructor(blob, chunkBytes, onChunk) {
+    this.blob = blob;
+    this.chunkBytes = chunkBytes;
+    this.onChunk = onChunk;
+    this.next = 0; // where the next slice starts in the Blob
+    this.slice = new Uint8Array(0);
+    this.at = 0; // position in the current slice
+    this.offset = 0; // bytes handed out so far
+  }
+
+  async load() {
+    if (this.next >= this.blob.size) return false;
+    const end = Math.min(this.blob.size, this.next + this.chunkBytes);
+    this.slice = new Uint8Array(await this.blob.slice(this.next, end).arrayBuffer());
+    this.next = end;
+    this.at = 0;
+    if (this.onChunk) this.onChunk(this.slice);
+    return true;
+  }
+
+  async read(n) {
+    if (this.slice.length - this.at >= n) {
+      const out = this.slice.subarray(this.at, this.at + n);
+      this.at += n;
+      this.offset += n;
+      return out;
+    }
+    // Across slices (or at the end): gather, then copy once.
+    const parts = [];
+    let have = 0;
+    while (have < n) {
+      if (this.at >= this.slice.length && !(await this.load())) break;
+      const take = Math.min(n - have, this.slice.length - this.at);
+      parts.push(this.slice.subarray(this.at, this.at + take));
+      this.at += take;
+      have += take;
+    }
+    const out = new Uint8Array(have);
+    let k = 0;
+    for (const p of parts) {
+      out.set(p, k);
+      k += p.length;
+    }
+    this.offset += have;
+    return out;
+  }
+
+  /** The rest of the Blob through onChunk, unread (the reading ended at damage). */
+  async drain() {
+    this.at = this.slice.length;
+    while (await this.load()) this.at = this.slice.length;
+  }
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+class BinaryBoard {
+  constructor(blob, { chunkBytes = SLICE_BYTES } = {}) {
+    this.name = BOARD_BIN;
+    this.blob = blob;
+    this.size = blob ? blob.size : 0;
+    this.chunkBytes = chunkBytes;
+  }
+
+  /** As Python's iter_raw_events and parse_event: a wrong magic ends the reading (nothing can be
+   * framed); a short length, a length above MAX_EVENT_BYTES or a truncated last frame is a problem
+   * at that position and ends it; anything else is parsed frame by frame. */
+  async* events({ ctx, onChunk } = {}) {
+    const name = this.name;
+    if (!this.blob) {
+      yield missing(name);
+      return;
+    }
+    const cursor = new BlobCursor(this.blob, this.chunkBytes, onChunk);
+    const fail = (where, lineno, es, en) => ({ where, lineno, offset: cursor.offset, event: null, error: bi(es, en) });
+    if (!sameBytes(await cursor.read(MAGIC.length), MAGIC)) {
+      yield fail(name, 0, `${name}: no es un tablero de SIVEI en formato binario (encabezado no válido)`,
+        `${name}: not a SIVEI board in binary form (invalid header)`);
+      await cursor.drain();
+      return;
+    }
+    for (let position = 1; ; position++) {
+      const prefix = await cursor.read(4);
+      if (prefix.length === 0) return;
+      const where = `${name}:${position}`;
+      if (prefix.length < 4) {
+        yield fail(where, position, `${where}.length: datos truncados (faltan ${4 - prefix.length} bytes)`,
+          `${where}.length: truncated data (${4 - prefix.length} bytes missing)`);
+        return;
+      }
+      const length = prefix[0] * 0x1000000 + ((prefix[1] << 16) | (prefix[2] << 8) | prefix[3]);
+      if (length > MAX_EVENT_BYTES) {
+        yield fail(where, position, `${where}: evento de ${length} bytes, más que el máximo de ${MAX_EVENT_BYTES}`,
+          `${where}: event of ${length} bytes, more than the maximum of ${MAX_EVENT_BYTES}`);
+        await cursor.drain();
+        return;
+      }
+      const body = await cursor.read(length);
+      if (body.length < length) {
+        yield fail(where, position, `${where}: evento truncado (faltan ${length - body.length} bytes)`,
+          `${where}: truncated event (${length - body.length} bytes missing)`);
+        return;
+      }
+      let item;
+      try {
+        item = { where, lineno: position, offset: cursor.offset, event: await eventFromBytes(ctx, body, where), error: null };
+      } catch (err) {
+        item = { where, lineno: position, offset: cursor.offset, event: null, error: errorText(err) };
+      }
+      yield item;
+    }
+  }
+}
+
+/** Board readers by record format version (record.json "version"); options: {chunkBytes}. */
+const READERS = Object.freeze({
+  1: (files, options) => new JsonLinesBoard(files.blob(BOARD_JSONL), options),
+  2: (files, options) => new BinaryBoard(files.blob(BOARD_BIN), options),
+});
 
 /** The board reader of this record's format version, or null when there is none. */
-function boardReader(files, header) {
-  const make = READERS[header.version];
-  return make ? make(files) : null;
+function boardReader(files, header, options = {}) {
+  const v = header.version;
+  const make = Number.isInteger(v) && Object.prototype.hasOwnProperty.call(READERS, v) ? READERS[v] : null;
+  return make ? make(files, options) : null;
 }
-return Object.freeze({ BOARD_FILE, READERS, boardReader });
+return Object.freeze({ BOARD_JSONL, BOARD_BIN, BOARD_FILES, MAGIC, MAX_EVENT_BYTES, READERS, boardReader });
 };
 
 // ---- server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha3.js ----
@@ -15359,7 +15712,7 @@ __defined["verificar/js/checker"] = function () {
 const { bigintToHex, bytesToHex, equalBytes } = __require("booth/js/bytes");
 const { sha256: sha256Incremental } = __require("booth/vendor/noble-hashes-2.4.0/sha2");
 const { CLOSING, OPENING, SignedAct, guardianKeysByName, parseInstant } = __require("booth/js/acts");
-const { EVENT_BALLOT, EVENT_CLOSE, EVENT_OPEN, GENESIS_PREVIOUS, OPERATOR_EVENTS, alphaKey, eventHash, genesisHead, parseEvent } = __require("booth/js/board");
+const { EVENT_BALLOT, EVENT_CLOSE, EVENT_OPEN, GENESIS_PREVIOUS, OPERATOR_EVENTS, alphaKey, eventHash, genesisHead } = __require("booth/js/board");
 const { checkTranscript, parseCeremony, parseEnvelope, transcriptHash } = __require("booth/js/ceremony");
 const { ElectionContext, baseHash, electionHash, envelopeContentHash } = __require("booth/js/context");
 const { CredentialEntries, ENTRIES_FILE, LIST_FILE, envelopeProblems, isValidCredentialPoint, parseEntry, summaryProblems, verifyCredentialSignature } = __require("booth/js/credentiallist");
@@ -15375,14 +15728,14 @@ const { Receipt, MAX_RECEIPT_BYTES, receiptProblems } = __require("booth/js/rece
 const { computeResults, parseResults, samePairs } = __require("booth/js/results");
 const { EncryptedTally, TallyAccumulator, sameEntry } = __require("booth/js/tally");
 const { ballotLocation, checkBallot } = __require("booth/js/validate");
-const { BOARD_FILE, boardReader } = __require("verificar/js/board-reader");
+const { BOARD_FILES, boardReader } = __require("verificar/js/board-reader");
 const { parseConstancia } = __require("verificar/js/integrity");
 const { parseStrictJson } = __require("verificar/js/json");
 const { Report } = __require("verificar/js/report");
 const { blobLines } = __require("verificar/js/sources");
 
 const FORMAT = "sivei-record";
-const SUPPORTED_VERSIONS = Object.freeze([1]);
+const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
 const HEADER = "record.json";
 const PARAMETERS = "parameters.json";
 const MANIFEST = "manifest.json";
@@ -15393,9 +15746,16 @@ const RESULTS = "results.json";
 const OPENING_ACT = "acts/opening.json";
 const CLOSING_ACT = "acts/closing.json";
 const INTEGRITY = "integrity.json";
-const CLOSED_FILES = Object.freeze([PARAMETERS, MANIFEST, CEREMONY, LIST_FILE, ENTRIES_FILE, BOARD_FILE,
-  ENCRYPTED_TALLY, OPENING_ACT, CLOSING_ACT, INTEGRITY]);
-const REQUIRED_FILES = Object.freeze([...CLOSED_FILES, DECRYPTION, RESULTS]);
+/** A closed record of format `version`: what exists at the close, before the guardians decrypt. */
+function closedFiles(version) {
+  return [PARAMETERS, MANIFEST, CEREMONY, LIST_FILE, ENTRIES_FILE, BOARD_FILES[version], ENCRYPTED_TALLY, OPENING_ACT,
+    CLOSING_ACT, INTEGRITY];
+}
+
+/** A complete record of format `version`. */
+function requiredFiles(version) {
+  return [...closedFiles(version), DECRYPTION, RESULTS];
+}
 /** Above this many listed credentials, each credential's point is checked only when every ballot's
  * proofs are (about 1.4 ms per credential in a browser). */
 const CREDENTIAL_POINTS_LIMIT = 20000;
@@ -15572,6 +15932,7 @@ class RecordChecker {
     const report = this.report;
     const header = await this.checkFiles();
     if (header === null) return;
+    report.addFact("record_version", bi("versión del formato del registro", "record format version"), header.version);
     const group = await this.checkParameters(header);
     if (group === null) return;
     report.addFact("group", bi("grupo", "group"), group.name);
@@ -15633,7 +15994,9 @@ class RecordChecker {
       this.endStage();
       return null;
     }
-    const required = this.options.closed ? CLOSED_FILES : REQUIRED_FILES;
+    this.version = header.version;
+    this.boardName = BOARD_FILES[header.version];
+    const required = this.options.closed ? closedFiles(this.version) : requiredFiles(this.version);
     for (const name of required) {
       if (!Object.prototype.hasOwnProperty.call(index, name)) {
         report.add("record.missing-file", name, bi("archivo obligatorio ausente del índice", "required file missing from the index"));
@@ -15642,12 +16005,12 @@ class RecordChecker {
     // Every listed file's SHA-256, but the board's: that one is hashed while the board is checked
     // (one pass over what can be gigabytes).
     const names = Object.keys(index).sort();
-    const totalBytes = names.reduce((n, name) => n + (name === BOARD_FILE ? 0 : this.files.size(name)), 0);
+    const totalBytes = names.reduce((n, name) => n + (name === this.boardName ? 0 : this.files.size(name)), 0);
     let doneBytes = 0;
     for (const name of names) {
       if (!this.files.has(name)) {
         report.add("record.missing-file", name, bi("el archivo no existe", "the file does not exist"));
-      } else if (name === BOARD_FILE) {
+      } else if (name === this.boardName) {
         this.boardHashes = index[name];
       } else {
         const h = sha256Incremental.create();
@@ -15908,28 +16271,19 @@ class RecordChecker {
     const size = reader ? reader.size : 0;
     const flaggedLines = new Set();
     this.ballotLines = new Map();
-    if (reader === null || !this.files.has(BOARD_FILE)) {
-      report.add("record", this.files.label, bi(`${BOARD_FILE}: falta el archivo`, `${BOARD_FILE}: file missing`));
-      this.endStage();
-      return null;
-    }
+    const boardName = this.boardName;
     const add = (check, where, message) => {
       report.add(check, where, message);
       const line = typeof where === "string" ? where : where.es;
       flaggedLines.add(line.split(" ")[0].replace(/,$/, ""));
     };
-    for await (const item of reader.events({ onChunk: (bytes) => boardHash && boardHash.update(bytes) })) {
-      const { where, lineno } = item;
+    // A missing board file is one board.encoding problem, and the checks go on with an empty board
+    // (as the command line's verifier).
+    for await (const item of reader.events({ ctx, onChunk: (bytes) => boardHash && boardHash.update(bytes) })) {
+      const { where, lineno, event } = item;
       await this.tick(size ? item.offset / size : 1, proofsChecked, null);
-      if (item.event === null) {
+      if (event === null) {
         add("board.encoding", where, item.error);
-        continue;
-      }
-      let event;
-      try {
-        event = await parseEvent(ctx, item.event, where);
-      } catch (err) {
-        add("board.encoding", where, errorText(err));
         continue;
       }
       const trackingCode = event.type === EVENT_BALLOT ? fingerprint(event.payloadHash) : null;
@@ -16017,7 +16371,7 @@ class RecordChecker {
     }
     this.flaggedLines = flaggedLines;
     if (boardHash !== null && bytesToHex(boardHash.digest()) !== this.boardHashes) {
-      report.add("record.file-hash", BOARD_FILE, bi(
+      report.add("record.file-hash", boardName, bi(
         "el contenido no corresponde al SHA-256 del índice (archivo truncado o alterado)",
         "content does not match the index's SHA-256 (truncated or altered file)"));
     }
@@ -16033,9 +16387,9 @@ class RecordChecker {
       }
     });
     if (closedLine === null) {
-      report.add("board.close", BOARD_FILE, bi("el tablero no está cerrado", "the board is not closed"));
+      report.add("board.close", boardName, bi("el tablero no está cerrado", "the board is not closed"));
     } else if (!validClose(closePayload, ballots)) {
-      report.add("board.close", `${BOARD_FILE}:${closedLine}`, bi(
+      report.add("board.close", `${boardName}:${closedLine}`, bi(
         `el cierre declara ${JSON.stringify(closePayload)} pero hay ${ballots} boletas`,
         `the close declares ${JSON.stringify(closePayload)} but there are ${ballots} ballots`));
     }
@@ -16077,12 +16431,12 @@ class RecordChecker {
       add("ballot.style.mismatch", where, bi(`la boleta es del tipo ${ballot.style} pero su credencial es del tipo ${listed}`,
         `the ballot is of style ${ballot.style} but its credential is of style ${listed}`));
     }
-    // The line of each credential's first ballot: 4 bytes per listed credential, a map for the others.
+    // The position of each credential's first ballot: 4 bytes per listed credential, a map for the others.
     const first = position >= 0 ? cast.listed[position] : cast.unlisted.get(bytesToHex(ballot.credential)) || 0;
     if (first !== 0) {
       add("board.one-vote", where, bi(
-        `segunda boleta de la misma credencial (la primera está en la línea ${first}); la ley permite un solo voto`,
-        `second ballot of the same credential (the first is on line ${first}); the law allows one vote`));
+        `segunda boleta de la misma credencial (la primera está en ${this.boardName}:${first}); la ley permite un solo voto`,
+        `second ballot of the same credential (the first is at ${this.boardName}:${first}); the law allows one vote`));
     } else if (position >= 0) {
       cast.listed[position] = lineno;
     } else {
@@ -16092,8 +16446,8 @@ class RecordChecker {
       for (const sel of contest.selections) {
         const earlier = alphas.addOrFind(sel.ciphertext.alpha, lineno);
         if (earlier !== 0) {
-          add("board.unique-alpha", where, bi(`α repetido (ya aparece en la línea ${earlier})`,
-            `repeated α (already on line ${earlier})`));
+          add("board.unique-alpha", where, bi(`α repetido (ya aparece en ${this.boardName}:${earlier})`,
+            `repeated α (already at ${this.boardName}:${earlier})`));
         }
       }
     }
@@ -16134,7 +16488,7 @@ class RecordChecker {
           if (!ctx.group.isElement(ct.alpha) || !ctx.group.isElement(ct.beta)) {
             const contest = ctx.manifest.contests[entry.contestIndex];
             this.tallyMembers = false;
-            report.add("board.encoding", BOARD_FILE, bi(
+            report.add("board.encoding", this.boardName, bi(
               `el agregado ${entry.entity}/${contest.id}/${contest.options[oi].id} incluye un α o β fuera del subgrupo de ` +
                 "orden q: revise las pruebas de todas las boletas para saber cuál",
               `the aggregate ${entry.entity}/${contest.id}/${contest.options[oi].id} includes an α or β outside the ` +
@@ -16311,7 +16665,7 @@ class RecordChecker {
     const group = ctx.group;
     let published;
     try {
-      published = parseResults(manifest, bytesToHex(await manifest.hash()), await this.readJson(RESULTS));
+      published = parseResults(manifest, bytesToHex(await manifest.hash()), await this.readJson(RESULTS), this.version);
     } catch (err) {
       report.add("results", RESULTS, errorText(err));
       this.endStage();
@@ -16517,7 +16871,7 @@ class RecordChecker {
     this.receiptResults = [];
     for (const { name, receipt } of this.parsedReceipts) {
       const event = this.receiptEvents.get(receipt.index) ?? null;
-      const where = event ? event.where : `${BOARD_FILE}:0`;
+      const where = event ? event.where : `${this.boardName}:0`;
       const counted = event !== null && !this.flaggedLines.has(where) && !this.overflowed();
       const closedAfter = this.closeLine !== undefined && event !== null && event.lineno < this.closeLine;
       const problems = await receiptProblems(receipt, {
@@ -16592,7 +16946,7 @@ async function* blobChunks(blob, onChunk, chunkBytes = 4 << 20) {
     yield start;
   }
 }
-return Object.freeze({ FORMAT, SUPPORTED_VERSIONS, HEADER, PARAMETERS, MANIFEST, CEREMONY, ENCRYPTED_TALLY, DECRYPTION, RESULTS, OPENING_ACT, CLOSING_ACT, INTEGRITY, CLOSED_FILES, REQUIRED_FILES, CREDENTIAL_POINTS_LIMIT, Cancelled, parseChoice, checkRecord, structuralProblems });
+return Object.freeze({ FORMAT, SUPPORTED_VERSIONS, HEADER, PARAMETERS, MANIFEST, CEREMONY, ENCRYPTED_TALLY, DECRYPTION, RESULTS, OPENING_ACT, CLOSING_ACT, INTEGRITY, closedFiles, requiredFiles, CREDENTIAL_POINTS_LIMIT, Cancelled, parseChoice, checkRecord, structuralProblems });
 };
 
 // ---- server/sivei_server/static/verificar/js/summary.js ----
@@ -16603,6 +16957,7 @@ __defined["verificar/js/summary"] = function () {
 // check costs). Nothing here is a check: everything is checked again by checker.js.
 
 const { GROUPS, modPow } = __require("booth/js/group");
+const { BOARD_FILES } = __require("verificar/js/board-reader");
 const { parseStrictJson } = __require("verificar/js/json");
 
 /** Exponentiations per option of a ballot check: α and β membership, four in the 0/1 proof, a share of the sum proof. */
@@ -16662,7 +17017,8 @@ async function recordSummary(files) {
     group: groupName || null,
     testGroup: groupName === "sivei-test-512",
     ballots,
-    boardBytes: files.size("board.jsonl"),
+    boardBytes: header && Object.prototype.hasOwnProperty.call(BOARD_FILES, header.version)
+      ? files.size(BOARD_FILES[header.version]) : null,
     optionsPerBallot,
     secondsPerBallot,
     secondsAllProofs: secondsPerBallot !== null && ballots !== null ? secondsPerBallot * ballots : null,
@@ -16675,7 +17031,7 @@ return Object.freeze({ EXPONENTIATIONS_PER_OPTION, measureExponentiation, record
 __defined["verificar/js/index"] = function () {
 // The record checker of the static verification pages (registro.html), in one import: the bundle
 // (scripts/bundle.mjs) exposes it as globalThis.SiveiVerificar.registro.
-return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, CLOSED_FILES: __require("verificar/js/checker").CLOSED_FILES, REQUIRED_FILES: __require("verificar/js/checker").REQUIRED_FILES, checkRecord: __require("verificar/js/checker").checkRecord, parseChoice: __require("verificar/js/checker").parseChoice, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_FILE: __require("verificar/js/board-reader").BOARD_FILE, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary, atRecordRoot: __require("verificar/js/sources").atRecordRoot });
+return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, SUPPORTED_VERSIONS: __require("verificar/js/checker").SUPPORTED_VERSIONS, checkRecord: __require("verificar/js/checker").checkRecord, closedFiles: __require("verificar/js/checker").closedFiles, parseChoice: __require("verificar/js/checker").parseChoice, requiredFiles: __require("verificar/js/checker").requiredFiles, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_BIN: __require("verificar/js/board-reader").BOARD_BIN, BOARD_FILES: __require("verificar/js/board-reader").BOARD_FILES, BOARD_JSONL: __require("verificar/js/board-reader").BOARD_JSONL, MAGIC: __require("verificar/js/board-reader").MAGIC, MAX_EVENT_BYTES: __require("verificar/js/board-reader").MAX_EVENT_BYTES, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary, atRecordRoot: __require("verificar/js/sources").atRecordRoot });
 };
 
 globalThis.SiveiVerificar = Object.freeze({ ...__require("booth/js/index"), registro: __require("verificar/js/index") });

@@ -157,6 +157,34 @@ export class EncryptedBallot {
   }
 }
 
+/**
+ * Read a ballot's canonical encoding (protocol 12.4, without the signature) from a Decoder, as
+ * Python's decode_unchecked_ballot: every element in [1, p) and scalar in [0, q), α and β NOT yet
+ * tested for membership (as fromJson with membership: false). Error paths are the JSON form's
+ * (".contests[0].selections[1].ciphertext.alpha"), so a problem is named alike in both boards.
+ */
+export function decodeBallot(group, dec) {
+  const style = dec.string(".style");
+  const credential = dec.fixed(ed25519.PUBLIC_KEY_BYTES, ".credential");
+  const contests = [];
+  for (let ci = 0, n = dec.u32(".contests"); ci < n; ci++) {
+    const cw = `.contests[${ci}]`;
+    const index = dec.u32(`${cw}.index`);
+    const selections = [];
+    for (let si = 0, m = dec.u32(`${cw}.selections`); si < m; si++) {
+      const sw = `${cw}.selections[${si}]`;
+      const ciphertext = new Ciphertext(dec.element(`${sw}.ciphertext.alpha`), dec.element(`${sw}.ciphertext.beta`));
+      const [a0, b0, a1, b1] = ["a0", "b0", "a1", "b1"].map((k) => dec.element(`${sw}.proof.${k}`));
+      const [c0, c1, v0, v1] = ["c0", "c1", "v0", "v1"].map((k) => dec.scalar(`${sw}.proof.${k}`));
+      selections.push(Object.freeze({ ciphertext, proof: new ZeroOneProof(a0, b0, a1, b1, c0, c1, v0, v1) }));
+    }
+    const sumProof = new ChaumPedersenProof(dec.element(`${cw}.sum_proof.commitment_g`),
+      dec.element(`${cw}.sum_proof.commitment_h`), dec.scalar(`${cw}.sum_proof.response`));
+    contests.push(Object.freeze({ index, selections: Object.freeze(selections), sumProof }));
+  }
+  return new EncryptedBallot(style, credential, Object.freeze(contests));
+}
+
 /** What the credential signs: string("sivei/ballot-signature") ‖ H_E ‖ ballot hash (90 bytes). */
 export function signatureMessage(electionHash, ballotHash) {
   return new Encoder().string(TAG_BALLOT_SIGNATURE).fixed(electionHash, 32).fixed(ballotHash, 32).toBytes();

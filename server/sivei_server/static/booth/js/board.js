@@ -5,9 +5,10 @@
 // the payload hash is the ballot hash for "ballot" events and H("sivei/board-payload",
 // canonical_json(payload)) for every other event.
 
-import { EncryptedBallot, TAG_BALLOT } from "./ballot.js";
-import { hexInto, utf8 } from "./bytes.js";
-import { Encoder, canonicalJson, hexToBytes, taggedHash } from "./encoding.js";
+import { EncryptedBallot, TAG_BALLOT, decodeBallot } from "./ballot.js";
+import { equalBytes, hexInto, utf8 } from "./bytes.js";
+import * as ed25519 from "./ed25519.js";
+import { Decoder, Encoder, canonicalJson, hexToBytes, taggedHash } from "./encoding.js";
 import { EncodingError } from "./errors.js";
 
 export const TAG_BOARD = "sivei/board";
@@ -79,6 +80,68 @@ export async function parseEvent(ctx, obj, where) {
   }
   return { index, type, head, ballot: null, payload, payloadHash: await payloadHash(payload) };
 }
+
+/**
+ * Parse one stored event of a version-2 board (board.bin), without its frame's length: u32(index) ‖
+ * string(type) ‖ fixed(head, 32) ‖ content, where a ballot's content is its canonical encoding ‖
+ * blob(signature) and any other event's blob(canonical_json(payload)) — as Python's
+ * event_from_bytes, strictly (every value in range, a canonical payload, no byte left over), α and β
+ * for range only. Returns what parseEvent returns; the ballot hash is taken over the stored encoding
+ * itself (after a strict decode it is the re-encoding). Errors are EncodingError naming `where`.
+ */
+export async function eventFromBytes(ctx, data, where) {
+  const dec = new Decoder(data, where, ctx.group);
+  const index = dec.u32(".index");
+  const type = dec.string(".type");
+  if (!EVENT_TYPES.includes(type)) {
+    throw new EncodingError(`${where}: tipo de evento desconocido ${JSON.stringify(type)}`,
+      `${where}: unknown event type ${JSON.stringify(type)}`);
+  }
+  const head = dec.fixed(32, ".head");
+  if (type === EVENT_BALLOT) {
+    const start = dec.position;
+    const ballotDec = new Decoder(data, `${where}.ballot`, ctx.group, start);
+    const unsigned = decodeBallot(ctx.group, ballotDec);
+    const encoded = data.subarray(start, ballotDec.position);
+    const signature = ballotDec.blob(".signature");
+    ballotDec.end();
+    if (signature.length !== 0 && signature.length !== ed25519.SIGNATURE_BYTES) {
+      throw new EncodingError(`${where}.ballot.signature: se esperaban ${ed25519.SIGNATURE_BYTES} bytes`,
+        `${where}.ballot.signature: expected ${ed25519.SIGNATURE_BYTES} bytes`);
+    }
+    const hashed = new Uint8Array(32 + encoded.length);
+    hashed.set(ctx.electionHash, 0);
+    hashed.set(encoded, 32);
+    return { index, type, head, ballot: unsigned.withSignature(signature), payload: null,
+      payloadHash: await taggedHash(TAG_BALLOT, hashed) };
+  }
+  const raw = dec.blob(".payload");
+  dec.end();
+  let payload;
+  try {
+    payload = JSON.parse(PAYLOAD_UTF8.decode(raw));
+  } catch {
+    throw new EncodingError(`${where}.payload: JSON no válido`, `${where}.payload: invalid JSON`);
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw new EncodingError(`${where}.payload: se esperaba un objeto`, `${where}.payload: expected an object`);
+  }
+  // Byte for byte its canonical form: no whitespace, sorted keys, no fraction, no repeated key (a
+  // repeated key or "1.0" would not survive JSON.parse and re-serialisation unchanged).
+  let canonical = null;
+  try {
+    canonical = canonicalJson(payload);
+  } catch {
+    // not representable canonically: refused below
+  }
+  if (canonical === null || !equalBytes(canonical, raw)) {
+    throw new EncodingError(`${where}.payload: el JSON no está en forma canónica`,
+      `${where}.payload: the JSON is not in canonical form`);
+  }
+  return { index, type, head, ballot: null, payload, payloadHash: await taggedHash(TAG_PAYLOAD, raw) };
+}
+
+const PAYLOAD_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Low 256 bits of α as 64 hex digits: the index key of the unique-α rule (Python's alpha_key). */
 export function alphaKey(alpha) {

@@ -138,11 +138,17 @@ function pairs(value, path, key) {
   });
 }
 
+/** The form of results.json written by record format 2: every count named by its option id. Version
+ * 1 (still read) gave the counts by position ("option_counts"). */
+export const RESULTS_VERSION = 2;
+
 /**
  * Read results.json strictly against its manifest (Python's ElectionResults.from_json): shape, every
- * (entity, contest) known and listed once, the manifest's id and hash (manifestHashHex).
+ * (entity, contest) known and listed once, the manifest's id and hash (manifestHashHex). `version` is
+ * the record format version, which fixes the form of the counts: named "options" [{id, votes}] in the
+ * manifest's order in 2, positional "option_counts" in 1; null accepts either.
  */
-export function parseResults(manifest, manifestHashHex, obj) {
+export function parseResults(manifest, manifestHashHex, obj, version = null) {
   const o = object(obj, "results", ["election_id", "manifest_hash", "contests"]);
   if (o.election_id !== manifest.electionId) {
     fail("results.election_id", "los resultados son de otra elección", "the results belong to another election");
@@ -157,11 +163,26 @@ export function parseResults(manifest, manifestHashHex, obj) {
   const seen = new Set();
   return list(o.contests, "results.contests").map((item, i) => {
     const path = `results.contests[${i}]`;
-    const r = object(item, path, ["entity", "contest_id", "option_counts", "total", "candidate_totals", "party_distribution"]);
-    const optionCounts = list(r.option_counts, `${path}.option_counts`).map((c, j) => count(c, `${path}.option_counts[${j}]`));
+    const form = version ?? (item !== null && typeof item === "object" && "option_counts" in item ? 1 : RESULTS_VERSION);
+    const votesKey = form === 1 ? "option_counts" : "options";
+    const r = object(item, path, ["entity", "contest_id", votesKey, "total", "candidate_totals", "party_distribution"]);
+    const entity = nonEmptyString(r.entity, `${path}.entity`);
+    const contestId = nonEmptyString(r.contest_id, `${path}.contest_id`);
+    let optionCounts;
+    if (form === 1) {
+      optionCounts = list(r.option_counts, `${path}.option_counts`).map((c, j) => count(c, `${path}.option_counts[${j}]`));
+    } else {
+      const named = pairs(r.options, `${path}.options`, "id");
+      const known = manifest.contests.find((c) => c.id === contestId);
+      const ids = known ? known.options.map((o) => o.id) : null; // an unknown contest is named below
+      if (ids !== null && (named.length !== ids.length || named.some(([id], j) => id !== ids[j]))) {
+        fail(`${path}.options`, `se esperaban las opciones ${JSON.stringify(ids)}, en ese orden`,
+          `expected the options ${JSON.stringify(ids)}, in that order`);
+      }
+      optionCounts = named.map(([, votes]) => votes);
+    }
     const result = {
-      entity: nonEmptyString(r.entity, `${path}.entity`), contestId: nonEmptyString(r.contest_id, `${path}.contest_id`),
-      optionCounts, total: count(r.total, `${path}.total`),
+      entity, contestId, optionCounts, total: count(r.total, `${path}.total`),
       candidateTotals: pairs(r.candidate_totals, `${path}.candidate_totals`, "id"),
       partyDistribution: pairs(r.party_distribution, `${path}.party_distribution`, "party"),
     };
@@ -186,10 +207,13 @@ export function samePairs(a, b) {
   return a.length === b.length && a.every(([k, v], i) => b[i][0] === k && b[i][1] === v);
 }
 
-/** The JSON of one contest result (Python's ContestResult.to_json). */
-export function contestResultJson(r) {
+/** The JSON of one contest result in results.json of record format `version` (Python's
+ * ContestResult.to_json): version 2 names each option's votes by the option's id. */
+export function contestResultJson(manifest, r, version = RESULTS_VERSION) {
+  const votes = version === 1 ? { option_counts: [...r.optionCounts] }
+    : { options: manifest.contest(r.contestId).options.map((o, i) => ({ id: o.id, votes: r.optionCounts[i] })) };
   return {
-    entity: r.entity, contest_id: r.contestId, option_counts: [...r.optionCounts], total: r.total,
+    entity: r.entity, contest_id: r.contestId, ...votes, total: r.total,
     candidate_totals: r.candidateTotals.map(([id, votes]) => ({ id, votes })),
     party_distribution: r.partyDistribution.map(([party, votes]) => ({ party, votes })),
   };

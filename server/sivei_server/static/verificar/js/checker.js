@@ -19,7 +19,7 @@ import { bigintToHex, bytesToHex, equalBytes } from "../../booth/js/bytes.js";
 import { sha256 as sha256Incremental } from "../../booth/vendor/noble-hashes-2.4.0/sha2.js";
 import { CLOSING, OPENING, SignedAct, guardianKeysByName, parseInstant } from "../../booth/js/acts.js";
 import { EVENT_BALLOT, EVENT_CLOSE, EVENT_OPEN, GENESIS_PREVIOUS, OPERATOR_EVENTS, alphaKey, eventHash, genesisHead,
-  parseEvent } from "../../booth/js/board.js";
+} from "../../booth/js/board.js";
 import { checkTranscript, parseCeremony, parseEnvelope, transcriptHash } from "../../booth/js/ceremony.js";
 import { ElectionContext, baseHash, electionHash, envelopeContentHash } from "../../booth/js/context.js";
 import { CredentialEntries, ENTRIES_FILE, LIST_FILE, envelopeProblems, isValidCredentialPoint, parseEntry,
@@ -36,14 +36,14 @@ import { Receipt, MAX_RECEIPT_BYTES, receiptProblems } from "../../booth/js/rece
 import { computeResults, parseResults, samePairs } from "../../booth/js/results.js";
 import { EncryptedTally, TallyAccumulator, sameEntry } from "../../booth/js/tally.js";
 import { ballotLocation, checkBallot } from "../../booth/js/validate.js";
-import { BOARD_FILE, boardReader } from "./board-reader.js";
+import { BOARD_FILES, boardReader } from "./board-reader.js";
 import { parseConstancia } from "./integrity.js";
 import { parseStrictJson } from "./json.js";
 import { Report } from "./report.js";
 import { blobLines } from "./sources.js";
 
 export const FORMAT = "sivei-record";
-export const SUPPORTED_VERSIONS = Object.freeze([1]);
+export const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
 export const HEADER = "record.json";
 export const PARAMETERS = "parameters.json";
 export const MANIFEST = "manifest.json";
@@ -54,9 +54,16 @@ export const RESULTS = "results.json";
 export const OPENING_ACT = "acts/opening.json";
 export const CLOSING_ACT = "acts/closing.json";
 export const INTEGRITY = "integrity.json";
-export const CLOSED_FILES = Object.freeze([PARAMETERS, MANIFEST, CEREMONY, LIST_FILE, ENTRIES_FILE, BOARD_FILE,
-  ENCRYPTED_TALLY, OPENING_ACT, CLOSING_ACT, INTEGRITY]);
-export const REQUIRED_FILES = Object.freeze([...CLOSED_FILES, DECRYPTION, RESULTS]);
+/** A closed record of format `version`: what exists at the close, before the guardians decrypt. */
+export function closedFiles(version) {
+  return [PARAMETERS, MANIFEST, CEREMONY, LIST_FILE, ENTRIES_FILE, BOARD_FILES[version], ENCRYPTED_TALLY, OPENING_ACT,
+    CLOSING_ACT, INTEGRITY];
+}
+
+/** A complete record of format `version`. */
+export function requiredFiles(version) {
+  return [...closedFiles(version), DECRYPTION, RESULTS];
+}
 /** Above this many listed credentials, each credential's point is checked only when every ballot's
  * proofs are (about 1.4 ms per credential in a browser). */
 export const CREDENTIAL_POINTS_LIMIT = 20000;
@@ -233,6 +240,7 @@ class RecordChecker {
     const report = this.report;
     const header = await this.checkFiles();
     if (header === null) return;
+    report.addFact("record_version", bi("versión del formato del registro", "record format version"), header.version);
     const group = await this.checkParameters(header);
     if (group === null) return;
     report.addFact("group", bi("grupo", "group"), group.name);
@@ -294,7 +302,9 @@ class RecordChecker {
       this.endStage();
       return null;
     }
-    const required = this.options.closed ? CLOSED_FILES : REQUIRED_FILES;
+    this.version = header.version;
+    this.boardName = BOARD_FILES[header.version];
+    const required = this.options.closed ? closedFiles(this.version) : requiredFiles(this.version);
     for (const name of required) {
       if (!Object.prototype.hasOwnProperty.call(index, name)) {
         report.add("record.missing-file", name, bi("archivo obligatorio ausente del índice", "required file missing from the index"));
@@ -303,12 +313,12 @@ class RecordChecker {
     // Every listed file's SHA-256, but the board's: that one is hashed while the board is checked
     // (one pass over what can be gigabytes).
     const names = Object.keys(index).sort();
-    const totalBytes = names.reduce((n, name) => n + (name === BOARD_FILE ? 0 : this.files.size(name)), 0);
+    const totalBytes = names.reduce((n, name) => n + (name === this.boardName ? 0 : this.files.size(name)), 0);
     let doneBytes = 0;
     for (const name of names) {
       if (!this.files.has(name)) {
         report.add("record.missing-file", name, bi("el archivo no existe", "the file does not exist"));
-      } else if (name === BOARD_FILE) {
+      } else if (name === this.boardName) {
         this.boardHashes = index[name];
       } else {
         const h = sha256Incremental.create();
@@ -569,28 +579,19 @@ class RecordChecker {
     const size = reader ? reader.size : 0;
     const flaggedLines = new Set();
     this.ballotLines = new Map();
-    if (reader === null || !this.files.has(BOARD_FILE)) {
-      report.add("record", this.files.label, bi(`${BOARD_FILE}: falta el archivo`, `${BOARD_FILE}: file missing`));
-      this.endStage();
-      return null;
-    }
+    const boardName = this.boardName;
     const add = (check, where, message) => {
       report.add(check, where, message);
       const line = typeof where === "string" ? where : where.es;
       flaggedLines.add(line.split(" ")[0].replace(/,$/, ""));
     };
-    for await (const item of reader.events({ onChunk: (bytes) => boardHash && boardHash.update(bytes) })) {
-      const { where, lineno } = item;
+    // A missing board file is one board.encoding problem, and the checks go on with an empty board
+    // (as the command line's verifier).
+    for await (const item of reader.events({ ctx, onChunk: (bytes) => boardHash && boardHash.update(bytes) })) {
+      const { where, lineno, event } = item;
       await this.tick(size ? item.offset / size : 1, proofsChecked, null);
-      if (item.event === null) {
+      if (event === null) {
         add("board.encoding", where, item.error);
-        continue;
-      }
-      let event;
-      try {
-        event = await parseEvent(ctx, item.event, where);
-      } catch (err) {
-        add("board.encoding", where, errorText(err));
         continue;
       }
       const trackingCode = event.type === EVENT_BALLOT ? fingerprint(event.payloadHash) : null;
@@ -678,7 +679,7 @@ class RecordChecker {
     }
     this.flaggedLines = flaggedLines;
     if (boardHash !== null && bytesToHex(boardHash.digest()) !== this.boardHashes) {
-      report.add("record.file-hash", BOARD_FILE, bi(
+      report.add("record.file-hash", boardName, bi(
         "el contenido no corresponde al SHA-256 del índice (archivo truncado o alterado)",
         "content does not match the index's SHA-256 (truncated or altered file)"));
     }
@@ -694,9 +695,9 @@ class RecordChecker {
       }
     });
     if (closedLine === null) {
-      report.add("board.close", BOARD_FILE, bi("el tablero no está cerrado", "the board is not closed"));
+      report.add("board.close", boardName, bi("el tablero no está cerrado", "the board is not closed"));
     } else if (!validClose(closePayload, ballots)) {
-      report.add("board.close", `${BOARD_FILE}:${closedLine}`, bi(
+      report.add("board.close", `${boardName}:${closedLine}`, bi(
         `el cierre declara ${JSON.stringify(closePayload)} pero hay ${ballots} boletas`,
         `the close declares ${JSON.stringify(closePayload)} but there are ${ballots} ballots`));
     }
@@ -738,12 +739,12 @@ class RecordChecker {
       add("ballot.style.mismatch", where, bi(`la boleta es del tipo ${ballot.style} pero su credencial es del tipo ${listed}`,
         `the ballot is of style ${ballot.style} but its credential is of style ${listed}`));
     }
-    // The line of each credential's first ballot: 4 bytes per listed credential, a map for the others.
+    // The position of each credential's first ballot: 4 bytes per listed credential, a map for the others.
     const first = position >= 0 ? cast.listed[position] : cast.unlisted.get(bytesToHex(ballot.credential)) || 0;
     if (first !== 0) {
       add("board.one-vote", where, bi(
-        `segunda boleta de la misma credencial (la primera está en la línea ${first}); la ley permite un solo voto`,
-        `second ballot of the same credential (the first is on line ${first}); the law allows one vote`));
+        `segunda boleta de la misma credencial (la primera está en ${this.boardName}:${first}); la ley permite un solo voto`,
+        `second ballot of the same credential (the first is at ${this.boardName}:${first}); the law allows one vote`));
     } else if (position >= 0) {
       cast.listed[position] = lineno;
     } else {
@@ -753,8 +754,8 @@ class RecordChecker {
       for (const sel of contest.selections) {
         const earlier = alphas.addOrFind(sel.ciphertext.alpha, lineno);
         if (earlier !== 0) {
-          add("board.unique-alpha", where, bi(`α repetido (ya aparece en la línea ${earlier})`,
-            `repeated α (already on line ${earlier})`));
+          add("board.unique-alpha", where, bi(`α repetido (ya aparece en ${this.boardName}:${earlier})`,
+            `repeated α (already at ${this.boardName}:${earlier})`));
         }
       }
     }
@@ -795,7 +796,7 @@ class RecordChecker {
           if (!ctx.group.isElement(ct.alpha) || !ctx.group.isElement(ct.beta)) {
             const contest = ctx.manifest.contests[entry.contestIndex];
             this.tallyMembers = false;
-            report.add("board.encoding", BOARD_FILE, bi(
+            report.add("board.encoding", this.boardName, bi(
               `el agregado ${entry.entity}/${contest.id}/${contest.options[oi].id} incluye un α o β fuera del subgrupo de ` +
                 "orden q: revise las pruebas de todas las boletas para saber cuál",
               `the aggregate ${entry.entity}/${contest.id}/${contest.options[oi].id} includes an α or β outside the ` +
@@ -972,7 +973,7 @@ class RecordChecker {
     const group = ctx.group;
     let published;
     try {
-      published = parseResults(manifest, bytesToHex(await manifest.hash()), await this.readJson(RESULTS));
+      published = parseResults(manifest, bytesToHex(await manifest.hash()), await this.readJson(RESULTS), this.version);
     } catch (err) {
       report.add("results", RESULTS, errorText(err));
       this.endStage();
@@ -1178,7 +1179,7 @@ class RecordChecker {
     this.receiptResults = [];
     for (const { name, receipt } of this.parsedReceipts) {
       const event = this.receiptEvents.get(receipt.index) ?? null;
-      const where = event ? event.where : `${BOARD_FILE}:0`;
+      const where = event ? event.where : `${this.boardName}:0`;
       const counted = event !== null && !this.flaggedLines.has(where) && !this.overflowed();
       const closedAfter = this.closeLine !== undefined && event !== null && event.lineno < this.closeLine;
       const problems = await receiptProblems(receipt, {

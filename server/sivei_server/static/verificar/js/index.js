@@ -1,8 +1,8 @@
 // The record checker of the static verification pages (registro.html), in one import: the bundle
 // (scripts/bundle.mjs) exposes it as globalThis.SiveiVerificar.registro.
 
-export { Cancelled, CLOSED_FILES, REQUIRED_FILES, checkRecord, parseChoice, structuralProblems } from "./checker.js";
-export { BOARD_FILE, READERS, boardReader } from "./board-reader.js";
+export { Cancelled, SUPPORTED_VERSIONS, checkRecord, closedFiles, parseChoice, requiredFiles, structuralProblems } from "./checker.js";
+export { BOARD_BIN, BOARD_FILES, BOARD_JSONL, MAGIC, MAX_EVENT_BYTES, READERS, boardReader } from "./board-reader.js";
 export { RecordFiles, blobLines, readTar, recordFromFileList, recordFromTarGz, recordFromUrl } from "./sources.js";
 export { Report, MAX_LISTED_PER_CHECK } from "./report.js";
 export { parseStrictJson } from "./json.js";

@@ -35,7 +35,7 @@ export class RecordFiles {
     const blob = this.files.get(name);
     if (!blob) throw new EncodingError(`${name}: falta el archivo`, `${name}: file missing`);
     try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(await blob.arrayBuffer());
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await blob.arrayBuffer());
     } catch {
       throw new EncodingError(`${name}: el archivo no está en UTF-8`, `${name}: the file is not UTF-8`);
     }
@@ -229,7 +229,7 @@ const NEWLINE = 10;
  * same pass).
  */
 export async function* blobLines(blob, { chunkBytes = 4 << 20, onChunk } = {}) {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let carry = new Uint8Array(0);
   let lineno = 0;
   let offset = 0;

@@ -4,6 +4,7 @@
 // check costs). Nothing here is a check: everything is checked again by checker.js.
 
 import { GROUPS, modPow } from "../../booth/js/group.js";
+import { BOARD_FILES } from "./board-reader.js";
 import { parseStrictJson } from "./json.js";
 
 /** Exponentiations per option of a ballot check: α and β membership, four in the 0/1 proof, a share of the sum proof. */
@@ -63,7 +64,8 @@ export async function recordSummary(files) {
     group: groupName || null,
     testGroup: groupName === "sivei-test-512",
     ballots,
-    boardBytes: files.size("board.jsonl"),
+    boardBytes: header && Object.prototype.hasOwnProperty.call(BOARD_FILES, header.version)
+      ? files.size(BOARD_FILES[header.version]) : null,
     optionsPerBallot,
     secondsPerBallot,
     secondsAllProofs: secondsPerBallot !== null && ballots !== null ? secondsPerBallot * ballots : null,
