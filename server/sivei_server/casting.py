@@ -48,7 +48,7 @@ from sivei.ballot.validate import validate_ballot
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
 from sivei.record.receipts import Receipt
-from sivei_server import measure
+from sivei_server import consulates, measure
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
 from sivei_server.election import ElectionError, LoadedElection, utc_text
@@ -59,6 +59,7 @@ from sivei_server.models import (
     CastBallot,
     ChainHead,
     Election,
+    KioskSession,
     LateBallot,
     Voter,
     WebSession,
@@ -156,9 +157,21 @@ class CastResult:
 
 
 @dataclass(frozen=True)
+class KioskCast:
+    """A cast from a consulate's kiosk (``sivei_server.consulates``): the one-time kiosk session, the
+    person served, and for an unregistered voter the consulate's pool (their credential must be one
+    of it) instead of a credential token."""
+
+    session_id: int
+    served_id: int
+    pool: frozenset[bytes] | None
+
+
+@dataclass(frozen=True)
 class Caster:
     """Who is casting: the voter, their style and whether they voted, the session (its token hash
-    and when it began) and the sender's address."""
+    and when it began) and the sender's address; ``kiosk`` for a vote at a consulate (then
+    ``voter_id`` is empty for an unregistered voter)."""
 
     voter_id: str
     style: str
@@ -166,6 +179,11 @@ class Caster:
     session_hash: str
     session_started: datetime | None
     sender: str
+    kiosk: KioskCast | None = None
+
+    @property
+    def unregistered(self) -> bool:
+        return self.kiosk is not None and self.kiosk.pool is not None
 
 
 def late(engine: Engine, received_at: datetime, sender: str, reason: str = LATE_AFTER_CLOSE) -> ElectionError:
@@ -203,7 +221,10 @@ def _retry(engine: Engine, caster: Caster, ballot_hash: str) -> CastResult:
     """A voter who has cast sends a ballot again: the stored receipt if this session cast this very
     ballot (a lost answer); otherwise 409."""
     with session_scope(engine) as s:
-        mine = s.scalar(select(WebSession.cast_ballot).where(WebSession.token_hash == caster.session_hash))
+        if caster.kiosk is not None:
+            mine = s.scalar(select(KioskSession.cast_ballot).where(KioskSession.id == caster.kiosk.session_id))
+        else:
+            mine = s.scalar(select(WebSession.cast_ballot).where(WebSession.token_hash == caster.session_hash))
         stored = s.scalar(select(CastBallot.receipt_json).where(CastBallot.ballot_hash == ballot_hash)) \
             if mine == ballot_hash else None
     if stored is None:
@@ -229,6 +250,25 @@ def check_credential_token(election: LoadedElection, voter_id: str, credential: 
                             "for the account you are logged in with.")
 
 
+def check_pool_credential(pool: frozenset[bytes], credential: bytes) -> None:
+    """An unregistered voter's session at a consulate casts only with a credential of that consulate's
+    pool (the authority's declaration): the pool's binding, in place of a voter's credential token."""
+    if credential not in pool:
+        raise ElectionError(403, "tarjeta-ajena", "La credencial de esta boleta no es una tarjeta de este consulado "
+                            "para personas sin registro previo.",
+                            "This ballot's credential is not one of this consulate's cards for voters without "
+                            "prior registration.")
+
+
+def _check_binding(election: LoadedElection, caster: Caster, credential: bytes, token: str | None) -> None:
+    """The ballot's credential is the caster's: their token (a registered voter, by internet or at a
+    kiosk) or, for an unregistered voter at a kiosk, their consulate's pool."""
+    if caster.kiosk is not None and caster.kiosk.pool is not None:
+        check_pool_credential(caster.kiosk.pool, credential)
+    else:
+        check_credential_token(election, caster.voter_id, credential, token)
+
+
 def _check_voter(engine: Engine, election: LoadedElection, caster: Caster, ballot: EncryptedBallot,
                  ballot_hash: bytes) -> None:
     """Per-voter checks before anything is stored: the ballot is of the voter's own style (a ballot
@@ -248,7 +288,7 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
     ctx = election.ctx
     ballot = parse_ballot(election, body)
     with measure.crypto():
-        check_credential_token(election, caster.voter_id, ballot.credential, token)
+        _check_binding(election, caster, ballot.credential, token)
     with measure.crypto():
         b_hash = ballot.ballot_hash(ctx)
     if caster.voted:
@@ -266,10 +306,14 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
     window = Window.of(election)
     try:
         with serialized(engine) as s:
-            flagged = s.execute(update(Voter).where(Voter.voter_id == caster.voter_id, Voter.voted.is_(False))
-                                .values(voted=True, voted_on=received_at.date()))
-            if getattr(flagged, "rowcount", 0) != 1:
+            if caster.kiosk is not None and consulates.mark_cast(s, caster.kiosk.served_id, caster.kiosk.session_id,
+                                                                 b_hash.hex()) != 1:
                 raise _VotedMeanwhileError
+            if not caster.unregistered:
+                flagged = s.execute(update(Voter).where(Voter.voter_id == caster.voter_id, Voter.voted.is_(False))
+                                    .values(voted=True, voted_on=received_at.date()))
+                if getattr(flagged, "rowcount", 0) != 1:
+                    raise _VotedMeanwhileError
             found = s.execute(select(ChainHead.next_index, ChainHead.head, ChainHead.closed, Election.state)
                               .join(Election, Election.id == ChainHead.id).where(ChainHead.id == 1)
                               .with_for_update(of=ChainHead)).one_or_none()
@@ -296,8 +340,9 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
             s.execute(update(ChainHead).where(ChainHead.id == 1).values(
                 next_index=index + 1, head=new_head.hex(), cast_count=ChainHead.cast_count + 1,
                 updated_at=received_at))
-            s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
-                      .values(cast_ballot=b_hash.hex()))
+            if caster.kiosk is None:
+                s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
+                          .values(cast_ballot=b_hash.hex()))
     except _VotedMeanwhileError:
         return _retry(engine, caster, b_hash.hex())
     except _ClosedMeanwhileError:

@@ -390,7 +390,8 @@ class ServedVoter(Base):
     voted: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
-        CheckConstraint("(voter_id IS NULL AND card_hash IS NOT NULL) OR (voter_id IS NOT NULL AND card_hash IS NULL)",
+        CheckConstraint("(voter_id IS NULL AND card_hash IS NOT NULL) OR "
+                           "(voter_id IS NOT NULL AND card_hash IS NULL)",
                         name="who"),
     )
 

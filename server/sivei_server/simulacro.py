@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,9 @@ from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_
 from sivei.ballot.credentials import credential_public_key as public_key_of
 from sivei.ballot.credentials import credential_seed as seed_of
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.ballot.in_person import with_consulates
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes, sample_manifest
+from sivei.crypto.ecdsa import Signer, SoftwareSigner
 from sivei.crypto.group import Group
 from sivei.drill import DrillGuardians, DrillKeys, count_board, in_process_ceremony, write_record
 from sivei.election_kind import banner, derived_manifest
@@ -89,6 +91,13 @@ class ElectionKit:
     keys: DrillKeys
     sealed_tokens: SealedTokens
     phones: dict[str, str] = field(default_factory=dict)
+    # In-person voting at consulates: each consulate's pool (formatted credentials, as printed on its
+    # cards), the authority's declaration (consulados.json), the consulates' log keys, and each voter's
+    # voter-ID number.
+    pools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    declaration_bytes: bytes | None = None
+    consulate_signers: Mapping[str, Signer] = field(default_factory=dict)
+    cards: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         self.keys.close()
@@ -115,25 +124,42 @@ class ElectionKit:
                rng: random.Random | None = None) -> bytes:
         """A signed ballot of this voter as compact JSON (what the booth posts)."""
         delivery = self.deliveries[voter_id]
+        style = self.manifest.style_for_entity(delivery.entity).id
+        return self.ballot_with(delivery.credential, style, choices, rng=rng)
+
+    def ballot_with(self, credential: str, style: str, choices: Mapping[str, str] | None = None, *,
+                    rng: random.Random | None = None) -> bytes:
+        """A ballot of ``style`` signed with ``credential`` (a voter's, or a consulate pool's card)."""
         manifest = self.manifest
-        style = manifest.style_for_entity(delivery.entity).id
         if choices is None:
             rng = rng or random.Random()  # noqa: S311 - simulated choices
             choices = {c.id: rng.choice(c.options).id for _, c in manifest.style_contests(style)}
-        public = public_key_of(manifest.election_id, delivery.credential)
-        seed = seed_of(manifest.election_id, delivery.credential)
+        public = public_key_of(manifest.election_id, credential)
+        seed = seed_of(manifest.election_id, credential)
         ballot = sign_ballot(self.ctx, encrypt_ballot(self.ctx, style, choices, public, new_ballot_nonce()), seed)
         return json.dumps(ballot.to_json(self.ctx.group), separators=(",", ":")).encode()
 
 
 def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime, closes: datetime,
               guardians: int = 3, threshold: int = 2, tokens: bool = False, seed: int = 0,
-              manifest: Manifest | None = None) -> ElectionKit:
-    base = (manifest or sample_manifest()).to_json()
+              manifest: Manifest | None = None, consulates: Mapping[str, tuple[int, int]] | None = None
+              ) -> ElectionKit:
+    """``consulates``: in-person voting at these consulates, code → (cap of unregistered voters, roll
+    voters registered there: the first ones of the roll, in this order)."""
+    signers: dict[str, Signer] = {}
+    chosen = manifest or sample_manifest()
+    if consulates:
+        signers = {code: SoftwareSigner() for code in consulates}
+        chosen = with_consulates(chosen, [(code, f"Consulado de México en {code}", cap, signers[code].public_key)
+                                          for code, (cap, _) in consulates.items()])
+    base = chosen.to_json()
     base["voting_opens"], base["voting_closes"] = _utc(opens), _utc(closes)
     manifest_bytes = json.dumps(base, ensure_ascii=False, indent=1).encode()
     manifest = parse_manifest_bytes(manifest_bytes, "manifest.json")
     roll = synthetic_roll(manifest, voters, seed=seed)
+    if consulates:
+        codes = [code for code, (_, n) in consulates.items() for _ in range(n)]
+        roll = [replace(v, consulate=codes[k]) if k < len(codes) else v for k, v in enumerate(roll)]
     keys = DrillKeys(guardians, tokens=tokens)
     try:
         issued = issue_credentials(manifest, roll, keys.authority, retain=False)
@@ -156,9 +182,13 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
         raise
     ceremony_bytes = json.dumps(ceremony_json(ceremony_id, guardians, threshold, drill_guardians.rounds)).encode()
     phones = {v.voter_id: f"+1555{k:07d}" for k, v in enumerate(roll)}
+    declaration = (json.dumps(issued.declaration.to_json(), indent=1).encode()
+                   if issued.declaration is not None else None)
+    cards = {v.voter_id: f"VOTANT{k:012d}" for k, v in enumerate(roll)}
     return ElectionKit(manifest, manifest_bytes, roll, {d.voter_id: d for d in issued.deliveries},
                        issued.credential_list, list_bytes, entries_bytes, ctx, drill_guardians, ceremony_bytes, act,
-                       json.dumps(act.to_json()).encode(), constancia, keys, sealed, phones)
+                       json.dumps(act.to_json()).encode(), constancia, keys, sealed, phones, issued.pools, declaration,
+                       signers, cards)
 
 
 def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:

@@ -360,7 +360,8 @@ def synthetic_roll(manifest: Manifest, n: int, seed: int | str = 0) -> list[Roll
         raise CredentialError(tr("el número de votantes no puede ser negativo",
                                  "the number of voters cannot be negative"))
     rng = random.Random(f"sivei/synthetic-roll/{seed}")  # noqa: S311 - invented data, not secrets
-    codes = [e.code for e in manifest.entities]
+    unregistered = manifest.in_person.unregistered_style if manifest.in_person is not None else None
+    codes = [e.code for e in manifest.entities if e.ballot_style != unregistered]
     if not codes:
         raise CredentialError(tr("el manifiesto no tiene entidades", "the manifest has no entities"))
     rng.shuffle(codes)

@@ -356,10 +356,10 @@ def with_consulates(manifest: Manifest, consulates: Sequence[tuple[str, str, int
             shared &= set(style.contests)
         unregistered_contests = [c.id for c in manifest.contests if c.id in shared]
     obj = manifest.to_json()
-    style = code.lower()
-    obj["entities"].append({"code": code, "name": name, "ballot_style": style})
-    obj["ballot_styles"].append({"id": style, "entity": code, "contests": list(unregistered_contests)})
+    style_id = code.lower()
+    obj["entities"].append({"code": code, "name": name, "ballot_style": style_id})
+    obj["ballot_styles"].append({"id": style_id, "entity": code, "contests": list(unregistered_contests)})
     obj["counting_policy"] = "one-vote-per-person"
-    obj["in_person"] = {"unregistered_style": style, "consulates": [
+    obj["in_person"] = {"unregistered_style": style_id, "consulates": [
         {"code": c, "name": n, "unregistered_cap": cap, "log_key": key.hex()} for c, n, cap, key in consulates]}
     return Manifest.from_json(obj)

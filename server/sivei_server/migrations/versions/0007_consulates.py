@@ -51,7 +51,8 @@ def upgrade() -> None:
         sa.Column("served_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("operator_id", sa.Integer(), nullable=True),
         sa.Column("voted", sa.Boolean(), nullable=False),
-        sa.CheckConstraint("(voter_id IS NULL AND card_hash IS NOT NULL) OR (voter_id IS NOT NULL AND card_hash IS NULL)",
+        sa.CheckConstraint("(voter_id IS NULL AND card_hash IS NOT NULL) OR "
+                           "(voter_id IS NOT NULL AND card_hash IS NULL)",
                            name=op.f("ck_consulate_served_who")),
         sa.ForeignKeyConstraint(["operator_id"], ["operators.id"],
                                 name=op.f("fk_consulate_served_operator_id_operators")),

@@ -19,11 +19,11 @@
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 //   0acfb65b12910f82bb7ca85be94a9928aa768287e6259d514924a8a8e5ada95b  server/sivei_server/static/booth/js/worker.js
 //   d4648d6dde086e68a5f09c66939a88ec4b1a94e6914695e04209d0955e35e100  server/sivei_server/static/booth/ui/boleta.js
-//   50c39e34793f1d90e4466629feb122758ca7cd92b12c04c9fc582d3005f21fc3  server/sivei_server/static/booth/ui/cabina.js
+//   a7d7e1f7f4f2d69b1b6ca901e00752cb30e43dfe1d27d8e70c8048fd8529482e  server/sivei_server/static/booth/ui/cabina.js
 //   6f907dbeb175c9b13e68f2e76d3eb58f55f56e6094c23ca2819a23baa84ca8f3  server/sivei_server/static/booth/ui/enlace.js
 //   333558c2e7a0f38d1edf53161813547cd4d9173807f51e5b7d02b2fe7bb57fc5  server/sivei_server/static/booth/ui/horas.js
 //   762f67d4c2c7b63ac33411398b84f8c7b02ec75c563cc38662a3aa431a8e40bd  server/sivei_server/static/booth/ui/qr.js
-//   a839699b229189a9a34000c9f3b6e0caca33af0bf135640dcac0cc792429c67c  server/sivei_server/static/booth/ui/textos.js
+//   1a115808c6bff44b567a6f2a9ab2eb2eff302e54f718acffd237fc398af9ef8e  server/sivei_server/static/booth/ui/textos.js
 (function () {
 "use strict";
 const __defined = Object.create(null);
@@ -3601,6 +3601,20 @@ __defined["ui/textos"] = function () {
 
 const EN = {
   prueba: "Test group: this is not a real election.",
+  "quiosco.titulo": "Voting kiosk",
+  "quiosco.espera": "This kiosk is free. The consulate's staff will assign it to you when it is your turn; the " +
+    "booth will open by itself.",
+  "quiosco.privado": "Your vote is encrypted on this kiosk and nobody sees it. When you finish, the kiosk starts " +
+    "again and keeps nothing of yours.",
+  "quiosco.terminar": "Finish",
+  "quiosco.carta": "Hold the QR code of your letter (or message) from the credential authority to the kiosk's " +
+    "reader. You can also type your 27-character credential.",
+  "quiosco.tarjeta": "Hold the QR code of the card the consulate's staff gave you to the kiosk's reader. You can " +
+    "also type the credential printed on it.",
+  "quiosco.verificar": "Read the QR code below with your phone on the public board's verification page and compare " +
+    "the tracking code.",
+  "quiosco.recibo": "Write down your tracking code (or take a picture of it) to look it up on the public board. " +
+    "When you finish, the kiosk starts again and keeps nothing of yours.",
   "carga.titulo": "Voting booth",
   "carga.texto": "Getting the booth ready…",
   "carga.descarga": "Downloading the booth (step 1 of 3)…",
@@ -3806,6 +3820,13 @@ __defined["ui/cabina"] = function () {
 // (../js/client.js). The credential opens the voter's sealed credential token (`ficha`, from
 // /api/votante), which is sent beside the ballot. The name typed for a non-registered candidate stays
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
+//
+// Kiosk mode (data-quiosco="1", a consulate's kiosk at /quiosco): the page waits until the consulate's
+// official issues a session for this kiosk, then one voter's journey — their letter's QR code (a
+// registered voter: it opens their sealed token as above) or a card of the consulate's pool (an
+// unregistered voter: the card is checked against the pool before anything is marked; no token) —
+// and at "Terminar" (or after a while on the receipt) the session ends and the page is replaced by a
+// fresh one (location.replace): nothing of that voter stays in memory, storage or the history.
 
 const { onLinkOpened, takeLinkText } = __require("ui/enlace"); // first: strips the fragment before anything runs
 const { bytesToHex, hexToBytesLoose } = __require("js/bytes");
@@ -3820,8 +3841,11 @@ const { EN, MSG } = __require("ui/textos");
 
 const root = document.getElementById("cabina");
 const $ = (id) => document.getElementById(id);
+const kiosk = root.dataset.quiosco === "1";
 const SCREENS = ["p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
-  "p-impugnada", "p-recibo", "p-error"];
+  "p-impugnada", "p-recibo", "p-error", ...(kiosk ? ["p-quiosco"] : [])];
+const KIOSK_POLL_MS = 2000;
+const KIOSK_RECEIPT_MS = 120_000; // the receipt stays this long, then the kiosk starts again
 
 let lang = document.documentElement.lang === "en" ? "en" : "es";
 let booth = null;
@@ -3975,6 +3999,10 @@ function sessionEnded() {
   for (const id of sessionTimers) clearTimeout(id);
   sessionTimers = [];
   $("aviso-sesion").hidden = true;
+  if (kiosk) {
+    finishKiosk(); // a kiosk session is one voter's, never renewed: the kiosk starts again
+    return;
+  }
   if (!voting() && screen !== "p-error") return;
   if (screen !== "p-sesion") resumeScreen = screen === "p-error" ? "p-codigo" : screen;
   $("sesion").hidden = true;
@@ -3993,6 +4021,11 @@ class HttpError extends Error {
   text() {
     if (this.body.message) return lang === "en" && this.body.message_en ? this.body.message_en : this.body.message;
     return this.message;
+  }
+
+  /** As the credential screen shows errors ({es, en}). */
+  asCredentialError() {
+    return { es: this.body.message || this.message, en: this.body.message_en || this.body.message || this.message };
   }
 }
 
@@ -4018,7 +4051,7 @@ async function readCredential(typed) {
   const field = $("credencial");
   const error = $("credencial-error");
   try {
-    credential = await booth.openCredential(typed, voter);
+    credential = await openFor(typed);
     sessionVoter = voter.voter_id;
   } catch (err) {
     error.textContent = errText(err);
@@ -4032,6 +4065,27 @@ async function readCredential(typed) {
   error.hidden = true;
   status(t("credencialLeida"));
   show("p-boleta");
+}
+
+/**
+ * Open a credential for this voter: with their sealed token; at a kiosk, for a voter without
+ * registration, a card of the consulate's pool (no token: the server checks the card is of the pool).
+ */
+async function openFor(text) {
+  if (!(kiosk && voter.unregistered)) return booth.openCredential(text, voter);
+  const opened = await booth.openCredential(text, null);
+  const r = await fetch(root.dataset.tarjeta, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+    body: JSON.stringify({ credential: bytesToHex(opened.publicCredential) }),
+  });
+  if (!r.ok) {
+    booth.forgetCredential(opened);
+    const body = await r.json().catch(() => null);
+    throw new HttpError(r.status, body).asCredentialError();
+  }
+  return opened;
 }
 
 let stream = null;
@@ -4333,7 +4387,7 @@ async function send() {
         "Content-Type": "application/json",
         Accept: "application/json",
         "X-CSRF-Token": csrf(),
-        "X-Credential-Token": bytesToHex(credential.token),
+        ...(credential.token ? { "X-Credential-Token": bytesToHex(credential.token) } : {}),
       },
       body: signedBody,
     });
@@ -4351,7 +4405,7 @@ async function send() {
     return;
   }
   const err = new HttpError(r.status, body);
-  if (r.status === 401) {
+  if (r.status === 401 && !kiosk) {
     resumeScreen = "p-codigo";
     sessionEnded();
   } else if (r.status >= 500 || r.status === 429) {
@@ -4378,9 +4432,14 @@ function done(receipt) {
   const ok = $("rec-coincide");
   ok.textContent = matches ? t("reciboCoincide") : t("reciboNoCoincide");
   ok.className = matches ? "ok" : "alerta";
+  encrypted = null;
+  if (kiosk) {
+    show("p-recibo");
+    setTimeout(finishKiosk, KIOSK_RECEIPT_MS);
+    return;
+  }
   downloadLink($("rec-archivo"), `recibo-${receipt.tracking_code}.json`, receipt);
   $("rec-tablero").href = `${root.dataset.tablero}?codigo=${encodeURIComponent(receipt.tracking_code)}#buscar`;
-  encrypted = null;
   show("p-recibo");
 }
 
@@ -4434,8 +4493,10 @@ async function challenge() {
   drawChallenge(file);
   $("imp-nombre").hidden = !marks.contests.some((cm) => cm.writeIn !== null);
   const code = file.tracking_code;
-  downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
-  downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  if (!kiosk) {
+    downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
+    downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  }
   const figure = $("imp-qr");
   try {
     $("imp-qr-img").src = qrDataUrl(challengeQrText(file));
@@ -4560,7 +4621,51 @@ async function start() {
     credential = null;
     forgetLink();
   });
+  if (kiosk) {
+    startKiosk();
+    return;
+  }
   await prepare();
+}
+
+// -- a consulate's kiosk ----------------------------------------------------------------------------------------
+
+let finishing = false;
+
+/** Wait for the official's session on this kiosk, then the voter's journey. */
+function startKiosk() {
+  window.history.replaceState(null, "", root.dataset.reinicio); // this page is the kiosk's only entry
+  for (const b of root.querySelectorAll(".terminar")) b.addEventListener("click", finishKiosk);
+  show("p-quiosco");
+  const poll = async () => {
+    let state = null;
+    try {
+      state = await getJson(root.dataset.estado);
+    } catch {
+      // the server is unreachable for a moment: try again
+    }
+    if (state && state.session) {
+      await prepare();
+      return;
+    }
+    setTimeout(poll, KIOSK_POLL_MS);
+  };
+  poll();
+}
+
+/** The voter is done (or the session ended): end the session, then a fresh page replaces this one. */
+async function finishKiosk() {
+  if (finishing) return;
+  finishing = true;
+  if (credential !== null && booth !== null) booth.forgetCredential(credential);
+  credential = null;
+  try {
+    await fetch(root.dataset.terminar, { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
+  } catch {
+    // the official can release the kiosk
+  }
+  window.location.replace(root.dataset.reinicio);
 }
 
 /** The voter (or the login screen), the election's context, the crypto worker, then the credential. */
@@ -4569,7 +4674,9 @@ async function prepare() {
   try {
     [voter, context] = await Promise.all([getJson(root.dataset.votante), context ?? getJson(root.dataset.contexto)]);
   } catch (err) {
-    if (err instanceof HttpError && err.status === 401) {
+    if (kiosk && err instanceof HttpError && err.status === 409) {
+      finishKiosk(); // the session ended meanwhile (released by the official)
+    } else if (err instanceof HttpError && err.status === 401 && !kiosk) {
       askLogin();
     } else {
       fail(t("falloCabina", err instanceof HttpError ? err.text() : errText(err)));
@@ -4641,6 +4748,12 @@ async function prepare() {
       show(back === "p-revision" ? "p-revision" : back === "p-codigo" && encrypted !== null ? "p-codigo" : "p-boleta");
       status(t("sesionRenovadaBoleta"));
     }
+    return;
+  }
+  if (kiosk) {
+    $(voter.unregistered ? "quiosco-tarjeta" : "quiosco-carta").hidden = false;
+    show("p-credencial");
+    $("credencial").focus(); // a USB QR reader types the link into the field and presses Enter
     return;
   }
   if (linkText !== null) {
