@@ -55,6 +55,7 @@ from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
 from sivei_server import election as el
+from sivei_server import models
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
 from sivei_server.models import (
@@ -65,7 +66,6 @@ from sivei_server.models import (
     Operator,
     ServedVoter,
     Voter,
-    utcnow,
 )
 
 DECLARATION = DECLARATION_FILE  # artifact name: the authority's declaration, imported with the list
@@ -143,7 +143,7 @@ def enroll_kiosk(s: Session, operator: Operator, name: str) -> tuple[Kiosk, str]
                              "Type a name for the kiosk (for example «Kiosk 2»).")
     token = secrets.token_urlsafe(32)
     kiosk = Kiosk(consulate=operator.consulate, name=name, token_hash=_token_hash(token), enrolled_by=operator.id,
-                  active=True, enrolled_at=utcnow())
+                  active=True, enrolled_at=models.utcnow())
     s.add(kiosk)
     s.flush()
     s.add(AuditLog(operator_id=operator.id, action="consulado.quiosco", detail=f"{operator.consulate}: {name}"))
@@ -165,7 +165,7 @@ def kiosks_of(s: Session, consulate: str) -> list[tuple[Kiosk, KioskSession | No
 
 def _purge_expired(s: Session) -> None:
     """Expired kiosk sessions end; a person who did not cast is no longer served (they may be again)."""
-    now = utcnow()
+    now = models.utcnow()
     for ks in s.scalars(select(KioskSession).where(KioskSession.expires_at <= now)).all():
         _end(s, ks)
 
@@ -180,7 +180,7 @@ def _end(s: Session, ks: KioskSession) -> None:
 
 def active_session(s: Session, kiosk: Kiosk) -> KioskSession | None:
     ks = s.scalar(select(KioskSession).where(KioskSession.kiosk_id == kiosk.id))
-    if ks is not None and ks.expires_at <= utcnow():
+    if ks is not None and ks.expires_at <= models.utcnow():
         _end(s, ks)
         return None
     return ks
@@ -279,7 +279,7 @@ def look_up(s: Session, manifest: Manifest, config: ServerConfig, operator: Oper
 
 def _require_voting(s: Session, election: el.LoadedElection) -> None:
     row = el.election_row(s)
-    now = utcnow()
+    now = models.utcnow()
     manifest = election.manifest
     if row is None or row.state != STATE_OPEN or not manifest.voting_opens <= now < manifest.voting_closes:
         raise ConsulateError(409, "no-abierta", "La votación no está abierta.", "Voting is not open.")
@@ -303,7 +303,7 @@ def _free_kiosk(s: Session, consulate: str, kiosk_id: int) -> Kiosk:
 
 
 def _issue(s: Session, config: ServerConfig, kiosk: Kiosk, served: ServedVoter) -> KioskSession:
-    now = utcnow()
+    now = models.utcnow()
     ks = KioskSession(kiosk_id=kiosk.id, served_id=served.id, created_at=now,
                       expires_at=now + timedelta(minutes=config.session_minutes))
     s.add(ks)
@@ -329,7 +329,7 @@ def serve_registered(engine: Engine, config: ServerConfig, election: el.LoadedEl
             raise ConsulateError(409, verdict.code, verdict.es, verdict.en)
         kiosk = _free_kiosk(s, consulate.code, kiosk_id)
         served = ServedVoter(consulate=consulate.code, voter_id=voter.voter_id, operator_id=operator_id,
-                             served_at=utcnow(), voted=False)
+                             served_at=models.utcnow(), voted=False)
         s.add(served)
         s.flush()
         ks = _issue(s, config, kiosk, served)
@@ -381,7 +381,7 @@ def serve_unregistered(engine: Engine, config: ServerConfig, election: el.Loaded
                                      "without prior registration.")
             kiosk = _free_kiosk(s, consulate.code, kiosk_id)
             served = ServedVoter(consulate=consulate.code, card_hash=card_hash, operator_id=operator_id,
-                                 served_at=utcnow(), voted=False)
+                                 served_at=models.utcnow(), voted=False)
             s.add(served)
             s.flush()
             ks = _issue(s, config, kiosk, served)
@@ -543,7 +543,7 @@ def forget_personal_data(s: Session) -> dict[str, int]:
 
 
 def seconds_left(ks: KioskSession) -> int:
-    return max(0, int((ks.expires_at - utcnow()).total_seconds()))
+    return max(0, int((ks.expires_at - models.utcnow()).total_seconds()))
 
 
 def session_started(ks: KioskSession) -> datetime:

@@ -206,8 +206,15 @@ def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present
     if not events or events[-1].type != EVENT_CLOSE:
         raise RuntimeError("the exported board is not closed")
     counted = count_board(kit.ctx, events, kit.guardians, present)
-    return write_record(output, kit.ctx, kit.guardians, kit.credential_list, events, counted, kit.opening,
+    full = write_record(output, kit.ctx, kit.guardians, kit.credential_list, events, counted, kit.opening,
                         kit.constancia)
+    # The consulates' files the server put in the closed record (the declaration, the signed logs).
+    from sivei_server.consulates import RECORD_DIR, add_record_files
+
+    folder = closed_record / RECORD_DIR
+    if folder.is_dir():
+        add_record_files(full, {f"{RECORD_DIR}/{p.name}": p.read_bytes() for p in sorted(folder.iterdir())})
+    return full
 
 
 def tar_gz(directory: Path) -> bytes:

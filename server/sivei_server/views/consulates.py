@@ -39,11 +39,11 @@ from flask import Blueprint, Response, current_app, g, redirect, request, url_fo
 
 from sivei.ballot.credential_tokens import TOKEN_HEADER
 from sivei.crypto.fingerprint import fingerprint
-from sivei_server import casting, consulates
+from sivei_server import casting, consulates, models
 from sivei_server import election as el
 from sivei_server.auth.web import field, remember_lang, t
 from sivei_server.db import db, session_scope
-from sivei_server.models import ROLE_CONSULATE, Kiosk, Operator, utcnow
+from sivei_server.models import ROLE_CONSULATE, Kiosk, Operator
 from sivei_server.security import client_address
 from sivei_server.sessions import csrf_token, current_operator, end_session, require_operator
 from sivei_server.views.common import config, engine, error_response, json_response
@@ -335,7 +335,7 @@ def kiosk_card() -> Any:
 
 @bp.post("/api/quiosco/votar")
 def kiosk_cast() -> Any:
-    received_at = g.get("sivei_received_at") or utcnow()
+    received_at = g.get("sivei_received_at") or models.utcnow()
     kiosk = _kiosk()
     if kiosk is None:
         return _no_kiosk()

@@ -52,6 +52,7 @@ from sivei.problems import Problem
 from sivei.record import layout
 from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name, parse_instant
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
+from sivei.record.consulates import check_consulates
 from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
 from sivei.record.report import VerificationReport
@@ -329,6 +330,8 @@ class _Verifier:
         self.close: tuple[int, bytes, dict[str, Any]] | None = None
         self.tally: EncryptedTally | None = None
         """The encrypted tally recomputed from the board (what guardians may decrypt)."""
+        self.cast: dict[bytes, int] = {}
+        """Every credential that cast a ballot (its board line), for the consulates' stage."""
 
     def run(self) -> VerificationReport:
         report = self.report
@@ -365,6 +368,8 @@ class _Verifier:
         tally = self._board(ctx, credential_styles)
         if tally is None:
             return report
+        if manifest.in_person is not None:  # in-person voting at consulates (docs/protocol.md §20)
+            check_consulates(self.reader, ctx, self.credential_body, credential_styles, self.cast, report)
         if not self.options.closed:
             counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
                                       self.threshold)
@@ -463,7 +468,7 @@ class _Verifier:
         acc = TallyAccumulator(ctx)
         previous = GENESIS_PREVIOUS
         expected_index = 0
-        cast: dict[bytes, int] = {}
+        cast = self.cast
         alphas: dict[int, int] = {}
         ballots = 0
         closed_at: int | None = None
