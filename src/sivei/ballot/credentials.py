@@ -881,6 +881,7 @@ def generate_credentials(manifest: Manifest, roll: Sequence[RollEntry], *,
         except ManifestError as exc:
             raise CredentialError(tr(f"votante {voter.voter_id!r}: {exc}",
                                      f"voter {voter.voter_id!r}: {exc}")) from exc
+        _check_in_person_voter(manifest, voter, style)
         while True:  # a collision of 130-bit values is not expected, but distinctness is a rule
             credential = generate_credential()
             public_key = credential_public_key(manifest.election_id, credential)
@@ -897,6 +898,18 @@ def generate_credentials(manifest: Manifest, roll: Sequence[RollEntry], *,
                                 style_counts(manifest, entries), retain,
                                 declaration.hash if declaration is not None else None)
     return GeneratedCredentials(draft, tuple(deliveries), pools, declaration)
+
+
+def _check_in_person_voter(manifest: Manifest, voter: RollEntry, style: str) -> None:
+    """A roll voter never has the unregistered voters' ballot, and votes in person only at a consulate
+    of the manifest."""
+    ip = manifest.in_person
+    if ip is not None and style == ip.unregistered_style:
+        raise CredentialError(tr(f"votante {voter.voter_id!r}: su entidad es la de las personas sin registro",
+                                 f"voter {voter.voter_id!r}: their entity is that of unregistered voters"))
+    if voter.consulate is not None and (ip is None or voter.consulate not in ip.codes):
+        raise CredentialError(tr(f"votante {voter.voter_id!r}: consulado desconocido {voter.consulate!r}",
+                                 f"voter {voter.voter_id!r}: unknown consulate {voter.consulate!r}"))
 
 
 def _pools(manifest: Manifest, keys: set[bytes]) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, bytes]]]:
