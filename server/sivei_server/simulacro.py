@@ -62,7 +62,9 @@ from sivei.record import layout
 from sivei.record.acts import SignedAct, opening_act
 from sivei.record.ceremony_io import ceremony_json
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.tally.decrypt import guardian_name
+from sivei.tally.aggregate import TallyAccumulator
+from sivei.tally.channels import CHANNELS_FILE, channel_cells, channel_results, channels_json, split_tally
+from sivei.tally.decrypt import combine_tally, decrypt_tally_share, guardian_name, parse_guardian_decryption
 
 Say = Callable[[str], None]
 
@@ -208,13 +210,48 @@ def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present
     counted = count_board(kit.ctx, events, kit.guardians, present)
     full = write_record(output, kit.ctx, kit.guardians, kit.credential_list, events, counted, kit.opening,
                         kit.constancia)
-    # The consulates' files the server put in the closed record (the declaration, the signed logs).
+    # The consulates' files the server put in the closed record (the declaration, the signed logs), and
+    # the results per channel where the 30-ballot rule allows them (docs/protocol.md §20.5).
     from sivei_server.consulates import RECORD_DIR, add_record_files
 
     folder = closed_record / RECORD_DIR
     if folder.is_dir():
-        add_record_files(full, {f"{RECORD_DIR}/{p.name}": p.read_bytes() for p in sorted(folder.iterdir())})
+        files = {f"{RECORD_DIR}/{p.name}": p.read_bytes() for p in sorted(folder.iterdir())}
+        if kit.declaration_bytes is not None:
+            files[f"{RECORD_DIR}/{CHANNELS_FILE}"] = json.dumps(
+                count_channels(kit, events, present, counted.counts), indent=1).encode()
+        add_record_files(full, files)
     return full
+
+
+def count_channels(kit: ElectionKit, events: Sequence[BoardEvent], present: Sequence[int],
+                   counts: Mapping[tuple[str, str], Sequence[int]]) -> dict[str, Any]:
+    """The key-holders' part for the results per channel: the in-person ballots' aggregates, the cells
+    the rule lets be split, their decryption by the ``present`` key-holders (``canales.json``)."""
+    from sivei.ballot.in_person import InPersonDeclaration
+
+    assert kit.declaration_bytes is not None
+    declaration = InPersonDeclaration.from_json(json.loads(kit.declaration_bytes))
+    ctx = replace(kit.ctx, in_person=frozenset(declaration.channels()))
+    acc = TallyAccumulator(ctx)
+    for e in events:
+        if e.ballot is not None:
+            acc.add(e.ballot)
+    consulados = acc.channel_result()
+    assert consulados is not None
+    cells = channel_cells(acc.result(), consulados)
+    split = split_tally(consulados, cells)
+    if not split.entries:
+        return channels_json(ctx, cells)
+    decryption_id = f"{ctx.manifest.election_id}-boveda-1-canales"
+    guardians = kit.guardians
+    envelopes = [decrypt_tally_share(ctx, split, guardian=i, secret_share=guardians.secret_share(i),
+                                     guardian_key=guardians.guardian_keys[i - 1], signer=guardians.signers[i - 1],
+                                     ceremony_id=decryption_id) for i in present]
+    decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
+    combined = combine_tally(ctx, split, decryptions, n=guardians.n, t=guardians.t)
+    return channels_json(ctx, cells, split, decryption_id=decryption_id, decryption=combined, envelopes=envelopes,
+                         results=channel_results(ctx, split, combined, counts))
 
 
 def tar_gz(directory: Path) -> bytes:

@@ -52,7 +52,7 @@ from sivei.problems import Problem
 from sivei.record import layout
 from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name, parse_instant
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
-from sivei.record.consulates import check_consulates
+from sivei.record.consulates import check_channels, check_consulates, in_person_credentials
 from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
 from sivei.record.report import VerificationReport
@@ -332,6 +332,8 @@ class _Verifier:
         """The encrypted tally recomputed from the board (what guardians may decrypt)."""
         self.cast: dict[bytes, int] = {}
         """Every credential that cast a ballot (its board line), for the consulates' stage."""
+        self.channel_tally: EncryptedTally | None = None
+        """The in-person ballots' aggregates (the consulados channel), with in-person voting."""
 
     def run(self) -> VerificationReport:
         report = self.report
@@ -357,7 +359,9 @@ class _Verifier:
             return report
         credential_styles, list_hash = cred
         h_e = election_hash(group, h_b, outcome.joint_key, outcome.commitments, list_hash)
-        ctx = ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e)
+        in_person = (in_person_credentials(self.reader, self.credential_body) if manifest.in_person is not None
+                     else frozenset())  # docs/protocol.md §20: the consulados channel, aggregated apart
+        ctx = ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e, in_person)
         report.add_fingerprint("election_hash", tr("elección (H_E)", "election (H_E)"), fingerprint(h_e), first=True)
         for i, key in enumerate(outcome.signing_keys, start=1):
             report.add_fingerprint(f"guardian_{i}", tr(f"custodio {i}", f"guardian {i}"),
@@ -374,6 +378,9 @@ class _Verifier:
             counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
                                       self.threshold)
             self._results(ctx, tally, counts)
+        if manifest.in_person is not None:
+            check_channels(self.reader, ctx, tally, self.channel_tally, outcome.guardian_keys, outcome.signing_keys,
+                           self.threshold, report, bits=self.options.lote_bits, closed=self.options.closed)
         self._acts(ctx, outcome, tally)
         check_receipts(self.reader, ctx, self.options.receipts, report)
         self.tally = tally
@@ -546,6 +553,7 @@ class _Verifier:
             report.add_fact("final_board_head_hash", tr("cabeza final (completa)", "final head (full)"),
                             heads_seen[-1].hex())
         tally = acc.result()
+        self.channel_tally = acc.channel_result()
         return self._compare_tally(ctx, tally)
 
     def _ballot_policy(self, r: LineResult, where: str, credential_styles: dict[bytes, str],
