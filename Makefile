@@ -6,9 +6,11 @@ VOTERS ?= 200
 
 .PHONY: setup setup-system simulacro test lint bench clean postgres
 
-$(BIN)/sivei: requirements.lock pyproject.toml
+$(BIN)/sivei: requirements.lock requirements-dask.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	# the `dask` extra (sivei verificar --scheduler); not part of the key-holders' offline bundle
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dask.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(BIN)/sivei
 

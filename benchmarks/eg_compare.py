@@ -10,8 +10,9 @@ q and gmpy2.
 
 Measured: encryption (EG ``encrypt_ballot`` without self-check; SIVEI encryption, proofs and the
 credential's signature, tables built), and validation from JSON text (EG ``from_raw`` +
-``ballot_is_valid_for_election``; SIVEI a ballot alone as at casting — parse with the batched
-membership test, then its proofs in one batch — and ballots in a verifier's batch of ``--batch``).
+``ballot_is_valid_for_election``; SIVEI a ballot alone as at casting — parse with ranges only, then
+the membership of its α and β and its proofs in one batch — and ballots in a verifier's batch of
+``--batch``).
 """
 
 from __future__ import annotations

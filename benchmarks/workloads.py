@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import gmpy2
 
@@ -173,10 +174,13 @@ def validate(election: Election, ballot: EncryptedBallot) -> list[Problem]:
 
 
 def cast_intake(election: Election, data: bytes, bits: int = DEFAULT_BITS) -> list[Problem]:
-    """The server's work for one cast ballot from its JSON text: parse (α and β in one batched
-    membership test) and validate (its proofs in one batch)."""
-    ballot = EncryptedBallot.from_json(election.group, json.loads(data), bits=bits)
-    return ballot_problems(election.ctx, ballot, election.shape.style, "bench", bits=bits)
+    """The server's work for one cast ballot from its JSON text: parse (ranges only), then validate
+    — the membership of its α and β and all its proofs in ONE batch, as ``validate_ballot`` does at
+    casting."""
+    received = parse_unchecked_ballot(election.group, json.loads(data), "bench")
+    verdict = check_ballots(election.ctx, [BallotCheck(received, election.shape.style, "bench")], bits=bits)[0]
+    assert verdict.not_member is None, verdict.not_member
+    return list(verdict.problems)
 
 
 def verify_batch(election: Election, texts: list[bytes], bits: int = DEFAULT_BITS) -> list[BallotVerdict]:
@@ -239,3 +243,35 @@ def decode_count(group: Group, g_m: int, bound: int) -> int:
 def build_bsgs_table(group: Group, bound: int) -> _BabySteps:
     """A fresh (uncached) baby-step table for counts up to ``bound``."""
     return _BabySteps(group, _table_size(bound))
+
+
+def record_shape(record: Path) -> dict[str, int]:
+    """Ballots and encrypted options of a record's board (read from the frames, nothing parsed)."""
+    from sivei.crypto.encoding import Decoder
+    from sivei.record import layout
+    from sivei.record.board_file import event_header, iter_raw_events
+
+    reader = layout.RecordReader(record)
+    name = reader.board_name
+    width = len(json.loads((record / layout.PARAMETERS).read_text())["p"]) // 2
+    ballots = options = contests = 0
+    for _, raw, _ in iter_raw_events(record / name, name):
+        header = event_header(raw)
+        if header is None or header[1] != "ballot" or isinstance(raw, str):
+            continue
+        ballots += 1
+        dec = Decoder(raw, "")
+        dec.u32("")
+        dec.u32("")
+        dec.string("")
+        dec.fixed(32, "")
+        dec.string("")
+        dec.fixed(32, "")
+        for _ in range(dec.u32("")):
+            dec.u32("")
+            n = dec.u32("")
+            options += n
+            contests += 1
+            dec.fixed(n * (6 * width + 128) + 2 * width + 32, "")
+    return {"ballots": ballots, "options": options, "contests": contests,
+            "board_bytes": (record / name).stat().st_size}

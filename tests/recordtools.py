@@ -47,16 +47,139 @@ def write_json(record: Path, name: str, obj: Any, *, index: bool = True) -> None
         reindex(record)
 
 
+def board_path(record: Path) -> Path:
+    """The record's board file (``board.jsonl`` or ``board.bin``, by its format version)."""
+    return record / layout.RecordReader(record).board_name
+
+
+def as_version(record: Path, version: int) -> Path:
+    """Convert ``record`` in place to format ``version`` (tests of one storage form)."""
+    from sivei.record.convert import convert_record
+
+    tmp = record.with_name(record.name + f"-v{version}")
+    convert_record(record, tmp, version, allow_test_group=True)
+    shutil.rmtree(record)
+    tmp.rename(record)
+    return record
+
+
 def board_lines(record: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (record / layout.BOARD).read_text().splitlines()]
+    """The board's events as version-1 JSON objects, whatever the record's version (a version-2
+    board is read with the test's own decoder of docs/record.md, not the library's)."""
+    path = board_path(record)
+    if path.name == layout.BOARD_JSONL:
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    width = _element_width(record)
+    data = path.read_bytes()
+    magic = _Cursor(data)
+    assert magic.string() == "sivei-board" and magic.u32() == 2
+    out = []
+    pos = magic.pos
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        out.append(frame_to_obj(data[pos + 4:pos + 4 + length], width))
+        pos += 4 + length
+    return out
 
 
 def write_board(record: Path, lines: list[dict[str, Any]], *, index: bool = True) -> None:
-    with (record / layout.BOARD).open("w") as f:
-        for obj in lines:
-            layout.write_jsonl_line(f, obj)
+    """Write version-1 JSON objects as the record's board, in the record's form (any hex of the right
+    width is written as is, so tests can plant values a real board never has)."""
+    path = board_path(record)
+    if path.name == layout.BOARD_JSONL:
+        with path.open("w") as f:
+            for obj in lines:
+                layout.write_jsonl_line(f, obj)
+    else:
+        with path.open("wb") as f:
+            f.write(_string("sivei-board") + _u32(2))
+            for obj in lines:
+                frame = obj_to_frame(obj)
+                f.write(_u32(len(frame)) + frame)
     if index:
         reindex(record)
+
+
+# -- an independent codec of docs/record.md §4.6 (version 2), for the tests -------------------------
+
+
+def _element_width(record: Path) -> int:
+    return len(json.loads((record / layout.PARAMETERS).read_text())["p"]) // 2
+
+
+def _u32(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+def _string(s: str) -> bytes:
+    data = s.encode("utf-8", "surrogatepass")
+    return _u32(len(data)) + data
+
+
+class _Cursor:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        out = self.data[self.pos:self.pos + n]
+        assert len(out) == n, "truncated"
+        self.pos += n
+        return out
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+    def string(self) -> str:
+        return self.take(self.u32()).decode("utf-8")
+
+
+_PROOF_ELEMENTS = ("a0", "b0", "a1", "b1")
+_PROOF_SCALARS = ("c0", "c1", "v0", "v1")
+
+
+def obj_to_frame(obj: dict[str, Any]) -> bytes:
+    """A version-1 board object as the body of a version-2 frame (without its length)."""
+    out = _u32(obj["index"]) + _string(obj["type"]) + bytes.fromhex(obj["head"])
+    if "ballot" not in obj:
+        payload = json.dumps(obj["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return out + _u32(len(payload.encode())) + payload.encode()
+    b = obj["ballot"]
+    out += _string(b["style"]) + bytes.fromhex(b["credential"]) + _u32(len(b["contests"]))
+    for c in b["contests"]:
+        out += _u32(c["index"]) + _u32(len(c["selections"]))
+        for s in c["selections"]:
+            p = s["proof"]
+            out += bytes.fromhex(s["ciphertext"]["alpha"]) + bytes.fromhex(s["ciphertext"]["beta"])
+            out += b"".join(bytes.fromhex(p[k]) for k in (*_PROOF_ELEMENTS, *_PROOF_SCALARS))
+        sp = c["sum_proof"]
+        out += b"".join(bytes.fromhex(sp[k]) for k in ("commitment_g", "commitment_h", "response"))
+    signature = bytes.fromhex(b["signature"])
+    return out + _u32(len(signature)) + signature
+
+
+def frame_to_obj(frame: bytes, width: int) -> dict[str, Any]:
+    """The body of a version-2 frame as a version-1 board object."""
+    cur = _Cursor(frame)
+    obj: dict[str, Any] = {"index": cur.u32(), "type": cur.string(), "head": cur.take(32).hex()}
+    if obj["type"] != "ballot":
+        obj["payload"] = json.loads(cur.take(cur.u32()).decode("utf-8"))
+        assert cur.pos == len(frame)
+        return obj
+    ballot: dict[str, Any] = {"style": cur.string(), "credential": cur.take(32).hex(), "contests": []}
+    for _ in range(cur.u32()):
+        contest: dict[str, Any] = {"index": cur.u32(), "selections": []}
+        for _ in range(cur.u32()):
+            ct = {"alpha": cur.take(width).hex(), "beta": cur.take(width).hex()}
+            proof = {k: cur.take(width).hex() for k in _PROOF_ELEMENTS}
+            proof.update({k: cur.take(32).hex() for k in _PROOF_SCALARS})
+            contest["selections"].append({"ciphertext": ct, "proof": proof})
+        contest["sum_proof"] = {"commitment_g": cur.take(width).hex(), "commitment_h": cur.take(width).hex(),
+                                "response": cur.take(32).hex()}
+        ballot["contests"].append(contest)
+    ballot["signature"] = cur.take(cur.u32()).hex()
+    assert cur.pos == len(frame)
+    obj["ballot"] = ballot
+    return obj
 
 
 def rechain(outcome: DrillOutcome, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

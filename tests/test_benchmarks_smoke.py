@@ -18,7 +18,8 @@ import pytest
 from sivei.crypto.group import TEST_GROUP as G
 from sivei.tally.decrypt import parse_guardian_decryption
 
-BENCH_MODULES = ("test_bench_ballot", "test_bench_batch", "test_bench_tally", "test_bench_tables")
+BENCH_MODULES = ("test_bench_ballot", "test_bench_batch", "test_bench_tally", "test_bench_tables",
+                 "test_bench_board_journal")
 
 
 def _import(name: str) -> ModuleType:

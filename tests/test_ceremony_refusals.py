@@ -17,11 +17,11 @@ import nacl.public
 import pytest
 
 from ceremonytools import CEREMONY_ID, Ceremony, World, built_ceremony, pin, token, tree
+from recordtools import board_lines, write_board
 from sivei.crypto.dkg import commit, deal, share_digest, verify_shares
 from sivei.crypto.encoding import scalar_to_hex
 from sivei.crypto.envelope import Envelope, seal
 from sivei.custody import SEALED_SHARE_PURPOSE, SealContext, SealedFile, find_softhsm_module, open_token
-from sivei.record import layout
 from sivei_ceremonies.keygen import PrivatePaths, bundle_json, load_setup, load_state, read_bundle
 
 OTHER = "pin-que-no-es"
@@ -363,11 +363,8 @@ def test_decryption_refuses_a_tally_that_is_not_the_closed_records(ceremony: Cer
     # a doctored closed record (a ballot removed, index rewritten) is refused before anything else
     record = tmp_path / "registro"
     shutil.copytree(c.closed, record)
-    lines = (record / layout.BOARD).read_text().splitlines(keepends=True)
-    (record / layout.BOARD).write_text("".join(lines[:2] + lines[3:]))
-    header = _json(record / layout.HEADER)
-    header["files"][layout.BOARD] = layout.file_sha256(record / layout.BOARD)
-    _write(record / layout.HEADER, header)
+    lines = board_lines(record)
+    write_board(record, lines[:2] + lines[3:])  # and the index rewritten
     r = w.cli(_decrypt(c, w, 1, out, record=record), keyholder=1, pin_value=pin(1))
     assert r.code == 2 and "el registro cerrado NO verifica; no se produce nada" in r.err and not out.exists()
 

@@ -138,6 +138,26 @@ def test_doctored_channel_counts_fail(record: Path, tmp_path: Path) -> None:
     assert any("custodio 1" in p for p in problems(doctored, "consulates.channels"))
 
 
+def test_results_per_channel_on_a_format_1_record(record: Path, tmp_path: Path) -> None:
+    """The same record converted to format 1 (board.jsonl, positional results.json): the channels'
+    checks find the same cells, and doctored channel counts still fail."""
+    from sivei.record.convert import convert_record
+
+    assert (record / "board.bin").is_file()
+    v1 = convert_record(record, tmp_path / "v1", 1, allow_test_group=True)
+    report = verify_record(v1, VerifyOptions(allow_test_group=True, jobs=2))
+    assert report.ok, report.format_text()
+    assert report.facts["record_version"] == 1 and report.facts["channel_cells"] == "3 / 6"
+    data = read_json(v1, "consulados/canales.json")
+    r = data["split"]["results"][0]
+    moved = next(i for i, m in enumerate(r["consulados"]) if m > 0)
+    r["consulados"][moved] -= 1
+    r["internet"][moved] += 1
+    write_json(v1, "consulados/canales.json", data)
+    found = problems(v1, "consulates.channels")
+    assert len(found) == 1 and "el conteo de consulados" in found[0] and "CHIH/gob-chih/" in found[0]
+
+
 def test_without_the_split_only_the_combined_results(record: Path, tmp_path: Path) -> None:
     doctored = copy_record(record, tmp_path / "r")
     data = read_json(doctored, "consulados/canales.json")

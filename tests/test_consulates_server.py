@@ -354,6 +354,28 @@ def test_a_doctored_declaration_fails(election: Election, record: Path) -> None:
         "consulados/consulados.json: consulados/consulados.json: falta el archivo"]
 
 
+def test_the_consulates_stage_reads_both_record_formats(election: Election, tmp_path: Path) -> None:
+    """The complete record is of format 2 (board.bin); converted to format 1 (board.jsonl) the stage
+    finds the same counts, and the same forged log fails the same way."""
+    from sivei.record.convert import convert_record
+
+    assert read_json(election.record, "record.json")["version"] == 2 and (election.record / "board.bin").is_file()
+    v1 = convert_record(election.record, tmp_path / "v1", 1, allow_test_group=True)
+    assert (v1 / "board.jsonl").is_file() and (v1 / "consulados/bitacora-LAX.json").is_file()
+    facts = verify(election.record).to_json()["facts"]
+    report = verify(v1)
+    assert report.ok, report.format_text()
+    assert report.to_json()["facts"]["record_version"] == 1
+    for code in ("LAX", "MAD"):
+        assert report.to_json()["facts"][f"consulate_{code}"] == facts[f"consulate_{code}"]
+    body = log_body(v1, "LAX")
+    body["unregistered"] = body["unregistered"][:2]
+    resign_log(election, v1, "LAX", body)
+    assert problems(v1, "consulates.reconciliation") == [
+        "consulados/bitacora-LAX.json: consulado LAX: se usaron 3 credenciales de su fondo y su bitácora firmada "
+        "registra 2 personas sin registro atendidas: 1 boletas sin una persona atendida"]
+
+
 def test_an_envelope_that_is_no_log_fails(election: Election, record: Path) -> None:
     obj = read_json(record, "consulados/bitacora-LAX.json")
     envelope = Envelope.from_json(obj)

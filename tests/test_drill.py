@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import sivei.drill as drill
+import sivei.synthetic_voters as synthetic_voters
 from sivei.crypto.group import TEST_GROUP
 from sivei.drill import DrillError, DrillOptions, run_drill
 
@@ -38,18 +39,18 @@ def test_drill_fails_loudly_when_results_differ(tmp_path: Path, monkeypatch: pyt
     """Fault injection: a booth that encrypts NULO instead of the voter's choice in one contest."""
     script = tmp_path / "guion.csv"
     script.write_text(SCRIPT)
-    honest = drill.encrypt_ballot
+    honest = synthetic_voters.encrypt_ballot
     calls = {"n": 0}
 
     def faulty_booth(ctx, style, choices, credential, nonce):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if calls["n"] == 3:  # voter 2's cast ballot (calls: voter 1's challenged and cast ballots)
+        if calls["n"] == 2:  # voter 2's cast ballot (the booth of cast ballots, in this process with jobs=1)
             choices = {k: v for k, v in choices.items() if not k.startswith("dip-mig")}
         return honest(ctx, style, choices, credential, nonce)
 
-    monkeypatch.setattr(drill, "encrypt_ballot", faulty_booth)
+    monkeypatch.setattr(synthetic_voters, "encrypt_ballot", faulty_booth)
     with pytest.raises(DrillError, match="NO COINCIDEN") as info:
-        run_drill(DrillOptions(group=TEST_GROUP, vote_script=script, challenges=1, output=tmp_path / "rec"),
+        run_drill(DrillOptions(group=TEST_GROUP, vote_script=script, challenges=1, output=tmp_path / "rec", jobs=1),
                   say=lambda _m: None)
     assert "esperado" in str(info.value)
     assert not (tmp_path / "rec").exists()

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
-from recordtools import copy_record, read_json, write_json
+from recordtools import as_version, copy_record, read_json, write_json
 from servertools import election_setup, make_app, prepare, voter_browser
 from sivei import jsonstrict
 from sivei.crypto.group import TEST_GROUP
@@ -148,15 +148,23 @@ def test_issue7_item3_enrolling_an_app_needs_a_code_sent_to_the_phone(app: Flask
 # -- item 4: reset-link poisoning ------------------------------------------------------------------------------
 
 def test_issue7_item4_a_forged_host_never_reaches_a_link(app: Flask) -> None:
+    """The attacker's whole flow under a forged Host (the form page, its CSRF token, the post) never
+    puts that host into the genuine reset mail: refused (400) before any view runs."""
+    import re
+
     add_voter(app)
     activate_sms(Browser(app), send_activation(app))
     before = len(read_mail_outbox(outbox(app)))
-    b = Browser(app)
-    b.get("/cuenta/olvide")
-    r = b.client.post("/cuenta/olvide", data={"usuario": "V0001"}, headers={"Host": "malo.example"})
-    assert r.status_code == 400
+    forged = {"Host": "malo.example"}
+    c = app.test_client()
+    page = c.get("/cuenta/olvide", headers=forged)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    r = c.post("/cuenta/olvide", data={"usuario": "V0001", "csrf_token": token.group(1) if token else ""},
+               headers=forged)
+    assert page.status_code == 400 and r.status_code == 400
     accounts.flush_resets()
-    assert len(read_mail_outbox(outbox(app))) == before
+    mails = read_mail_outbox(outbox(app))
+    assert len(mails) == before and not any("malo.example" in m.body for m in mails)
     with pytest.raises(ConfigError):
         ServerConfig(production=True, proxy_addresses=("127.0.0.1",))  # production needs SIVEI_PUBLIC_URL
     site = make_app(Path(app.extensions["sivei_config"].data_dir).parent / "otro", public_url="https://votar.example",
@@ -196,13 +204,30 @@ def test_issue7_item6_forgot_password_does_the_same_work_for_unknown_users(app: 
     accounts.flush_resets()
 
 
-def test_issue7_item6_nul_bytes_and_huge_indexes_are_clean_refusals(app: Flask) -> None:
-    b = Browser(app)
-    assert b.submit("/cuenta/entrar", usuario="V\x00001", clave="x").status_code == 401
-    c = app.test_client()
-    for q in ("2147483648", "99999999999", "-99999999999", "1e9", "x"):
-        assert c.get(f"/api/tablero/boleta?indice={q}").status_code in (400, 404)
-        assert c.get(f"/api/tablero/eventos?desde={q}").status_code in (200, 400)
+def test_issue7_item6_nul_bytes_and_huge_indexes_are_clean_refusals(tmp_path: Path) -> None:
+    """On PostgreSQL, where they gave 500s: a NUL byte in a text column and an index beyond a 32-bit
+    integer column are errors of the database, so they must be refused before reaching it."""
+    from sivei_server.simulacro import ScratchDatabase
+    from test_server_auth_postgres import _admin_url, _reachable
+
+    admin = _admin_url()
+    if not _reachable(admin):
+        pytest.skip(f"PostgreSQL is not reachable at {admin}; run .ci/postgres.sh")
+    scratch = ScratchDatabase(admin)
+    app = make_app(tmp_path, database_url=scratch.create(), extra=FAST)
+    try:
+        b = Browser(app)
+        for name in ("V\x00001", "\x00", "V0001\x00"):
+            assert b.submit("/cuenta/entrar", usuario=name, clave="x\x00").status_code == 401
+            assert Browser(app).submit("/cuenta/olvide", usuario=name).status_code in (200, 303)
+        c = app.test_client()
+        for q in ("2147483648", "99999999999", "-99999999999", "1e9", "x"):
+            assert c.get(f"/api/tablero/boleta?indice={q}").status_code in (400, 404)
+            assert c.get(f"/api/tablero/eventos?desde={q}").status_code in (200, 400)
+            assert c.get(f"/tablero?pagina={q}").status_code in (200, 400)
+    finally:
+        app.extensions["sivei_engine"].dispose()
+        scratch.drop()
 
 
 def test_issue7_item6_secrets_at_rest(app: Flask) -> None:
@@ -248,8 +273,8 @@ def _failed(record: Path) -> dict[str, int]:
 def test_issue7_item8_duplicate_json_keys_are_refused(drill: DrillOutcome, tmp_path: Path) -> None:
     with pytest.raises(json.JSONDecodeError):
         jsonstrict.loads('{"a": 1, "a": 2}')
-    record = copy_record(drill.record, tmp_path / "r")
-    board = record / layout.BOARD
+    record = as_version(copy_record(drill.record, tmp_path / "r"), 1)  # the JSON form of the board
+    board = record / layout.BOARD_JSONL
     lines = board.read_text().splitlines()
     i = next(k for k, line in enumerate(lines) if '"type":"ballot"' in line)
     lines[i] = lines[i][:-1] + ',"type":"ballot"}'  # the same key twice: last one wins in a lax parser
@@ -297,6 +322,15 @@ def test_issue7_item8_no_receipt_of_another_persons_ballot_and_no_seconds_on_the
         stolen = other.post_raw("/api/votar", body)  # another voter's ballot, copied from the board
         # Refused before any receipt is looked up: its credential is not this voter's (credential token).
         assert stolen.status_code == 403 and "receipt" not in stolen.get_json()
+        # Even with a token naming this voter and the other's credential (an authority issuing one
+        # credential twice), a voter who has voted gets no receipt of a ballot their session did not
+        # cast: the receipt (with its arrival time) goes only to the session that cast it.
+        from sivei.ballot.credential_tokens import sign_token
+
+        other.credential_token = sign_token(kit.keys.authority, kit.manifest.election_id, b,
+                                            bytes.fromhex(json.loads(body)["credential"])).hex()
+        copied = other.post_raw("/api/votar", body)
+        assert copied.status_code == 409 and "receipt" not in copied.get_json()
         events = setup.app.test_client().get("/api/tablero/eventos").get_json()["events"]
         assert all("at" not in e for e in events if e["type"] == "ballot")
         assert all("at" in e for e in events if e["type"] != "ballot")

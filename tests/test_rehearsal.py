@@ -221,7 +221,7 @@ def test_both_combinations_give_the_script(rehearsal: Rehearsal) -> None:
                                  "--test-group"]).ok()
         assert "coinciden voto por voto" in r.out
         results = json.loads((record / layout.RESULTS).read_text())
-        counts[name] = {(c["entity"], c["contest_id"]): c["option_counts"] for c in results["contests"]}
+        counts[name] = {(c["entity"], c["contest_id"]): [o["votes"] for o in c["options"]] for c in results["contests"]}
         decryption = json.loads((record / layout.DECRYPTION).read_text())
         assert decryption["present"] == [int(x) for x in name.split("-")]
     assert counts["1-2-3"] == counts["3-4-5"]

@@ -178,7 +178,8 @@ def test_invariants_on_random_counts(data: st.DataObject) -> None:
                 # Each party of the combination gets floor(n/k) or one more, never less.
                 assert all(dict(r.party_distribution)[p] >= own[p] + n // k for p in option.parties)
         assert [p for p, _ in r.party_distribution] == list(contest.party_ids)
-    assert ElectionResults.from_json(m, json.loads(json.dumps(results.to_json()))) == results
+    for version in (1, 2):
+        assert ElectionResults.from_json(m, json.loads(json.dumps(results.to_json(m, version))), version) == results
 
 
 # -- compute_results input checks ------------------------------------------------------------------
@@ -231,14 +232,19 @@ def test_counts_may_be_any_sequence() -> None:
 def test_results_json_round_trip_and_canonical() -> None:
     m = sample_manifest()
     results = compute_results(m, random_counts(m, 7))
-    obj = results.to_json()
+    obj = results.to_json(m)
     canonical_json(obj)  # only JSON types, no floats
     again = ElectionResults.from_json(m, json.loads(json.dumps(obj)))
     assert again == results
-    assert again.to_json() == obj
+    assert again.to_json(m) == obj
     first = obj["contests"][0]
-    assert set(first) == {"entity", "contest_id", "option_counts", "total", "candidate_totals",
+    assert set(first) == {"entity", "contest_id", "options", "total", "candidate_totals",
                           "party_distribution"}
+    contest = m.contest(first["contest_id"])
+    assert first["options"] == [{"id": o.id, "votes": v} for o, v in zip(contest.options, results.contests[0]
+                                                                            .option_counts, strict=True)]
+    # Format 1 (still read): the same counts by position.
+    assert results.to_json(m, 1)["contests"][0]["option_counts"] == list(results.contests[0].option_counts)
     coalition_votes = results.contests[0].candidate_totals[0][1]
     assert first["candidate_totals"][0] == {"id": "PAN-PRI-PRD", "votes": coalition_votes}
 
@@ -266,9 +272,11 @@ _DELETE = object()
     (["manifest_hash"], "AB" * 32, "results.manifest_hash"),
     (["contests", 0, "contest_id"], "gob-coah", "results.contests[0]"),
     (["contests", 1, "contest_id"], "gob-chih", "results.contests[1]"),
-    (["contests", 0, "option_counts"], [0, 0], "results.contests[0].option_counts"),
-    (["contests", 0, "option_counts", 3], -1, "results.contests[0].option_counts[3]"),
-    (["contests", 0, "option_counts", 3], True, "results.contests[0].option_counts[3]"),
+    (["contests", 0, "options"], [{"id": "PAN", "votes": 0}], "results.contests[0].options"),
+    (["contests", 0, "options", 3, "votes"], -1, "results.contests[0].options[3].votes"),
+    (["contests", 0, "options", 3, "votes"], True, "results.contests[0].options[3].votes"),
+    (["contests", 0, "options", 3, "id"], "XYZ", "results.contests[0].options"),
+    (["contests", 0, "options", 3, "name"], "x", "results.contests[0].options[3].name"),
     (["contests", 0, "total"], "10", "results.contests[0].total"),
     (["contests", 0, "candidate_totals", 0, "votes"], 1.5, "results.contests[0].candidate_totals[0].votes"),
     (["contests", 0, "party_distribution", 0], ["PAN", 1], "results.contests[0].party_distribution[0]"),
@@ -276,9 +284,22 @@ _DELETE = object()
 ])
 def test_results_from_json_is_strict(path: list[Any], value: Any, fragment: str) -> None:
     m = sample_manifest()
-    obj = _mutate(compute_results(m, random_counts(m, 1)).to_json(), path, value)
+    obj = _mutate(compute_results(m, random_counts(m, 1)).to_json(m), path, value)
     with pytest.raises(ResultsError) as info:
-        ElectionResults.from_json(m, obj)
+        ElectionResults.from_json(m, obj, 2)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), [
+    (["contests", 0, "option_counts"], [0, 0], "results.contests[0].option_counts"),
+    (["contests", 0, "option_counts", 3], -1, "results.contests[0].option_counts[3]"),
+    (["contests", 0, "option_counts", 3], True, "results.contests[0].option_counts[3]"),
+])
+def test_version_1_results_from_json_is_strict(path: list[Any], value: Any, fragment: str) -> None:
+    m = sample_manifest()
+    obj = _mutate(compute_results(m, random_counts(m, 1)).to_json(m, 1), path, value)
+    with pytest.raises(ResultsError) as info:
+        ElectionResults.from_json(m, obj, 1)
     assert fragment in str(info.value)
 
 

@@ -686,7 +686,8 @@ def test_pages_are_accessible_basics(app: Flask) -> None:
 def test_settings_refuse_weak_argon2_in_production(tmp_path: Path) -> None:
     from sivei_server.config import ConfigError, ServerConfig
 
-    prod = {"production": True, "public_url": "https://votar.example", "proxy_addresses": ("127.0.0.1",)}
+    prod = {"production": True, "public_url": "https://votar.example", "proxy_addresses": ("127.0.0.1",),
+            "board_journal": tmp_path / "diario.jsonl"}
     cfg = ServerConfig(data_dir=tmp_path, extra=FAST, **prod)
     with pytest.raises(ConfigError):
         AuthSettings.from_config(cfg, env={})

@@ -218,7 +218,8 @@ def test_sms_gateways_from_settings(tmp_path: Path) -> None:
     assert isinstance(Notifier.from_config(dev).mailer, FileMailer)
     with pytest.raises(NotifyError):
         Notifier.from_config(ServerConfig(data_dir=tmp_path, production=True, public_url="https://votar.example",
-                                          proxy_addresses=("127.0.0.1",), extra={"buzon_desarrollo": True}))
+                                          proxy_addresses=("127.0.0.1",), board_journal=tmp_path / "diario.jsonl",
+                                          extra={"buzon_desarrollo": True}))
 
 
 def test_sms_gateway_failure_is_a_clear_answer(tmp_path: Path) -> None:

@@ -286,6 +286,8 @@ def test_practice_election_banner_never_published_then_archived(tmp_path: Path, 
         assert r.status_code == 200 and "Hecho" in r.get_data(as_text=True), r.get_data(as_text=True)
         state = op.get("/api/operacion/estado").get_json()
         assert state["state"] is None and not any(state["artifacts"].values())
+        journal = setup.config.journal_path  # its board journal set aside: the next board starts an empty one
+        assert not journal.exists() and journal.with_name(f"{journal.name}.01-{kit.manifest.election_id}").is_file()
         assert "NO ES LA ELECCIÓN REAL" not in public.get("/").get_data(as_text=True)
         with session_scope(setup.engine) as s:
             voters = list(s.scalars(select(Voter)))

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from recordtools import (
+    as_version,
     ballot_for,
     ballot_line,
     board_lines,
+    board_path,
     copy_record,
     failed,
     read_json,
@@ -32,6 +34,9 @@ from sivei.crypto.group import PRODUCTION_GROUP, TEST_GROUP
 from sivei.drill import DrillOptions, DrillOutcome, run_drill
 from sivei.record import layout
 from sivei.record.verify import VerifyOptions, verify_record
+
+BOARD = layout.BOARD_BIN
+"""The board of the records the drill writes (format version 2)."""
 
 
 @pytest.fixture(scope="session")
@@ -83,12 +88,12 @@ def test_wrong_expected_election(record: Path) -> None:
 
 
 def test_truncated_board(record: Path) -> None:
-    text = (record / layout.BOARD).read_text()
-    (record / layout.BOARD).write_text(text[: len(text) // 2])
+    data = board_path(record).read_bytes()
+    board_path(record).write_bytes(data[: len(data) // 2])
     checks = failed(record)
     assert checks["record.file-hash"] == 1
     assert "board.encoding" in checks
-    assert any("board.jsonl" in p for p in problems_of(record, "record.file-hash"))
+    assert any(BOARD in p for p in problems_of(record, "record.file-hash"))
 
 
 def test_missing_file(record: Path) -> None:
@@ -194,7 +199,7 @@ def test_changed_ciphertext(record: Path) -> None:
     assert {"ballot.proof.zero-one", "ballot.proof.sum", "ballot.signature", "board.chain",
             "tally.aggregate"} <= set(checks)
     where = problems_of(record, "ballot.proof.zero-one")[0]
-    assert f"board.jsonl:{i + 1}" in where and "contienda" in where and "opción" in where
+    assert f"{BOARD}:{i + 1}" in where and "contienda" in where and "opción" in where
 
 
 def test_proofs_swapped_between_ballots(record: Path) -> None:
@@ -215,7 +220,7 @@ def test_ballot_dropped_from_the_middle(record: Path) -> None:
     write_board(record, lines)
     checks = failed(record)
     assert "board.index" in checks and "board.chain" in checks
-    assert "board.jsonl:5" in problems_of(record, "board.index")[0]
+    assert f"{BOARD}:5" in problems_of(record, "board.index")[0]
 
 
 def test_ballot_dropped_from_the_middle_and_recounted(record: Path, election: DrillOutcome) -> None:
@@ -246,7 +251,7 @@ def test_duplicated_ballot(record: Path, election: DrillOutcome) -> None:
     recount(election, record, rechain(election, lines))
     checks = failed(record)
     assert checks.get("board.one-vote") == 1 and checks.get("board.unique-alpha", 0) >= 1
-    assert f"línea {i + 1}" in problems_of(record, "board.one-vote")[0]
+    assert f"la primera está en {BOARD}:{i + 1}" in problems_of(record, "board.one-vote")[0]
 
 
 def test_ballot_with_unlisted_credential(record: Path, election: DrillOutcome) -> None:
@@ -341,7 +346,7 @@ def test_one_commitment_times_minus_one(record: Path, election: DrillOutcome) ->
     assert failed(record) == {"ballot.proof.zero-one": 1}
     (where,) = problems_of(record, "ballot.proof.zero-one")
     contest = election.ctx.manifest.style_contests(ballot_for(election, 2).style)[0][1]
-    assert f"board.jsonl:{line} " in where and f"contienda {contest.id}, opción {contest.options[1].id}" in where
+    assert f"{BOARD}:{line} " in where and f"contienda {contest.id}, opción {contest.options[1].id}" in where
 
 
 def test_two_commitments_times_minus_one(record: Path, election: DrillOutcome) -> None:
@@ -349,7 +354,7 @@ def test_two_commitments_times_minus_one(record: Path, election: DrillOutcome) -
     assert failed(record) == {"ballot.proof.zero-one": 2}
     contest = election.ctx.manifest.style_contests(ballot_for(election, 3).style)[0][1]
     located = problems_of(record, "ballot.proof.zero-one")
-    assert [f"board.jsonl:{line} " in w for w in located] == [True, True]
+    assert [f"{BOARD}:{line} " in w for w in located] == [True, True]
     assert f"opción {contest.options[0].id}" in located[0] and f"opción {contest.options[2].id}" in located[1]
 
 
@@ -369,7 +374,7 @@ def test_two_errors_that_cancel_in_a_sum(record: Path, election: DrillOutcome) -
     contests = [c for _, c in election.ctx.manifest.style_contests(ballot_for(election, 4).style)]
     expected = [f"contienda {contests[c].id}, opción {contests[c].options[o].id}" for c in (0, 1) for o in (0, 1)]
     located = problems_of(record, "ballot.proof.zero-one")
-    assert all(f"board.jsonl:{line} " in w for w in located)
+    assert all(f"{BOARD}:{line} " in w for w in located)
     assert [e in w for e, w in zip(expected, located, strict=True)] == [True] * 4
 
 
@@ -382,24 +387,19 @@ def test_element_of_order_r(record: Path, election: DrillOutcome) -> None:
     checks = failed(record)
     assert checks["board.encoding"] == 1
     (message,) = problems_of(record, "board.encoding")
-    assert f"board.jsonl:{line}.ballot.contests[1].selections[2].ciphertext.alpha" in message
+    assert f"{BOARD}:{line}.ballot.contests[1].selections[2].ciphertext.alpha" in message
     assert "subgrupo de orden q" in message
 
 
-def test_planted_fault_located_across_chunks_and_workers(record: Path, election: DrillOutcome,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_planted_fault_located_across_chunks_and_workers(record: Path, election: DrillOutcome) -> None:
     """Chunks of two events on two worker processes: each chunk is its own batch; the report is
     the one-process report, line numbers included."""
-    import sivei.record.verify as verify_module
-
     line = _doctor(election, record, 7, lambda b: _selection(b, 0, 0, v1=lambda v: (v + 1) % TEST_GROUP.q))
-    monkeypatch.setattr(verify_module, "MIN_CHUNK_BYTES", 1)
-    monkeypatch.setattr(verify_module, "MAX_CHUNK_EVENTS", 2)
     one = verify_record(record, VerifyOptions(allow_test_group=True, jobs=1))
-    two = verify_record(record, VerifyOptions(allow_test_group=True, jobs=2))
+    two = verify_record(record, VerifyOptions(allow_test_group=True, jobs=2, chunk_events=2))
     assert one.failed_checks() == two.failed_checks() == {"ballot.proof.zero-one": 1}
     assert one.problems == two.problems
-    assert f"board.jsonl:{line} " in one.problems[0].location
+    assert f"{BOARD}:{line} " in one.problems[0].location
 
 
 def test_changed_head(record: Path) -> None:
@@ -408,7 +408,7 @@ def test_changed_head(record: Path) -> None:
     write_board(record, lines)
     # the altered link and the next one (whose predecessor no longer matches)
     assert failed(record) == {"board.chain": 2}
-    assert "board.jsonl:4" in problems_of(record, "board.chain")[0]
+    assert f"{BOARD}:4" in problems_of(record, "board.chain")[0]
 
 
 def test_changed_operator_event(record: Path) -> None:
@@ -544,13 +544,35 @@ def test_too_few_guardians(record: Path) -> None:
 def test_changed_result(record: Path) -> None:
     results = read_json(record, layout.RESULTS)
     contest = results["contests"][0]
-    contest["option_counts"][0] += 1
+    contest["options"][0]["votes"] += 1
     contest["total"] += 1
     write_json(record, layout.RESULTS, results)
     checks = failed(record)
     assert "results.decryption" in checks
     where = problems_of(record, "results.decryption")[0]
-    assert contest["entity"] in where and contest["contest_id"] in where
+    assert f'{contest["entity"]}/{contest["contest_id"]}/{contest["options"][0]["id"]}' in where
+
+
+def test_results_options_renamed_or_reordered(record: Path) -> None:
+    """Version 2 names every count: an option under another id, or out of the manifest's order, is
+    refused with its path, never read by position."""
+    results = read_json(record, layout.RESULTS)
+    options = results["contests"][0]["options"]
+    options[0], options[1] = options[1], options[0]
+    write_json(record, layout.RESULTS, results)
+    (message,) = problems_of(record, "results")
+    assert "results.contests[0].options" in message and "en ese orden" in message
+
+
+def test_version_1_results_in_a_version_2_record(record: Path, election: DrillOutcome) -> None:
+    """A record's version fixes the form of results.json: positional counts in a version-2 record are
+    refused (not guessed)."""
+    results = read_json(record, layout.RESULTS)
+    for contest in results["contests"]:
+        contest["option_counts"] = [o["votes"] for o in contest.pop("options")]
+    write_json(record, layout.RESULTS, results)
+    (message,) = problems_of(record, "results")
+    assert "results.contests[0].option_counts" in message
 
 
 def test_changed_coalition_split(record: Path) -> None:
@@ -599,8 +621,9 @@ def test_production_record(production_election: DrillOutcome, tmp_path: Path) ->
 
 
 def test_lone_surrogate_in_event_payload(record: Path) -> None:
-    text = (record / layout.BOARD).read_text().replace('"description":"', '"description":"\\ud800', 1)
-    (record / layout.BOARD).write_text(text)
+    as_version(record, 1)
+    text = (record / layout.BOARD_JSONL).read_text().replace('"description":"', '"description":"\\ud800', 1)
+    (record / layout.BOARD_JSONL).write_text(text)
     reindex(record)
     assert "board.encoding" in failed(record)
 

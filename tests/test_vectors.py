@@ -575,6 +575,36 @@ def test_board_chain() -> None:
         previous = head
 
 
+def test_board_file() -> None:
+    """Version 2's stored board: the library writes every frame byte for byte, reads each back to the
+    same event (same version-1 line, same payload hash, so the same head), and refuses the rejected
+    frames; the test's own decoder of docs/record.md reads the frames too."""
+    import hashlib
+
+    from recordtools import frame_to_obj
+    from sivei.ballot.board import event_from_json, event_to_bytes, event_to_json
+    from sivei.errors import SiveiError
+    from sivei.record.board_file import MAGIC, parse_event
+
+    v = load("board-file.json")
+    ctx = context(load("ballot.json"))
+    assert v["election_hash"] == ctx.election_hash.hex() and v["magic"] == MAGIC.hex()
+    whole = MAGIC
+    for k, case in enumerate(v["events"], start=1):
+        frame = h(case["frame"])
+        whole += frame
+        event, p_hash = event_from_json(ctx, case["line"], "line")
+        assert (len(frame) - 4).to_bytes(4, "big") + event_to_bytes(event, ctx) == frame
+        again, again_hash = parse_event(ctx, frame, "board.bin", k)
+        assert again_hash == p_hash and again_hash.hex() == case["payload_hash"]
+        assert event_to_json(again, ctx) == case["line"] and again.head.hex() == case["head"]
+        assert frame_to_obj(frame[4:], G.element_bytes) == case["line"]
+    assert hashlib.sha256(whole).hexdigest() == v["file_sha256"] and len(whole) == v["file_bytes"]
+    for case in v["rejected"]:
+        with pytest.raises(SiveiError):
+            parse_event(ctx, h(case["frame"]), "board.bin", 1, membership=False)
+
+
 def test_lagrange_and_decryption_shares() -> None:
     v = load("threshold.json")
     for case in v["lagrange"]:
@@ -621,17 +651,35 @@ def test_results() -> None:
     m = manifest()
     for case in v["cases"]:
         counts = {(c["entity"], c["contest_id"]): c["option_counts"] for c in case["counts"]}
-        assert compute_results(m, counts).to_json() == case["results"], case["label"]
-        assert ElectionResults.from_json(m, case["results"]).to_json() == case["results"]
+        results = compute_results(m, counts)
+        assert results.to_json(m) == case["results"], case["label"]
+        assert results.to_json(m, 1) == case["results_version_1"], case["label"]
+        assert ElectionResults.from_json(m, case["results"], 2) == results
+        assert ElectionResults.from_json(m, case["results_version_1"], 1) == results
 
 
 # -- the small complete election, and the generator ---------------------------------------------------
 
 
-def test_small_election_verifies(tmp_path: Path) -> None:
+def test_small_election_in_format_2_is_its_conversion(tmp_path: Path) -> None:
+    """small-election-v2/ is small-election/ converted to record format 2: conversion is
+    deterministic, both ways (every file byte for byte), and keeps every head and act."""
+    from sivei.record.convert import convert_record
+
+    two = convert_record(VECTORS / "small-election", tmp_path / "two", 2, allow_test_group=True)
+    one = convert_record(VECTORS / "small-election-v2", tmp_path / "one", 1, allow_test_group=True)
+    for converted, kept in ((two, VECTORS / "small-election-v2"), (one, VECTORS / "small-election")):
+        names = sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*") if p.is_file())
+        assert sorted(p.relative_to(converted).as_posix() for p in converted.rglob("*") if p.is_file()) == names
+        for name in names:
+            assert (converted / name).read_bytes() == (kept / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("directory", ["small-election", "small-election-v2"])
+def test_small_election_verifies(tmp_path: Path, directory: str) -> None:
     expect = load("small-election.json")
-    record = tmp_path / "small-election"
-    shutil.copytree(VECTORS / "small-election", record)
+    record = tmp_path / directory
+    shutil.copytree(VECTORS / directory, record)
     report = verify_record(record, VerifyOptions(allow_test_group=True,
                                                  expect_election=(expect["election_fingerprint"],),
                                                  expect_heads=(expect["final_head"],), jobs=1))

@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_closed_record(closed, ctx, ceremony_id=ceremony_id, n=n, t=t, rounds=rounds,
                         credential_list=issued.credential_list, events=events, tally=tally, opening=opening,
                         closing=closing, constancia=constancia)
-    figures["board_megabytes"] = round((closed / layout.BOARD).stat().st_size / 1e6, 1)
+    figures["board_megabytes"] = round((closed / layout.board_name(layout.VERSION)).stat().st_size / 1e6, 1)
 
     # 4. The vault opening: the coordinator's export, then one key-holder's check and share.
     export = base / "boveda.json"

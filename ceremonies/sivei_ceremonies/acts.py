@@ -30,7 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
-from sivei.ballot.board import EVENT_BALLOT, EVENT_CLOSE, GENESIS_PREVIOUS, BoardEvent, event_from_json, event_hash
+from sivei.ballot.board import EVENT_BALLOT, EVENT_CLOSE, GENESIS_PREVIOUS, BoardEvent, event_hash
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import CredentialList
 from sivei.crypto.context import election_hash
@@ -43,6 +43,7 @@ from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia
 from sivei.record import layout
 from sivei.record.acts import OPENING, ActSignature, SignedAct, closing_act, format_act, opening_act
+from sivei.record.board_file import iter_board
 from sivei.record.context import load_election_context
 from sivei.tally.aggregate import TallyAccumulator
 from sivei_ceremonies.common import (
@@ -139,9 +140,7 @@ def _closing_body(record: Path, *, allow_test_group: bool) -> SignedAct:
     previous = GENESIS_PREVIOUS
     last: BoardEvent | None = None
     try:
-        for lineno, line in reader.iter_jsonl(layout.BOARD):
-            where = f"{layout.BOARD}:{lineno}"
-            event, p_hash = event_from_json(ctx, layout.parse_json_line(layout.BOARD, lineno, line), where)
+        for where, event, p_hash in iter_board(reader, ctx):
             head = event_hash(ctx.election_hash, previous, event.index, event.type, p_hash)
             if head != event.head or (last is None and event.index != 0) or (
                     last is not None and event.index != last.index + 1):

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.manifest import Manifest
 from sivei.cli.verify_cmd import print_progress
 from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.envelope import Envelope
@@ -378,7 +379,8 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
                 f"({time.monotonic() - started:.1f} s)",
                 f"Shares of {', '.join(custodian(i) for i in present)} combined and counts decoded "
                 f"({time.monotonic() - started:.1f} s)"))
-    final = _write_full_record(record, output, export_data.decryption_id, combined, decryptions, results)
+    final = _write_full_record(record, output, ctx.manifest, export_data.decryption_id, combined, decryptions,
+                               results)
     out.step(tr(f"Registro completo escrito en {final}", f"Complete record written to {final}"))
     report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs, lote_bits=lote_bits))
     if not report.ok:  # pragma: no cover - everything it checks was checked above
@@ -390,7 +392,7 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
     return CombineResult(final, present, results)
 
 
-def _write_full_record(record: Path, output: Path, decryption_id: str, combined: Any,
+def _write_full_record(record: Path, output: Path, manifest: Manifest, decryption_id: str, combined: Any,
                        decryptions: Sequence[GuardianDecryption], results: ElectionResults) -> Path:
     """A copy of the closed record completed with the decryption and the results, moved into place."""
     parent = output.parent if str(output.parent) else Path(".")
@@ -399,7 +401,7 @@ def _write_full_record(record: Path, output: Path, decryption_id: str, combined:
     try:
         copy = staging / "registro"
         shutil.copytree(record, copy)
-        add_decryption(copy, decryption_id=decryption_id, decryption=combined,
+        add_decryption(copy, manifest=manifest, decryption_id=decryption_id, decryption=combined,
                        envelopes=[d.envelope for d in decryptions], results=results)
         copy.chmod(0o755)
         os.replace(copy, output)

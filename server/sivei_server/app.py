@@ -100,6 +100,9 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     init_auth = getattr(auth, "init_app", None) if auth is not None else None
     if callable(init_auth):
         init_auth(app)
+    from sivei_server.recovery import start_up
+
+    start_up(engine, config)  # the board journal: a restored database is replayed or the board stops
     if config.closer_thread:
         closer = Closer(engine, config)
         app.extensions["sivei_closer"] = closer

@@ -12,10 +12,14 @@ Scenarios (each returns its figures; the caller asserts):
   stamp), others after it (refused, logged late), one with a forged arrival stamp (ignored).
 * ``slow_and_oversized``: stalled uploads and huge bodies against nginx while health checks run.
 * ``fuzz``: hostile JSON and forms against the casting and authentication endpoints (hypothesis).
-* ``restore``: a database backup taken mid-election, more ballots, the database restored: the
-  server refuses to take ballots until the lost part of its board is replayed from the board
-  journal; heads noted by an observer and receipts then check, and without the journal the loss is
-  caught by those very heads and receipts.
+* ``restore_with_journal``: ``pg_dump`` mid-election, more ballots (receipts handed out, a head
+  noted by an observer), gunicorn stopped, ``pg_restore`` of the dump, gunicorn started: the
+  workers replay the board journal (``sivei_server.recovery``), the board reaches the noted head
+  again and voting continues from it.
+* ``restore_without_journal``: the same, but the journal is lost with the database: the restarted
+  server refuses every ballot (503); the rebuild is refused because an observer's noted head is not
+  on the board; only a statement of the loss resumes voting, and it goes on the public board. The
+  lost receipts and the noted head then fail ``sivei verificar``.
 * ``invariants``: every receipt's ballot on the board at its index with its head, voted = ballot
   rows = ballot events, no duplicate, the chain recomputes, and ``sivei verificar`` on the record
   (exported, decrypted by the drill's key-holders) with every receipt and noted head.
@@ -35,12 +39,13 @@ import re
 import secrets
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -131,7 +136,9 @@ def stack(admin_url: str, voters: int, *, closes_in: float, finish_minutes: int 
                               extra={"buzon_desarrollo": True, "sms": f"{__name__}:SmsPorNumero",
                                      "argon2_time_cost": t_cost, "argon2_memory_kib": m_cost,
                                      "argon2_parallelism": par, "ip_limit": 1_000_000})
-        config = config.with_(receipt_key_file=default_key_file(config))
+        # The board journal on "other storage" than the data directory (and never in the database).
+        config = config.with_(receipt_key_file=default_key_file(config),
+                              board_journal=work / "otro-disco" / "diario-tablero.jsonl")
         engine = make_engine(config)
         upgrade(engine)
         receipt_key = create_key_file(default_key_file(config))
@@ -354,6 +361,71 @@ def load(st: Stack, voter_ids: list[str], *, clients: int = 8, kill_worker_after
 
 
 @dataclass
+class RateFigures:
+    voters: int
+    offered_per_second: float
+    login_seconds: float
+    seconds: float
+    casts_per_second: float
+    p50: float
+    p95: float
+    p99: float
+    worst: float
+    statuses: dict[int, int]
+    server_errors: int
+    receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def sustained(st: Stack, voter_ids: list[str], *, per_second: float = 25.0, clients: int = 32,
+              say: Say = print) -> RateFigures:
+    """The throughput goal's measurement: all ``voter_ids`` log in first (``clients`` at a time),
+    so that they are all in a session at once; then they cast at ``per_second`` on average (Poisson
+    arrivals, an open loop: a slow server does not slow the voters down), each request on its own
+    thread. Latency is from sending to the receipt."""
+    t0 = time.monotonic()
+    sessions: dict[str, Client] = dict(_run_all([functools.partial(lambda v: (v, login(st, v)), vid)
+                                                 for vid in voter_ids], clients))
+    login_seconds = time.monotonic() - t0
+    bodies = {vid: st.kit.ballot(vid) for vid in voter_ids}
+    rng = random.Random(11)  # noqa: S311 - arrival times
+    at, schedule = 0.0, []
+    for vid in voter_ids:
+        at += rng.expovariate(per_second)
+        schedule.append((at, vid))
+    results: list[Cast] = []
+    lock = threading.Lock()
+
+    def fire(vid: str) -> None:
+        r = cast(sessions[vid], vid, bodies[vid], headers=st.kit.cast_headers(vid))
+        with lock:
+            results.append(r)
+
+    threads: list[threading.Thread] = []
+    start = time.monotonic() + 0.2
+    for when, vid in schedule:
+        delay = start + when - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        t = threading.Thread(target=fire, args=(vid,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    ok = [r for r in results if r.status in (200, 201)]
+    times = [r.seconds for r in ok]
+    statuses = Counter(r.status for r in results)
+    figures = RateFigures(len(voter_ids), per_second, login_seconds, elapsed, len(ok) / elapsed,
+                          percentile(times, 50), percentile(times, 95), percentile(times, 99), max(times, default=0),
+                          dict(statuses), sum(1 for r in results if r.status >= 500 or r.status == 0),
+                          [r.receipt for r in ok if r.receipt is not None])
+    say(f"  ritmo sostenido: {len(voter_ids)} votantes con sesión abierta (entraron en {login_seconds:.0f} s); "
+        f"{len(ok)} votos en {elapsed:.1f} s ({figures.casts_per_second:.1f}/s ofreciendo {per_second:.0f}/s); p50 "
+        f"{figures.p50:.2f} s, p95 {figures.p95:.2f} s, p99 {figures.p99:.2f} s; estados {dict(statuses)}")
+    return figures
+
+
+@dataclass
 class RushFigures:
     on_time_sent: int
     on_time_accepted: int
@@ -437,10 +509,12 @@ class AttackFigures:
     oversized_statuses: dict[int, int]
 
 
-def slow_and_oversized(st: Stack, *, slow: int = 32, seconds: float = 12.0) -> AttackFigures:
+def slow_and_oversized(st: Stack, *, slow: int = 32, seconds: float = 12.0, direct: bool = False) -> AttackFigures:
     """``slow`` connections trickle a ballot body (one byte a second) while health checks run every
-    0.2 s through nginx; then bodies larger than any ballot are posted."""
-    port = st.nginx.port
+    0.2 s through nginx; then bodies larger than any ballot are posted. ``direct``: the same slow
+    uploads and health checks straight at gunicorn, without the proxy (the deployment item 5 found:
+    the control that shows what the proxy is for); no oversized bodies then."""
+    port, base = (st.gunicorn.port, st.gunicorn.base) if direct else (st.nginx.port, st.base)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -467,7 +541,7 @@ def slow_and_oversized(st: Stack, *, slow: int = 32, seconds: float = 12.0) -> A
     while time.monotonic() < stop:
         t0 = time.monotonic()
         try:
-            status, _, _ = Client(st.base).request("GET", "/api/salud", timeout=5)
+            status, _, _ = Client(base).request("GET", "/api/salud", timeout=5)
             failures += status != 200
         except OSError:
             failures += 1
@@ -476,7 +550,7 @@ def slow_and_oversized(st: Stack, *, slow: int = 32, seconds: float = 12.0) -> A
     for t in threads:
         t.join()
     sizes = Counter[int]()
-    for size in (2 * 1024 * 1024, 8 * 1024 * 1024):
+    for size in () if direct else (2 * 1024 * 1024, 8 * 1024 * 1024):
         try:
             status, _, _ = Client(st.base).request("POST", "/api/votar", b"{" + b" " * size + b"}",
                                                    "application/json", timeout=60)
@@ -484,6 +558,137 @@ def slow_and_oversized(st: Stack, *, slow: int = 32, seconds: float = 12.0) -> A
             status = 0
         sizes[status] += 1
     return AttackFigures(slow, len(times), failures, percentile(times, 95), dict(outcomes), dict(sizes))
+
+
+# -- database restore ------------------------------------------------------------------------------------------
+
+def pg_tool(name: str) -> str:
+    """``pg_dump`` / ``pg_restore`` (Debian's wrapper, or the newest installed PostgreSQL's)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not candidates:
+        raise RuntimeError(f"{name} not found (Debian: apt-get install postgresql-client)")
+    return str(candidates[-1])
+
+
+def dump_database(st: Stack, to: Path) -> Path:
+    """A backup of the live database (``pg_dump``, custom format), as an operator takes one."""
+    subprocess.run([pg_tool("pg_dump"), "--format=custom", "--file", str(to), "--dbname",  # noqa: S603
+                    str(st.config.database_url)], check=True, capture_output=True)
+    return to
+
+
+def restore_database(st: Stack, dump: Path) -> None:
+    """Stop gunicorn and restore the database from ``dump`` (``pg_restore --clean``, one transaction)."""
+    st.gunicorn.stop()
+    st.engine.dispose()
+    subprocess.run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",  # noqa: S603
+                    "--dbname", str(st.config.database_url), str(dump)], check=True, capture_output=True)
+
+
+def board_head(st: Stack) -> str:
+    return str(Client(st.base).json("GET", "/api/tablero")["head"])
+
+
+def _db_board(st: Stack) -> tuple[int, str]:
+    from sivei_server.models import ChainHead
+
+    with session_scope(st.engine) as s:
+        head = s.get(ChainHead, 1)
+        assert head is not None
+        return head.next_index - 1, head.head
+
+
+@dataclass
+class RestoreFigures:
+    dumped_at: int            # the board's last index in the dump
+    after_dump: int           # ballots accepted after the dump (receipts handed out)
+    noted: str                # the head an observer noted just before the restore
+    restored_at: int          # the database's last index right after pg_restore
+    head_after_restart: str   # the board's head once the workers have replayed the journal
+    replay_seconds: float
+    continued: int            # ballots accepted after the restart
+    receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def restore_with_journal(st: Stack, after: list[str], then: list[str], *, clients: int = 4,
+                         say: Say = print) -> RestoreFigures:
+    """See the module docstring; ``after`` voters cast between the dump and the restore, ``then``
+    voters after the restart."""
+    dump = dump_database(st, st.work / "respaldo-1.dump")
+    dumped_at = _db_board(st)[0]
+    before = load(st, after, clients=clients, say=lambda _: None)
+    noted = board_head(st)
+    restore_database(st, dump)
+    restored_at = _db_board(st)[0]
+    t0 = time.monotonic()
+    st.gunicorn.start()  # each worker compares the database with the journal and replays
+    deadline = t0 + 120
+    while (head := board_head(st)) != noted:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the board did not reach the noted head after the restore (at {head})")
+        time.sleep(0.2)
+    replay_seconds = time.monotonic() - t0
+    later = load(st, then, clients=clients, say=lambda _: None)
+    figures = RestoreFigures(dumped_at, len(before.receipts), noted, restored_at, head, replay_seconds,
+                             len(later.receipts), before.receipts + later.receipts)
+    say(f"  restauración con diario: respaldo en el evento {dumped_at}; {figures.after_dump} boletas después; "
+        f"la base restaurada quedó en el evento {restored_at}; al reiniciar, el diario repuso el tablero hasta la "
+        f"cabeza anotada en {replay_seconds:.1f} s; {figures.continued} boletas más después")
+    return figures
+
+
+@dataclass
+class LossFigures:
+    after_dump: int
+    noted: str
+    refused_status: int        # a ballot posted after the restart, before anything is resolved
+    refused_code: str
+    missing: list[str]         # noted heads not on the restored board (``diario comprobar``)
+    rebuild_refused: str       # the rebuild's refusal without a statement of the loss
+    incident_index: int        # the published incident once the loss is stated
+    continued: int             # ballots accepted after that (the lost voters may vote again)
+    lost_receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    receipts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def restore_without_journal(st: Stack, after: list[str], then: list[str], *, clients: int = 4,
+                            say: Say = print) -> LossFigures:
+    """See the module docstring; ``after`` voters' ballots are lost; ``then`` voters cast once the
+    operator has stated the loss, and the ``after`` voters vote again."""
+    from sivei_server.election import ElectionError
+    from sivei_server.recovery import check, rebuild
+
+    dump = dump_database(st, st.work / "respaldo-2.dump")
+    lost = load(st, after, clients=clients, say=lambda _: None)
+    noted = board_head(st)
+    restore_database(st, dump)
+    journal = st.config.journal_path
+    journal.rename(journal.with_name("diario-del-disco-perdido.jsonl"))  # the journal's disk is gone too
+    st.gunicorn.start()
+    vid = then[0]
+    c = login(st, vid)
+    status, answer = _post(c, "/api/votar", st.kit.ballot(vid), st.kit.cast_headers(vid))
+    code = answer.get("error", "") if isinstance(answer, dict) else ""
+    _, missing = check(st.engine, st.config, [noted])
+    refused = ""
+    try:
+        rebuild(st.engine, st.config, [noted])
+    except ElectionError as exc:
+        refused = exc.code
+    done = rebuild(st.engine, st.config, [noted], "Restauración de la base de datos sin su diario: se perdieron "
+                   "las boletas posteriores al respaldo. Quien tenga un recibo que no aparezca, vote de nuevo.")
+    later = load(st, [*then, *after], clients=clients, say=lambda _: None)
+    figures = LossFigures(len(lost.receipts), noted, status, code, missing, refused, done.incident_index,
+                          len(later.receipts), lost.receipts, later.receipts)
+    say(f"  restauración sin diario: {figures.after_dump} boletas tras el respaldo se perdieron; al reiniciar, la "
+        f"votación quedó detenida (HTTP {status} {code}); cabeza anotada ausente del tablero: {bool(missing)}; "
+        f"reconstrucción sin declarar la pérdida: rechazada ({refused}); con la declaración, incidente "
+        f"{done.incident_index} en el tablero; {figures.continued} boletas después (quienes perdieron la suya "
+        "votaron de nuevo)")
+    return figures
 
 
 # -- checks ----------------------------------------------------------------------------------------------------
@@ -498,11 +703,15 @@ class Invariants:
     missing: list[int]
     verified: bool
     problems: list[str]
+    lost_detected: dict[str, int] = field(default_factory=dict)
 
 
 def invariants(st: Stack, receipts: list[dict[str, Any]], *, noted_heads: tuple[str, ...] = (),
-               verify: bool = True) -> Invariants:
-    """See the module docstring. ``verify`` needs a sealed board."""
+               verify: bool = True, lost_receipts: Sequence[dict[str, Any]] = (),
+               lost_heads: tuple[str, ...] = ()) -> Invariants:
+    """See the module docstring. ``verify`` needs a sealed board. ``lost_receipts`` and ``lost_heads``
+    (a restore that lost ballots) are checked apart: ``lost_detected`` counts the problems the
+    verifier reports on them (each must fail)."""
     from sivei_server.election import check_chain, export_closed_record, loaded
 
     with session_scope(st.engine) as s:
@@ -519,50 +728,87 @@ def invariants(st: Stack, receipts: list[dict[str, Any]], *, noted_heads: tuple[
                if board.get(r["index"]) != r["head"] or hashes.get(r["index"]) != r["ballot_hash"]]
     problems: list[str] = []
     ok = True
+    lost: dict[str, int] = {}
     if verify:
-        archive = export_closed_record(st.engine, st.config, None)
-        closed = st.config.data_dir / "registro-cerrado"
-        del archive
-        full = complete_record(st.kit, closed, st.work / "registro-completo", [1, 2])
-        paths = []
-        rdir = st.work / "recibos"
-        rdir.mkdir(exist_ok=True)
-        for i, r in enumerate(receipts):
-            p = rdir / f"recibo-{i:05d}.json"
-            p.write_text(json.dumps(r), encoding="utf-8")
-            paths.append(p)
-        report = verify_record(full, VerifyOptions(allow_test_group=True, receipts=tuple(paths),
-                                                   expect_heads=noted_heads, jobs=1))
+        export_closed_record(st.engine, st.config, None)
+        full = complete_record(st.kit, st.config.data_dir / "registro-cerrado", st.work / "registro-completo", [1, 2])
+        report = _verify(st, full, receipts, noted_heads, "recibos")
         ok = report.ok
         problems = [f"{p.check}: {p.location}: {p.message}" for p in report.problems[:20]]
-    return Invariants(len(receipts), rows, events, voted, rows - distinct, missing, ok, problems)
+        if lost_receipts or lost_heads:
+            lost = _verify(st, full, list(lost_receipts), lost_heads, "recibos-perdidos").failed_checks()
+    return Invariants(len(receipts), rows, events, voted, rows - distinct, missing, ok, problems, lost)
+
+
+def _verify(st: Stack, record: Path, receipts: list[dict[str, Any]], heads: tuple[str, ...],
+            folder: str) -> Any:
+    """``sivei verificar RECORD --receipt … --expect-head …`` (the library's verifier)."""
+    rdir = st.work / folder
+    rdir.mkdir(exist_ok=True)
+    paths = []
+    for i, r in enumerate(receipts):
+        p = rdir / f"recibo-{i:05d}.json"
+        p.write_text(json.dumps(r), encoding="utf-8")
+        paths.append(p)
+    return verify_record(record, VerifyOptions(allow_test_group=True, receipts=tuple(paths), expect_heads=heads,
+                                               jobs=1))
 
 
 # -- the command ----------------------------------------------------------------------------------------------
 
 def full_run(admin_url: str, *, voters: int = 1000, clients: int = 32, rush: int = 300, late: int = 50,
+             per_second: float = 25.0, faults: int = 300, restored: int = 100, only_throughput: bool = False,
              say: Say = print) -> dict[str, Any]:
-    """The full-size suite (``sivei servidor prueba-carga``): load with a worker and the master killed,
-    then the closing rush, then the invariants and the verifier; attacks; hostile input."""
+    """The full-size suite (``sivei servidor prueba-carga``): ``voters`` in a session at once casting
+    at ``per_second``; ``faults`` voters logging in and casting while a worker and then the master are
+    killed; slow and oversized uploads; a database restore with and without the board journal
+    (``restored`` ballots after each backup); the closing rush (``rush`` on time, ``late`` after);
+    the invariants and the verifier; hostile input. ``only_throughput``: the first part alone."""
     out: dict[str, Any] = {}
-    total = voters + rush + late + 1
-    # The close instant leaves time to log in and cast the load, then the rush.
-    closes_in = 120 + voters * 0.25 + (rush + late) * 0.15
+    lost_n = max(1, restored // 3)
+    groups = {"crowd": voters, "faults": faults, "after": restored, "then": restored // 2, "lost": lost_n,
+              "later": lost_n, "rush": rush, "late": late + 1}
+    total = sum(groups.values())
+    # The close instant leaves time for everything before the rush (measured on 2 cores, with room).
+    closes_in = 150 + voters * 0.12 + voters / per_second + faults * 0.25 + restored * 1.0 + (rush + late) * 0.15
     with stack(admin_url, total, closes_in=closes_in, grace=60.0, argon2=(2, 19456, 1), say=say) as st:
         ids = [v.voter_id for v in st.kit.roll]
         random.Random(7).shuffle(ids)  # noqa: S311 - test order
-        crowd, rushers, latecomers = ids[:voters], ids[voters:voters + rush], ids[voters + rush:]
-        figures = load(st, crowd, clients=clients, kill_worker_after=voters // 3,
-                       kill_master_after=2 * voters // 3, say=say)
-        out["load"] = {k: v for k, v in dataclasses.asdict(figures).items() if k != "receipts"}
+        part: dict[str, list[str]] = {}
+        k = 0
+        for name, n in groups.items():
+            part[name], k = ids[k:k + n], k + n
+        say(f"  elección abierta: {total} votantes en el padrón; cierre en {closes_in:.0f} s")
+        rate = sustained(st, part["crowd"], per_second=per_second, clients=clients, say=say)
+        out["throughput"] = {k: v for k, v in dataclasses.asdict(rate).items() if k != "receipts"}
+        out["throughput"]["goal_met"] = rate.casts_per_second >= 20 and rate.p95 <= 1.0 and rate.server_errors == 0
+        if only_throughput:
+            return out
+        figures = load(st, part["faults"], clients=clients, kill_worker_after=faults // 3,
+                       kill_master_after=2 * faults // 3, say=say)
+        out["faults"] = {k: v for k, v in dataclasses.asdict(figures).items() if k != "receipts"}
         out["attacks"] = dataclasses.asdict(slow_and_oversized(st))
-        noted = Client(st.base).json("GET", "/api/tablero")["head"]
-        rush_figures = closing_rush(st, rushers, latecomers, say=say)
+        noted = [board_head(st)]
+        kept = rate.receipts + figures.receipts
+        restore = restore_with_journal(st, part["after"], part["then"], clients=8, say=say)
+        out["restore_with_journal"] = {k: v for k, v in dataclasses.asdict(restore).items() if k != "receipts"}
+        kept += restore.receipts
+        noted.append(restore.noted)
+        loss = restore_without_journal(st, part["lost"], part["later"], clients=8, say=say)
+        out["restore_without_journal"] = {k: v for k, v in dataclasses.asdict(loss).items()
+                                          if k not in ("receipts", "lost_receipts")}
+        kept += loss.receipts
+        noted.append(board_head(st))
+        rush_figures = closing_rush(st, part["rush"], part["late"], say=say)
         out["rush"] = {k: v for k, v in dataclasses.asdict(rush_figures).items() if k != "receipts"}
-        inv = invariants(st, figures.receipts + rush_figures.receipts, noted_heads=(noted,))
+        kept += rush_figures.receipts
+        inv = invariants(st, kept, noted_heads=tuple(noted), lost_receipts=loss.lost_receipts,
+                         lost_heads=(loss.noted,))
         out["invariants"] = dataclasses.asdict(inv)
-        say(f"  invariantes: {inv.receipts} recibos, {inv.rows} filas, {inv.events} eventos, {inv.voted} votaron, "
-            f"{inv.duplicates} duplicadas, {len(inv.missing)} perdidas; verificación: {inv.verified}")
+        out["invariants"]["replayed_voters_unmarked"] = restore.after_dump
+        say(f"  invariantes: {inv.receipts} recibos, {inv.rows} filas, {inv.events} eventos, {inv.voted} votaron "
+            f"({restore.after_dump} repuestos sin marca), {inv.duplicates} duplicadas, {len(inv.missing)} perdidas; "
+            f"verificación: {inv.verified}; pérdida declarada detectada: {inv.lost_detected}")
     out["fuzz"] = fuzz_run(admin_url, say=say)
     return out
 
@@ -577,17 +823,27 @@ def fuzz_run(admin_url: str, *, examples: int = 300, say: Say = print) -> dict[s
     return figures
 
 
-def run_command(admin_url: str, voters: int, clients: int, rush: int, late: int, output: Path | None) -> int:
+def run_command(admin_url: str, voters: int, clients: int, rush: int, late: int, output: Path | None,
+                per_second: float = 25.0, only_throughput: bool = False) -> int:
     started = time.monotonic()
-    result = full_run(admin_url, voters=voters, clients=clients, rush=rush, late=late)
+    result = full_run(admin_url, voters=voters, clients=clients, rush=rush, late=late, per_second=per_second,
+                      only_throughput=only_throughput)
     result["seconds"] = round(time.monotonic() - started, 1)
     text = json.dumps(result, indent=1, default=str)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     print(text)
-    inv = result["invariants"]
+    if only_throughput:
+        return 0 if result["throughput"]["server_errors"] == 0 else 1
+    inv, rush_, loss = result["invariants"], result["rush"], result["restore_without_journal"]
     good = (inv["verified"] and not inv["missing"] and inv["duplicates"] == 0
-            and inv["rows"] == inv["events"] == inv["voted"] and result["fuzz"]["5xx"] == 0
-            and result["rush"]["on_time_accepted"] == result["rush"]["on_time_sent"])
+            and inv["rows"] == inv["events"] == inv["voted"] + inv["replayed_voters_unmarked"]
+            and inv["lost_detected"].get("receipt.chain") == loss["after_dump"]
+            and inv["lost_detected"].get("board.expected-head") == 1
+            and result["restore_with_journal"]["head_after_restart"] == result["restore_with_journal"]["noted"]
+            and loss["refused_status"] == 503 and loss["rebuild_refused"] == "perdida"
+            and result["fuzz"]["5xx"] == 0 and result["fuzz"]["stored_invalid"] == 0
+            and rush_["on_time_accepted"] == rush_["on_time_sent"] and rush_["late_refused"] == rush_["late_sent"]
+            and rush_["forged_refused"])
     return 0 if good else 1
 

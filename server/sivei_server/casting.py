@@ -7,7 +7,8 @@
    in ``late_ballots`` and nothing else kept.
 2. Size cap from the voter's ballot style (the exact compact size of a valid ballot of that style
    plus ``ballot_size_margin``), before reading or parsing anything (the view).
-3. Strict JSON parse (no duplicate keys, no NaN) and the library's strict ballot parse.
+3. Strict JSON parse (no duplicate keys, no NaN) and the library's strict ballot parse (ranges;
+   the membership of α and β is tested in step 5, in one batch with the proofs).
    The credential token (header ``X-Credential-Token``): the authority's signature binding the
    ballot's public credential to the logged-in voter, or 403 — a credential taken from another
    voter's letter is refused (``check_credential_token``). The token is checked, never stored.
@@ -23,7 +24,9 @@
    IMMEDIATE``) and the state and close rule re-checked under the lock; the board event; the ballot
    row with its receipt (signed here, so every retry gets the same bytes); all its α rows in one
    statement (UNIQUE ``alpha_key``); the head advanced; the session marked as the one that cast it.
-   UNIQUE constraints catch a reused credential, ballot or α (then the conflict is named).
+   UNIQUE constraints catch a reused credential, ballot or α (then the conflict is named). Last,
+   still under the lock, the event goes to the board journal (fsync'd); after the commit it is
+   confirmed there, and only then is the receipt handed out (``sivei_server.journal``).
 
 The ballot row has no voter, session or address; the voter row only ``voted`` and ``voted_on``;
 the session row (which ends within 30 minutes) the hash of the ballot it cast, for step 4.
@@ -43,15 +46,15 @@ from sqlalchemy.exc import IntegrityError
 
 from sivei.ballot.board import EVENT_BALLOT, alpha_key, event_hash
 from sivei.ballot.credential_tokens import parse_token_hex, verify_token
-from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot
+from sivei.ballot.encrypt import EncryptedBallot, UncheckedBallot, encrypt_ballot, parse_unchecked_ballot
 from sivei.ballot.validate import validate_ballot
 from sivei.crypto.fingerprint import fingerprint
-from sivei.errors import SiveiError
+from sivei.errors import GroupMembershipError, SiveiError
 from sivei.record.receipts import Receipt
 from sivei_server import consulates, measure
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
-from sivei_server.election import ElectionError, LoadedElection, utc_text
+from sivei_server.election import ElectionError, LoadedElection, journal_confirm, journal_event, utc_text
 from sivei_server.models import (
     STATE_OPEN,
     BallotAlpha,
@@ -137,17 +140,22 @@ def _no_constants(name: str) -> Any:
     raise ValueError(name)
 
 
-def parse_ballot(election: LoadedElection, body: bytes) -> EncryptedBallot:
+def parse_ballot(election: LoadedElection, body: bytes) -> UncheckedBallot:
+    """The strict parse, every value range-checked; the membership of α and β is tested with the
+    proofs, in one batch, by ``validate_ballot``."""
     try:
         obj = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ElectionError(400, "boleta-malformada", "La boleta no es JSON válido.",
                             "The ballot is not valid JSON.") from exc
     try:
-        with measure.crypto():  # group membership of every element
-            return EncryptedBallot.from_json(election.ctx.group, obj, "boleta")
+        return parse_unchecked_ballot(election.ctx.group, obj, "boleta")
     except SiveiError as exc:
-        raise ElectionError(400, "boleta-malformada", f"Boleta malformada: {exc}", f"Malformed ballot: {exc}") from exc
+        raise _malformed(exc) from exc
+
+
+def _malformed(exc: SiveiError) -> ElectionError:
+    return ElectionError(400, "boleta-malformada", f"Boleta malformada: {exc}", f"Malformed ballot: {exc}")
 
 
 @dataclass(frozen=True)
@@ -217,9 +225,10 @@ def voter_style(election: LoadedElection, entity: str) -> str:
                             "Your entity has no ballot in this election.") from exc
 
 
-def _retry(engine: Engine, caster: Caster, ballot_hash: str) -> CastResult:
+def _retry(engine: Engine, config: ServerConfig, caster: Caster, ballot_hash: str) -> CastResult:
     """A voter who has cast sends a ballot again: the stored receipt if this session cast this very
-    ballot (a lost answer); otherwise 409."""
+    ballot (a lost answer); otherwise 409. The event is confirmed in the board journal again first
+    (the first answer may have been lost before its confirmation was written)."""
     with session_scope(engine) as s:
         if caster.kiosk is not None:
             mine = s.scalar(select(KioskSession.cast_ballot).where(KioskSession.id == caster.kiosk.session_id))
@@ -230,7 +239,9 @@ def _retry(engine: Engine, caster: Caster, ballot_hash: str) -> CastResult:
     if stored is None:
         raise ElectionError(409, "ya-voto", "Usted ya votó; sólo se permite un voto.",
                             "You have already voted; only one vote is allowed.")
-    return CastResult(200, dict(json.loads(stored)))
+    receipt = dict(json.loads(stored))
+    journal_confirm(config, int(receipt["index"]), str(receipt["head"]))
+    return CastResult(200, receipt)
 
 
 def check_credential_token(election: LoadedElection, voter_id: str, credential: bytes, token: str | None) -> None:
@@ -286,17 +297,20 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
          received_at: datetime, token: str | None) -> CastResult:
     """Steps 3–7 above (the caller did the window check, the session and the size cap)."""
     ctx = election.ctx
-    ballot = parse_ballot(election, body)
+    received = parse_ballot(election, body)
+    ballot = received.unchecked  # its α and β are members only once validate_ballot says so, below
     with measure.crypto():
         _check_binding(election, caster, ballot.credential, token)
     with measure.crypto():
         b_hash = ballot.ballot_hash(ctx)
     if caster.voted:
-        return _retry(engine, caster, b_hash.hex())
+        return _retry(engine, config, caster, b_hash.hex())
     _check_voter(engine, election, caster, ballot, b_hash)
     try:
-        with measure.crypto():
-            validate_ballot(ctx, ballot, election.credential_list.style_of(ballot.credential))
+        with measure.crypto():  # membership of every α and β and every proof, in one batch
+            ballot = validate_ballot(ctx, received, election.credential_list.style_of(ballot.credential))
+    except GroupMembershipError as exc:
+        raise _malformed(exc) from exc
     except SiveiError as exc:
         raise ElectionError(422, "boleta-invalida", f"Boleta no válida: {exc}", f"Invalid ballot: {exc}") from exc
     keys = [alpha_key(sel.ciphertext.alpha).to_bytes(32, "big") for c in ballot.contests for sel in c.selections]
@@ -343,8 +357,11 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
             if caster.kiosk is None:
                 s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
                           .values(cast_ballot=b_hash.hex()))
+            journal_event(config, index, EVENT_BALLOT, head, new_head.hex(), received_at, ballot_json=ballot_json,
+                          receipt_json=receipt_json)
+        journal_confirm(config, index, new_head.hex())
     except _VotedMeanwhileError:
-        return _retry(engine, caster, b_hash.hex())
+        return _retry(engine, config, caster, b_hash.hex())
     except _ClosedMeanwhileError:
         in_queue = window.on_time(received_at, caster.session_started)
         raise late(engine, received_at, caster.sender, LATE_IN_QUEUE if in_queue else LATE_AFTER_CLOSE) from None

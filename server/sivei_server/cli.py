@@ -204,8 +204,47 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     load.add_argument("--clientes", "--clients", dest="clients", type=int, default=32)
     load.add_argument("--cierre", "--rush", dest="rush", type=int, default=300)
     load.add_argument("--tardios", "--late", dest="late", type=int, default=50)
+    load.add_argument("--ritmo", "--rate", dest="rate", type=float, default=25.0,
+                      help=tr("votos por segundo ofrecidos por los votantes en sesión (por omisión 25)",
+                              "casts per second offered by the voters in session (default 25)"))
+    load.add_argument("--solo-ritmo", "--throughput-only", dest="only_throughput", action="store_true",
+                      help=tr("sólo la medición del ritmo sostenido", "only the sustained-rate measurement"))
     load.add_argument("--salida", "--output", dest="output", help=tr("JSON con las cifras", "JSON with the figures"))
     load.set_defaults(func=run_load_test)
+
+    journal = ssub.add_parser("diario", aliases=["journal"],
+                              help=tr("diario del tablero: comprobar, reponer tras una restauración, reconstruir",
+                                      "board journal: check, replay after a restore, rebuild"))
+    jsub = journal.add_subparsers(dest="journal_command", metavar=tr("ACCIÓN", "ACTION"))
+    j_check = jsub.add_parser("comprobar", aliases=["check"],
+                              help=tr("comparar la base de datos con el diario y las cabezas anotadas",
+                                      "compare the database with the journal and the noted heads"))
+    j_replay = jsub.add_parser("reponer", aliases=["replay"],
+                               help=tr("reponer en la base de datos los eventos que sólo tiene el diario",
+                                       "replay into the database the events only the journal holds"))
+    j_rebuild = jsub.add_parser("reconstruir", aliases=["rebuild"],
+                                help=tr("escribir de nuevo el diario desde la base de datos (diario perdido)",
+                                        "write the journal again from the database (journal lost)"))
+    for jp in (j_check, j_replay, j_rebuild):
+        _common(jp)
+        jp.add_argument("--diario", "--journal", dest="journal",
+                        help=tr("el diario (o SIVEI_BOARD_JOURNAL)", "the journal (or SIVEI_BOARD_JOURNAL)"))
+    for jp in (j_check, j_rebuild):
+        jp.add_argument("--cabeza-observada", "--noted-head", dest="noted", action="append", default=[],
+                        metavar="CABEZA", help=tr("cabeza del tablero anotada por un observador (se repite)",
+                                                  "a board head an observer noted (repeatable)"))
+    j_rebuild.add_argument("--aceptar-perdida", "--accept-loss", dest="loss", metavar="DECLARACION",
+                           help=tr("declaración de la pérdida, que se publica en el tablero",
+                                   "statement of the loss, published on the board"))
+    j_check.set_defaults(func=run_journal_check)
+    j_replay.set_defaults(func=run_journal_replay)
+    j_rebuild.set_defaults(func=run_journal_rebuild)
+
+    def _journal_help(_args: argparse.Namespace) -> int:
+        journal.print_help(sys.stdout)
+        return 2
+
+    journal.set_defaults(func=_journal_help)
 
     def _help(_args: argparse.Namespace) -> int:
         p.print_help(sys.stdout)
@@ -304,7 +343,7 @@ def run_load_test(args: argparse.Namespace) -> int:
     from sivei_server.carga import run_command
 
     return run_command(args.database_url, args.voters, args.clients, args.rush, args.late,
-                       Path(args.output) if args.output else None)
+                       Path(args.output) if args.output else None, args.rate, args.only_throughput)
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -317,4 +356,59 @@ def run_bench(args: argparse.Namespace) -> int:
     result = bench_casting(group, args.voters, database_url=args.database_url, workers=args.workers,
                            clients=args.clients)
     print(json.dumps(result, indent=1))
+    return 0
+
+
+def _journal_config(args: argparse.Namespace) -> ServerConfig:
+    from pathlib import Path
+
+    overrides: dict[str, Any] = {}
+    if args.journal:
+        overrides["board_journal"] = Path(args.journal)
+    return _config(args, **overrides)
+
+
+def run_journal_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the database and the journal agree and every noted head is on the board."""
+    import json
+
+    from sivei_server.db import make_engine
+    from sivei_server.recovery import AL_DIA, check
+
+    cfg = _journal_config(args)
+    st, missing = check(make_engine(cfg), cfg, args.noted)
+    print(json.dumps({**st.to_json(), "journal": str(cfg.journal_path), "noted_heads_missing": missing},
+                     indent=1, ensure_ascii=False))
+    print(st.message, file=sys.stderr)
+    for head in missing:
+        print(tr(f"PÉRDIDA: la cabeza anotada {head} no está en el tablero",
+                 f"LOSS: the noted head {head} is not on the board"), file=sys.stderr)
+    return 0 if st.state == AL_DIA and not missing else 1
+
+
+def run_journal_replay(args: argparse.Namespace) -> int:
+    from sivei_server.db import make_engine
+    from sivei_server.recovery import replay
+
+    cfg = _journal_config(args)
+    n = replay(make_engine(cfg), cfg)
+    print(tr(f"{n} eventos repuestos desde el diario.", f"{n} events replayed from the journal."))
+    return 0
+
+
+def run_journal_rebuild(args: argparse.Namespace) -> int:
+    from sivei_server.db import make_engine
+    from sivei_server.recovery import rebuild
+
+    cfg = _journal_config(args)
+    done = rebuild(make_engine(cfg), cfg, args.noted, args.loss)
+    print(tr(f"Diario reconstruido ({done.events} eventos); incidente {done.incident_index} en el tablero, cabeza "
+             f"{done.head}.", f"Journal rebuilt ({done.events} events); incident {done.incident_index} on the board, "
+             f"head {done.head}."))
+    if done.set_aside:
+        print(tr(f"El diario anterior quedó en {done.set_aside}.",
+                 f"The previous journal was kept as {done.set_aside}."))
+    for head in done.missing:
+        print(tr(f"PÉRDIDA declarada: la cabeza anotada {head} no está en el tablero",
+                 f"Declared LOSS: the noted head {head} is not on the board"))
     return 0

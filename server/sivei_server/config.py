@@ -25,6 +25,10 @@ Environment variables (all optional):
 * ``SIVEI_SECRETS_KEY_FILE`` / ``SIVEI_SECRETS_KEY`` — the key that encrypts TOTP seeds and keys the
   SMS-code MACs (``sivei_server.secrets_key``): a file (default ``<data>/llave-secretos.key``) or 64
   hex digits in the environment. Never in the database or its backups.
+* ``SIVEI_BOARD_JOURNAL`` — the board journal (``sivei_server.journal``): an append-only file with
+  every board event, on storage apart from the database and its backups (another disk, ideally
+  mirrored elsewhere), which a restored database is compared with and replayed from. Default
+  ``<data>/diario-tablero.jsonl``; required in production.
 * ``SIVEI_MEDIR`` — ``1`` adds a ``Server-Timing`` header with the request's CPU split (``sivei
   servidor medir``). Refused in production (it tells timings to clients).
 """
@@ -87,6 +91,8 @@ class ServerConfig:
     public_url: str | None = None
     # Add Server-Timing (CPU split per request) for ``sivei servidor medir``; refused in production.
     measure: bool = False
+    # The board journal (outside the database and its backups); default ``<data_dir>/diario-tablero.jsonl``.
+    board_journal: Path | None = None
     # The voters' help desk, shown on the home page (SIVEI_AYUDA_TELEFONO, SIVEI_AYUDA_CORREO,
     # SIVEI_AYUDA_HORARIO).
     help_phone: str | None = None
@@ -111,6 +117,11 @@ class ServerConfig:
         if self.production and not self.proxy_addresses:
             raise ConfigError(tr("en producción el servidor va detrás de nginx: indique su dirección en SIVEI_PROXY",
                                  "in production the server runs behind nginx: give its address in SIVEI_PROXY"))
+        if self.production and self.board_journal is None:
+            raise ConfigError(tr("en producción falta SIVEI_BOARD_JOURNAL: el diario del tablero, en un disco aparte "
+                                 "de la base de datos y de sus respaldos",
+                                 "production needs SIVEI_BOARD_JOURNAL: the board journal, on storage apart from the "
+                                 "database and its backups"))
         if self.production and self.measure:
             raise ConfigError(tr("la medición (SIVEI_MEDIR) no se permite en producción",
                                  "measuring (SIVEI_MEDIR) is refused in production"))
@@ -132,6 +143,12 @@ class ServerConfig:
                 url = "postgresql+psycopg://" + url[len("postgres://"):]
             return url
         return f"sqlite:///{(self.data_dir / 'sivei.db').resolve()}"
+
+    @property
+    def journal_path(self) -> Path:
+        from sivei_server.journal import JOURNAL_NAME
+
+        return self.board_journal or self.data_dir / JOURNAL_NAME
 
     @property
     def is_sqlite(self) -> bool:
@@ -167,6 +184,8 @@ class ServerConfig:
         if env.get("SIVEI_PROXY"):
             values["proxy_addresses"] = tuple(a.strip() for a in env["SIVEI_PROXY"].split(",") if a.strip())
             values.setdefault("trusted_proxies", 1)
+        if env.get("SIVEI_BOARD_JOURNAL"):
+            values["board_journal"] = Path(env["SIVEI_BOARD_JOURNAL"])
         values["measure"] = _flag(env.get("SIVEI_MEDIR"), False)
         for name, var in (("help_phone", "SIVEI_AYUDA_TELEFONO"), ("help_email", "SIVEI_AYUDA_CORREO"),
                           ("help_hours", "SIVEI_AYUDA_HORARIO")):

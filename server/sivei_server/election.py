@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import shutil
 import tarfile
 import tempfile
@@ -57,6 +58,7 @@ from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import OPENING, SignedAct, guardian_keys_by_name, opening_act
+from sivei.record.board_file import board_heads
 from sivei.record.ceremony_io import parse_ceremony
 from sivei.record.report import VerificationReport
 from sivei.record.verify import VerifyOptions, verify_record
@@ -64,6 +66,7 @@ from sivei.record.writer import write_closed_record
 from sivei.tally.aggregate import aggregate
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
+from sivei_server.journal import JournalMismatchError, event_line, journal_at
 from sivei_server.models import (
     STATE_CLOSED,
     STATE_NEW,
@@ -94,6 +97,7 @@ CLOSED_DIR = "registro-cerrado"
 IMPORTED_DIR = "registro-importado"
 PUBLISHED_DIR = "registro-publicado"
 PUBLISHED_ARCHIVE = "registro-publicado.tar.gz"
+LOG = logging.getLogger("sivei_server.tablero")
 
 
 class ElectionError(SiveiError):
@@ -418,11 +422,14 @@ def open_election(engine: Engine, config: ServerConfig, operator_id: int | None)
         if head.hex() != election.opening.body["genesis_head"]:
             raise ElectionError(500, "genesis", "La cabeza inicial no corresponde al acta.",
                                 "The genesis head does not match the act.")
-        s.add(BoardEventRow(index=0, type=EVENT_OPEN, payload_json=canonical_json({}).decode(), head=head.hex(),
-                            at=utcnow()))
+        at = utcnow()
+        s.add(BoardEventRow(index=0, type=EVENT_OPEN, payload_json=canonical_json({}).decode(), head=head.hex(), at=at))
         s.add(ChainHead(id=1, next_index=1, head=head.hex(), cast_count=0, closed=False))
-        row.state, row.opened_at, row.updated_at = STATE_OPEN, utcnow(), utcnow()
+        row.state, row.opened_at, row.updated_at = STATE_OPEN, at, at
         audit(s, operator_id, "election.open", head.hex())
+        s.flush()
+        journal_event(config, 0, EVENT_OPEN, GENESIS_PREVIOUS.hex(), head.hex(), at, payload={})
+    journal_confirm(config, 0, head.hex())
     return BoardEvent(0, EVENT_OPEN, head, payload={})
 
 
@@ -440,15 +447,61 @@ def lock_head(s: Session) -> ChainHead:
     return head
 
 
-def append_event(s: Session, ctx: ElectionContext, head: ChainHead, type_: str, p_hash: bytes,
-                 payload: Mapping[str, Any] | None, at: datetime) -> BoardEventRow:
+def append_event(s: Session, config: ServerConfig, ctx: ElectionContext, head: ChainHead, type_: str,
+                 payload: Mapping[str, Any], at: datetime) -> BoardEventRow:
+    """An operator or close event, in the database and (last, just before the caller commits) in
+    the board journal; the caller confirms it in the journal after the commit."""
+    previous = head.head
+    row = event_row(s, ctx, head, type_, payload, at)
+    journal_event(config, row.index, type_, previous, row.head, at, payload=dict(payload))
+    return row
+
+
+def event_row(s: Session, ctx: ElectionContext, head: ChainHead, type_: str, payload: Mapping[str, Any],
+              at: datetime) -> BoardEventRow:
+    """An event with a payload appended to the database's board (flushed), the head advanced."""
     index = head.next_index
-    new_head = event_hash(ctx.election_hash, bytes.fromhex(head.head), index, type_, p_hash)
+    new_head = event_hash(ctx.election_hash, bytes.fromhex(head.head), index, type_, payload_hash(payload))
     row = BoardEventRow(index=index, type=type_, head=new_head.hex(), at=at,
-                        payload_json=canonical_json(dict(payload)).decode() if payload is not None else None)
+                        payload_json=canonical_json(dict(payload)).decode())
     s.add(row)
     head.next_index, head.head, head.updated_at = index + 1, new_head.hex(), at
+    s.flush()
     return row
+
+
+JOURNAL_REFUSAL = ("La votación está detenida: el tablero del servidor no coincide con su diario (¿se restauró la base "
+                   "de datos de un respaldo?). Intente más tarde.",
+                   "Voting is stopped: the server's board does not match its journal (was the database restored from "
+                   "a backup?). Try again later.")
+
+
+def journal_event(config: ServerConfig, index: int, type_: str, previous: str, head: str, at: datetime, *,
+                  payload: dict[str, Any] | None = None, ballot_json: str | None = None,
+                  receipt_json: str | None = None) -> None:
+    """Write an event to the board journal (``sivei_server.journal``) under the chain lock, before
+    its transaction commits. A journal that does not continue from the database's head stops the
+    board (503) and says so loudly: the database may have been restored from an older backup."""
+    try:
+        journal_at(config.journal_path).append_event(
+            index, previous, event_line(index, type_, previous, head, at, payload=payload, ballot_json=ballot_json,
+                                        receipt_json=receipt_json))
+    except JournalMismatchError as exc:
+        LOG.critical("TABLERO DETENIDO: %s. Ejecute «sivei servidor diario comprobar».", exc.es)
+        raise ElectionError(503, "tablero-diario", *JOURNAL_REFUSAL) from exc
+    except OSError as exc:
+        LOG.critical("TABLERO DETENIDO: no se puede escribir el diario del tablero %s: %s", config.journal_path, exc)
+        raise ElectionError(503, "tablero-diario", *JOURNAL_REFUSAL) from exc
+
+
+def journal_confirm(config: ServerConfig, index: int, head: str) -> None:
+    """After the commit, before any receipt is handed out: the event is confirmed in the journal."""
+    try:
+        journal_at(config.journal_path).confirm(index, head)
+    except OSError as exc:
+        LOG.critical("no se puede confirmar el evento %d en el diario del tablero %s: %s", index,
+                     config.journal_path, exc)
+        raise ElectionError(503, "tablero-diario", *JOURNAL_REFUSAL) from exc
 
 
 def operator_event(engine: Engine, config: ServerConfig, type_: str, description: str,
@@ -471,16 +524,15 @@ def operator_event(engine: Engine, config: ServerConfig, type_: str, description
             raise ElectionError(409, "estado", "La votación no está abierta.", "Voting is not open.")
         if type_ == "resume" and row.state != STATE_PAUSED:
             raise ElectionError(409, "estado", "La votación no está en pausa.", "Voting is not paused.")
-        payload = {"description": description}
-        event = append_event(s, election.ctx, head, type_, payload_hash(payload), payload, utcnow())
         if type_ == "pause":
             row.state = STATE_PAUSED
         elif type_ == "resume":
             row.state = STATE_OPEN
         row.updated_at = utcnow()
         audit(s, operator_id, f"election.{type_}", description)
-        s.flush()
-        return event
+        event = append_event(s, config, election.ctx, head, type_, {"description": description}, utcnow())
+    journal_confirm(config, event.index, event.head)
+    return event
 
 
 def sealing_instant(election: LoadedElection, config: ServerConfig) -> datetime:
@@ -526,13 +578,13 @@ def close_board(engine: Engine, config: ServerConfig, operator_id: int | None, *
         if head.closed:
             return s.scalars(select(BoardEventRow).where(BoardEventRow.type == EVENT_CLOSE)).one()
         late = s.scalar(select(func.count()).select_from(LateBallot)) or 0
-        payload = {"cast": head.cast_count, "late": int(late)}
-        event = append_event(s, election.ctx, head, EVENT_CLOSE, payload_hash(payload), payload, utcnow())
+        cast = head.cast_count
         head.closed = True
         row2.state, row2.closed_at, row2.updated_at = STATE_CLOSED, utcnow(), utcnow()
-        audit(s, operator_id, "election.close", f"{event.head} cast={head.cast_count} late={late}")
-        s.flush()
-        return event
+        event = append_event(s, config, election.ctx, head, EVENT_CLOSE, {"cast": cast, "late": int(late)}, utcnow())
+        audit(s, operator_id, "election.close", f"{event.head} cast={cast} late={late}")
+    journal_confirm(config, event.index, event.head)
+    return event
 
 
 def maybe_close(engine: Engine, config: ServerConfig) -> bool:
@@ -733,13 +785,9 @@ def import_record(engine: Engine, config: ServerConfig, archive: bytes, operator
     if theirs != election.opening.to_json():
         raise ElectionError(422, "registro-otra-eleccion", "El acta de inicio del registro no es la de esta elección.",
                             "The record's opening act is not this election's.")
-    heads: list[tuple[int, str]] = []
     try:
-        with (record / layout.BOARD).open(encoding="utf-8") as f:
-            for line in f:
-                obj = jsonstrict.loads(line)
-                heads.append((int(obj["index"]), str(obj["head"])))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        heads = board_heads(layout.RecordReader(record))
+    except SiveiError as exc:
         raise ElectionError(422, "registro", "El tablero del registro es ilegible.",
                             "The record's board is unreadable.") from exc
     if heads != our_board:

@@ -16,9 +16,10 @@ When a practice election or a drill is over (board closed; a drill may also have
 2. keeps a row in ``archived_elections`` with its id, kind, window, final head, counts and turnout
    aggregates (never a voter);
 3. empties the election tables (board, ballots, α, late ballots, sealed tokens, the election's files)
-   and clears every voter's ``voted`` flag and voter sessions, so the next election starts from an
-   empty board; the voters' accounts (login, password, second factor) stay — the practice is where
-   voters first use them — unless the operator also drops the roll (a drill with volunteers).
+   and clears every voter's ``voted`` flag and voter sessions, and sets its board journal aside, so
+   the next election starts from an empty board; the voters' accounts (login, password, second
+   factor) stay — the practice is where voters first use them — unless the operator also drops the
+   roll (a drill with volunteers).
 
 The real election is never archived or reset: its board is only ever closed, exported and published.
 """
@@ -37,6 +38,7 @@ from sivei_server import election as el
 from sivei_server import turnout
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
+from sivei_server.journal import journal_at
 from sivei_server.models import (
     STATE_CLOSED,
     STATE_PUBLISHED,
@@ -135,6 +137,10 @@ def archive_and_reset(engine: Engine, config: ServerConfig, operator_id: int | N
         else:
             s.execute(update(Voter).values(voted=False, voted_on=None))
         s.execute(delete(Election))
+        # Its board journal goes aside with it (before the commit: a journal left behind would be
+        # taken for the next board's); the next election starts an empty one.
+        journal = config.journal_path
+        journal_at(journal).set_aside(journal.with_name(f"{journal.name}.{number:02d}-{election_id}"))
         el.audit(s, operator_id, "election.archive",
                  f"{election_id}: {archived.cast_count} boletas; registro {name} sha256 {digest}; "
                  + (f"padrón eliminado ({voters} votantes)" if drop_roll else f"cuentas conservadas ({voters})"))

@@ -44,25 +44,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sivei.ballot.board import EVENT_CLOSE, BoardEvent, event_from_json
+from sivei.ballot.board import EVENT_CLOSE, BoardEvent
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credential_tokens import TOKEN_HEADER, SealedTokens, seal_tokens, unseal_token
 from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_credentials, synthetic_roll
 from sivei.ballot.credentials import credential_public_key as public_key_of
 from sivei.ballot.credentials import credential_seed as seed_of
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
-from sivei.ballot.in_person import with_consulates
+from sivei.ballot.in_person import InPersonDeclaration, with_consulates
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes, sample_manifest
 from sivei.crypto.ecdsa import Signer, SoftwareSigner
 from sivei.crypto.group import Group
-from sivei.drill import DrillGuardians, DrillKeys, count_board, in_process_ceremony, write_record
+from sivei.drill import BoardOnDisk, DrillGuardians, DrillKeys, count_tally, in_process_ceremony, write_record
 from sivei.election_kind import banner, derived_manifest
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct, opening_act
+from sivei.record.board_file import BoardFileWriter, iter_board
 from sivei.record.ceremony_io import ceremony_json
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.tally.aggregate import TallyAccumulator
+from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
 from sivei.tally.channels import CHANNELS_FILE, channel_cells, channel_results, channels_json, split_tally
 from sivei.tally.decrypt import combine_tally, decrypt_tally_share, guardian_name, parse_guardian_decryption
 
@@ -193,23 +194,36 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
                        signers, cards)
 
 
-def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:
-    events = []
-    for lineno, line in layout.RecordReader(record).iter_jsonl(layout.BOARD):
-        event, _ = event_from_json(ctx, layout.parse_json_line(layout.BOARD, lineno, line), f"board:{lineno}")
-        events.append(event)
-    return events
-
-
 def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present: Sequence[int]) -> Path:
     """The key-holders' part after the close (library drill phases): decrypt the server's closed
-    board with the ``present`` key-holders, sign the closing act, write the complete record."""
-    events = read_board(closed_record, kit.ctx)
-    if not events or events[-1].type != EVENT_CLOSE:
-        raise RuntimeError("the exported board is not closed")
-    counted = count_board(kit.ctx, events, kit.guardians, present)
-    full = write_record(output, kit.ctx, kit.guardians, kit.credential_list, events, counted, kit.opening,
-                        kit.constancia)
+    board with the ``present`` key-holders, sign the closing act, write the complete record.
+
+    The board is read once, streamed into a board file of the current record format beside the
+    output (moved into the record) while the tally is accumulated — and, with in-person voting, the
+    consulados channel's aggregates apart (``ctx.in_person``) — so no board is held in memory."""
+    ctx = kit.ctx
+    if kit.declaration_bytes is not None:
+        declaration = InPersonDeclaration.from_json(json.loads(kit.declaration_bytes))
+        ctx = replace(ctx, in_person=frozenset(declaration.channels()))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tablero-", dir=output.parent))
+    try:
+        board_path = staging / layout.board_name(layout.VERSION)
+        acc = TallyAccumulator(ctx)
+        last: BoardEvent | None = None
+        with BoardFileWriter(board_path, ctx) as board:
+            for _, event, _ in iter_board(layout.RecordReader(closed_record), ctx):
+                board.write(event)
+                if event.ballot is not None:
+                    acc.add(event.ballot)
+                last = event
+        if last is None or last.type != EVENT_CLOSE:
+            raise RuntimeError("the exported board is not closed")
+        counted = count_tally(ctx, acc.result(), kit.guardians, present)
+        full = write_record(output, ctx, kit.guardians, kit.credential_list, BoardOnDisk(board_path, last), counted,
+                            kit.opening, kit.constancia)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     # The consulates' files the server put in the closed record (the declaration, the signed logs), and
     # the results per channel where the 30-ballot rule allows them (docs/protocol.md §20.5).
     from sivei_server.consulates import RECORD_DIR, add_record_files
@@ -217,29 +231,20 @@ def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present
     folder = closed_record / RECORD_DIR
     if folder.is_dir():
         files = {f"{RECORD_DIR}/{p.name}": p.read_bytes() for p in sorted(folder.iterdir())}
-        if kit.declaration_bytes is not None:
+        consulados = acc.channel_result()
+        if consulados is not None:
             files[f"{RECORD_DIR}/{CHANNELS_FILE}"] = json.dumps(
-                count_channels(kit, events, present, counted.counts), indent=1).encode()
+                count_channels(kit, ctx, counted.tally, consulados, present, counted.counts), indent=1).encode()
         add_record_files(full, files)
     return full
 
 
-def count_channels(kit: ElectionKit, events: Sequence[BoardEvent], present: Sequence[int],
-                   counts: Mapping[tuple[str, str], Sequence[int]]) -> dict[str, Any]:
-    """The key-holders' part for the results per channel: the in-person ballots' aggregates, the cells
-    the rule lets be split, their decryption by the ``present`` key-holders (``canales.json``)."""
-    from sivei.ballot.in_person import InPersonDeclaration
-
-    assert kit.declaration_bytes is not None
-    declaration = InPersonDeclaration.from_json(json.loads(kit.declaration_bytes))
-    ctx = replace(kit.ctx, in_person=frozenset(declaration.channels()))
-    acc = TallyAccumulator(ctx)
-    for e in events:
-        if e.ballot is not None:
-            acc.add(e.ballot)
-    consulados = acc.channel_result()
-    assert consulados is not None
-    cells = channel_cells(acc.result(), consulados)
+def count_channels(kit: ElectionKit, ctx: ElectionContext, combined: EncryptedTally, consulados: EncryptedTally,
+                   present: Sequence[int], counts: Mapping[tuple[str, str], Sequence[int]]) -> dict[str, Any]:
+    """The key-holders' part for the results per channel: from the combined and the in-person
+    ballots' aggregates, the cells the rule lets be split, their decryption by the ``present``
+    key-holders (``canales.json``)."""
+    cells = channel_cells(combined, consulados)
     split = split_tally(consulados, cells)
     if not split.entries:
         return channels_json(ctx, cells)
@@ -249,9 +254,9 @@ def count_channels(kit: ElectionKit, events: Sequence[BoardEvent], present: Sequ
                                      guardian_key=guardians.guardian_keys[i - 1], signer=guardians.signers[i - 1],
                                      ceremony_id=decryption_id) for i in present]
     decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
-    combined = combine_tally(ctx, split, decryptions, n=guardians.n, t=guardians.t)
-    return channels_json(ctx, cells, split, decryption_id=decryption_id, decryption=combined, envelopes=envelopes,
-                         results=channel_results(ctx, split, combined, counts))
+    combined_split = combine_tally(ctx, split, decryptions, n=guardians.n, t=guardians.t)
+    return channels_json(ctx, cells, split, decryption_id=decryption_id, decryption=combined_split,
+                         envelopes=envelopes, results=channel_results(ctx, split, combined_split, counts))
 
 
 def tar_gz(directory: Path) -> bytes:
@@ -671,6 +676,8 @@ class GunicornServer:
             env["SIVEI_PROXY"] = ",".join(cfg.proxy_addresses)
         if cfg.measure:
             env["SIVEI_MEDIR"] = "1"
+        if cfg.board_journal:
+            env["SIVEI_BOARD_JOURNAL"] = str(cfg.board_journal)
         for key, value in cfg.extra.items():  # authentication and notification settings
             env["SIVEI_" + key.upper()] = str(value)
         env.update(self.extra_env)
@@ -687,14 +694,18 @@ class GunicornServer:
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
+            # Only once this master has workers did it bind the port: before that, a health answer
+            # may come from an orphaned worker of a killed master, about to close the socket.
             try:
-                Client(self.base).json("GET", "/api/salud")
-                return
+                if self.worker_pids():
+                    Client(self.base).json("GET", "/api/salud")
+                    return
             except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(self.log_path.read_text()) from None
-                time.sleep(0.2)
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(self.log_path.read_text())
+            time.sleep(0.2)
 
     def __enter__(self) -> GunicornServer:
         self.start()

@@ -20,19 +20,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sivei.ballot.board import EVENT_CLOSE, Board, BoardEvent
+from sivei.ballot.board import EVENT_CLOSE, Board, BoardEvent, BoardSink
 from sivei.ballot.challenge import ChallengedBallot, check_challenge
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import (
     CredentialList,
     Delivery,
+    IssuedCredentials,
     RollEntry,
     credential_public_key,
-    credential_seed,
     issue_credentials,
     synthetic_roll,
 )
-from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce
 from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.context import base_hash, election_hash
@@ -55,9 +55,13 @@ from sivei.election_kind import derived_manifest, kind_of
 from sivei.errors import SiveiError
 from sivei.i18n import tr
 from sivei.integrity import IntegrityConstancia, installation_constancia
+from sivei.record import layout
 from sivei.record.acts import SignedAct, closing_act, opening_act
+from sivei.record.board_check import default_jobs
+from sivei.record.board_file import BoardFileWriter
 from sivei.record.writer import add_decryption, write_closed_record
-from sivei.tally.aggregate import EncryptedTally, aggregate
+from sivei.synthetic_voters import VoterTask, cast_all
+from sivei.tally.aggregate import EncryptedTally, TallyAccumulator, aggregate
 from sivei.tally.decrypt import (
     TallyDecryption,
     combine_tally,
@@ -92,6 +96,8 @@ class DrillOptions:
     """Keep the guardians' and the credential authority's keys in SoftHSM2 tokens (PKCS#11)."""
     lote_bits: int = DEFAULT_BITS
     """λ of the batched proof checks at casting (64 is allowed in drills, protocol §8.5)."""
+    jobs: int | None = None
+    """Processes that encrypt and check ballots; None: every core."""
 
 
 @dataclass(frozen=True)
@@ -301,17 +307,35 @@ def _run_drill(options: DrillOptions, manifest: Manifest, roll: list[RollEntry],
     election_fp = fingerprint(ctx.election_hash)
     say(tr(f"   huella de la elección: {election_fp}", f"   election fingerprint: {election_fp}"))
 
-    # 4. Voting.
-    say(tr(f"3. Votación: {len(roll)} votantes", f"3. Voting: {len(roll)} voters"))
+    # 4. Voting: the board streamed to a file next to the record, the tally accumulated on the way.
+    jobs = options.jobs or default_jobs()
+    say(tr(f"3. Votación: {len(roll)} votantes ({jobs} procesos)", f"3. Voting: {len(roll)} voters ({jobs} processes)"))
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{options.output.name}.tablero-", dir=options.output.parent))
+    try:
+        return _vote_and_count(options, ctx, manifest, roll, choices, expected, issued, guardians, opening,
+                               constancia, present, absent, staging, jobs, say)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _vote_and_count(options: DrillOptions, ctx: ElectionContext, manifest: Manifest, roll: list[RollEntry],
+                    choices: list[dict[str, str]], expected: Counts, issued: IssuedCredentials,
+                    guardians: DrillGuardians, opening: SignedAct, constancia: IntegrityConstancia,
+                    present: list[int], absent: tuple[int, ...], staging: Path, jobs: int, say: Say) -> DrillOutcome:
+    board_path = staging / layout.board_name(layout.VERSION)
+    accumulated = TallyAccumulator(ctx)
     board, noted_heads = run_voting(ctx, issued.credential_list, issued.deliveries, roll, choices,
-                                    challenges=options.challenges, say=say, lote_bits=options.lote_bits)
-    close = board.events[-1]
+                                    challenges=options.challenges, say=say, lote_bits=options.lote_bits, jobs=jobs,
+                                    sink=BoardFileWriter(board_path, ctx), tally=accumulated)
+    close = board.last
+    assert close is not None
     say(tr(f"4. Cierre: {len(roll)} boletas; cabeza del tablero {fingerprint(close.head)}",
            f"4. Close: {len(roll)} ballots; board head {fingerprint(close.head)}"))
 
     # 5. Tally and decryption with the absent guardians missing.
     started = time.monotonic()
-    counted = count_board(ctx, board.events, guardians, present)
+    counted = count_tally(ctx, accumulated.result(), guardians, present)
     say(tr(f"5. Apertura de la bóveda: custodios presentes {present}, ausentes {list(absent)} "
            f"({time.monotonic() - started:.1f} s)",
            f"5. Vault opening: guardians present {present}, absent {list(absent)} "
@@ -334,8 +358,8 @@ def _run_drill(options: DrillOptions, manifest: Manifest, roll: list[RollEntry],
            "6. Reconciliation: the results match the votes cast exactly"))
 
     # 7. The record.
-    path = write_record(options.output, ctx, guardians, issued.credential_list, board.events, counted,
-                        opening, constancia)
+    path = write_record(options.output, ctx, guardians, issued.credential_list, BoardOnDisk(board_path, close),
+                        counted, opening, constancia)
     say(tr(f"7. Registro de la elección escrito en {path}", f"7. Election record written to {path}"))
     if noted_heads:
         say(tr(f"   cabeza anotada a mitad de la votación: {fingerprint(noted_heads[0])}",
@@ -378,57 +402,77 @@ def context_from_ceremony(group: Group, manifest: Manifest, ceremony_id: str, n:
 
 def run_voting(ctx: ElectionContext, credential_list: CredentialList, deliveries: Sequence[Delivery],
                roll: Sequence[RollEntry], choices: Sequence[Mapping[str, str]], *, challenges: int = 0,
-               say: Say = print, incident: bool = True, lote_bits: int = DEFAULT_BITS
-               ) -> tuple[Board, list[bytes]]:
+               say: Say = print, incident: bool = True, lote_bits: int = DEFAULT_BITS, jobs: int = 1,
+               sink: BoardSink | None = None, tally: TallyAccumulator | None = None) -> tuple[Board, list[bytes]]:
     """Synthetic voters: the first ``challenges`` challenge a ballot and check it on their side, then
     every voter casts. An operator incident is logged halfway (its head is returned as an observer's
-    note). The board is closed at the end."""
+    note). The board is closed at the end.
+
+    Ballots are encrypted and checked as received on ``jobs`` processes, in batches
+    (``sivei.synthetic_voters``); the board applies its rules in roll order. With a ``sink`` the board
+    is streamed to it (bounded memory) and ``tally``, if given, accumulates every ballot admitted."""
     manifest = ctx.manifest
-    board = Board(ctx, credential_list.styles, lote_bits=lote_bits)
-    by_voter = {d.voter_id: d for d in deliveries}
-    started = time.monotonic()
-    step = max(1, len(roll) // 10)
-    noted_heads: list[bytes] = []
-    for k, (voter, choice) in enumerate(zip(roll, choices, strict=True)):
-        credential = by_voter[voter.voter_id].credential
-        seed = credential_seed(manifest.election_id, credential)
-        public = credential_public_key(manifest.election_id, credential)
-        style = manifest.style_for_entity(voter.entity).id
-        if k < challenges:
-            nonce = new_ballot_nonce()
-            audited = encrypt_ballot(ctx, style, choice, public, nonce)
-            problems = check_challenge(ctx, ChallengedBallot(audited, choice, nonce))
-            if problems:
-                raise DrillError(tr(f"la boleta impugnada no se verificó: {problems[0]}",
-                                    f"the challenged ballot did not verify: {problems[0]}"))
-            say(tr(f"   boleta impugnada {audited.tracking_code(ctx)} verificada del lado del votante",
-                   f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
-        ballot = sign_ballot(ctx, encrypt_ballot(ctx, style, choice, public, new_ballot_nonce()), seed)
-        board.cast(ballot)
-        if k == len(roll) // 2 and incident:
-            board.operator_event("incident", {"description": tr(
-                "simulacro: incidente de prueba registrado a mitad de la votación",
-                "drill: test incident logged halfway through voting")})
-        if k == len(roll) // 2:
-            noted_heads.append(board.head)
-        if (k + 1) % step == 0 or k + 1 == len(roll):
-            _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)
-    board.close()
+    board = Board(ctx, credential_list.styles, lote_bits=lote_bits, sink=sink)
+    try:
+        by_voter = {d.voter_id: d for d in deliveries}
+        started = time.monotonic()
+        step = max(1, len(roll) // 10)
+        noted_heads: list[bytes] = []
+        tasks = []
+        for k, (voter, choice) in enumerate(zip(roll, choices, strict=True)):
+            credential = by_voter[voter.voter_id].credential
+            style = manifest.style_for_entity(voter.entity).id
+            if k < challenges:
+                public = credential_public_key(manifest.election_id, credential)
+                nonce = new_ballot_nonce()
+                audited = encrypt_ballot(ctx, style, choice, public, nonce)
+                problems = check_challenge(ctx, ChallengedBallot(audited, choice, nonce))
+                if problems:
+                    raise DrillError(tr(f"la boleta impugnada no se verificó: {problems[0]}",
+                                        f"the challenged ballot did not verify: {problems[0]}"))
+                say(tr(f"   boleta impugnada {audited.tracking_code(ctx)} verificada del lado del votante",
+                       f"   challenged ballot {audited.tracking_code(ctx)} checked on the voter's side"))
+            tasks.append(VoterTask(style, choice, credential))
+        for k, cast in enumerate(cast_all(ctx, credential_list.styles, tasks, bits=lote_bits, jobs=jobs)):
+            board.cast_checked(cast.ballot, cast.problems, cast.ballot_hash)
+            if tally is not None:
+                tally.add(cast.ballot)
+            if k == len(roll) // 2 and incident:
+                board.operator_event("incident", {"description": tr(
+                    "simulacro: incidente de prueba registrado a mitad de la votación",
+                    "drill: test incident logged halfway through voting")})
+            if k == len(roll) // 2:
+                noted_heads.append(board.head)
+            if (k + 1) % step == 0 or k + 1 == len(roll):
+                _progress(say, tr("boletas depositadas", "ballots cast"), k + 1, len(roll), started)
+        board.close()
+    except BaseException:
+        board.release()
+        raise
     return board, noted_heads
 
 
-def draft_closing_act(ctx: ElectionContext, events: Sequence[BoardEvent], tally: EncryptedTally | None = None
-                      ) -> tuple[SignedAct, EncryptedTally]:
+def draft_closing_act(ctx: ElectionContext, events: Sequence[BoardEvent] | BoardOnDisk,
+                      tally: EncryptedTally | None = None) -> tuple[SignedAct, EncryptedTally]:
     """The unsigned closing act of a closed board, and the encrypted tally it names (aggregated from
-    the board unless the caller already has it)."""
-    close_event = events[-1]
+    the board's events unless the caller already has it: a board on disk needs it)."""
+    close_event = events.close if isinstance(events, BoardOnDisk) else events[-1]
     if close_event.type != EVENT_CLOSE:
         raise DrillError(tr("el tablero no está cerrado", "the board is not closed"))
     if tally is None:
+        assert not isinstance(events, BoardOnDisk)
         tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
     act = closing_act(ctx, closed_at=ctx.manifest.to_json()["voting_closes"], close_event=close_event,
                       late=int((close_event.payload or {}).get("late", 0)), encrypted_tally_hash=tally.hash(ctx))
     return act, tally
+
+
+@dataclass(frozen=True)
+class BoardOnDisk:
+    """A closed board already written to a board file of the current record format (a drill's)."""
+
+    path: Path
+    close: BoardEvent
 
 
 @dataclass(frozen=True)
@@ -447,8 +491,13 @@ class CountedBoard:
 def count_board(ctx: ElectionContext, events: Sequence[BoardEvent], guardians: DrillGuardians,
                 present: Sequence[int]) -> CountedBoard:
     """Aggregate the board's ballots, have the ``present`` guardians decrypt, combine, decode."""
+    return count_tally(ctx, aggregate(ctx, (e.ballot for e in events if e.ballot is not None)), guardians, present)
+
+
+def count_tally(ctx: ElectionContext, tally: EncryptedTally, guardians: DrillGuardians,
+                present: Sequence[int]) -> CountedBoard:
+    """Have the ``present`` guardians decrypt the encrypted tally, combine, decode."""
     manifest = ctx.manifest
-    tally = aggregate(ctx, (e.ballot for e in events if e.ballot is not None))
     decryption_id = f"{manifest.election_id}-boveda-1"
     envelopes = tuple(
         decrypt_tally_share(ctx, tally, guardian=i, secret_share=guardians.secret_share(i),
@@ -464,19 +513,22 @@ def count_board(ctx: ElectionContext, events: Sequence[BoardEvent], guardians: D
 
 
 def write_record(output: Path, ctx: ElectionContext, guardians: DrillGuardians,
-                 credential_list: CredentialList, events: Sequence[BoardEvent], counted: CountedBoard,
+                 credential_list: CredentialList, events: Sequence[BoardEvent] | BoardOnDisk, counted: CountedBoard,
                  opening: SignedAct, constancia: IntegrityConstancia) -> Path:
     """Write the complete record: the closed record (its closing act drawn up from the closed board
-    and signed by the guardians present at the count), then the decryption and the results."""
+    and signed by the guardians present at the count), then the decryption and the results. A board
+    on disk is moved into the record."""
     closing: SignedAct | None = None
-    if events and events[-1].type == EVENT_CLOSE:
+    last = events.close if isinstance(events, BoardOnDisk) else events[-1] if events else None
+    if last is not None and last.type == EVENT_CLOSE:
         closing, _ = draft_closing_act(ctx, events, counted.tally)
         for i in counted.decryption.present:
             closing = closing.signed_by(guardians.signers[i - 1], guardian_name(i))
     path = write_closed_record(output, ctx, ceremony_id=guardians.ceremony_id, n=guardians.n, t=guardians.t,
-                               rounds=guardians.rounds, credential_list=credential_list, events=events,
+                               rounds=guardians.rounds, credential_list=credential_list,
+                               events=events.path if isinstance(events, BoardOnDisk) else events,
                                tally=counted.tally, opening=opening, closing=closing, constancia=constancia)
-    add_decryption(path, decryption_id=counted.decryption_id, decryption=counted.decryption,
+    add_decryption(path, manifest=ctx.manifest, decryption_id=counted.decryption_id, decryption=counted.decryption,
                    envelopes=counted.envelopes, results=counted.results)
     return path
 

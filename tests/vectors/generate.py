@@ -13,7 +13,8 @@ The derivation from labels is only how the inputs were chosen: the files carry e
 value, and another implementation reproduces the outputs from those values alone.
 
 ``small-election/`` is a complete election record written by the drill (random keys, nonces and
-signatures); it is produced once with ``--small-election`` and kept.
+signatures) in record format version 1; it is produced once with ``--small-election`` and kept, with
+``small-election-v2/``, its (deterministic) conversion to format version 2.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ from sivei.tally.aggregate import EncryptedTally, TallyEntry
 HERE = Path(__file__).resolve().parent
 SMALL_ELECTION = "small-election"
 SMALL_ELECTION_EXPECT = "small-election.json"
+SMALL_ELECTION_V2 = "small-election-v2"
 G = TEST_GROUP
 VERSION = 1
 
@@ -903,6 +905,69 @@ def board_vectors() -> dict[str, Any]:
     return out
 
 
+def board_file_vectors() -> dict[str, Any]:
+    """The board.json chain as record format version 2 stores it (docs/record.md §4.6)."""
+    from sivei.ballot.board import BoardEvent, event_from_json, event_to_bytes, event_to_json
+    from sivei.ballot.encrypt import EncryptedBallot
+    from sivei.record.board_file import MAGIC
+
+    ctx, _ = ballot_context()
+    chain = board_vectors()["events"]
+    ballots = ballot_vectors()["ballots"]
+    signed = {b["ballot_hash"]: dict(b["ballot"], signature=b["signature"]) for b in ballots}
+    out = header("The board of board.json stored as record format version 2 (board.bin): the magic "
+                 "string(\"sivei-board\") ‖ u32(2), then per event u32(length) ‖ u32(index) ‖ string(type) ‖ "
+                 "fixed(head, 32) ‖ content; a ballot's content is its canonical encoding (ballot.json "
+                 "\"encoding\") ‖ blob(signature), any other event's blob(canonical_json(payload)). Each "
+                 "event also as its version-1 line (board.jsonl); both forms have the same heads. "
+                 "\"rejected\": frames a reader must refuse, with the reason.")
+    out["election_hash"] = ctx.election_hash.hex()
+    out["magic"] = MAGIC.hex()
+    events = []
+    whole = MAGIC
+    for row in chain:
+        head = bytes.fromhex(row["head"])
+        if row["type"] == EVENT_BALLOT:
+            ballot = EncryptedBallot.from_json(G, signed[row["ballot_hash"]])
+            event = BoardEvent(row["index"], row["type"], head, ballot=ballot)
+        else:
+            event = BoardEvent(row["index"], row["type"], head, payload=row["payload"])
+        line = event_to_json(event, ctx)
+        assert event_from_json(ctx, line, "v")[1].hex() == row["payload_hash"]
+        body = event_to_bytes(event, ctx)
+        frame = Encoder().u32(len(body)).to_bytes() + body
+        whole += frame
+        events.append({"index": row["index"], "type": row["type"], "line": line, "frame": frame.hex(),
+                       "payload_hash": row["payload_hash"], "head": row["head"]})
+    out["events"] = events
+    out["file_sha256"] = hashlib.sha256(whole).hexdigest()
+    out["file_bytes"] = len(whole)
+    incident = bytes.fromhex(events[2]["frame"])
+    ballot = bytes.fromhex(events[1]["frame"])
+    width = G.element_bytes
+    alpha_at = 4 + 4 + 4 + len("ballot") + 32 + 4 + len("nte") + 32 + 4 + 4 + 4
+    too_big = ballot[:alpha_at] + (G.p + 1).to_bytes(width, "big") + ballot[alpha_at + width:]
+    spaced = json.dumps(events[2]["line"]["payload"], ensure_ascii=False).encode()
+    body = incident[4:4 + 4 + 4 + len("incident") + 32]
+    not_canonical = body + Encoder().blob(spaced).to_bytes()
+    out["rejected"] = [
+        {"reason": "the length announces one byte more than the event has (truncated)",
+         "frame": (Encoder().u32(len(incident) - 3).to_bytes() + incident[4:]).hex()},
+        {"reason": "one byte after the event's content",
+         "frame": (Encoder().u32(len(incident) - 3).to_bytes() + incident[4:] + b"\x00").hex()},
+        {"reason": "unknown event type",
+         "frame": (lambda b: Encoder().u32(len(b)).to_bytes() + b)(
+             Encoder().u32(2).string("reset").fixed(bytes(32), 32).blob(b"{}").to_bytes()).hex()},
+        {"reason": "an element (the first α) not below p", "frame": too_big.hex()},
+        {"reason": "a payload that is not canonical JSON (spaces)",
+         "frame": (Encoder().u32(len(not_canonical)).to_bytes() + not_canonical).hex()},
+        {"reason": "a signature of 63 bytes",
+         "frame": (Encoder().u32(len(ballot) - 5).to_bytes() + ballot[4:-68] + Encoder().blob(bytes(63)).to_bytes()
+                   ).hex()},
+    ]
+    return out
+
+
 # -- threshold decryption, tally --------------------------------------------------------------------
 
 
@@ -965,7 +1030,9 @@ def results_vectors() -> dict[str, Any]:
     out = header("Results from decrypted counts (manifest.json): total, votes per candidacy, and the "
                  "informative distribution of combination votes among the combination's parties "
                  "(equal split; remainder one vote each to the parties with most own votes; ties by "
-                 "manifest party order).", group=None)
+                 "manifest party order). \"results\" is results.json of record format version 2 (every "
+                 "count named by its option id); \"results_version_1\" the same in version 1 (counts by "
+                 "position).", group=None)
     out["manifest"] = "manifest.json"
     cases = []
     for label, nte_gob, nte_c, sur_c in (
@@ -977,7 +1044,7 @@ def results_vectors() -> dict[str, Any]:
         res = compute_results(m, counts)
         cases.append({"label": label,
                       "counts": [{"entity": e, "contest_id": c, "option_counts": v} for (e, c), v in counts.items()],
-                      "results": res.to_json()})
+                      "results": res.to_json(m), "results_version_1": res.to_json(m, 1)})
     out["cases"] = cases
     return out
 
@@ -1049,6 +1116,7 @@ BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "envelope.json": envelope_vectors,
     "dkg.json": dkg_vectors,
     "board.json": board_vectors,
+    "board-file.json": board_file_vectors,
     "threshold.json": threshold_vectors,
     "results.json": results_vectors,
     "production.json": production_vectors,
@@ -1083,13 +1151,17 @@ def render() -> dict[str, str]:
 def small_election() -> None:
     """Run the drill on the test group with the vectors' manifest and keep its record."""
     from sivei.drill import DrillOptions, run_drill
+    from sivei.record.convert import convert_record
 
     target = HERE / SMALL_ELECTION
     if target.exists():
         shutil.rmtree(target)
+    drilled = HERE / f".{SMALL_ELECTION}-drill"
     outcome = run_drill(DrillOptions(group=G, voters=4, guardians=5, threshold=3, challenges=1,
-                                     manifest=manifest(), output=target, seed=2027),
+                                     manifest=manifest(), output=drilled, seed=2027),
                         say=lambda _msg: None)
+    convert_record(drilled, target, 1, allow_test_group=True)  # kept in format 1: verifiers read it forever
+    shutil.rmtree(drilled)
     target.chmod(0o755)
     h_e = outcome.ctx.election_hash
     expect = {
@@ -1104,6 +1176,17 @@ def small_election() -> None:
         "final_head_read_aloud": fingerprint(outcome.head),
     }
     (HERE / SMALL_ELECTION_EXPECT).write_text(dumps(expect), encoding="utf-8")
+    small_election_v2()
+
+
+def small_election_v2() -> None:
+    """small-election-v2/: small-election/ converted to record format version 2 (deterministic)."""
+    from sivei.record.convert import convert_record
+
+    target = HERE / SMALL_ELECTION_V2
+    if target.exists():
+        shutil.rmtree(target)
+    convert_record(HERE / SMALL_ELECTION, target, 2, allow_test_group=True)
 
 
 def main(argv: list[str] | None = None) -> int:

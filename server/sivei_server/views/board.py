@@ -170,7 +170,9 @@ def _actas(s: Session, results: dict[str, Any]) -> list[dict[str, Any]]:
             contest = manifest.contest(entry["contest_id"])
         except Exception:  # noqa: S112 - published results were verified; skip anything unexpected
             continue
-        lines = [(o.label, int(n)) for o, n in zip(contest.options, entry["option_counts"], strict=False)]
+        # Record format 2 names each count ("options"); format 1 listed them by position.
+        counts = entry["option_counts"] if "option_counts" in entry else [o["votes"] for o in entry["options"]]
+        lines = [(o.label, int(n)) for o, n in zip(contest.options, counts, strict=False)]
         title = f"{entry['entity']} — {contest.id}"
         out.append({"title": title, "lines": lines, "total": entry.get("total"),
                     "svg": charts.bar_chart(title, [charts.Bar(label, n) for label, n in lines])})

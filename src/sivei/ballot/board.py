@@ -9,17 +9,26 @@ voting can later check that the published chain extends it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
+from sivei.ballot.board_index import BoardIndex
 from sivei.ballot.context import ElectionContext
-from sivei.ballot.encrypt import EncryptedBallot, UncheckedBallot, parse_unchecked_ballot
+from sivei.ballot.encrypt import (
+    EncryptedBallot,
+    UncheckedBallot,
+    ballot_hash_of_encoding,
+    decode_unchecked_ballot,
+    parse_unchecked_ballot,
+)
 from sivei.ballot.validate import validate_ballot
+from sivei.crypto import ed25519
 from sivei.crypto.batch import DEFAULT_BITS
-from sivei.crypto.encoding import Encoder, canonical_json, tagged_hash
-from sivei.errors import BallotError
+from sivei.crypto.encoding import Decoder, Encoder, canonical_json, tagged_hash
+from sivei.errors import BallotError, EncodingError
 from sivei.i18n import tr
+from sivei.problems import Problem
 
 TAG_BOARD = "sivei/board"
 TAG_PAYLOAD = "sivei/board-payload"
@@ -68,52 +77,89 @@ class BoardEvent:
     (``sivei.ballot.validate.check_ballots``) and ``ballot`` is None."""
 
 
-@dataclass
+class BoardSink(Protocol):
+    """Where a streamed board's events go (``sivei.record.board_file.BoardFileWriter``)."""
+
+    def write(self, event: BoardEvent) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Board:
-    """An in-memory board enforcing the one-vote policy and unique α (drills, tests); the server
-    keeps the same rules in its database."""
+    """A board enforcing the one-vote policy and unique α (drills, rehearsals, tests); the server keeps
+    the same rules in its database.
 
-    ctx: ElectionContext
-    credential_styles: Mapping[bytes, str]
-    events: list[BoardEvent] = field(default_factory=list)
-    _cast: set[bytes] = field(default_factory=set)
-    _alphas: set[int] = field(default_factory=set)
-    closed: bool = False
-    lote_bits: int = DEFAULT_BITS
-    """λ of each cast ballot's batched proof check (protocol §8.5)."""
+    Without ``sink`` the events stay in memory (``events``). With a ``sink`` every event is written as
+    it is appended and only the last one is kept, and the indexes of credentials and α live on disk
+    (``BoardIndex``), so a drill of any size runs in bounded memory. ``close`` appends the close event
+    and releases the sink and the index."""
 
-    def __post_init__(self) -> None:
-        if not self.events:
-            self._append(EVENT_OPEN, payload_hash({}), payload={})
+    def __init__(self, ctx: ElectionContext, credential_styles: Mapping[bytes, str], *,
+                 lote_bits: int = DEFAULT_BITS, sink: BoardSink | None = None) -> None:
+        self.ctx = ctx
+        self.credential_styles = credential_styles
+        self.lote_bits = lote_bits
+        """λ of each cast ballot's batched proof check (protocol §8.5)."""
+        self.sink = sink
+        self.events: list[BoardEvent] = []
+        """Every event, in memory (empty when streaming to a sink)."""
+        self.last: BoardEvent | None = None
+        self.length = 0
+        self.ballots = 0
+        self.closed = False
+        self._index = BoardIndex(memory=sink is None)
+        self._append(EVENT_OPEN, payload_hash({}), payload={})
 
     @property
     def head(self) -> bytes:
-        return self.events[-1].head
+        assert self.last is not None
+        return self.last.head
 
     def _append(self, type_: str, p_hash: bytes, *, ballot: EncryptedBallot | None = None,
                 payload: Mapping[str, Any] | None = None) -> BoardEvent:
-        previous = self.events[-1].head if self.events else GENESIS_PREVIOUS
-        index = len(self.events)
+        previous = self.last.head if self.last is not None else GENESIS_PREVIOUS
+        index = self.length
         event = BoardEvent(index, type_, event_hash(self.ctx.election_hash, previous, index, type_, p_hash),
                            ballot, payload)
-        self.events.append(event)
+        if self.sink is not None:
+            self.sink.write(event)
+        else:
+            self.events.append(event)
+        self.last = event
+        self.length += 1
         return event
 
     def cast(self, ballot: EncryptedBallot) -> BoardEvent:
         """Validate and append a cast ballot; raise ``BallotError`` with the reason otherwise."""
+        self._require_open()
+        validate_ballot(self.ctx, ballot, self.credential_styles.get(ballot.credential), bits=self.lote_bits)
+        return self._admit(ballot, ballot.ballot_hash(self.ctx))
+
+    def cast_checked(self, ballot: EncryptedBallot, problems: Sequence[Problem], ballot_hash: bytes) -> BoardEvent:
+        """Append a ballot checked elsewhere, in a batch with others (``check_ballots`` against the
+        credential list's style, its α and β passing the batch's membership test): refused with the
+        first of its ``problems``, if any, else the board's own rules apply as in ``cast``."""
+        self._require_open()
+        if problems:
+            first = problems[0]
+            raise BallotError(f"{first.message} ({first.location})")
+        return self._admit(ballot, ballot_hash)
+
+    def _require_open(self) -> None:
         if self.closed:
             raise BallotError(tr("la votación cerró", "voting is closed"))
-        validate_ballot(self.ctx, ballot, self.credential_styles.get(ballot.credential), bits=self.lote_bits)
-        if ballot.credential in self._cast:
+
+    def _admit(self, ballot: EncryptedBallot, ballot_hash: bytes) -> BoardEvent:
+        if self._index.credential_position(ballot.credential) is not None:
             raise BallotError(tr("esta credencial ya depositó una boleta (un voto por persona)",
                                  "this credential has already cast a ballot (one vote per person)"))
         keys = [alpha_key(s.ciphertext.alpha) for c in ballot.contests for s in c.selections]
-        if len(set(keys)) != len(keys) or any(k in self._alphas for k in keys):
+        if len(set(keys)) != len(keys) or self._index.alpha_positions(keys):
             raise BallotError(tr("la boleta reutiliza un α ya presente en el tablero",
                                  "the ballot reuses an α already on the board"))
-        self._cast.add(ballot.credential)
-        self._alphas.update(keys)
-        return self._append(EVENT_BALLOT, ballot.ballot_hash(self.ctx), ballot=ballot)
+        self._index.add(ballot.credential, keys, self.length)
+        self.ballots += 1
+        return self._append(EVENT_BALLOT, ballot_hash, ballot=ballot)
 
     def operator_event(self, type_: str, payload: Mapping[str, Any]) -> BoardEvent:
         if type_ not in OPERATOR_EVENTS:
@@ -123,10 +169,17 @@ class Board:
         return self._append(type_, payload_hash(payload), payload=dict(payload))
 
     def close(self, late_ballots: int = 0) -> BoardEvent:
-        payload = {"cast": len(self._cast), "late": late_ballots}
+        payload = {"cast": self.ballots, "late": late_ballots}
         event = self._append(EVENT_CLOSE, payload_hash(payload), payload=payload)
         self.closed = True
+        self.release()
         return event
+
+    def release(self) -> None:
+        """Close the sink and drop the index (also after an error, so no temporary file is left)."""
+        self._index.close()
+        if self.sink is not None:
+            self.sink.close()
 
 
 def event_to_json(event: BoardEvent, ctx: ElectionContext) -> dict[str, Any]:
@@ -171,3 +224,62 @@ def event_from_json(ctx: ElectionContext, obj: object, where: str, *,
     if not isinstance(payload, dict):
         raise EncodingError(tr(f"{where}.payload: se esperaba un objeto", f"{where}.payload: expected an object"))
     return BoardEvent(index, type_, head, payload=payload), payload_hash(payload)
+
+
+# -- the binary form of an event (record format version 2, docs/record.md) -----------------------
+
+
+def event_to_bytes(event: BoardEvent, ctx: ElectionContext) -> bytes:
+    """An event as the board file of record version 2 stores it (without the frame's length):
+    u32(index) ‖ string(type) ‖ fixed(head, 32) ‖ content, where the content of a ballot is its
+    canonical encoding (protocol §12.4) ‖ blob(signature), and of any other event
+    blob(canonical_json(payload)). The head hashes the canonical encoding, never these bytes."""
+    enc = Encoder(ctx.group).u32(event.index).string(event.type).fixed(event.head, 32)
+    if event.ballot is not None:
+        enc.raw(event.ballot.encode(ctx.group)).blob(event.ballot.signature)
+    else:
+        enc.blob(canonical_json(dict(event.payload or {})))
+    return enc.to_bytes()
+
+
+def event_from_bytes(ctx: ElectionContext, data: bytes | memoryview, where: str, *,
+                     membership: bool = True) -> tuple[BoardEvent, bytes]:
+    """Parse one stored event (``event_to_bytes``); returns the event with its *stated* head and its
+    payload hash, exactly as ``event_from_json`` does for the JSON form. Strict: every value in range,
+    canonical JSON payloads, no byte left over; error paths are those of the JSON form."""
+    from sivei import jsonstrict
+
+    dec = Decoder(data, where, ctx.group)
+    index = dec.u32(".index")
+    type_ = dec.string(".type")
+    if type_ not in EVENT_TYPES:
+        raise EncodingError(tr(f"{where}: tipo de evento desconocido {type_!r}",
+                               f"{where}: unknown event type {type_!r}"))
+    head = dec.fixed(32, ".head")
+    if type_ == EVENT_BALLOT:
+        start = dec.position
+        ballot_dec = Decoder(data, f"{where}.ballot", ctx.group, start=start)
+        unchecked = decode_unchecked_ballot(ctx.group, ballot_dec)
+        encoded = memoryview(data)[start:ballot_dec.position]
+        signature = ballot_dec.blob(".signature")
+        ballot_dec.end()
+        if len(signature) not in (0, ed25519.SIGNATURE_BYTES):
+            raise EncodingError(tr(f"{where}.ballot.signature: se esperaban {ed25519.SIGNATURE_BYTES} bytes",
+                                   f"{where}.ballot.signature: expected {ed25519.SIGNATURE_BYTES} bytes"))
+        unchecked = UncheckedBallot(replace(unchecked.unchecked, signature=signature), unchecked.what)
+        p_hash = ballot_hash_of_encoding(ctx, encoded)
+        if not membership:
+            return BoardEvent(index, type_, head, unchecked_ballot=unchecked), p_hash
+        return BoardEvent(index, type_, head, ballot=unchecked.require_members(ctx.group)), p_hash
+    raw = dec.blob(".payload")
+    dec.end()
+    try:
+        payload = jsonstrict.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EncodingError(tr(f"{where}.payload: JSON no válido", f"{where}.payload: invalid JSON")) from exc
+    if not isinstance(payload, dict):
+        raise EncodingError(tr(f"{where}.payload: se esperaba un objeto", f"{where}.payload: expected an object"))
+    if canonical_json(payload) != raw:
+        raise EncodingError(tr(f"{where}.payload: el JSON no está en forma canónica",
+                               f"{where}.payload: the JSON is not in canonical form"))
+    return BoardEvent(index, type_, head, payload=payload), tagged_hash(TAG_PAYLOAD, raw)

@@ -20,6 +20,7 @@ from sivei.crypto import ed25519
 from sivei.crypto.batch import DEFAULT_BITS, require_members
 from sivei.crypto.elgamal import Ciphertext
 from sivei.crypto.encoding import (
+    Decoder,
     Encoder,
     hash_to_scalar,
     hex_to_bytes,
@@ -109,7 +110,7 @@ class EncryptedBallot:
         return enc.to_bytes()
 
     def ballot_hash(self, ctx: ElectionContext) -> bytes:
-        return tagged_hash(TAG_BALLOT, ctx.election_hash + self.encode(ctx.group))
+        return ballot_hash_of_encoding(ctx, self.encode(ctx.group))
 
     def tracking_code(self, ctx: ElectionContext) -> str:
         return fingerprint(self.ballot_hash(ctx))
@@ -212,6 +213,36 @@ def parse_unchecked_ballot(group: Group, obj: object, what: str = "ballot") -> U
             ChaumPedersenProof.from_json(group, cd["sum_proof"], f"{cw}.sum_proof"),
         ))
     return UncheckedBallot(EncryptedBallot(d["style"], credential, tuple(contests), signature), what)
+
+
+def decode_unchecked_ballot(group: Group, dec: Decoder) -> UncheckedBallot:
+    """Read a ballot's canonical encoding (protocol §12.4, without the signature) from ``dec``:
+    every element and scalar range-checked, α and β NOT yet tested for membership. Paths in errors
+    are the ballot's JSON paths, so a problem is named alike in both storage forms of the board."""
+    style = dec.string(".style")
+    credential = dec.fixed(ed25519.PUBLIC_KEY_BYTES, ".credential")
+    contests = []
+    for ci in range(dec.u32(".contests")):
+        cw = f".contests[{ci}]"
+        index = dec.u32(f"{cw}.index")
+        selections = []
+        for si in range(dec.u32(f"{cw}.selections")):
+            sw = f"{cw}.selections[{si}]"
+            ct = Ciphertext(dec.element(f"{sw}.ciphertext.alpha"), dec.element(f"{sw}.ciphertext.beta"))
+            a0, b0, a1, b1 = (dec.element(f"{sw}.proof.{k}") for k in ("a0", "b0", "a1", "b1"))
+            c0, c1, v0, v1 = (dec.scalar(f"{sw}.proof.{k}") for k in ("c0", "c1", "v0", "v1"))
+            selections.append(EncryptedSelection(ct, ZeroOneProof(a0, b0, a1, b1, c0, c1, v0, v1)))
+        sum_proof = ChaumPedersenProof(dec.element(f"{cw}.sum_proof.commitment_g"),
+                                       dec.element(f"{cw}.sum_proof.commitment_h"),
+                                       dec.scalar(f"{cw}.sum_proof.response"))
+        contests.append(EncryptedContest(index, tuple(selections), sum_proof))
+    return UncheckedBallot(EncryptedBallot(style, credential, tuple(contests)), dec.what)
+
+
+def ballot_hash_of_encoding(ctx: ElectionContext, encoded: bytes | memoryview) -> bytes:
+    """H("sivei/ballot", H_E ‖ encode(ballot)) from the canonical encoding itself (a stored board
+    holds it: hashing the stored bytes after a strict decode is hashing the re-encoding)."""
+    return tagged_hash(TAG_BALLOT, ctx.election_hash + bytes(encoded))
 
 
 def _fields(obj: object, keys: set[str], what: str) -> dict[str, Any]:

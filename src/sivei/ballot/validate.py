@@ -28,7 +28,7 @@ from sivei.ballot.encrypt import (
 from sivei.crypto import ed25519
 from sivei.crypto.batch import DEFAULT_BITS, BatchVerifier
 from sivei.crypto.proofs import batch_chaum_pedersen, batch_zero_one
-from sivei.errors import BallotError, ManifestError
+from sivei.errors import BallotError, GroupMembershipError, ManifestError
 from sivei.i18n import tr
 from sivei.problems import Problem
 
@@ -195,10 +195,19 @@ def ballot_problems(ctx: ElectionContext, ballot: EncryptedBallot, listed_style:
     return list(verdict.problems)
 
 
-def validate_ballot(ctx: ElectionContext, ballot: EncryptedBallot, listed_style: str | None, *,
-                    bits: int = DEFAULT_BITS) -> None:
-    """Raise ``BallotError`` with the first precise reason when the ballot cannot be cast."""
-    problems = ballot_problems(ctx, ballot, listed_style, tr("boleta", "ballot"), bits=bits)
-    if problems:
-        first = problems[0]
+def validate_ballot(ctx: ElectionContext, ballot: EncryptedBallot | UncheckedBallot, listed_style: str | None, *,
+                    bits: int = DEFAULT_BITS) -> EncryptedBallot:
+    """The ballot, ready to be cast; else ``BallotError`` with the first precise reason.
+
+    A ballot received as an ``UncheckedBallot`` (parsed with ranges only) is checked in ONE batch:
+    the membership of its α and β together with its proofs, instead of a batch at parsing and
+    another here. An α or β outside the subgroup raises ``GroupMembershipError`` naming it, the
+    message a parse with the membership test gives: the ballot is malformed."""
+    verdict = check_ballots(ctx, [BallotCheck(ballot, listed_style, tr("boleta", "ballot"))], bits=bits)[0]
+    if verdict.ballot is None:
+        assert verdict.not_member is not None
+        raise GroupMembershipError(verdict.not_member)
+    if verdict.problems:
+        first = verdict.problems[0]
         raise BallotError(f"{first.message} ({first.location})")
+    return verdict.ballot

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         vote_script=Path(args.votes) if args.votes else None,
         manifest=load_manifest(Path(args.manifest)) if args.manifest else None,
         output=Path(args.output), seed=args.seed, tokens=not args.no_tokens, lote_bits=args.lote_bits,
+        jobs=args.jobs,
     )
     outcome = run_drill(options, default_say)
     print()
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
              "8. Independent verification of the record (sivei verify):"))
     report = verify_record(outcome.record, VerifyOptions(allow_test_group=args.test_group,
                                                          expect_heads=(outcome.head.hex(),),
-                                                         lote_bits=args.lote_bits))
+                                                         lote_bits=args.lote_bits, jobs=args.jobs))
     print(report.format_text())
     return 0 if report.ok else 1
 
@@ -85,6 +86,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=tr("usar el grupo de prueba pequeño (rápido, no seguro)",
                            "use the small test group (fast, not secure)"))
     lote_bits_argument(p)
+    p.add_argument("--jobs", type=int, default=None,
+                   help=tr("procesos que cifran y verifican boletas (por omisión, todos los núcleos)",
+                           "processes that encrypt and check ballots (default: all cores)"))
     p.add_argument("--http", action="store_true",
                    help=tr("por HTTP: arrancar el servidor de votación en loopback y votar por sus rutas reales",
                            "over HTTP: start the voting server on loopback and vote through its real routes"))

@@ -30,6 +30,7 @@ BUILTIN_COMMANDS = (
     "sivei.cli.manifest_cmd",
     "sivei.cli.rehearsal_cmd",
     "sivei.cli.results_cmd",
+    "sivei.cli.record_cmd",
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sivei.crypto.batch import DEFAULT_BITS, MAX_BITS, MIN_BITS, check_bits
 from sivei.i18n import tr
+from sivei.record.report import VerificationReport
 from sivei.record.verify import VerifyOptions, verify_record
 
 
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         closed=args.closed,
         receipts=tuple(Path(r) for r in args.receipt or ()),
     )
-    report = verify_record(Path(args.record), options)
+    on_cluster = args.scheduler is not None
+    report = _verify_on_cluster(args, options) if on_cluster else verify_record(Path(args.record), options)
     if args.json:
         text = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
         if args.json == "-":
@@ -61,6 +63,28 @@ def run(args: argparse.Namespace) -> int:
     if args.json != "-":
         print(report.format_text())
     return 0 if report.ok else 1
+
+
+def _verify_on_cluster(args: argparse.Namespace, options: VerifyOptions) -> VerificationReport:
+    """``--scheduler``: the board's chunks checked on a Dask cluster (``sivei.record.cluster``)."""
+    from dataclasses import replace
+
+    from sivei.record.cluster import ClusterError, DaskChecker, TlsFiles
+
+    if args.jobs is not None:
+        raise ClusterError(tr("--jobs y --scheduler se excluyen: los procesos son los trabajadores del clúster",
+                              "--jobs and --scheduler exclude each other: the processes are the cluster's workers"))
+    tls_given = [args.tls_ca_file, args.tls_cert, args.tls_key]
+    if any(tls_given) and not all(tls_given):
+        raise ClusterError(tr("TLS necesita las tres opciones: --tls-ca-file, --tls-cert y --tls-key",
+                              "TLS needs all three options: --tls-ca-file, --tls-cert and --tls-key"))
+    tls = TlsFiles(args.tls_ca_file, args.tls_cert, args.tls_key) if all(tls_given) else None
+    with DaskChecker(args.scheduler, tls=tls) as checker:
+        if not args.quiet:
+            print(tr(f"  clúster Dask {args.scheduler}: {checker.workers} trabajadores con el mismo software",
+                     f"  Dask cluster {args.scheduler}: {checker.workers} workers with the same software"),
+                  file=sys.stderr)
+        return verify_record(Path(args.record), replace(options, checker=checker))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,6 +104,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=tr("procesos en paralelo (por omisión, todos los núcleos)",
                            "parallel processes (default: all cores)"))
     lote_bits_argument(p)
+    p.add_argument("--scheduler", "--planificador", dest="scheduler", metavar="tls://HOST:8786",
+                   help=tr("verificar las boletas en un clúster Dask (docs/cluster.md); tcp:// solo en loopback",
+                           "check the ballots on a Dask cluster (docs/cluster.md); tcp:// on loopback only"))
+    p.add_argument("--tls-ca-file", metavar="CA.pem",
+                   help=tr("CA de los certificados del clúster (con --scheduler tls://)",
+                           "CA of the cluster's certificates (with --scheduler tls://)"))
+    p.add_argument("--tls-cert", metavar="CERT.pem",
+                   help=tr("certificado de este cliente", "this client's certificate"))
+    p.add_argument("--tls-key", metavar="KEY.pem", help=tr("llave de este cliente", "this client's key"))
     p.add_argument("--json", metavar=tr("ARCHIVO", "FILE"),
                    help=tr("escribir el informe en JSON ('-' para la salida estándar)",
                            "write the report as JSON ('-' for standard output)"))

@@ -91,6 +91,83 @@ class Encoder:
         return self._group
 
 
+class Decoder:
+    """Reads a canonical binary encoding field by field (the inverse of ``Encoder``): every read
+    checks that the bytes are there and that the value is in range, so a decoded object re-encodes to
+    exactly the bytes read. Membership of elements in the subgroup is the caller's check (batched)."""
+
+    __slots__ = ("_data", "_group", "_pos", "_what")
+
+    def __init__(self, data: bytes | memoryview, what: str, group: Group | None = None, *,
+                 start: int = 0) -> None:
+        self._data = memoryview(data)
+        self._group = group
+        self._pos = start
+        self._what = what
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    @property
+    def what(self) -> str:
+        """The path of what is being decoded, the prefix of every error message."""
+        return self._what
+
+    def remaining(self) -> int:
+        return len(self._data) - self._pos
+
+    def _take(self, n: int, what: str) -> memoryview:
+        end = self._pos + n
+        if end > len(self._data):
+            missing = end - len(self._data)
+            raise EncodingError(tr(f"{self._what}{what}: datos truncados (faltan {missing} bytes)",
+                                   f"{self._what}{what}: truncated data ({missing} bytes missing)"))
+        out = self._data[self._pos:end]
+        self._pos = end
+        return out
+
+    def u32(self, what: str) -> int:
+        return int.from_bytes(self._take(4, what), "big")
+
+    def fixed(self, length: int, what: str) -> bytes:
+        return bytes(self._take(length, what))
+
+    def blob(self, what: str) -> bytes:
+        return bytes(self._take(self.u32(what), what))
+
+    def string(self, what: str) -> str:
+        raw = self._take(self.u32(what), what)
+        try:
+            return str(raw, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise EncodingError(tr(f"{self._what}{what}: texto que no es UTF-8 válido",
+                                   f"{self._what}{what}: text that is not valid UTF-8")) from exc
+
+    def element(self, what: str) -> int:
+        """An element in [1, p) (range only: membership is established by the caller)."""
+        group = self._require_group()
+        x = int.from_bytes(self._take(group.element_bytes, what), "big")
+        return group.require_in_range(x, f"{self._what}{what}")
+
+    def scalar(self, what: str) -> int:
+        group = self._require_group()
+        x = int.from_bytes(self._take(SCALAR_BYTES, what), "big")
+        return group.require_scalar(x, f"{self._what}{what}")
+
+    def end(self) -> None:
+        """Every byte was read: trailing bytes are an error (one encoding per value)."""
+        if self._pos != len(self._data):
+            extra = len(self._data) - self._pos
+            raise EncodingError(tr(f"{self._what}: sobran {extra} bytes al final",
+                                   f"{self._what}: {extra} unexpected bytes at the end"))
+
+    def _require_group(self) -> Group:
+        if self._group is None:
+            raise TypeError("this decoder has no group")
+        return self._group
+
+
 def utf8(s: str, what: str) -> bytes:
     """UTF-8 bytes of ``s``; a lone surrogate (possible after JSON escapes) is an encoding error."""
     try:

@@ -20,8 +20,10 @@ and checks, from the record alone, that nobody voted for people who were not the
 * ``consulates.reconciliation`` — at each consulate, pool credentials used on the board ≤ unregistered
   voters served, and ballots of its registered voters' credentials ≤ registered voters served.
 
-The stage is a module of its own so that the board's format can change around it: it needs only the
-set of credentials that cast a ballot, which the board stage collects anyway.
+The stage is a module of its own so that the board's format can change around it (it reads format 1's
+``board.jsonl`` and format 2's ``board.bin`` alike): it needs only the set of in-person credentials
+that cast a ballot, which the board stage collects on its way (bounded by the declaration's size, not
+the board's).
 """
 
 from __future__ import annotations

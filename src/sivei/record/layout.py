@@ -23,7 +23,10 @@ from sivei.errors import RecordError
 from sivei.i18n import tr
 
 FORMAT = "sivei-record"
-VERSION = 1
+VERSION = 2
+"""The version written. Version 2 stores the board in binary (``board.bin``) and names every count
+of ``results.json`` by its option id; version 1 (``board.jsonl``, counts by position) is still read."""
+VERSIONS = (1, 2)
 
 HEADER = "record.json"
 PARAMETERS = "parameters.json"
@@ -31,7 +34,9 @@ MANIFEST = "manifest.json"
 CEREMONY = "ceremony.json"
 CREDENTIAL_LIST = "credential-list.json"
 CREDENTIALS = "credentials.jsonl"
-BOARD = "board.jsonl"
+BOARD_JSONL = "board.jsonl"
+BOARD_BIN = "board.bin"
+BOARD_FILES = {1: BOARD_JSONL, 2: BOARD_BIN}
 ENCRYPTED_TALLY = "encrypted-tally.json"
 DECRYPTION = "decryption.json"
 RESULTS = "results.json"
@@ -40,10 +45,22 @@ OPENING_ACT = "acts/opening.json"
 CLOSING_ACT = "acts/closing.json"
 INTEGRITY = "integrity.json"
 
-CLOSED_FILES = (PARAMETERS, MANIFEST, CEREMONY, CREDENTIAL_LIST, CREDENTIALS, BOARD,
-                ENCRYPTED_TALLY, OPENING_ACT, CLOSING_ACT, INTEGRITY)
-"""A closed record: what exists at the close, before the guardians decrypt."""
-REQUIRED_FILES = (*CLOSED_FILES, DECRYPTION, RESULTS)
+
+
+def board_name(version: int) -> str:
+    """The board's file name in a record of ``version``."""
+    return BOARD_FILES[version]
+
+
+def closed_files(version: int = VERSION) -> tuple[str, ...]:
+    """A closed record: what exists at the close, before the guardians decrypt."""
+    return (PARAMETERS, MANIFEST, CEREMONY, CREDENTIAL_LIST, CREDENTIALS, board_name(version),
+            ENCRYPTED_TALLY, OPENING_ACT, CLOSING_ACT, INTEGRITY)
+
+
+def required_files(version: int = VERSION) -> tuple[str, ...]:
+    """A complete record."""
+    return (*closed_files(version), DECRYPTION, RESULTS)
 
 
 def file_sha256(path: Path) -> str:
@@ -78,13 +95,13 @@ class RecordWriter:
     def open_jsonl(self, name: str) -> TextIO:
         return self.path(name).open("w", encoding="utf-8")
 
-    def finish(self, header: dict[str, Any]) -> Path:
+    def finish(self, header: dict[str, Any], version: int = VERSION) -> Path:
         files = {}
         for p in sorted(self.root.rglob("*")):
             if p.is_file():
                 rel = p.relative_to(self.root).as_posix()
                 files[rel] = file_sha256(p)
-        self.write_json(HEADER, {**header, "format": FORMAT, "version": VERSION, "files": files})
+        self.write_json(HEADER, {**header, "format": FORMAT, "version": version, "files": files})
         self.root.chmod(0o755)  # mkdtemp makes it private; a record is published
         if self.final.exists():
             shutil.rmtree(self.final)
@@ -105,6 +122,27 @@ class RecordReader:
             raise RecordError(tr(f"no existe el directorio del registro: {directory}",
                                  f"record directory does not exist: {directory}"))
         self.root = directory
+        self._version: int | None = None
+
+    @property
+    def version(self) -> int:
+        """The format version ``record.json`` names (``RecordError`` if unreadable or unknown)."""
+        if self._version is None:
+            header = self.read_json(HEADER)
+            version = header.get("version") if isinstance(header, dict) else None
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise RecordError(tr(f"{HEADER}: no es un registro electoral de SIVEI",
+                                     f"{HEADER}: not a SIVEI election record"))
+            if version not in VERSIONS or isinstance(version, bool):
+                raise RecordError(tr(f"{HEADER}: versión de formato no soportada: {version!r}",
+                                     f"{HEADER}: unsupported format version: {version!r}"))
+            self._version = int(version)
+        return self._version
+
+    @property
+    def board_name(self) -> str:
+        """The board's file name in this record (``board.jsonl`` or ``board.bin``)."""
+        return board_name(self.version)
 
     def exists(self, name: str) -> bool:
         return (self.root / name).is_file()

@@ -21,6 +21,7 @@ of its credential, unique α). A voter whose receipt fails has evidence signed b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -29,14 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from sivei import jsonstrict
-from sivei.ballot.board import EVENT_BALLOT, EVENT_CLOSE, event_from_json
+from sivei.ballot.board import EVENT_BALLOT, EVENT_CLOSE
 from sivei.ballot.context import ElectionContext
 from sivei.crypto.ecdsa import SIGNATURE_BYTES, Signer, verify_digest
 from sivei.crypto.encoding import canonical_json, hex_to_bytes, tagged_hash
 from sivei.crypto.fingerprint import fingerprint
-from sivei.errors import EncodingError, SiveiError
+from sivei.errors import EncodingError, RecordError, SiveiError
 from sivei.i18n import tr
 from sivei.record import layout
+from sivei.record.board_file import event_header, iter_raw_events, parse_event
 from sivei.record.report import VerificationReport
 
 FORMAT = "sivei-recibo"
@@ -184,30 +186,29 @@ def check_receipts(reader: layout.RecordReader, ctx: ElectionContext, receipts: 
     wanted = {r.index for r in parsed.values()}
     events: dict[int, tuple[dict[str, Any], bytes | None, int]] = {}
     close_line: int | None = None
-    for lineno, line in reader.iter_jsonl(layout.BOARD):
-        try:
-            obj = layout.parse_json_line(layout.BOARD, lineno, line)
-        except SiveiError:
-            continue
-        if not isinstance(obj, dict):
-            continue
-        if obj.get("type") == EVENT_CLOSE and close_line is None:
-            close_line = lineno
-        index = obj.get("index")
-        if isinstance(index, int) and index in wanted and index not in events:
-            p_hash: bytes | None = None
-            try:
-                _, p_hash = event_from_json(ctx, obj, f"{layout.BOARD}:{lineno}")
-            except SiveiError:
-                p_hash = None
-            events[index] = (obj, p_hash, lineno)
+    name = reader.board_name
+    with contextlib.suppress(RecordError):  # a board that cannot be framed: the verifier reports it
+        for position, raw, _ in iter_raw_events(reader.root / name, name):
+            header = event_header(raw)
+            if header is None:
+                continue
+            index, type_, head = header
+            if type_ == EVENT_CLOSE and close_line is None:
+                close_line = position
+            if index in wanted and index not in events:
+                p_hash: bytes | None = None
+                try:
+                    _, p_hash = parse_event(ctx, raw, name, position)
+                except SiveiError:
+                    p_hash = None
+                events[index] = ({"type": type_, "head": head.hex()}, p_hash, position)
     flagged = {p.location.split(" ", 1)[0] for p in report.problems}
     all_flagged_checks = report.failed_checks()
     checked = 0
     for path, receipt in parsed.items():
         found = events.get(receipt.index)
         event, b_hash, lineno = found if found is not None else (None, None, 0)
-        where = f"{layout.BOARD}:{lineno}"
+        where = f"{name}:{lineno}"
         # A line's problems may be beyond the listed ones when a check failed very often: then
         # nothing is known about this line and the receipt is not confirmed as counted.
         overflow = any(n > len([p for p in report.problems if p.check == c]) for c, n in all_flagged_checks.items())

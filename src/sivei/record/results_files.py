@@ -8,7 +8,6 @@ signers aside). The record is NOT verified here: callers verify it first.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from sivei.files import json_text, refuse_existing, write_new_bytes
 from sivei.i18n import tr
 from sivei.printing import render_pdf, render_text
 from sivei.record import layout
+from sivei.record.board_file import last_head
 from sivei.record.context import load_election_context
 from sivei.tally.publication import (
     ActaSetting,
@@ -64,12 +64,8 @@ class RecordResults:
         registered = registered_per_entity(manifest, counts if isinstance(counts, dict) else {})
         decryption = reader.read_json(layout.DECRYPTION)
         present = tuple(int(i) for i in decryption.get("present", ())) if isinstance(decryption, dict) else ()
-        head = None
-        if board_head:
-            for _, line in reader.iter_jsonl(layout.BOARD):
-                head = json.loads(line).get("head")
-        return cls(manifest, results, registered, ctx.election_hash,
-                   bytes.fromhex(head) if isinstance(head, str) else None, present)
+        head = last_head(reader) if board_head else None
+        return cls(manifest, results, registered, ctx.election_hash, head, present)
 
     def setting(self, place: str, date: str | None, signers: Sequence[tuple[str, str]]) -> ActaSetting:
         """Where, when (default: today in the manifest's time zone) and by whom the acta is signed."""

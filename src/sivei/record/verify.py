@@ -11,10 +11,8 @@ with its location; later stages still run when the data they need could be read.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,16 +23,13 @@ from sivei.ballot.board import (
     EVENT_OPEN,
     GENESIS_PREVIOUS,
     OPERATOR_EVENTS,
-    BoardEvent,
-    alpha_key,
-    event_from_json,
     event_hash,
     genesis_head,
 )
+from sivei.ballot.board_index import BoardIndex
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import check_credential_list, load_credential_list_files
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes
-from sivei.ballot.validate import BallotCheck, check_ballots
 from sivei.crypto.batch import DEFAULT_BITS, check_bits
 from sivei.crypto.context import base_hash, election_hash
 from sivei.crypto.decryption import lagrange_coefficient
@@ -47,10 +42,10 @@ from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
 from sivei.crypto.group import GROUPS, TEST_GROUP, Group
 from sivei.election_kind import banner, kind_of
 from sivei.errors import RecordError, SiveiError
-from sivei.i18n import Language, language, set_language, tr
-from sivei.problems import Problem
-from sivei.record import layout
+from sivei.i18n import tr
+from sivei.record import board_check, layout
 from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name, parse_instant
+from sivei.record.board_check import LineResult
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
 from sivei.record.consulates import check_channels, check_consulates, in_person_credentials
 from sivei.record.integrity_io import check_integrity_file
@@ -64,11 +59,6 @@ from sivei.tally.decrypt import (
     require_share_members,
 )
 from sivei.tally.results import ElectionResults, compute_results
-
-MAX_CHUNK_BYTES = 32 << 20
-MIN_CHUNK_BYTES = 256 << 10
-MAX_CHUNK_EVENTS = 2000
-"""A chunk of the board is one batch (protocol §8.5): at most this many bytes or events."""
 
 Progress = Callable[[int, int, int, float], None]
 """(events checked, board bytes checked, board size in bytes, seconds elapsed)."""
@@ -90,6 +80,11 @@ class VerifyOptions:
     what each key-holder checks before producing a decryption share."""
     receipts: tuple[Path, ...] = ()
     """Voters' receipt files to check against the record (``sivei.record.receipts``)."""
+    checker: board_check.ChunkChecker | None = None
+    """Where the board's chunks are checked: None for ``jobs`` processes of this machine; a
+    ``sivei.record.cluster.DaskChecker`` for a Dask cluster (``--scheduler``)."""
+    chunk_events: int = board_check.MAX_CHUNK_EVENTS
+    """Most events in one chunk (one batch)."""
 
 
 # -- record pieces ------------------------------------------------------------------------------
@@ -103,8 +98,7 @@ def _valid_close(payload: dict[str, Any] | None, ballots: int) -> bool:
     return payload["cast"] == ballots and isinstance(late, int) and not isinstance(late, bool) and late >= 0
 
 
-def _check_files(reader: layout.RecordReader, report: VerificationReport,
-                 required: tuple[str, ...]) -> dict[str, Any] | None:
+def _check_files(reader: layout.RecordReader, report: VerificationReport, closed: bool) -> dict[str, Any] | None:
     try:
         header = reader.read_json(layout.HEADER)
     except SiveiError as exc:
@@ -114,7 +108,7 @@ def _check_files(reader: layout.RecordReader, report: VerificationReport,
         report.add("record.header", layout.HEADER, tr("no es un registro electoral de SIVEI",
                                                       "not a SIVEI election record"))
         return None
-    if header.get("version") != layout.VERSION:
+    if header.get("version") not in layout.VERSIONS or isinstance(header.get("version"), bool):
         report.add("record.header", layout.HEADER,
                    tr(f"versión de formato no soportada: {header.get('version')!r}",
                       f"unsupported format version: {header.get('version')!r}"))
@@ -123,6 +117,8 @@ def _check_files(reader: layout.RecordReader, report: VerificationReport,
     if not isinstance(files, dict):
         report.add("record.header", layout.HEADER, tr("falta la lista de archivos", "missing file list"))
         return None
+    version = header["version"]
+    required = layout.closed_files(version) if closed else layout.required_files(version)
     for name in required:
         if name not in files:
             report.add("record.missing-file", name, tr("archivo obligatorio ausente del índice",
@@ -173,148 +169,6 @@ def _check_parameters(reader: layout.RecordReader, header: dict[str, Any], optio
     return group
 
 
-# -- ballot workers -----------------------------------------------------------------------------
-
-_worker_ctx: ElectionContext | None = None
-
-
-def _init_worker(ctx: ElectionContext, lang: Language) -> None:
-    global _worker_ctx
-    _worker_ctx = ctx
-    set_language(lang)
-
-
-@dataclass(frozen=True)
-class LineResult:
-    lineno: int
-    index: int | None
-    type: str | None
-    stated_head: bytes | None
-    payload_hash: bytes | None
-    payload: dict[str, Any] | None
-    problems: tuple[Problem, ...]
-    credential: bytes | None
-    style: str | None
-    alpha_keys: tuple[int, ...]
-
-
-def _encoding_failure(lineno: int, where: str, message: str) -> LineResult:
-    return LineResult(lineno, None, None, None, None, None, (Problem("board.encoding", where, message),),
-                      None, None, ())
-
-
-def _check_lines(ctx: ElectionContext, lines: Sequence[tuple[int, str]], bits: int
-                 ) -> tuple[list[LineResult], TallyAccumulator]:
-    """Check one chunk of board lines: parse every line (ranges only for α and β), then every ballot
-    of the chunk in ONE batch (membership of α and β, every proof; protocol §8.5). Weights are drawn
-    inside ``check_ballots``, after the whole chunk has been read."""
-    acc = TallyAccumulator(ctx)
-    out: list[LineResult | None] = []
-    ballots: list[tuple[int, int, BoardEvent, bytes]] = []  # (position in out, lineno, event, p_hash)
-    checks: list[BallotCheck] = []
-    for lineno, line in lines:
-        where = f"{layout.BOARD}:{lineno}"
-        try:
-            obj = layout.parse_json_line(layout.BOARD, lineno, line)
-            event, p_hash = event_from_json(ctx, obj, where, membership=False)
-        except SiveiError as exc:
-            out.append(_encoding_failure(lineno, where, str(exc)))
-            continue
-        if event.unchecked_ballot is None:
-            out.append(LineResult(lineno, event.index, event.type, event.head, p_hash,
-                                  dict(event.payload or {}), (), None, None, ()))
-            continue
-        loc = tr(f"{where} (boleta {fingerprint(p_hash)})", f"{where} (ballot {fingerprint(p_hash)})")
-        # The credential list's style is the coordinator's check (_ballot_policy): here the ballot is
-        # compared with its own style, so no list problem is reported twice.
-        checks.append(BallotCheck(event.unchecked_ballot, event.unchecked_ballot.unchecked.style, loc,
-                                  ballot_hash=p_hash))
-        ballots.append((len(out), lineno, event, p_hash))
-        out.append(None)
-    for (position, lineno, event, p_hash), verdict in zip(ballots, check_ballots(ctx, checks, bits=bits),
-                                                          strict=True):
-        ballot = verdict.ballot
-        if ballot is None:  # an α or β outside the subgroup: the line does not parse, as before batching
-            assert verdict.not_member is not None
-            out[position] = _encoding_failure(lineno, f"{layout.BOARD}:{lineno}", verdict.not_member)
-            continue
-        if not any(p.check in ("ballot.shape", "ballot.style.unknown") for p in verdict.problems):
-            acc.add(ballot)
-        keys = tuple(alpha_key(s.ciphertext.alpha) for c in ballot.contests for s in c.selections)
-        out[position] = LineResult(lineno, event.index, event.type, event.head, p_hash, None, verdict.problems,
-                                   ballot.credential, ballot.style, keys)
-    return [r for r in out if r is not None], acc
-
-
-def _worker_check(lines: Sequence[tuple[int, str]], bits: int) -> tuple[list[LineResult], TallyAccumulator]:
-    assert _worker_ctx is not None
-    return _check_lines(_worker_ctx, lines, bits)
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    lines: list[tuple[int, str]]
-    end_offset: int
-    """Byte offset of the board file after the chunk's last line (progress and ETA)."""
-
-
-def chunk_bytes(board_bytes: int, jobs: int) -> int:
-    """Target size of one chunk: one batch per chunk, so bigger is cheaper per ballot (Pippenger);
-    with several workers, about three chunks per worker keep them all busy to the end."""
-    if jobs <= 1:
-        return MAX_CHUNK_BYTES
-    return max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, board_bytes // (3 * jobs)))
-
-
-def _chunks(reader: layout.RecordReader, target: int) -> Iterator[_Chunk]:
-    chunk: list[tuple[int, str]] = []
-    size = 0
-    offset = 0
-    for lineno, line, offset in reader.iter_jsonl_offsets(layout.BOARD):
-        chunk.append((lineno, line))
-        size += len(line)
-        if size >= target or len(chunk) >= MAX_CHUNK_EVENTS:
-            yield _Chunk(chunk, offset)
-            chunk, size = [], 0
-    if chunk:
-        yield _Chunk(chunk, offset)
-
-
-_Checked = tuple[list[LineResult], TallyAccumulator, int]
-
-
-def _results_in_order(ctx: ElectionContext, reader: layout.RecordReader, jobs: int, bits: int
-                      ) -> Iterator[_Checked]:
-    """Check board chunks on ``jobs`` processes, yielding (results, partial tally, end offset) in file
-    order with a bounded number of chunks in flight. Each worker draws its own weights."""
-    target = chunk_bytes(reader.size(layout.BOARD), jobs)
-    if jobs <= 1:
-        for chunk in _chunks(reader, target):
-            yield (*_check_lines(ctx, chunk.lines, bits), chunk.end_offset)
-        return
-    import multiprocessing
-
-    mp = multiprocessing.get_context("spawn")  # no inherited state (PKCS#11 sessions, locks)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker,
-                             initargs=(ctx, language())) as pool:
-        pending: list[tuple[Future[tuple[list[LineResult], TallyAccumulator]], int]] = []
-        for chunk in _chunks(reader, target):
-            pending.append((pool.submit(_worker_check, chunk.lines, bits), chunk.end_offset))
-            if len(pending) >= 2 * jobs:
-                fut, end = pending.pop(0)
-                yield (*fut.result(), end)
-        for fut, end in pending:
-            yield (*fut.result(), end)
-
-
-def default_jobs() -> int:
-    """Every core this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 # -- the verifier -------------------------------------------------------------------------------
 
 
@@ -330,17 +184,23 @@ class _Verifier:
         self.close: tuple[int, bytes, dict[str, Any]] | None = None
         self.tally: EncryptedTally | None = None
         """The encrypted tally recomputed from the board (what guardians may decrypt)."""
-        self.cast: dict[bytes, int] = {}
-        """Every credential that cast a ballot (its board line), for the consulates' stage."""
+        self.in_person_cast: set[bytes] = set()
+        """The in-person credentials that cast a ballot (few: bounded by the consulates' declaration),
+        for the consulates' stage."""
         self.channel_tally: EncryptedTally | None = None
         """The in-person ballots' aggregates (the consulados channel), with in-person voting."""
+        self.version = layout.VERSION
+        self.board_name = layout.board_name(self.version)
 
     def run(self) -> VerificationReport:
         report = self.report
-        required = layout.CLOSED_FILES if self.options.closed else layout.REQUIRED_FILES
-        header = _check_files(self.reader, report, required)
+        header = _check_files(self.reader, report, self.options.closed)
         if header is None:
             return report
+        self.version = int(header["version"])
+        self.board_name = layout.board_name(self.version)
+        report.add_fact("record_version", tr("versión del formato del registro", "record format version"),
+                        self.version)
         group = _check_parameters(self.reader, header, self.options, report)
         if group is None:
             return report
@@ -373,7 +233,8 @@ class _Verifier:
         if tally is None:
             return report
         if manifest.in_person is not None:  # in-person voting at consulates (docs/protocol.md §20)
-            check_consulates(self.reader, ctx, self.credential_body, credential_styles, self.cast, report)
+            check_consulates(self.reader, ctx, self.credential_body, credential_styles, self.in_person_cast,
+                             report)
         if not self.options.closed:
             counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
                                       self.threshold)
@@ -469,68 +330,76 @@ class _Verifier:
 
     def _board(self, ctx: ElectionContext, credential_styles: dict[bytes, str]) -> EncryptedTally | None:
         report = self.report
-        total_bytes = self.reader.size(layout.BOARD)
-        jobs = self.options.jobs or default_jobs()
+        name = self.board_name
+        path = self.reader.root / name
+        total_bytes = self.reader.size(name)
+        checker = self.options.checker or board_check.local_checker(self.options.jobs)
         bits = self.options.lote_bits
         acc = TallyAccumulator(ctx)
         previous = GENESIS_PREVIOUS
         expected_index = 0
-        cast = self.cast
-        alphas: dict[int, int] = {}
         ballots = 0
         closed_at: int | None = None
         close_payload: dict[str, Any] | None = None
-        heads_seen: list[bytes] = []
+        last_head: bytes | None = None
         expect = list(self.options.expect_heads)
         found = [False] * len(expect)
         start = time.monotonic()
         done = 0
-        for results, partial, offset in _results_in_order(ctx, self.reader, jobs, bits):
-            acc.merge(partial)
-            for r in results:
-                done += 1
-                where = f"{layout.BOARD}:{r.lineno}"
-                report.extend(list(r.problems))
-                if r.index is None or r.type is None or r.payload_hash is None or r.stated_head is None:
-                    continue
-                if closed_at is not None:
-                    report.add("board.after-close", where, tr("evento después del cierre",
-                                                              "event after the close"))
-                if r.index != expected_index:
-                    report.add("board.index", where,
-                               tr(f"se esperaba el evento {expected_index}, hay {r.index} "
-                                  "(eventos faltantes, repetidos o reordenados)",
-                                  f"expected event {expected_index}, found {r.index} "
-                                  "(missing, repeated or reordered events)"))
-                # Each link is checked against the stated predecessor, so one altered event is
-                # reported once, at its own line, and not again at every later line.
-                head = event_hash(ctx.election_hash, previous, r.index, r.type, r.payload_hash)
-                if head != r.stated_head:
-                    report.add("board.chain", where,
-                               tr("la cabeza de la cadena no corresponde al evento y a su predecesor",
-                                  "the chain head does not match the event and its predecessor"))
-                    head = r.stated_head
-                previous = head
-                expected_index = r.index + 1
-                heads_seen.append(head)
-                for k, typed in enumerate(expect):
-                    if not found[k] and matches_fingerprint(typed, head):
-                        found[k] = True
-                if r.lineno == 1 and (r.type != EVENT_OPEN or r.payload):
-                    report.add("board.open", where, tr("el tablero no inicia con la apertura vacía",
-                                                       "the board does not start with the empty opening"))
-                elif r.lineno != 1 and r.type == EVENT_OPEN:
-                    report.add("board.open", where, tr("apertura repetida", "repeated opening"))
-                if r.type == EVENT_CLOSE:
-                    closed_at, close_payload = r.lineno, r.payload
-                    self.close = (r.index, head, dict(r.payload or {}))
-                elif r.type in OPERATOR_EVENTS:
-                    pass
-                elif r.type == EVENT_BALLOT and r.credential is not None:
-                    ballots += 1
-                    self._ballot_policy(r, where, credential_styles, cast, alphas)
-            if self.options.progress:
-                self.options.progress(done, offset, total_bytes, time.monotonic() - start)
+        target = board_check.chunk_bytes(total_bytes, checker)
+        work = board_check.chunks(path, name, target, self.options.chunk_events)
+        with BoardIndex() as index:
+            try:
+                for (results, partial), offset in checker.run(ctx, work, bits):
+                    acc.merge(partial)
+                    for r in results:
+                        done += 1
+                        where = f"{name}:{r.lineno}"
+                        report.extend(list(r.problems))
+                        if r.index is None or r.type is None or r.payload_hash is None or r.stated_head is None:
+                            continue
+                        if closed_at is not None:
+                            report.add("board.after-close", where, tr("evento después del cierre",
+                                                                      "event after the close"))
+                        if r.index != expected_index:
+                            report.add("board.index", where,
+                                       tr(f"se esperaba el evento {expected_index}, hay {r.index} "
+                                          "(eventos faltantes, repetidos o reordenados)",
+                                          f"expected event {expected_index}, found {r.index} "
+                                          "(missing, repeated or reordered events)"))
+                        # Each link is checked against the stated predecessor, so one altered event is
+                        # reported once, at its own position, and not again at every later one.
+                        head = event_hash(ctx.election_hash, previous, r.index, r.type, r.payload_hash)
+                        if head != r.stated_head:
+                            report.add("board.chain", where,
+                                       tr("la cabeza de la cadena no corresponde al evento y a su predecesor",
+                                          "the chain head does not match the event and its predecessor"))
+                            head = r.stated_head
+                        previous = head
+                        expected_index = r.index + 1
+                        last_head = head
+                        for k, typed in enumerate(expect):
+                            if not found[k] and matches_fingerprint(typed, head):
+                                found[k] = True
+                        if r.lineno == 1 and (r.type != EVENT_OPEN or r.payload):
+                            report.add("board.open", where, tr("el tablero no inicia con la apertura vacía",
+                                                               "the board does not start with the empty opening"))
+                        elif r.lineno != 1 and r.type == EVENT_OPEN:
+                            report.add("board.open", where, tr("apertura repetida", "repeated opening"))
+                        if r.type == EVENT_CLOSE:
+                            closed_at, close_payload = r.lineno, r.payload
+                            self.close = (r.index, head, dict(r.payload or {}))
+                        elif r.type in OPERATOR_EVENTS:
+                            pass
+                        elif r.type == EVENT_BALLOT and r.credential is not None:
+                            ballots += 1
+                            self._ballot_policy(r, where, credential_styles, index)
+                            if r.credential in ctx.in_person:
+                                self.in_person_cast.add(r.credential)
+                    if self.options.progress:
+                        self.options.progress(done, offset, total_bytes, time.monotonic() - start)
+            except RecordError as exc:  # a missing file or a wrong header: nothing more can be framed
+                report.add("board.encoding", name, str(exc))
         if not self.options.expect_heads:
             report.notes.append(tr(
                 "sin --expect-head no se puede detectar que se hayan quitado boletas del final del tablero",
@@ -541,23 +410,23 @@ class _Verifier:
                            tr(f"la cadena publicada no pasa por la cabeza {typed}: faltan o cambiaron eventos",
                               f"the published chain does not go through head {typed}: events are missing or changed"))
         if closed_at is None:
-            report.add("board.close", layout.BOARD, tr("el tablero no está cerrado", "the board is not closed"))
+            report.add("board.close", name, tr("el tablero no está cerrado", "the board is not closed"))
         elif not _valid_close(close_payload, ballots):
-            report.add("board.close", f"{layout.BOARD}:{closed_at}",
+            report.add("board.close", f"{name}:{closed_at}",
                        tr(f"el cierre declara {close_payload} pero hay {ballots} boletas",
                           f"the close declares {close_payload} but there are {ballots} ballots"))
         report.add_fact("ballots_on_board", tr("boletas en el tablero", "ballots on the board"), ballots)
-        if heads_seen:
+        if last_head is not None:
             report.add_fingerprint("final_board_head", tr("cabeza final del tablero", "final board head"),
-                                   fingerprint(heads_seen[-1]))
+                                   fingerprint(last_head))
             report.add_fact("final_board_head_hash", tr("cabeza final (completa)", "final head (full)"),
-                            heads_seen[-1].hex())
+                            last_head.hex())
         tally = acc.result()
         self.channel_tally = acc.channel_result()
         return self._compare_tally(ctx, tally)
 
     def _ballot_policy(self, r: LineResult, where: str, credential_styles: dict[bytes, str],
-                       cast: dict[bytes, int], alphas: dict[int, int]) -> None:
+                       index: BoardIndex) -> None:
         report = self.report
         assert r.credential is not None
         listed = credential_styles.get(r.credential)
@@ -569,21 +438,22 @@ class _Verifier:
             report.add("ballot.style.mismatch", where,
                        tr(f"la boleta es del tipo {r.style} pero su credencial es del tipo {listed}",
                           f"the ballot is of style {r.style} but its credential is of style {listed}"))
-        if r.credential in cast:
+        first = index.credential_position(r.credential)
+        if first is not None:
             report.add("board.one-vote", where,
-                       tr(f"segunda boleta de la misma credencial (la primera está en la línea {cast[r.credential]}); "
+                       tr(f"segunda boleta de la misma credencial (la primera está en {self.board_name}:{first}); "
                           "la ley permite un solo voto",
-                          f"second ballot of the same credential (the first is on line {cast[r.credential]}); "
+                          f"second ballot of the same credential (the first is at {self.board_name}:{first}); "
                           "the law allows one vote"))
-        else:
-            cast[r.credential] = r.lineno
+        seen = index.alpha_positions(r.alpha_keys)
         for key in r.alpha_keys:
-            if key in alphas:
+            if key in seen:
                 report.add("board.unique-alpha", where,
-                           tr(f"α repetido (ya aparece en la línea {alphas[key]})",
-                              f"repeated α (already on line {alphas[key]})"))
+                           tr(f"α repetido (ya aparece en {self.board_name}:{seen[key]})",
+                              f"repeated α (already at {self.board_name}:{seen[key]})"))
             else:
-                alphas[key] = r.lineno
+                seen[key] = r.lineno
+        index.add(r.credential if first is None else None, r.alpha_keys, r.lineno)
 
     def _compare_tally(self, ctx: ElectionContext, tally: EncryptedTally) -> EncryptedTally | None:
         try:
@@ -699,7 +569,7 @@ class _Verifier:
                  combined: dict[tuple[int, int], int] | None) -> None:
         report = self.report
         try:
-            published = ElectionResults.from_json(ctx.manifest, self.reader.read_json(layout.RESULTS))
+            published = ElectionResults.from_json(ctx.manifest, self.reader.read_json(layout.RESULTS), self.version)
         except SiveiError as exc:
             report.add("results", layout.RESULTS, str(exc))
             return

@@ -8,19 +8,22 @@ then adds their decryption shares and the results (``add_decryption``), completi
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sivei import jsonstrict
-from sivei.ballot.board import BoardEvent, event_to_json
+from sivei.ballot.board import BoardEvent
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.credentials import CredentialList
+from sivei.ballot.manifest import Manifest
 from sivei.crypto.envelope import Envelope
 from sivei.integrity import IntegrityConstancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct
+from sivei.record.board_file import BoardFileWriter
 from sivei.record.ceremony_io import ceremony_json
 from sivei.tally.aggregate import EncryptedTally
 from sivei.tally.decrypt import TallyDecryption
@@ -29,25 +32,33 @@ from sivei.tally.results import ElectionResults
 
 def write_closed_record(output: Path, ctx: ElectionContext, *, ceremony_id: str, n: int, t: int,
                         rounds: Sequence[Sequence[Envelope]], credential_list: CredentialList,
-                        events: Sequence[BoardEvent], tally: EncryptedTally, opening: SignedAct,
-                        closing: SignedAct | None, constancia: IntegrityConstancia) -> Path:
-    """Write the closed record atomically (a crash never leaves a half-written record)."""
+                        events: Iterable[BoardEvent] | Path, tally: EncryptedTally, opening: SignedAct,
+                        closing: SignedAct | None, constancia: IntegrityConstancia,
+                        version: int = layout.VERSION) -> Path:
+    """Write the closed record atomically (a crash never leaves a half-written record).
+
+    ``events`` is streamed into the board file of record ``version``; or it is the path of a board
+    file already written in that form (``BoardFileWriter``), which is moved into the record."""
     group, manifest = ctx.group, ctx.manifest
     writer = layout.RecordWriter(output)
     writer.write_json(layout.PARAMETERS, layout.parameters_json(group))
     writer.write_json(layout.MANIFEST, manifest.to_json())
     writer.write_json(layout.CEREMONY, ceremony_json(ceremony_id, n, t, rounds))
     credential_list.write(writer.root)
-    with writer.open_jsonl(layout.BOARD) as f:
-        for event in events:
-            layout.write_jsonl_line(f, event_to_json(event, ctx))
+    board = writer.path(layout.board_name(version))
+    if isinstance(events, Path):
+        shutil.move(events, board)
+    else:
+        with BoardFileWriter(board, ctx, version) as f:
+            for event in events:
+                f.write(event)
     writer.write_json(layout.ENCRYPTED_TALLY, tally.to_json(group))
     writer.write_json(layout.OPENING_ACT, opening.to_json())
     if closing is not None:
         writer.write_json(layout.CLOSING_ACT, closing.to_json())
     writer.write_json(layout.INTEGRITY, constancia.to_json())
     return writer.finish({"election_id": manifest.election_id, "group": group.name,
-                          "counting_policy": manifest.counting_policy})
+                          "counting_policy": manifest.counting_policy}, version)
 
 
 def decryption_json(decryption_id: str, decryption: TallyDecryption,
@@ -56,12 +67,13 @@ def decryption_json(decryption_id: str, decryption: TallyDecryption,
             "envelopes": [env.to_json() for env in sorted(envelopes, key=lambda e: e.sender)]}
 
 
-def add_decryption(record: Path, *, decryption_id: str, decryption: TallyDecryption,
+def add_decryption(record: Path, *, manifest: Manifest, decryption_id: str, decryption: TallyDecryption,
                    envelopes: Sequence[Envelope], results: ElectionResults) -> None:
     """Complete a closed record with the decryption shares and the results; the index is rewritten
     last, so an interruption leaves a record whose index does not list the new files."""
+    version = layout.RecordReader(record).version
     for name, obj in ((layout.DECRYPTION, decryption_json(decryption_id, decryption, envelopes)),
-                      (layout.RESULTS, results.to_json())):
+                      (layout.RESULTS, results.to_json(manifest, version))):
         _write_atomic(record / name, layout.dump_json(obj))
     header = jsonstrict.loads((record / layout.HEADER).read_text(encoding="utf-8"))
     files = dict(header["files"])

@@ -22,10 +22,13 @@ from typing import Any, NoReturn
 from sivei import i18n
 from sivei.ballot.manifest import Contest, Manifest
 from sivei.crypto.fingerprint import fingerprint
-from sivei.errors import SiveiError
+from sivei.errors import ManifestError, SiveiError
 from sivei.i18n import Language, tr
 
 MAX_COUNT = 2**53 - 1  # what JSON carries exactly
+RESULTS_VERSION = 2
+"""The form of ``results.json`` written (the record format version): 2 names every count by its
+option id; 1 (still read) gave the counts by position."""
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -59,11 +62,18 @@ class ContestResult:
     candidate_totals: tuple[tuple[str, int], ...]
     party_distribution: tuple[tuple[str, int], ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, manifest: Manifest, version: int = RESULTS_VERSION) -> dict[str, Any]:
+        """Version 2 names each option's votes by the option's id (``options``); version 1 (records
+        of format version 1) lists them by position (``option_counts``)."""
+        if version == 1:
+            votes: dict[str, Any] = {"option_counts": list(self.option_counts)}
+        else:
+            options = manifest.contest(self.contest_id).options
+            votes = {"options": [{"id": o.id, "votes": v} for o, v in zip(options, self.option_counts, strict=True)]}
         return {
             "entity": self.entity,
             "contest_id": self.contest_id,
-            "option_counts": list(self.option_counts),
+            **votes,
             "total": self.total,
             "candidate_totals": [{"id": k, "votes": v} for k, v in self.candidate_totals],
             "party_distribution": [{"party": k, "votes": v} for k, v in self.party_distribution],
@@ -153,17 +163,20 @@ class ElectionResults:
         raise ResultsError(tr(f"no hay resultados de {entity}/{contest_id}",
                               f"there are no results for {entity}/{contest_id}"))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, manifest: Manifest, version: int = RESULTS_VERSION) -> dict[str, Any]:
+        """``results.json`` in the form of record format ``version``."""
         return {"election_id": self.election_id, "manifest_hash": self.manifest_hash.hex(),
-                "contests": [r.to_json() for r in self.contests]}
+                "contests": [r.to_json(manifest, version) for r in self.contests]}
 
     @staticmethod
-    def from_json(manifest: Manifest, obj: object) -> ElectionResults:
+    def from_json(manifest: Manifest, obj: object, version: int | None = None) -> ElectionResults:
         """Read published results strictly against their manifest.
 
         Shape is checked here (keys, types, counts per option, every (entity, contest) known and
         listed once, the manifest's id and hash); the values themselves (totals, candidate totals,
-        distribution, order) are what ``first_difference`` compares with a recomputation."""
+        distribution, order) are what ``first_difference`` compares with a recomputation.
+        ``version``: the record format version, which fixes the form of the counts (named
+        ``options`` in 2, positional ``option_counts`` in 1); None accepts either."""
         o = _object(obj, "results", ("election_id", "manifest_hash", "contests"))
         if o["election_id"] != manifest.election_id:
             _fail("results.election_id", "los resultados son de otra elección",
@@ -181,7 +194,7 @@ class ElectionResults:
         contests = []
         for i, item in enumerate(items):
             path = f"results.contests[{i}]"
-            r = _parse_contest_result(item, path)
+            r = _parse_contest_result(manifest, item, path, version)
             key = (r.entity, r.contest_id)
             if key not in expected:
                 _fail(path, f"{r.entity}/{r.contest_id} no está en ningún estilo de boleta del manifiesto",
@@ -471,14 +484,31 @@ def _pairs(value: object, path: str, key: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _parse_contest_result(value: object, path: str) -> ContestResult:
-    o = _object(value, path, ("entity", "contest_id", "option_counts", "total", "candidate_totals",
+def _parse_contest_result(manifest: Manifest, value: object, path: str, version: int | None) -> ContestResult:
+    if version is None:
+        version = 1 if isinstance(value, dict) and "option_counts" in value else RESULTS_VERSION
+    votes_key = "option_counts" if version == 1 else "options"
+    o = _object(value, path, ("entity", "contest_id", votes_key, "total", "candidate_totals",
                               "party_distribution"))
-    counts = _list(o["option_counts"], f"{path}.option_counts")
+    entity = _string(o["entity"], f"{path}.entity")
+    contest_id = _string(o["contest_id"], f"{path}.contest_id")
+    if version == 1:
+        counts = _list(o["option_counts"], f"{path}.option_counts")
+        option_counts = tuple(_count(c, f"{path}.option_counts[{i}]") for i, c in enumerate(counts))
+    else:
+        named = _pairs(o["options"], f"{path}.options", "id")
+        try:
+            ids: tuple[str, ...] | None = tuple(option.id for option in manifest.contest(contest_id).options)
+        except ManifestError:
+            ids = None  # an unknown contest: from_json names it
+        if ids is not None and tuple(k for k, _ in named) != ids:
+            _fail(f"{path}.options", f"se esperaban las opciones {list(ids)}, en ese orden",
+                  f"expected the options {list(ids)}, in that order")
+        option_counts = tuple(v for _, v in named)
     return ContestResult(
-        entity=_string(o["entity"], f"{path}.entity"),
-        contest_id=_string(o["contest_id"], f"{path}.contest_id"),
-        option_counts=tuple(_count(c, f"{path}.option_counts[{i}]") for i, c in enumerate(counts)),
+        entity=entity,
+        contest_id=contest_id,
+        option_counts=option_counts,
         total=_count(o["total"], f"{path}.total"),
         candidate_totals=_pairs(o["candidate_totals"], f"{path}.candidate_totals", "id"),
         party_distribution=_pairs(o["party_distribution"], f"{path}.party_distribution", "party"),
