@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from e2etools import HAVE_AUTH, OPERATOR_PASSWORD, Live, watch
-from test_booth_a11y import audit, axe_violations, both_languages
+from test_booth_a11y import axe_violations, both_languages
 
 from servertools import prepare, sealed_operator_totp
 from sivei.ballot.credentials import voting_link
@@ -170,12 +170,17 @@ def test_consulate_kiosk_journeys_one_vote_per_person_and_accessibility(browser:
         a = lax_voters[0]
         text = search(lax, kit.cards[a])
         assert "Registrado para votar en este consulado; no ha votado." in text
-        official_audit(lax, "votante registrado encontrado")
+        official_audit(lax, "votante registrado encontrado (es)")
+        lax.goto(live.url("/consulado?lang=en"))  # a look-up changes nothing: the same one, in English
+        assert "Registered to vote at this consulate; has not voted." in search(lax, kit.cards[a])
+        official_audit(lax, "votante registrado encontrado (en)")
+        lax.goto(live.url("/consulado?lang=es"))
+        search(lax, kit.cards[a])
         lax.select_option("#quiosco-registrado", label="LAX-1")
         lax.get_by_role("button", name="Emitir sesión en el quiosco").click()
         lax.wait_for_load_state()
         assert "Sesión emitida en el quiosco «LAX-1»" in lax.locator("#mensaje").inner_text()
-        official_audit(lax, "sesión emitida")
+        official_audit(lax, "sesión emitida (es)")
         shown(kiosk, "p-credencial")
         assert kiosk.locator("#quiosco-carta").is_visible() and not kiosk.locator("#quiosco-tarjeta").is_visible()
         assert kiosk.evaluate("document.activeElement.id") in ("credencial", "t-credencial")
@@ -205,11 +210,12 @@ def test_consulate_kiosk_journeys_one_vote_per_person_and_accessibility(browser:
         error = kiosk.locator("#credencial-error")
         error.wait_for(state="visible")
         assert "no es una tarjeta de este consulado" in error.inner_text()
-        audit(kiosk, "quiosco: tarjeta de otro consulado (es)")
+        both_languages(kiosk, "quiosco: tarjeta de otro consulado")
         kiosk.fill("#credencial", voting_link(live.base, kit.pools["LAX"][0]))
         kiosk.press("#credencial", "Enter")
         shown(kiosk, "p-boleta")
         assert kiosk.locator("#contiendas fieldset").count() == 1  # the unregistered voters' ballot
+        both_languages(kiosk, "quiosco: boleta de personas sin registro")
         kiosk.get_by_role("button", name="Revisar mi voto").click()
         kiosk.get_by_role("button", name="Cifrar mi voto").click()
         shown(kiosk, "p-codigo")
@@ -248,12 +254,17 @@ def test_consulate_kiosk_journeys_one_vote_per_person_and_accessibility(browser:
         message = serve_unregistered(mad, UNREGISTERED[0])
         assert "already served at consulate LAX" in message
         official_audit(mad, "ya atendida en otro consulado (en)")
-        # LAX's cap is 2: a second person is served (on LAX-1), a third is refused.
-        lax.goto(live.url("/consulado"))
-        assert "Entréguele" in serve_unregistered(lax, UNREGISTERED[1], "LAX-1")
+        # LAX's cap is 2: a second person is served (on LAX-1, in English), a third is refused.
+        lax.goto(live.url("/consulado?lang=en"))
+        assert "Hand them one of the consulate's credential cards" in serve_unregistered(lax, UNREGISTERED[1], "LAX-1")
+        official_audit(lax, "sesión emitida, sin registro (en)")
         message = serve_unregistered(lax, UNREGISTERED[2], "LAX-2")
+        assert "This consulate reached its cap of 2 voters" in message
+        official_audit(lax, "tope alcanzado (en)")
+        lax.goto(live.url("/consulado?lang=es"))
+        message = serve_unregistered(lax, UNREGISTERED[2], "LAX-2")  # refused again: nothing was recorded
         assert "Se alcanzó el tope de 2 personas sin registro previo" in message
-        official_audit(lax, "tope alcanzado")
+        official_audit(lax, "tope alcanzado (es)")
         assert lax.locator("#sin-registro").inner_text() == "2 de 2"
 
         # -- one vote per person across internet and kiosks ------------------------------------------------------
@@ -287,7 +298,12 @@ def test_consulate_kiosk_journeys_one_vote_per_person_and_accessibility(browser:
             other.goto(live.url("/votar"))
         shown(other, "p-error")
         assert "Te registraste para votar en persona en el consulado LAX" in other.locator("#error-texto").inner_text()
+        both_languages(other, "registrado en un consulado, en la cabina por internet")
         assert "Ya votó en un quiosco del consulado LAX." in search(lax, a)
+        official_audit(lax, "ya votó en un quiosco (es)")
+        lax.goto(live.url("/consulado?lang=en"))
+        assert "Already voted at a kiosk of consulate LAX." in search(lax, a)
+        official_audit(lax, "ya votó en un quiosco (en)")
         assert live.errors == []
         for ctx in voters_ctx:
             ctx.close()
