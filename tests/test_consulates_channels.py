@@ -93,8 +93,10 @@ def test_cells_with_thirty_ballots_per_channel_are_split_and_verify(record: Path
     assert [r["contest_id"] for r in results] == ["gob-chih", "sen-norte", "rm-2027"]
     combined = ElectionResults.from_json(kit.manifest, read_json(record, "results.json"))
     for r in results:
-        assert sum(r["consulados"]) == 32 and sum(r["internet"]) == 32
-        assert tuple(a + b for a, b in zip(r["consulados"], r["internet"], strict=True)) == combined.result(
+        options = kit.manifest.contest(r["contest_id"]).options
+        assert [o["id"] for o in r["options"]] == [o.id for o in options]  # named, as results.json in format 2
+        assert sum(o["consulados"] for o in r["options"]) == 32 and sum(o["internet"] for o in r["options"]) == 32
+        assert tuple(o["consulados"] + o["internet"] for o in r["options"]) == combined.result(
             "CHIH", r["contest_id"]).option_counts
     # the lone unregistered ballot is only in the combined result
     assert not any(r["entity"] == "SRE" for r in results)
@@ -117,9 +119,9 @@ def test_doctored_channel_counts_fail(record: Path, tmp_path: Path) -> None:
     doctored = copy_record(record, tmp_path / "r")
     data = read_json(doctored, "consulados/canales.json")
     r = data["split"]["results"][0]
-    moved = next(i for i, m in enumerate(r["consulados"]) if m > 0)
-    r["consulados"][moved] -= 1
-    r["internet"][moved] += 1
+    moved = next(o for o in r["options"] if o["consulados"] > 0)
+    moved["consulados"] -= 1
+    moved["internet"] += 1
     write_json(doctored, "consulados/canales.json", data)
     found = problems(doctored, "consulates.channels")
     assert len(found) == 1 and "el conteo de consulados" in found[0] and "CHIH/gob-chih/" in found[0]
@@ -130,6 +132,19 @@ def test_doctored_channel_counts_fail(record: Path, tmp_path: Path) -> None:
     write_json(doctored, "consulados/canales.json", data)
     assert problems(doctored, "consulates.channels") == [
         "consulados/canales.json: cells: las boletas por canal no son las del tablero y la declaración de consulados"]
+    # options out of order, or unnamed
+    for damage in ("reorder", "positional"):
+        doctored = copy_record(record, tmp_path / damage)
+        data = read_json(doctored, "consulados/canales.json")
+        r = data["split"]["results"][0]
+        if damage == "reorder":
+            r["options"].reverse()
+        else:
+            r["consulados"] = [o["consulados"] for o in r.pop("options")]
+        write_json(doctored, "consulados/canales.json", data)
+        assert problems(doctored, "consulates.channels") == [
+            "consulados/canales.json: split.results CHIH/gob-chih: resultado mal formado o de otra celda (se espera "
+            "cada opción de la elección, en orden, con sus conteos por canal)"]
     # and a share not by the guardian
     doctored = copy_record(record, tmp_path / "t")
     data = read_json(doctored, "consulados/canales.json")
@@ -150,9 +165,9 @@ def test_results_per_channel_on_a_format_1_record(record: Path, tmp_path: Path) 
     assert report.facts["record_version"] == 1 and report.facts["channel_cells"] == "3 / 6"
     data = read_json(v1, "consulados/canales.json")
     r = data["split"]["results"][0]
-    moved = next(i for i, m in enumerate(r["consulados"]) if m > 0)
-    r["consulados"][moved] -= 1
-    r["internet"][moved] += 1
+    moved = next(o for o in r["options"] if o["consulados"] > 0)
+    moved["consulados"] -= 1
+    moved["internet"] += 1
     write_json(v1, "consulados/canales.json", data)
     found = problems(v1, "consulates.channels")
     assert len(found) == 1 and "el conteo de consulados" in found[0] and "CHIH/gob-chih/" in found[0]

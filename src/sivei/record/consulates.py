@@ -351,16 +351,22 @@ def _split_results(reader: layout.RecordReader, ctx: ElectionContext, split: Enc
     for ei, (entry, r) in enumerate(zip(split.entries, obj, strict=True)):
         contest = ctx.manifest.contests[entry.contest_index]
         cell = f"{where} {entry.entity}/{contest.id}"
-        keys = {"entity", "contest_id", CHANNEL_CONSULATES, CHANNEL_INTERNET}
-        if (not isinstance(r, dict) or set(r) != keys or r["entity"] != entry.entity or r["contest_id"] != contest.id
-                or not all(isinstance(r[k], list) and len(r[k]) == len(contest.options)
-                           and all(isinstance(x, int) and not isinstance(x, bool) for x in r[k])
-                           for k in (CHANNEL_CONSULATES, CHANNEL_INTERNET))):
-            fail(cell, tr("resultado mal formado o de otra celda", "malformed result, or another cell's"))
+        option_keys = {"id", CHANNEL_CONSULATES, CHANNEL_INTERNET}
+        options = r.get("options") if isinstance(r, dict) else None
+        if (not isinstance(r, dict) or set(r) != {"entity", "contest_id", "options"} or r["entity"] != entry.entity
+                or r["contest_id"] != contest.id or not isinstance(options, list)
+                or [o.get("id") if isinstance(o, dict) else None for o in options] != [o.id for o in contest.options]
+                or not all(set(o) == option_keys and all(isinstance(o[k], int) and not isinstance(o[k], bool)
+                                                         for k in (CHANNEL_CONSULATES, CHANNEL_INTERNET))
+                           for o in options)):
+            fail(cell, tr("resultado mal formado o de otra celda (se espera cada opción de la elección, en orden, "
+                          "con sus conteos por canal)",
+                          "malformed result, or another cell's (expected each option of the contest, in order, with "
+                          "its counts per channel)"))
             continue
         total = combined.result(entry.entity, contest.id).option_counts
-        for oi, option in enumerate(contest.options):
-            m, rest = r[CHANNEL_CONSULATES][oi], r[CHANNEL_INTERNET][oi]
+        for oi, (option, named) in enumerate(zip(contest.options, options, strict=True)):
+            m, rest = named[CHANNEL_CONSULATES], named[CHANNEL_INTERNET]
             if not 0 <= m <= entry.ballots or group.g_pow(m) != decrypted[(ei, oi)]:
                 fail(f"{cell}/{option.id}", tr(f"el conteo de consulados {m} no es el descifrado del agregado",
                                                f"the consulados count {m} is not the decryption of the aggregate"))

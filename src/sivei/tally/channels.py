@@ -15,9 +15,11 @@ decrypted; ``internet`` = combined − ``consulados`` option by option.
     {"minimum": 30, "cells": [{"entity", "contest_index", "internet", "consulados"}, … every tally entry],
      "split": {"encrypted": {"entries": [… the split cells' consulados aggregates …]},
                "decryption": {"ceremony_id", "present", "weights", "envelopes"},
-               "results": [{"entity", "contest_id", "consulados": [counts], "internet": [counts]}, …]}}
+               "results": [{"entity", "contest_id",
+                            "options": [{"id", "consulados", "internet"}, … the contest's options, in order]}, …]}}
 
-``split`` is absent when no cell qualifies (or the split was not decrypted).
+``split`` is absent when no cell qualifies (or the split was not decrypted). Every count is named by
+its option id, as in ``results.json`` of record format 2, whatever the record's format version.
 """
 
 from __future__ import annotations
@@ -72,12 +74,14 @@ def split_tally(consulados: EncryptedTally, cells: Sequence[ChannelCell]) -> Enc
 class ChannelResult:
     entity: str
     contest_id: str
+    option_ids: tuple[str, ...]
     consulados: tuple[int, ...]
     internet: tuple[int, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"entity": self.entity, "contest_id": self.contest_id, CHANNEL_CONSULATES: list(self.consulados),
-                CHANNEL_INTERNET: list(self.internet)}
+        return {"entity": self.entity, "contest_id": self.contest_id,
+                "options": [{"id": o, CHANNEL_CONSULATES: m, CHANNEL_INTERNET: rest}
+                            for o, m, rest in zip(self.option_ids, self.consulados, self.internet, strict=True)]}
 
 
 def channel_results(ctx: ElectionContext, split: EncryptedTally, decryption: TallyDecryption,
@@ -87,7 +91,7 @@ def channel_results(ctx: ElectionContext, split: EncryptedTally, decryption: Tal
     for entry, row in zip(split.entries, decryption.counts, strict=True):
         contest = ctx.manifest.contests[entry.contest_index]
         total = combined_counts[(entry.entity, contest.id)]
-        out.append(ChannelResult(entry.entity, contest.id, tuple(row),
+        out.append(ChannelResult(entry.entity, contest.id, tuple(o.id for o in contest.options), tuple(row),
                                  tuple(a - b for a, b in zip(total, row, strict=True))))
     return tuple(out)
 
