@@ -186,3 +186,27 @@ def test_without_the_split_only_the_combined_results(record: Path, tmp_path: Pat
     reindex(doctored)
     report = verify_record(doctored, VerifyOptions(allow_test_group=True, jobs=1))
     assert report.ok and any("no se publicaron resultados por canal" in n for n in report.notes)
+
+
+def test_a_partial_tally_travels_between_processes_without_the_election_context(kit: ElectionKit) -> None:
+    """The verifier's workers send each chunk's accumulator back pickled: the products and counts,
+    both channels', but not the context (its in-person set is ~2 MB at INE's scale)."""
+    import pickle
+    from dataclasses import replace
+
+    from sivei.tally.aggregate import TallyAccumulator
+
+    declaration = InPersonDeclaration.from_json(json.loads(kit.declaration_bytes or b"{}"))
+    ctx = replace(kit.ctx, in_person=frozenset(declaration.channels()))
+    part = TallyAccumulator(ctx)
+    for v in kit.roll[:40]:  # 32 in person, 8 by internet
+        part.add(ballot(kit, kit.ballot(v.voter_id)))
+    data = pickle.dumps(part)
+    assert min(ctx.in_person) not in data and ctx.manifest.name.encode() not in data
+    received = pickle.loads(data)
+    total = TallyAccumulator(ctx)
+    total.merge(received)
+    assert total.result() == part.result() and total.channel_result() == part.channel_result()
+    assert [e.ballots for e in (total.channel_result() or part.result()).entries][:3] == [32, 32, 32]
+    with pytest.raises(TypeError):
+        received.add(ballot(kit, kit.ballot(kit.roll[40].voter_id)))

@@ -79,7 +79,7 @@ class TallyAccumulator:
     (``channel_result``; docs/protocol.md §20.5)."""
 
     def __init__(self, ctx: ElectionContext, *, channel: bool = True) -> None:
-        self._ctx = ctx
+        self._ctx: ElectionContext | None = ctx
         self._channel = TallyAccumulator(ctx, channel=False) if channel and ctx.in_person else None
         self._p = gmpy2.mpz(ctx.group.p)
         self._style_entity = {s.id: s.entity for s in ctx.manifest.ballot_styles}
@@ -90,7 +90,14 @@ class TallyAccumulator:
                 self._acc[(entity.code, index)] = [[gmpy2.mpz(1), gmpy2.mpz(1)] for _ in contest.options]
                 self._counts[(entity.code, index)] = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A chunk's partial tally goes back to the coordinator without the election context (its
+        in-person set alone is ~2 MB at INE's scale): a received accumulator is only merged."""
+        return {**self.__dict__, "_ctx": None}
+
     def add(self, ballot: EncryptedBallot) -> None:
+        if self._ctx is None:
+            raise TypeError("a received accumulator is only merged")
         if self._channel is not None and ballot.credential in self._ctx.in_person:
             self._channel.add(ballot)
         entity = self._style_entity[ballot.style]
@@ -120,7 +127,6 @@ class TallyAccumulator:
                        tuple(Ciphertext(int(a), int(b)) for a, b in rows))
             for (entity, index), rows in self._acc.items()
         ))
-
 
     def channel_result(self) -> EncryptedTally | None:
         """The ``consulados`` channel's aggregates (the in-person ballots' product), or None without
