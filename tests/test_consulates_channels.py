@@ -19,10 +19,9 @@ from sivei.crypto.ecdsa import SoftwareSigner
 from sivei.crypto.group import TEST_GROUP
 from sivei.drill import draft_closing_act
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.record.writer import write_closed_record
+from sivei.record.writer import add_files, write_closed_record
 from sivei.tally.aggregate import aggregate
 from sivei.tally.results import ElectionResults
-from sivei_server.consulates import add_record_files
 from sivei_server.simulacro import ElectionKit, build_kit, complete_record
 
 VOTERS = 64  # 32 at LAX, 32 by internet, all of CHIH
@@ -72,7 +71,7 @@ def record(kit: ElectionKit, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert kit.declaration_bytes is not None
     log = ConsulateLog("LAX", 32, (bytes(32),)).sign(kit.consulate_signers["LAX"], manifest.election_id,
                                                      kit.ctx.election_hash)
-    add_record_files(closed, {"consulados/consulados.json": kit.declaration_bytes,
+    add_files(closed, {"consulados/consulados.json": kit.declaration_bytes,
                               "consulados/bitacora-LAX.json": json.dumps(log.to_json()).encode()})
     return complete_record(kit, closed, tmp / "completo", [1, 3])
 

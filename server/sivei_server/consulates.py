@@ -34,7 +34,6 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -484,24 +483,6 @@ def record_files(s: Session, manifest: Manifest) -> dict[str, bytes]:
         if data is not None:
             out[f"{RECORD_DIR}/{log_file(code)}"] = data
     return out
-
-
-def add_record_files(record: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into a written record and list them in its index (``record.json``)."""
-    from sivei.record import layout
-
-    if not files:
-        return
-    for name, data in files.items():
-        path = record / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    header = jsonstrict.loads((record / layout.HEADER).read_text(encoding="utf-8"))
-    index = dict(header["files"])
-    for name in files:
-        index[name] = layout.file_sha256(record / name)
-    header["files"] = dict(sorted(index.items()))
-    (record / layout.HEADER).write_text(layout.dump_json(header), encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ from sivei.record.board_file import board_heads
 from sivei.record.ceremony_io import parse_ceremony
 from sivei.record.report import VerificationReport
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.record.writer import write_closed_record
+from sivei.record.writer import add_files, write_closed_record
 from sivei.tally.aggregate import aggregate
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
@@ -741,7 +741,7 @@ def export_closed_record(engine: Engine, config: ServerConfig, operator_id: int 
     from sivei_server import consulates
 
     with session_scope(engine) as s:
-        consulates.add_record_files(out, consulates.record_files(s, election.manifest))
+        add_files(out, consulates.record_files(s, election.manifest))
     return _tar(out, config.data_dir / f"{CLOSED_DIR}.tar.gz")
 
 

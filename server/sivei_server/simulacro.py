@@ -63,6 +63,7 @@ from sivei.record.acts import SignedAct, opening_act
 from sivei.record.board_file import BoardFileWriter, iter_board
 from sivei.record.ceremony_io import ceremony_json
 from sivei.record.verify import VerifyOptions, verify_record
+from sivei.record.writer import add_files
 from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
 from sivei.tally.channels import CHANNELS_FILE, channel_cells, channel_results, channels_json, split_tally
 from sivei.tally.decrypt import combine_tally, decrypt_tally_share, guardian_name, parse_guardian_decryption
@@ -226,7 +227,7 @@ def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present
         shutil.rmtree(staging, ignore_errors=True)
     # The consulates' files the server put in the closed record (the declaration, the signed logs), and
     # the results per channel where the 30-ballot rule allows them (docs/protocol.md §20.5).
-    from sivei_server.consulates import RECORD_DIR, add_record_files
+    from sivei_server.consulates import RECORD_DIR
 
     folder = closed_record / RECORD_DIR
     if folder.is_dir():
@@ -235,7 +236,7 @@ def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present
         if consulados is not None:
             files[f"{RECORD_DIR}/{CHANNELS_FILE}"] = json.dumps(
                 count_channels(kit, ctx, counted.tally, consulados, present, counted.counts), indent=1).encode()
-        add_record_files(full, files)
+        add_files(full, files)
     return full
 
 
