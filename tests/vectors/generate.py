@@ -1150,6 +1150,45 @@ def production_vectors() -> dict[str, Any]:
 
 # -- driver ---------------------------------------------------------------------------------------
 
+def in_person_vectors() -> dict[str, Any]:
+    """In-person voting at consulates (docs/protocol.md §20): a manifest with ``in_person``, the
+    declaration hash, a consulate log's content hash."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from sivei.ballot.in_person import ConsulateCredentials, ConsulateLog, InPersonDeclaration, with_consulates
+    from sivei.crypto.ecdsa import SoftwareSigner
+
+    def key(label: str) -> bytes:
+        private = ec.derive_private_key(int.from_bytes(fixed_bytes(label), "big") % (2**255), ec.SECP256R1())
+        return SoftwareSigner(private).public_key
+
+    m = with_consulates(manifest(), [("LAX", "Consulado General de México en Los Ángeles", 1500, key("consulate/LAX")),
+                                     ("MAD", "Consulado de México en Madrid", 2, key("consulate/MAD"))],
+                        unregistered_entity=("SRE", "Personas sin registro previo (consulados)"),
+                        unregistered_contests=["consulta"])
+    pk = [fixed_bytes(f"in-person/credential/{i}") for i in range(4)]
+    declaration = InPersonDeclaration(m.election_id, (
+        ConsulateCredentials("LAX", (pk[0],), (pk[1], pk[2])), ConsulateCredentials("MAD", (), (pk[3],))))
+    log = ConsulateLog("LAX", 1, (fixed_bytes("in-person/card/0"), fixed_bytes("in-person/card/1")))
+    h_e = fixed_bytes("in-person/election-hash")
+    draft = log.draft(m.election_id, h_e)
+    content = envelope_content_hash(draft["type"], draft["election_id"], draft["ceremony_id"], draft["round"],
+                                    draft["sender"], h_e, draft["body"])
+    return {
+        **header("In-person voting at consulates: the manifest's in_person block (its canonical JSON and hash), "
+                 "the hash of the authority's declaration of the consulates' credentials "
+                 "(H(\"sivei/in-person\", …)), and a consulate log's envelope content hash (what its key signs).",
+                 None),
+        "manifest": m.to_json(),
+        "canonical_json_sha256": hashlib.sha256(canonical_json(m.to_json())).hexdigest(),
+        "manifest_hash": m.hash.hex(),
+        "declaration": declaration.to_json(),
+        "declaration_hash": declaration.hash.hex(),
+        "log_draft": draft,
+        "log_content_hash": content.hex(),
+    }
+
+
 BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "encoding.json": encoding_vectors,
     "hashes.json": hash_vectors,
@@ -1167,6 +1206,7 @@ BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "threshold.json": threshold_vectors,
     "results.json": results_vectors,
     "production.json": production_vectors,
+    "in-person.json": in_person_vectors,
 }
 
 

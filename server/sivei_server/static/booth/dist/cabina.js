@@ -13,17 +13,17 @@
 //   1c6f2ee21afd05217c9186fa4f11a87162a456583641e8a2bf82732734e6dd5b  server/sivei_server/static/booth/js/errors.js
 //   9d152837ad7ae5f2cbd5caf5144cc991c507b40e3aca9637af0dce193db39787  server/sivei_server/static/booth/js/fingerprint.js
 //   85321ac05d3c7a26bd53a2382aed2db8439a69f19d184a376a2a17941e98f1b1  server/sivei_server/static/booth/js/group.js
-//   b98dc818029471ca606eec26d90c3424734b4b93c3fda9d54de1df867a2ccda9  server/sivei_server/static/booth/js/manifest.js
+//   7f70ae8d0654142b8764dbe3a16b6358ccbd47e08bf39414889fd2be6016ceb7  server/sivei_server/static/booth/js/manifest.js
 //   4697369aacc6bd94eec89b30d8b6ba9a7003927c01a247a3a0ee1a4376847b90  server/sivei_server/static/booth/js/proofs.js
 //   8341fa156140f5f753d197337b1acf8ee218d2891b78ad7a76526f8d0c6c6821  server/sivei_server/static/booth/js/service.js
 //   949c6a90e6794a511d445b92cfee5fae43a157bda652026a1918945a1da5e34f  server/sivei_server/static/booth/js/sha256.js
 //   0acfb65b12910f82bb7ca85be94a9928aa768287e6259d514924a8a8e5ada95b  server/sivei_server/static/booth/js/worker.js
 //   d4648d6dde086e68a5f09c66939a88ec4b1a94e6914695e04209d0955e35e100  server/sivei_server/static/booth/ui/boleta.js
-//   50c39e34793f1d90e4466629feb122758ca7cd92b12c04c9fc582d3005f21fc3  server/sivei_server/static/booth/ui/cabina.js
+//   a7d7e1f7f4f2d69b1b6ca901e00752cb30e43dfe1d27d8e70c8048fd8529482e  server/sivei_server/static/booth/ui/cabina.js
 //   6f907dbeb175c9b13e68f2e76d3eb58f55f56e6094c23ca2819a23baa84ca8f3  server/sivei_server/static/booth/ui/enlace.js
 //   333558c2e7a0f38d1edf53161813547cd4d9173807f51e5b7d02b2fe7bb57fc5  server/sivei_server/static/booth/ui/horas.js
 //   762f67d4c2c7b63ac33411398b84f8c7b02ec75c563cc38662a3aa431a8e40bd  server/sivei_server/static/booth/ui/qr.js
-//   a839699b229189a9a34000c9f3b6e0caca33af0bf135640dcac0cc792429c67c  server/sivei_server/static/booth/ui/textos.js
+//   1a115808c6bff44b567a6f2a9ab2eb2eff302e54f718acffd237fc398af9ef8e  server/sivei_server/static/booth/ui/textos.js
 (function () {
 "use strict";
 const __defined = Object.create(null);
@@ -2328,6 +2328,36 @@ function unique(values, path, item, whatEs, whatEn) {
   });
 }
 
+/**
+ * The manifest's ``in_person`` (consulates, their caps and log keys, the unregistered voters' style),
+ * kept as read: the booth only needs it for the manifest's hash. The log keys' curve membership is the
+ * library's check (sivei/ballot/manifest.py); here their form (130 lowercase hex digits).
+ */
+function readInPerson(value) {
+  const o = object(value, "in_person", ["unregistered_style", "consulates"]);
+  const consulates = list(o.consulates, "in_person.consulates").map((x, i) => {
+    const path = `in_person.consulates[${i}]`;
+    const c = object(x, path, ["code", "name", "unregistered_cap", "log_key"]);
+    if (!/^[A-Z][A-Z0-9]{1,7}$/.test(string(c.code, `${path}.code`))) {
+      fail(`${path}.code`, `identificador no válido ${q(c.code)}`, `invalid identifier ${q(c.code)}`);
+    }
+    if (!Number.isInteger(c.unregistered_cap) || c.unregistered_cap < 0 || c.unregistered_cap > 100000) {
+      fail(`${path}.unregistered_cap`, "debe ser un entero de 0 a 100000", "must be an integer from 0 to 100000");
+    }
+    if (!/^04[0-9a-f]{128}$/.test(string(c.log_key, `${path}.log_key`))) {
+      fail(`${path}.log_key`, "se esperaba una llave pública P-256 (130 dígitos hexadecimales)",
+        "expected a P-256 public key (130 hexadecimal digits)");
+    }
+    return Object.freeze({ code: c.code, name: string(c.name, `${path}.name`), unregistered_cap: c.unregistered_cap,
+      log_key: c.log_key });
+  });
+  if (consulates.length === 0) fail("in_person.consulates", "no hay consulados", "there are no consulates");
+  unique(consulates.map((c) => c.code), "in_person.consulates", "code", "consulado", "consulate");
+  unique(consulates.map((c) => c.log_key), "in_person.consulates", "log_key", "llave", "key");
+  return Object.freeze({ unregistered_style: string(o.unregistered_style, "in_person.unregistered_style"),
+    consulates: Object.freeze(consulates) });
+}
+
 function setKey(parties) {
   return [...new Set(parties)].sort().join("\u0000");
 }
@@ -2455,6 +2485,13 @@ class Manifest {
   }
 
   constructor(obj) {
+    // Optional key, present only with voting at consulates (docs/protocol.md §20).
+    let inPerson = null;
+    if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
+        && Object.prototype.hasOwnProperty.call(obj, "in_person")) {
+      inPerson = readInPerson(obj.in_person);
+      obj = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== "in_person"));
+    }
     // Optional key, present only when non-zero (docs/protocol.md §14.4).
     let finish = 0;
     if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
@@ -2479,7 +2516,8 @@ class Manifest {
     this.votingOpens = o.voting_opens;
     this.votingCloses = o.voting_closes;
     this.displayTimezone = string(o.display_timezone, "display_timezone");
-    this.countingPolicy = literal(o.counting_policy, "counting_policy", ["one-vote"]);
+    this.countingPolicy = literal(o.counting_policy, "counting_policy", ["one-vote", "one-vote-per-person"]);
+    this.inPerson = inPerson;
     this.tieRule = literal(o.tie_rule, "tie_rule", ["party-order"]);
     this.parties = Object.freeze(list(o.parties, "parties").map((x, i) => {
       const withEmblem = x !== null && typeof x === "object" && Object.prototype.hasOwnProperty.call(x, "emblem");
@@ -2590,6 +2628,15 @@ class Manifest {
           `ballot style ${q(e.ballotStyle)} is not declared`);
       }
     });
+    // Voting at consulates goes with the policy that counts one vote per person across channels.
+    if ((this.inPerson === null) !== (this.countingPolicy === "one-vote")) {
+      fail("in_person", "el voto en consulados va con la política «one-vote-per-person» y solo con ella",
+        "voting at consulates goes with the «one-vote-per-person» policy, and only with it");
+    }
+    if (this.inPerson !== null && !styleIds.has(this.inPerson.unregistered_style)) {
+      fail("in_person.unregistered_style", `el estilo de boleta ${q(this.inPerson.unregistered_style)} no está declarado`,
+        `ballot style ${q(this.inPerson.unregistered_style)} is not declared`);
+    }
   }
 
   /** Global position of a contest (its manifest order). */
@@ -2644,6 +2691,10 @@ class Manifest {
       entities: this.entities.map((e) => ({ code: e.code, name: e.name, ballot_style: e.ballotStyle })),
       contests: this.contests.map((c) => c.toJson()),
       ballot_styles: this.ballotStyles.map((s) => ({ id: s.id, entity: s.entity, contests: [...s.contests] })),
+      ...(this.inPerson !== null ? { in_person: {
+        unregistered_style: this.inPerson.unregistered_style,
+        consulates: this.inPerson.consulates.map((c) => ({ ...c })),
+      } } : {}),
     };
   }
 
@@ -3752,6 +3803,20 @@ __defined["booth/ui/textos"] = function () {
 
 const EN = {
   prueba: "Test group: this is not a real election.",
+  "quiosco.titulo": "Voting kiosk",
+  "quiosco.espera": "This kiosk is free. The consulate's staff will assign it to you when it is your turn; the " +
+    "booth will open by itself.",
+  "quiosco.privado": "Your vote is encrypted on this kiosk and nobody sees it. When you finish, the kiosk starts " +
+    "again and keeps nothing of yours.",
+  "quiosco.terminar": "Finish",
+  "quiosco.carta": "Hold the QR code of your letter (or message) from the credential authority to the kiosk's " +
+    "reader. You can also type your 27-character credential.",
+  "quiosco.tarjeta": "Hold the QR code of the card the consulate's staff gave you to the kiosk's reader. You can " +
+    "also type the credential printed on it.",
+  "quiosco.verificar": "Read the QR code below with your phone on the public board's verification page and compare " +
+    "the tracking code.",
+  "quiosco.recibo": "Write down your tracking code (or take a picture of it) to look it up on the public board. " +
+    "When you finish, the kiosk starts again and keeps nothing of yours.",
   "carga.titulo": "Voting booth",
   "carga.texto": "Getting the booth ready…",
   "carga.descarga": "Downloading the booth (step 1 of 3)…",
@@ -3957,6 +4022,13 @@ __defined["booth/ui/cabina"] = function () {
 // (../js/client.js). The credential opens the voter's sealed credential token (`ficha`, from
 // /api/votante), which is sent beside the ballot. The name typed for a non-registered candidate stays
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
+//
+// Kiosk mode (data-quiosco="1", a consulate's kiosk at /quiosco): the page waits until the consulate's
+// official issues a session for this kiosk, then one voter's journey — their letter's QR code (a
+// registered voter: it opens their sealed token as above) or a card of the consulate's pool (an
+// unregistered voter: the card is checked against the pool before anything is marked; no token) —
+// and at "Terminar" (or after a while on the receipt) the session ends and the page is replaced by a
+// fresh one (location.replace): nothing of that voter stays in memory, storage or the history.
 
 const { onLinkOpened, takeLinkText } = __require("booth/ui/enlace"); // first: strips the fragment before anything runs
 const { bytesToHex, hexToBytesLoose } = __require("booth/js/bytes");
@@ -3971,8 +4043,11 @@ const { EN, MSG } = __require("booth/ui/textos");
 
 const root = document.getElementById("cabina");
 const $ = (id) => document.getElementById(id);
+const kiosk = root.dataset.quiosco === "1";
 const SCREENS = ["p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
-  "p-impugnada", "p-recibo", "p-error"];
+  "p-impugnada", "p-recibo", "p-error", ...(kiosk ? ["p-quiosco"] : [])];
+const KIOSK_POLL_MS = 2000;
+const KIOSK_RECEIPT_MS = 120_000; // the receipt stays this long, then the kiosk starts again
 
 let lang = document.documentElement.lang === "en" ? "en" : "es";
 let booth = null;
@@ -4126,6 +4201,10 @@ function sessionEnded() {
   for (const id of sessionTimers) clearTimeout(id);
   sessionTimers = [];
   $("aviso-sesion").hidden = true;
+  if (kiosk) {
+    finishKiosk(); // a kiosk session is one voter's, never renewed: the kiosk starts again
+    return;
+  }
   if (!voting() && screen !== "p-error") return;
   if (screen !== "p-sesion") resumeScreen = screen === "p-error" ? "p-codigo" : screen;
   $("sesion").hidden = true;
@@ -4144,6 +4223,11 @@ class HttpError extends Error {
   text() {
     if (this.body.message) return lang === "en" && this.body.message_en ? this.body.message_en : this.body.message;
     return this.message;
+  }
+
+  /** As the credential screen shows errors ({es, en}). */
+  asCredentialError() {
+    return { es: this.body.message || this.message, en: this.body.message_en || this.body.message || this.message };
   }
 }
 
@@ -4169,7 +4253,7 @@ async function readCredential(typed) {
   const field = $("credencial");
   const error = $("credencial-error");
   try {
-    credential = await booth.openCredential(typed, voter);
+    credential = await openFor(typed);
     sessionVoter = voter.voter_id;
   } catch (err) {
     error.textContent = errText(err);
@@ -4183,6 +4267,27 @@ async function readCredential(typed) {
   error.hidden = true;
   status(t("credencialLeida"));
   show("p-boleta");
+}
+
+/**
+ * Open a credential for this voter: with their sealed token; at a kiosk, for a voter without
+ * registration, a card of the consulate's pool (no token: the server checks the card is of the pool).
+ */
+async function openFor(text) {
+  if (!(kiosk && voter.unregistered)) return booth.openCredential(text, voter);
+  const opened = await booth.openCredential(text, null);
+  const r = await fetch(root.dataset.tarjeta, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+    body: JSON.stringify({ credential: bytesToHex(opened.publicCredential) }),
+  });
+  if (!r.ok) {
+    booth.forgetCredential(opened);
+    const body = await r.json().catch(() => null);
+    throw new HttpError(r.status, body).asCredentialError();
+  }
+  return opened;
 }
 
 let stream = null;
@@ -4484,7 +4589,7 @@ async function send() {
         "Content-Type": "application/json",
         Accept: "application/json",
         "X-CSRF-Token": csrf(),
-        "X-Credential-Token": bytesToHex(credential.token),
+        ...(credential.token ? { "X-Credential-Token": bytesToHex(credential.token) } : {}),
       },
       body: signedBody,
     });
@@ -4502,7 +4607,7 @@ async function send() {
     return;
   }
   const err = new HttpError(r.status, body);
-  if (r.status === 401) {
+  if (r.status === 401 && !kiosk) {
     resumeScreen = "p-codigo";
     sessionEnded();
   } else if (r.status >= 500 || r.status === 429) {
@@ -4529,9 +4634,14 @@ function done(receipt) {
   const ok = $("rec-coincide");
   ok.textContent = matches ? t("reciboCoincide") : t("reciboNoCoincide");
   ok.className = matches ? "ok" : "alerta";
+  encrypted = null;
+  if (kiosk) {
+    show("p-recibo");
+    setTimeout(finishKiosk, KIOSK_RECEIPT_MS);
+    return;
+  }
   downloadLink($("rec-archivo"), `recibo-${receipt.tracking_code}.json`, receipt);
   $("rec-tablero").href = `${root.dataset.tablero}?codigo=${encodeURIComponent(receipt.tracking_code)}#buscar`;
-  encrypted = null;
   show("p-recibo");
 }
 
@@ -4585,8 +4695,10 @@ async function challenge() {
   drawChallenge(file);
   $("imp-nombre").hidden = !marks.contests.some((cm) => cm.writeIn !== null);
   const code = file.tracking_code;
-  downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
-  downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  if (!kiosk) {
+    downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
+    downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  }
   const figure = $("imp-qr");
   try {
     $("imp-qr-img").src = qrDataUrl(challengeQrText(file));
@@ -4711,7 +4823,51 @@ async function start() {
     credential = null;
     forgetLink();
   });
+  if (kiosk) {
+    startKiosk();
+    return;
+  }
   await prepare();
+}
+
+// -- a consulate's kiosk ----------------------------------------------------------------------------------------
+
+let finishing = false;
+
+/** Wait for the official's session on this kiosk, then the voter's journey. */
+function startKiosk() {
+  window.history.replaceState(null, "", root.dataset.reinicio); // this page is the kiosk's only entry
+  for (const b of root.querySelectorAll(".terminar")) b.addEventListener("click", finishKiosk);
+  show("p-quiosco");
+  const poll = async () => {
+    let state = null;
+    try {
+      state = await getJson(root.dataset.estado);
+    } catch {
+      // the server is unreachable for a moment: try again
+    }
+    if (state && state.session) {
+      await prepare();
+      return;
+    }
+    setTimeout(poll, KIOSK_POLL_MS);
+  };
+  poll();
+}
+
+/** The voter is done (or the session ended): end the session, then a fresh page replaces this one. */
+async function finishKiosk() {
+  if (finishing) return;
+  finishing = true;
+  if (credential !== null && booth !== null) booth.forgetCredential(credential);
+  credential = null;
+  try {
+    await fetch(root.dataset.terminar, { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
+  } catch {
+    // the official can release the kiosk
+  }
+  window.location.replace(root.dataset.reinicio);
 }
 
 /** The voter (or the login screen), the election's context, the crypto worker, then the credential. */
@@ -4720,7 +4876,9 @@ async function prepare() {
   try {
     [voter, context] = await Promise.all([getJson(root.dataset.votante), context ?? getJson(root.dataset.contexto)]);
   } catch (err) {
-    if (err instanceof HttpError && err.status === 401) {
+    if (kiosk && err instanceof HttpError && err.status === 409) {
+      finishKiosk(); // the session ended meanwhile (released by the official)
+    } else if (err instanceof HttpError && err.status === 401 && !kiosk) {
       askLogin();
     } else {
       fail(t("falloCabina", err instanceof HttpError ? err.text() : errText(err)));
@@ -4792,6 +4950,12 @@ async function prepare() {
       show(back === "p-revision" ? "p-revision" : back === "p-codigo" && encrypted !== null ? "p-codigo" : "p-boleta");
       status(t("sesionRenovadaBoleta"));
     }
+    return;
+  }
+  if (kiosk) {
+    $(voter.unregistered ? "quiosco-tarjeta" : "quiosco-carta").hidden = false;
+    show("p-credencial");
+    $("credencial").focus(); // a USB QR reader types the link into the field and presses Enter
     return;
   }
   if (linkText !== null) {
