@@ -156,6 +156,7 @@ def test_any_three_publish_results_per_channel_where_the_rule_allows(vault: Vaul
     combined = json.loads((record / layout.RESULTS).read_text())
     assert combined  # the combined results are there as always
     assert "Resultados por canal de 3 celdas" in result.out
+    assert "Resultados por canal (celdas con al menos 30 boletas en cada canal)" in result.out
 
 
 def test_a_tampered_split_share_is_refused_and_changes_nothing(vault: Vault) -> None:

@@ -49,7 +49,7 @@ from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
 from sivei.i18n import language, tr
-from sivei.record.consulates import channels_path
+from sivei.record.consulates import RECORD_DIR, channels_path
 from sivei.record.context import load_election_context
 from sivei.record.verify import VerifyOptions, verify_closed_record_tallies, verify_record
 from sivei.record.writer import add_decryption, add_files
@@ -248,6 +248,8 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
     out.title(tr(f"APERTURA DE LA BÓVEDA — CUSTODIO {index}", f"VAULT OPENING — KEY-HOLDER {index}"))
     constancia_banner(out)
     refuse_existing(output)
+    if (record / RECORD_DIR).is_dir():  # in-person voting: the per-channel share goes beside (§20.5)
+        refuse_existing(channels_share_path(output))
     # Everything that takes seconds comes first: the kind of election, the transcript, this token's
     # place in it, the export's election and ceremony, and the sealed share opening with this token.
     # Only then the check of the whole board, which takes minutes on a real election.
@@ -451,11 +453,13 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
               for entry, row in zip(tally.entries, combined.counts, strict=True)}
     results = compute_results(ctx.manifest, counts)
     extra: dict[str, bytes] = {}
+    per_channel_lines: list[str] = []
     if channels is not None:
         split_decryptions = [valid_split[i] for i in sorted(valid_split)]
-        extra[channels_path()] = json.dumps(split_channels_json(
-            ctx, channels, split_id, split_decryptions, n=transcript.n, t=transcript.t,
-            combined_counts=counts), ensure_ascii=False, indent=1).encode()
+        channels_data = split_channels_json(ctx, channels, split_id, split_decryptions, n=transcript.n,
+                                            t=transcript.t, combined_counts=counts)
+        extra[channels_path()] = json.dumps(channels_data, ensure_ascii=False, indent=1).encode()
+        per_channel_lines = _channel_lines(ctx.manifest, channels_data)
         if split.entries:
             out.step(tr(f"Resultados por canal de {len(split.entries)} celdas, con las partes por canal de "
                         f"{', '.join(custodian(i) for i in sorted(valid_split))}",
@@ -478,7 +482,26 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
     out.ok(tr("el registro completo verifica («sivei verificar»)", "the complete record verifies («sivei verify»)"))
     out.blank()
     out.raw(format_results(ctx.manifest, results, language()))
+    if per_channel_lines:
+        out.blank()
+        out.raw("\n".join(per_channel_lines))
     return CombineResult(final, present, results)
+
+
+def _channel_lines(manifest: Manifest, per_channel: Mapping[str, Any]) -> list[str]:
+    """The results per channel as a terminal table (``canales.json``'s split results)."""
+    rows = per_channel.get("split", {}).get("results", [])
+    if not rows:
+        return []
+    title = tr(f"Resultados por canal (celdas con al menos {CHANNEL_MINIMUM} boletas en cada canal)",
+               f"Results per channel (cells with at least {CHANNEL_MINIMUM} ballots in each channel)")
+    lines = [title, "=" * len(title)]
+    for r in rows:
+        contest = manifest.contest(r["contest_id"])
+        lines += ["", f"{r['entity']} · {contest.title}",
+                  f"  {tr('opción', 'option'):<28} {tr('consulados', 'consulates'):>12} {'internet':>12}"]
+        lines += [f"  {o['id']:<28} {o['consulados']:>12} {o['internet']:>12}" for o in r["options"]]
+    return lines
 
 
 def _require_threshold(transcript: Transcript, present: Sequence[int], what: str) -> None:
