@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from recordtools import copy_record, read_json, write_json
+from recordtools import chihuahua_only, copy_record, read_json, write_json
 from sivei.ballot.encrypt import EncryptedBallot
 from sivei.ballot.in_person import ConsulateLog, InPersonDeclaration
-from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei.crypto.ecdsa import SoftwareSigner
 from sivei.crypto.group import TEST_GROUP
 from sivei.drill import draft_closing_act
@@ -25,15 +24,6 @@ from sivei.tally.results import ElectionResults
 from sivei_server.simulacro import ElectionKit, build_kit, complete_record
 
 VOTERS = 64  # 32 at LAX, 32 by internet, all of CHIH
-
-
-def chihuahua_only() -> Manifest:
-    obj = sample_manifest().to_json()
-    obj["entities"] = [e for e in obj["entities"] if e["code"] == "CHIH"]
-    obj["ballot_styles"] = [s for s in obj["ballot_styles"] if s["id"] == "chih"]
-    keep = set(obj["ballot_styles"][0]["contests"])
-    obj["contests"] = [c for c in obj["contests"] if c["id"] in keep]
-    return Manifest.from_json(obj)
 
 
 @pytest.fixture(scope="module")

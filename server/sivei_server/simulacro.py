@@ -65,8 +65,8 @@ from sivei.record.ceremony_io import ceremony_json
 from sivei.record.verify import VerifyOptions, verify_record
 from sivei.record.writer import add_files
 from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
-from sivei.tally.channels import CHANNELS_FILE, channel_cells, channel_results, channels_json, split_tally
-from sivei.tally.decrypt import combine_tally, decrypt_tally_share, guardian_name, parse_guardian_decryption
+from sivei.tally.channels import CHANNELS_FILE, ChannelSplit, channels_session_id, split_channels_json
+from sivei.tally.decrypt import decrypt_tally_share, guardian_name, parse_guardian_decryption
 
 Say = Callable[[str], None]
 
@@ -244,20 +244,16 @@ def count_channels(kit: ElectionKit, ctx: ElectionContext, combined: EncryptedTa
                    present: Sequence[int], counts: Mapping[tuple[str, str], Sequence[int]]) -> dict[str, Any]:
     """The key-holders' part for the results per channel: from the combined and the in-person
     ballots' aggregates, the cells the rule lets be split, their decryption by the ``present``
-    key-holders (``canales.json``)."""
-    cells = channel_cells(combined, consulados)
-    split = split_tally(consulados, cells)
-    if not split.entries:
-        return channels_json(ctx, cells)
-    decryption_id = f"{ctx.manifest.election_id}-boveda-1-canales"
+    key-holders (``canales.json``), as the vault opening does it (``sivei boveda``)."""
+    channels = ChannelSplit.of(combined, consulados)
+    session_id = channels_session_id(f"{ctx.manifest.election_id}-boveda-1")
     guardians = kit.guardians
-    envelopes = [decrypt_tally_share(ctx, split, guardian=i, secret_share=guardians.secret_share(i),
+    envelopes = [decrypt_tally_share(ctx, channels.split, guardian=i, secret_share=guardians.secret_share(i),
                                      guardian_key=guardians.guardian_keys[i - 1], signer=guardians.signers[i - 1],
-                                     ceremony_id=decryption_id) for i in present]
+                                     ceremony_id=session_id) for i in present] if channels.split.entries else []
     decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
-    combined_split = combine_tally(ctx, split, decryptions, n=guardians.n, t=guardians.t)
-    return channels_json(ctx, cells, split, decryption_id=decryption_id, decryption=combined_split,
-                         envelopes=envelopes, results=channel_results(ctx, split, combined_split, counts))
+    return split_channels_json(ctx, channels, session_id, decryptions, n=guardians.n, t=guardians.t,
+                               combined_counts=counts)
 
 
 def tar_gz(directory: Path) -> bytes:

@@ -713,6 +713,23 @@ def verify_closed_record(path: Path, options: VerifyOptions | None = None
                          ) -> tuple[VerificationReport, EncryptedTally | None]:
     """Verify a closed record and return the encrypted tally recomputed from its board — the only
     thing a key-holder may decrypt, and only when the report is clean."""
+    report, closed = verify_closed_record_tallies(path, options)
+    return report, closed.combined if closed is not None else None
+
+
+@dataclass(frozen=True)
+class ClosedTallies:
+    """What the key-holders may decrypt, recomputed from a closed record's board: the combined tally
+    and, with in-person voting, the ``consulados`` channel's aggregates (docs/protocol.md §20.5)."""
+
+    combined: EncryptedTally
+    consulados: EncryptedTally | None
+
+
+def verify_closed_record_tallies(path: Path, options: VerifyOptions | None = None
+                                 ) -> tuple[VerificationReport, ClosedTallies | None]:
+    """``verify_closed_record`` with the consulados channel's aggregates too (None when the report
+    is not clean)."""
     from dataclasses import replace
 
     verifier = _Verifier(path, replace(options or VerifyOptions(), closed=True))
@@ -721,4 +738,6 @@ def verify_closed_record(path: Path, options: VerifyOptions | None = None
     except SiveiError as exc:
         verifier.report.add("record", str(path), str(exc))
         return verifier.report, None
-    return report, verifier.tally if report.ok else None
+    if not report.ok or verifier.tally is None:
+        return report, None
+    return report, ClosedTallies(verifier.tally, verifier.channel_tally)

@@ -34,9 +34,16 @@ from sivei.crypto.envelope import Envelope
 from sivei.errors import EncodingError
 from sivei.i18n import tr
 from sivei.tally.aggregate import EncryptedTally, TallyEntry
-from sivei.tally.decrypt import TallyDecryption
+from sivei.tally.decrypt import GuardianDecryption, TallyDecryption, combine_tally
 
 CHANNELS_FILE = "canales.json"
+CHANNELS_SESSION_SUFFIX = "-canales"
+
+
+def channels_session_id(decryption_id: str) -> str:
+    """The session id of the split's decryption shares: the vault opening's, suffixed, so that a share
+    of the split never passes for one of the combined tally, nor the reverse (docs/protocol.md §20.5)."""
+    return decryption_id + CHANNELS_SESSION_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,35 @@ def split_tally(consulados: EncryptedTally, cells: Sequence[ChannelCell]) -> Enc
     """The ``consulados`` aggregates of the cells the rule lets be split: all that is ever decrypted
     per channel."""
     return EncryptedTally(tuple(e for e, cell in zip(consulados.entries, cells, strict=True) if cell.split))
+
+
+@dataclass(frozen=True)
+class ChannelSplit:
+    """What the key-holders may decrypt per channel, recomputed from the board and the declaration:
+    every cell's ballots per channel, and the ``consulados`` aggregates of the qualifying cells
+    (``split``; no entries when none qualifies)."""
+
+    cells: tuple[ChannelCell, ...]
+    split: EncryptedTally
+
+    @classmethod
+    def of(cls, combined: EncryptedTally, consulados: EncryptedTally) -> ChannelSplit:
+        cells = channel_cells(combined, consulados)
+        return cls(cells, split_tally(consulados, cells))
+
+
+def split_channels_json(ctx: ElectionContext, channels: ChannelSplit, session_id: str,
+                        decryptions: Sequence[GuardianDecryption], *, n: int, t: int,
+                        combined_counts: Mapping[tuple[str, str], Sequence[int]]) -> dict[str, Any]:
+    """``canales.json`` from at least ``t`` verified shares of the split (session ``session_id``):
+    the split combined, the consulados counts and internet = combined − consulados. Without a
+    split, the cells only."""
+    if not channels.split.entries:
+        return channels_json(ctx, channels.cells)
+    decryption = combine_tally(ctx, channels.split, decryptions, n=n, t=t)
+    return channels_json(ctx, channels.cells, channels.split, decryption_id=session_id, decryption=decryption,
+                         envelopes=[d.envelope for d in decryptions],
+                         results=channel_results(ctx, channels.split, decryption, combined_counts))
 
 
 @dataclass(frozen=True)
