@@ -14,6 +14,7 @@ from flask import Flask
 from servertools import Browser, Setup, csrf, election_setup, operator_browser, prepare
 from sivei.ballot.credential_tokens import TOKEN_HEADER
 from sivei.ballot.in_person import ConsulateLog
+from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei_server.db import session_scope
 from sivei_server.models import ROLE_CONSULATE, Kiosk, Operator
 from sivei_server.passwords import hash_password
@@ -121,6 +122,30 @@ def sign_log(setup: Setup, code: str) -> bytes:
     assert r.status_code == 200, r.get_data(as_text=True)
     envelope = sign_log_draft(json.loads(r.get_data()), setup.kit.consulate_signers[code])
     return json.dumps(envelope.to_json()).encode()
+
+
+def chihuahua_only() -> Manifest:
+    """The sample manifest with one entity (CHIH) and its contests: every voter of one style."""
+    obj = sample_manifest().to_json()
+    obj["entities"] = [e for e in obj["entities"] if e["code"] == "CHIH"]
+    obj["ballot_styles"] = [s for s in obj["ballot_styles"] if s["id"] == "chih"]
+    keep = set(obj["ballot_styles"][0]["contests"])
+    obj["contests"] = [c for c in obj["contests"] if c["id"] in keep]
+    return Manifest.from_json(obj)
+
+
+def channels_kit(consulates: Mapping[str, tuple[int, int]], voters: int = 64) -> ElectionKit:
+    """A closed election of CHIH alone (test group) with in-person voting at ``consulates`` (code →
+    (cap, roll voters registered there)); the caller closes the kit."""
+    from datetime import UTC, datetime, timedelta
+
+    from sivei.crypto.ecdsa import SoftwareSigner
+    from sivei.crypto.group import TEST_GROUP
+    from sivei_server.simulacro import build_kit
+
+    now = datetime.now(UTC)
+    return build_kit(TEST_GROUP, voters, SoftwareSigner().public_key, opens=now - timedelta(hours=2),
+                     closes=now - timedelta(hours=1), manifest=chihuahua_only(), consulates=consulates)
 
 
 def library_record(kit: ElectionKit, tmp: Path, pool_ballots: Mapping[str, int],

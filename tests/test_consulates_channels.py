@@ -5,40 +5,25 @@ three contests may be split; the unregistered voters' cell (one ballot) stays co
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from consulatetools import library_record
+from consulatetools import channels_kit, library_record
 from recordtools import copy_record, read_json, write_json
 from sivei.ballot.encrypt import EncryptedBallot
 from sivei.ballot.in_person import ConsulateLog, InPersonDeclaration
-from sivei.ballot.manifest import Manifest, sample_manifest
-from sivei.crypto.ecdsa import SoftwareSigner
-from sivei.crypto.group import TEST_GROUP
 from sivei.record.verify import VerifyOptions, verify_record
 from sivei.tally.results import ElectionResults
-from sivei_server.simulacro import ElectionKit, build_kit
+from sivei_server.simulacro import ElectionKit
 
 VOTERS = 64  # 32 at LAX, 32 by internet, all of CHIH
 
 
-def chihuahua_only() -> Manifest:
-    obj = sample_manifest().to_json()
-    obj["entities"] = [e for e in obj["entities"] if e["code"] == "CHIH"]
-    obj["ballot_styles"] = [s for s in obj["ballot_styles"] if s["id"] == "chih"]
-    keep = set(obj["ballot_styles"][0]["contests"])
-    obj["contests"] = [c for c in obj["contests"] if c["id"] in keep]
-    return Manifest.from_json(obj)
-
-
 @pytest.fixture(scope="module")
 def kit() -> Any:
-    now = datetime.now(UTC)
-    kit = build_kit(TEST_GROUP, VOTERS, SoftwareSigner().public_key, opens=now - timedelta(hours=2),
-                    closes=now - timedelta(hours=1), manifest=chihuahua_only(), consulates={"LAX": (1, 32)})
+    kit = channels_kit({"LAX": (1, 32)}, VOTERS)
     yield kit
     kit.close()
 

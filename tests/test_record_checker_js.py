@@ -555,14 +555,9 @@ IN_PERSON = {"LAX": (2, 32), "MAD": (1, 0)}
 
 @pytest.fixture(scope="module")
 def consulates_kit() -> Any:
-    from datetime import UTC, datetime, timedelta
+    from consulatetools import channels_kit
 
-    from sivei_server.simulacro import build_kit
-    from test_consulates_channels import VOTERS, chihuahua_only
-
-    now = datetime.now(UTC)
-    kit = build_kit(TEST_GROUP, VOTERS, SoftwareSigner().public_key, opens=now - timedelta(hours=2),
-                    closes=now - timedelta(hours=1), manifest=chihuahua_only(), consulates=IN_PERSON)
+    kit = channels_kit(IN_PERSON)
     yield kit
     kit.close()
 
