@@ -47,7 +47,7 @@
 //   037ad49adb78168b6b699598fd33f85f7877456b1d28b4d032e2a1a16807947c  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/utils.js
 //   114f45f9cfad22d829e07a5c05ad10bd45ea92a3e1f8047f2bab30e1dcbe16ad  server/sivei_server/static/verificar/js/board-reader.js
 //   81a562588d10df12fe5ccbf58620e428e17f3b8063dc077e2f5b2fd82731a8cd  server/sivei_server/static/verificar/js/checker.js
-//   ec08e67ce42abfd0c89b394724193ed31fa4847f364cd24ec45da3e93bf1e9cf  server/sivei_server/static/verificar/js/consulates.js
+//   576356d2f7a3f4f6c03bce09fc14c930f1771dbb72f66a0a3b6daccd639900c9  server/sivei_server/static/verificar/js/consulates.js
 //   6bb0f98c27b256ffea3432a7c3465ea5a9299b697615287b2288f50a08c8c8cb  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
 //   5206a3ff4050c00ec37fe818efca36672e27f09b96de597900d29600d7857b04  server/sivei_server/static/verificar/js/json.js
@@ -15325,9 +15325,8 @@ async function readInPersonSet(checker, body) {
     const declaration = parseDeclaration(await checker.readJson(DECLARATION), DECLARATION);
     if (bytesToHex(await declarationHash(declaration)) !== body.in_person_hash) return null;
     return inPersonSet(declaration);
-  } catch (err) {
-    if (err instanceof SiveiError) return null;
-    throw err;
+  } catch {
+    return null; // unreadable: the consulates' stage reports it
   }
 }
 
