@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from recordtools import chihuahua_only
 from servertools import Browser, Setup, csrf, election_setup, operator_browser, prepare
 from sivei.ballot.credential_tokens import TOKEN_HEADER
+from sivei.ballot.in_person import ConsulateLog
 from sivei_server.db import session_scope
 from sivei_server.models import ROLE_CONSULATE, Kiosk, Operator
 from sivei_server.passwords import hash_password
+from sivei_server.simulacro import ElectionKit
 
 # LAX: cap 3, two roll voters registered there; MAD: cap 2, one.
 CONSULATES = {"LAX": (3, 2), "MAD": (2, 1)}
@@ -118,6 +122,59 @@ def sign_log(setup: Setup, code: str) -> bytes:
     assert r.status_code == 200, r.get_data(as_text=True)
     envelope = sign_log_draft(json.loads(r.get_data()), setup.kit.consulate_signers[code])
     return json.dumps(envelope.to_json()).encode()
+
+
+def channels_kit(consulates: Mapping[str, tuple[int, int]], voters: int = 64) -> ElectionKit:
+    """A closed election of CHIH alone (test group) with in-person voting at ``consulates`` (code →
+    (cap, roll voters registered there)); the caller closes the kit."""
+    from datetime import UTC, datetime, timedelta
+
+    from sivei.crypto.ecdsa import SoftwareSigner
+    from sivei.crypto.group import TEST_GROUP
+    from sivei_server.simulacro import build_kit
+
+    now = datetime.now(UTC)
+    return build_kit(TEST_GROUP, voters, SoftwareSigner().public_key, opens=now - timedelta(hours=2),
+                     closes=now - timedelta(hours=1), manifest=chihuahua_only(), consulates=consulates)
+
+
+def library_record(kit: ElectionKit, tmp: Path, pool_ballots: Mapping[str, int],
+                   logs: Mapping[str, ConsulateLog], present: Sequence[int] = (1, 3)) -> Path:
+    """A complete record written by the library (no server): every roll voter's ballot, then
+    ``pool_ballots[C]`` ballots of consulate C's pool, the declaration and the consulates' ``logs``
+    signed by their keys, decrypted by ``present`` (with ``consulados/canales.json``)."""
+    from sivei.ballot.board import Board
+    from sivei.ballot.encrypt import EncryptedBallot
+    from sivei.drill import draft_closing_act
+    from sivei.record.writer import add_files, write_closed_record
+    from sivei.tally.aggregate import aggregate
+    from sivei_server.simulacro import complete_record
+
+    def ballot(data: bytes) -> EncryptedBallot:
+        return EncryptedBallot.from_json(kit.ctx.group, json.loads(data))
+
+    manifest = kit.manifest
+    assert manifest.in_person is not None and kit.declaration_bytes is not None
+    board = Board(kit.ctx, kit.credential_list.styles)
+    for v in kit.roll:
+        board.cast(ballot(kit.ballot(v.voter_id)))
+    for code, n in pool_ballots.items():
+        for credential in kit.pools[code][:n]:
+            board.cast(ballot(kit.ballot_with(credential, manifest.in_person.unregistered_style)))
+    board.close()
+    events = board.events
+    tally = aggregate(kit.ctx, (e.ballot for e in events if e.ballot is not None))
+    closing, _ = draft_closing_act(kit.ctx, events, tally)
+    closed = write_closed_record(tmp / "cerrado", kit.ctx, ceremony_id=kit.guardians.ceremony_id, n=kit.guardians.n,
+                                 t=kit.guardians.t, rounds=kit.guardians.rounds, credential_list=kit.credential_list,
+                                 events=events, tally=tally, opening=kit.opening, closing=closing,
+                                 constancia=kit.constancia)
+    files = {"consulados/consulados.json": kit.declaration_bytes}
+    for code, log in logs.items():
+        envelope = log.sign(kit.consulate_signers[code], manifest.election_id, kit.ctx.election_hash)
+        files[f"consulados/bitacora-{code}.json"] = json.dumps(envelope.to_json()).encode()
+    add_files(closed, files)
+    return complete_record(kit, closed, tmp / "completo", list(present))
 
 
 def upload_log(setup: Setup, code: str, data: bytes) -> Any:

@@ -5,32 +5,25 @@ three contests may be split; the unregistered voters' cell (one ballot) stays co
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from recordtools import chihuahua_only, copy_record, read_json, write_json
+from consulatetools import channels_kit, library_record
+from recordtools import copy_record, read_json, write_json
 from sivei.ballot.encrypt import EncryptedBallot
 from sivei.ballot.in_person import ConsulateLog, InPersonDeclaration
-from sivei.crypto.ecdsa import SoftwareSigner
-from sivei.crypto.group import TEST_GROUP
-from sivei.drill import draft_closing_act
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.record.writer import add_files, write_closed_record
-from sivei.tally.aggregate import aggregate
 from sivei.tally.results import ElectionResults
-from sivei_server.simulacro import ElectionKit, build_kit, complete_record
+from sivei_server.simulacro import ElectionKit
 
 VOTERS = 64  # 32 at LAX, 32 by internet, all of CHIH
 
 
 @pytest.fixture(scope="module")
 def kit() -> Any:
-    now = datetime.now(UTC)
-    kit = build_kit(TEST_GROUP, VOTERS, SoftwareSigner().public_key, opens=now - timedelta(hours=2),
-                    closes=now - timedelta(hours=1), manifest=chihuahua_only(), consulates={"LAX": (1, 32)})
+    kit = channels_kit({"LAX": (1, 32)}, VOTERS)
     yield kit
     kit.close()
 
@@ -41,29 +34,8 @@ def ballot(kit: ElectionKit, data: bytes) -> EncryptedBallot:
 
 @pytest.fixture(scope="module")
 def record(kit: ElectionKit, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sivei.ballot.board import Board
-
-    tmp = tmp_path_factory.mktemp("canales")
-    board = Board(kit.ctx, kit.credential_list.styles)
-    for v in kit.roll:
-        board.cast(ballot(kit, kit.ballot(v.voter_id)))
-    manifest = kit.manifest
-    assert manifest.in_person is not None
-    board.cast(ballot(kit, kit.ballot_with(kit.pools["LAX"][0], manifest.in_person.unregistered_style)))
-    board.close()
-    events = board.events
-    tally = aggregate(kit.ctx, (e.ballot for e in events if e.ballot is not None))
-    closing, _ = draft_closing_act(kit.ctx, events, tally)
-    closed = write_closed_record(tmp / "cerrado", kit.ctx, ceremony_id=kit.guardians.ceremony_id, n=kit.guardians.n,
-                                 t=kit.guardians.t, rounds=kit.guardians.rounds, credential_list=kit.credential_list,
-                                 events=events, tally=tally, opening=kit.opening, closing=closing,
-                                 constancia=kit.constancia)
-    assert kit.declaration_bytes is not None
-    log = ConsulateLog("LAX", 32, (bytes(32),)).sign(kit.consulate_signers["LAX"], manifest.election_id,
-                                                     kit.ctx.election_hash)
-    add_files(closed, {"consulados/consulados.json": kit.declaration_bytes,
-                              "consulados/bitacora-LAX.json": json.dumps(log.to_json()).encode()})
-    return complete_record(kit, closed, tmp / "completo", [1, 3])
+    return library_record(kit, tmp_path_factory.mktemp("canales"), {"LAX": 1},
+                          {"LAX": ConsulateLog("LAX", 32, (bytes(32),))})
 
 
 def problems(record: Path, check: str) -> list[str]:

@@ -544,3 +544,208 @@ def test_low_order_x25519_table_is_libsodiums() -> None:
         key[31] |= 0x80
         assert refused(bytes(key))
     assert not any(refused(secrets.token_bytes(32)) for _ in range(200))
+
+
+# -- a record with in-person voting at consulates (docs/protocol.md §20) -----------------------------------
+
+# LAX: cap 2, 32 registered voters (every one votes), one pool ballot; MAD: cap 1, nobody. 64 voters of
+# one entity, so that its three cells (32 + 32) are split per channel and the unregistered cell is not.
+IN_PERSON = {"LAX": (2, 32), "MAD": (1, 0)}
+
+
+@pytest.fixture(scope="module")
+def consulates_kit() -> Any:
+    from consulatetools import channels_kit
+
+    kit = channels_kit(IN_PERSON)
+    yield kit
+    kit.close()
+
+
+@pytest.fixture(scope="module")
+def consulates_record(consulates_kit: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from consulatetools import library_record
+    from sivei.ballot.in_person import ConsulateLog
+
+    return library_record(consulates_kit, tmp_path_factory.mktemp("consulados"), {"LAX": 1},
+                          {"LAX": ConsulateLog("LAX", 32, (bytes(32),)), "MAD": ConsulateLog("MAD", 0, ())})
+
+
+InPersonTamper = Callable[[Any, Path], None]
+
+
+def _log_body(record: Path, code: str) -> dict[str, Any]:
+    return dict(read_json(record, f"consulados/bitacora-{code}.json")["body"])
+
+
+def _resign_log(kit: Any, record: Path, code: str, body: dict[str, Any], signer: SoftwareSigner | None = None,
+                previous: bytes | None = None) -> None:
+    """An attacker with the consulate's key (the official) rewrites its log."""
+    from sivei.ballot.in_person import parse_log_body
+
+    log = parse_log_body(body, "body")
+    envelope = log.sign(signer or kit.consulate_signers[code], kit.ctx.manifest.election_id,
+                        kit.ctx.election_hash if previous is None else previous)
+    write_json(record, f"consulados/bitacora-{code}.json", envelope.to_json())
+
+
+def ip_valid(kit: Any, record: Path) -> None:
+    pass
+
+
+def ip_log_missing(kit: Any, record: Path) -> None:
+    (record / "consulados/bitacora-MAD.json").unlink()
+    reindex(record)
+
+
+def ip_log_not_by_the_consulate(kit: Any, record: Path) -> None:
+    _resign_log(kit, record, "LAX", _log_body(record, "LAX"), SoftwareSigner())
+
+
+def ip_log_body_altered(kit: Any, record: Path) -> None:
+    obj = read_json(record, "consulados/bitacora-LAX.json")
+    obj["body"]["registered_served"] = 40
+    write_json(record, "consulados/bitacora-LAX.json", obj)
+
+
+def ip_log_of_another_election(kit: Any, record: Path) -> None:
+    _resign_log(kit, record, "LAX", _log_body(record, "LAX"), previous=bytes(32))
+
+
+def ip_log_not_an_envelope(kit: Any, record: Path) -> None:
+    write_json(record, "consulados/bitacora-LAX.json", {"no": "log"})
+
+
+def ip_pool_ballot_without_a_person(kit: Any, record: Path) -> None:
+    _resign_log(kit, record, "LAX", {**_log_body(record, "LAX"), "unregistered": []})
+
+
+def ip_registered_ballots_beyond_served(kit: Any, record: Path) -> None:
+    _resign_log(kit, record, "LAX", {**_log_body(record, "LAX"), "registered_served": 31})
+
+
+def ip_one_person_at_two_consulates(kit: Any, record: Path) -> None:
+    person = _log_body(record, "LAX")["unregistered"]
+    _resign_log(kit, record, "MAD", {**_log_body(record, "MAD"), "unregistered": person})
+
+
+def ip_log_beyond_the_cap(kit: Any, record: Path) -> None:
+    _resign_log(kit, record, "MAD", {**_log_body(record, "MAD"),
+                                     "unregistered": sorted(f"{n + 7:064x}" for n in range(2))})  # cap 1
+
+
+def ip_declaration_doctored(kit: Any, record: Path) -> None:
+    declaration = read_json(record, "consulados/consulados.json")
+    declaration["consulates"][0]["pool"] = declaration["consulates"][0]["pool"][1:]
+    write_json(record, "consulados/consulados.json", declaration)
+
+
+def ip_declaration_missing(kit: Any, record: Path) -> None:
+    (record / "consulados/consulados.json").unlink()
+    reindex(record)
+
+
+def _channels(record: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = read_json(record, "consulados/canales.json")
+    change(data)
+    write_json(record, "consulados/canales.json", data)
+
+
+def ip_cell_below_the_rule_decrypted(kit: Any, record: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        entries = data["split"]["encrypted"]["entries"]
+        entries.append(dict(entries[0], entity="SRE", contest_index=2, ballots=1))
+    _channels(record, change)
+
+
+def ip_channel_counts_moved(kit: Any, record: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        moved = next(o for o in data["split"]["results"][0]["options"] if o["consulados"] > 0)
+        moved["consulados"] -= 1
+        moved["internet"] += 1
+    _channels(record, change)
+
+
+def ip_channel_cells_changed(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data["cells"][0].update(consulados=29))
+
+
+def ip_channel_options_reordered(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data["split"]["results"][0]["options"].reverse())
+
+
+def ip_channel_share_unsigned(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data["split"]["decryption"]["envelopes"][0].update(signature="00" * 64))
+
+
+def ip_channel_weights(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data["split"]["decryption"].update(
+        weights=list(reversed(data["split"]["decryption"]["weights"]))))
+
+
+def ip_channel_present(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data["split"]["decryption"].update(present=[1, 2]))
+
+
+def ip_channel_minimum(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data.update(minimum=5))
+
+
+def ip_without_the_split(kit: Any, record: Path) -> None:
+    _channels(record, lambda data: data.pop("split"))
+
+
+def ip_without_channels(kit: Any, record: Path) -> None:
+    (record / "consulados/canales.json").unlink()
+    reindex(record)
+
+
+IN_PERSON_SCENARIOS: list[InPersonTamper] = [
+    ip_valid, ip_log_missing, ip_log_not_by_the_consulate, ip_log_body_altered, ip_log_of_another_election,
+    ip_log_not_an_envelope, ip_pool_ballot_without_a_person, ip_registered_ballots_beyond_served,
+    ip_one_person_at_two_consulates, ip_log_beyond_the_cap, ip_declaration_doctored, ip_declaration_missing,
+    ip_cell_below_the_rule_decrypted, ip_channel_counts_moved, ip_channel_cells_changed, ip_channel_options_reordered,
+    ip_channel_share_unsigned, ip_channel_weights, ip_channel_present, ip_channel_minimum, ip_without_the_split,
+    ip_without_channels,
+]
+IN_PERSON_FORMAT_1 = [ip_valid, ip_pool_ballot_without_a_person, ip_one_person_at_two_consulates,
+                      ip_channel_counts_moved]
+"""Format 1 (board.jsonl, positional results.json) on the checks that read the board and results."""
+IN_PERSON_VALID = {"ip_valid", "ip_without_the_split", "ip_without_channels"}
+
+
+@pytest.mark.parametrize("version", [2, 1], ids=["format-2", "format-1"])
+def test_js_checker_checks_consulates_as_the_python_verifier(consulates_kit: Any, consulates_record: Path,
+                                                             tmp_path: Path, version: int) -> None:
+    scenarios = IN_PERSON_SCENARIOS if version == 2 else IN_PERSON_FORMAT_1
+    base = copy_record(consulates_record, tmp_path / "base")
+    if version != _version(base):
+        as_version(base, version)
+    expected, jobs = [], []
+    for scenario in scenarios:
+        record = copy_record(base, tmp_path / scenario.__name__ / "record")
+        scenario(consulates_kit, record)
+        assert _version(record) == version
+        expected.append(_python(record, Case()))
+        jobs.append({"path": str(record), "options": {**_js_options(Case()), "proofs": "chosen"}, "receipts": []})
+    reports = _run_js(jobs)
+    mismatches = []
+    for scenario, python, js in zip(scenarios, expected, reports, strict=True):
+        mine, theirs = _located(js["en"]), _located(python)
+        if js["en"]["failed_checks"] != python["failed_checks"] or mine != theirs:
+            mismatches.append((scenario.__name__, python["failed_checks"], js["en"]["failed_checks"],
+                               sorted(theirs - mine), sorted(mine - theirs)))
+    assert mismatches == []
+    by_name = dict(zip((s.__name__ for s in scenarios), reports, strict=True))
+    # Every tamper is caught by a consulates check; the valid records pass, in both languages.
+    assert {name for name, js in by_name.items() if js["en"]["ok"] and js["es"]["ok"]} == IN_PERSON_VALID & set(by_name)
+    for name, js in by_name.items():
+        if name not in IN_PERSON_VALID:
+            assert any(check.startswith("consulates.") for check in js["en"]["failed_checks"]), name
+    facts = by_name["ip_valid"]["en"]["facts"]
+    assert facts["channel_cells"] == "3 / 6"
+    assert facts["consulate_LAX"]["en"].startswith("pool credentials used 1, unregistered voters served 1 (cap 2)")
+    assert [s["id"] for s in by_name["ip_valid"]["en"]["stages"]][-4:] == ["decryption", "results", "channels", "acts"]
+    assert "consulates" in [s["id"] for s in by_name["ip_valid"]["en"]["stages"]]
+    if version == 2:
+        assert any("no results per channel" in n for n in by_name["ip_without_channels"]["en"]["notes"])

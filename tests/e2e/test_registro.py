@@ -328,3 +328,46 @@ def test_a_ballot_proof_changed_caught_from_a_mirror(page: Any, election: Electi
     assert ("ballot.proof.zero-one", where) in located(report)
     assert set(report["failed_checks"]) == {"ballot.proof.zero-one", "ballot.signature"}
     audit(page, "registro desde un espejo: prueba alterada (es)")
+
+
+@pytest.fixture(scope="module")
+def consulates_record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A record with in-person voting at LAX (32 registered voters and one unregistered voter) and MAD
+    (nobody), its results split per channel (tests/consulatetools.py)."""
+    from consulatetools import channels_kit, library_record
+    from sivei.ballot.in_person import ConsulateLog
+
+    kit = channels_kit({"LAX": (2, 32), "MAD": (1, 0)})
+    try:
+        yield library_record(kit, tmp_path_factory.mktemp("consulados"), {"LAX": 1},
+                             {"LAX": ConsulateLog("LAX", 32, (bytes(32),)), "MAD": ConsulateLog("MAD", 0, ())})
+    finally:
+        kit.close()
+
+
+def test_a_record_with_consulates(page: Any, consulates_record: Path, tmp_path: Path) -> None:
+    """Its consulados/ folder is checked (not reported as unknown files): the consulates' stage and the
+    results per channel in the report; a log that leaves a pool ballot without a person fails there."""
+    open_page(page)
+    load_folder(page, consulates_record)
+    report = check(page)
+    assert report["ok"] and report["problems"] == []
+    stages = {s["id"]: s["status"] for s in report["stages"]}
+    assert stages["consulates"] == "ok" and stages["channels"] == "ok"
+    assert report["facts"]["channel_cells"] == "3 / 6"
+    shown = page.locator("#etapas").inner_text()
+    assert "Consulados: declaración, bitácoras firmadas y conciliación" in shown
+    both_languages(page, "registro: con consulados")
+    page.click("#idioma")
+    assert "Results per channel (internet and consulates), 30-ballot rule" in page.locator("#etapas").inner_text()
+    page.click("#idioma")
+
+    record = copy_record(consulates_record, tmp_path / "conciliacion")
+    log = read_json(record, "consulados/bitacora-LAX.json")
+    log["body"]["unregistered"] = []  # the signature no longer matches: the log is refused
+    write_json(record, "consulados/bitacora-LAX.json", log)
+    load_folder(page, record)
+    report = check(page)
+    assert located(report) == {("consulates.log", "consulados/bitacora-LAX.json")}
+    assert "LAX" in page.locator("#problemas").inner_text()
+    both_languages(page, "registro: bitácora de consulado alterada")

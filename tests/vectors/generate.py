@@ -1153,17 +1153,13 @@ def production_vectors() -> dict[str, Any]:
 def in_person_vectors() -> dict[str, Any]:
     """In-person voting at consulates (docs/protocol.md §20): a manifest with ``in_person``, the
     declaration hash, a consulate log's content hash."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     from sivei.ballot.in_person import ConsulateCredentials, ConsulateLog, InPersonDeclaration, with_consulates
-    from sivei.crypto.ecdsa import SoftwareSigner
+    from sivei.crypto.envelope import seal
 
-    def key(label: str) -> bytes:
-        private = ec.derive_private_key(int.from_bytes(fixed_bytes(label), "big") % (2**255), ec.SECP256R1())
-        return SoftwareSigner(private).public_key
-
-    m = with_consulates(manifest(), [("LAX", "Consulado General de México en Los Ángeles", 1500, key("consulate/LAX")),
-                                     ("MAD", "Consulado de México en Madrid", 2, key("consulate/MAD"))],
+    signers = {code: DeterministicSigner(f"consulate/{code}") for code in ("LAX", "MAD")}
+    m = with_consulates(manifest(), [("LAX", "Consulado General de México en Los Ángeles", 1500,
+                                      signers["LAX"].public_key),
+                                     ("MAD", "Consulado de México en Madrid", 2, signers["MAD"].public_key)],
                         unregistered_entity=("SRE", "Personas sin registro previo (consulados)"),
                         unregistered_contests=["consulta"])
     pk = [fixed_bytes(f"in-person/credential/{i}") for i in range(4)]
@@ -1174,10 +1170,14 @@ def in_person_vectors() -> dict[str, Any]:
     draft = log.draft(m.election_id, h_e)
     content = envelope_content_hash(draft["type"], draft["election_id"], draft["ceremony_id"], draft["round"],
                                     draft["sender"], h_e, draft["body"])
+    signed = seal(signers["LAX"], type=draft["type"], election_id=draft["election_id"],
+                  ceremony_id=draft["ceremony_id"], round=draft["round"], sender=draft["sender"], previous=h_e,
+                  body=draft["body"])
     return {
         **header("In-person voting at consulates: the manifest's in_person block (its canonical JSON and hash), "
                  "the hash of the authority's declaration of the consulates' credentials "
-                 "(H(\"sivei/in-person\", …)), and a consulate log's envelope content hash (what its key signs).",
+                 "(H(\"sivei/in-person\", …)), a consulate log's envelope content hash (what its key signs) and "
+                 "the log signed by LAX's log key (RFC 6979 nonces; any valid low-s signature verifies).",
                  None),
         "manifest": m.to_json(),
         "canonical_json_sha256": hashlib.sha256(canonical_json(m.to_json())).hexdigest(),
@@ -1186,6 +1186,8 @@ def in_person_vectors() -> dict[str, Any]:
         "declaration_hash": declaration.hash.hex(),
         "log_draft": draft,
         "log_content_hash": content.hex(),
+        "election_hash": h_e.hex(),
+        "log": signed.to_json(),
     }
 
 

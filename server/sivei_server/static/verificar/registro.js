@@ -32,7 +32,10 @@
     "opciones.titulo": "2. What to check",
     "opciones.siempre": "Always checked: the files and their index, the parameters, the manifest, the key ceremony, the " +
       "credential list, the chain of every board event with its rules (one vote per credential, no repeated α, " +
-      "credential on the list), the aggregates recomputed from every ballot, the decryption, the results and the acts.",
+      "credential on the list), the aggregates recomputed from every ballot, the decryption, the results and the acts; " +
+      "with voting at consulates, its whole <span class=\"mono\">consulados/</span> folder too: the credentials' " +
+      "declaration, each consulate's signed log, nobody served twice, credentials used reconciled with people served, " +
+      "and the results per channel with the 30-ballot rule.",
     "pruebas.leyenda": "Ballot proofs (each option encrypts 0 or 1, each contest's sum, the credential's signature)",
     "pruebas.elegidas": "Only the ballots you choose here and those of the receipts you load",
     "pruebas.codigos": "Tracking codes (or board event numbers), one per line",

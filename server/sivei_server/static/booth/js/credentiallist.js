@@ -17,6 +17,7 @@ import { EncodingError, bi, errorText } from "./errors.js";
 export const LIST_FILE = "credential-list.json";
 export const ENTRIES_FILE = "credentials.jsonl";
 export const TAG_ENTRIES = "sivei/credential-list";
+const IN_PERSON_FIELD = "in_person_hash";
 const BODY_FIELDS = ["manifest_hash", "authority_key", "entries_hash", "count", "counts", "retains_credentials"];
 
 /**
@@ -249,11 +250,18 @@ export async function envelopeProblems(manifest, manifestHash, envelope) {
 }
 
 /** The problems of the body's summary fields against the entries read (Python's _summary_problems). */
-export function summaryProblems(manifestHashHex, body, entries) {
+export function summaryProblems(manifestHashHex, body, entries, { inPerson = false } = {}) {
   const what = `${LIST_FILE}: body`;
   const problems = [];
-  const missing = BODY_FIELDS.filter((k) => !Object.prototype.hasOwnProperty.call(body, k)).sort();
-  const extra = Object.keys(body).filter((k) => !BODY_FIELDS.includes(k)).sort();
+  // With voting at consulates the body also signs the consulates' declaration (in_person_hash).
+  const fields = inPerson ? [...BODY_FIELDS, IN_PERSON_FIELD] : BODY_FIELDS;
+  if (inPerson && Object.prototype.hasOwnProperty.call(body, IN_PERSON_FIELD)
+    && (typeof body[IN_PERSON_FIELD] !== "string" || !/^[0-9a-f]{64}$/.test(body[IN_PERSON_FIELD]))) {
+    problems.push(bi(`${what}.${IN_PERSON_FIELD}: se esperaban 64 dígitos hexadecimales`,
+      `${what}.${IN_PERSON_FIELD}: expected 64 hex digits`));
+  }
+  const missing = fields.filter((k) => !Object.prototype.hasOwnProperty.call(body, k)).sort();
+  const extra = Object.keys(body).filter((k) => !fields.includes(k)).sort();
   const pyList = (xs) => `[${xs.map((x) => `'${x}'`).join(", ")}]`;
   if (missing.length) problems.push(bi(`${what}: faltan los campos ${pyList(missing)}`, `${what}: missing fields ${pyList(missing)}`));
   if (extra.length) problems.push(bi(`${what}: campos no previstos ${pyList(extra)}`, `${what}: unexpected fields ${pyList(extra)}`));

@@ -37,6 +37,7 @@ import { computeResults, parseResults, samePairs } from "../../booth/js/results.
 import { EncryptedTally, TallyAccumulator, sameEntry } from "../../booth/js/tally.js";
 import { ballotLocation, checkBallot } from "../../booth/js/validate.js";
 import { BOARD_FILES, boardReader } from "./board-reader.js";
+import { checkChannels, checkConsulates, readInPersonSet } from "./consulates.js";
 import { parseConstancia } from "./integrity.js";
 import { parseStrictJson } from "./json.js";
 import { Report } from "./report.js";
@@ -261,12 +262,28 @@ class RecordChecker {
     }
     this.expectElection(hE);
     if (report.has("election.expected")) return;
+    // In-person voting (docs/protocol.md §20): the declaration's credentials are the consulados
+    // channel, aggregated apart on the board (when it is the declaration the list signs).
+    this.inPerson = manifest.inPerson !== null ? await readInPersonSet(this, cred.body) : null;
+    this.inPersonCast = new Set();
     const tally = await this.checkBoard(ctx, cred.entries, header);
     if (tally === null) return;
+    if (manifest.inPerson !== null) {
+      this.beginStage("consulates", "Consulados: declaración, bitácoras firmadas y conciliación",
+        "Consulates: declaration, signed logs and reconciliation");
+      await checkConsulates(this, ctx, cred.body, cred.entries, this.inPersonCast);
+      this.endStage();
+    }
     let combined = null;
     if (!this.options.closed) {
       combined = await this.checkDecryption(ctx, tally, outcome);
       await this.checkResults(ctx, tally, combined);
+    }
+    if (manifest.inPerson !== null) {
+      this.beginStage("channels", "Resultados por canal (internet y consulados), regla de 30 boletas",
+        "Results per channel (internet and consulates), 30-ballot rule");
+      await checkChannels(this, ctx, tally, this.channelTally, outcome, { closed: this.options.closed });
+      this.endStage(this.channelTally === null ? "skipped" : null);
     }
     await this.checkActs(ctx, outcome, tally, cred);
     await this.checkReceipts(ctx);
@@ -496,7 +513,8 @@ class RecordChecker {
     }
     for (const p of await envelopeProblems(manifest, manifestHash, envelope)) report.add("credentials", LIST_FILE, p);
     for (const p of entries.problems) report.add("credentials", LIST_FILE, p);
-    for (const p of summaryProblems(bytesToHex(manifestHash), body, entries)) report.add("credentials", LIST_FILE, p);
+    for (const p of summaryProblems(bytesToHex(manifestHash), body, entries,
+      { inPerson: manifest.inPerson !== null })) report.add("credentials", LIST_FILE, p);
     if (typeof body.authority_key === "string" && /^[0-9a-f]*$/.test(body.authority_key) && body.authority_key.length % 2 === 0) {
       report.addFingerprint("credential_authority", bi("autoridad de credenciales", "credential authority"),
         fingerprint(await keyFingerprintDigest(hexToBytes(body.authority_key, body.authority_key.length / 2, "authority_key"))));
@@ -537,6 +555,7 @@ class RecordChecker {
     this.beginStage("board", "Tablero: cadena, reglas y agregados", "Board: chain, rules and aggregates");
     const reader = boardReader(this.files, header);
     const acc = new TallyAccumulator(ctx);
+    const channelAcc = this.inPerson && this.inPerson.size > 0 ? new TallyAccumulator(ctx) : null;
     const all = this.options.proofs === "all";
     const chosen = [...this.options.chosen].map(parseChoice).filter((c) => c !== null);
     const chosenIndices = new Set(chosen.filter((c) => c.index !== null).map((c) => c.index));
@@ -634,7 +653,10 @@ class RecordChecker {
           for (const p of structural) add(p.check, p.location, p.message);
           excluded = structural.length > 0;
         }
-        if (!excluded) acc.add(event.ballot);
+        if (!excluded) {
+          acc.add(event.ballot);
+          if (channelAcc !== null && this.inPerson.has(bytesToHex(event.ballot.credential))) channelAcc.add(event.ballot);
+        }
       }
       if (closedLine !== null) {
         add("board.after-close", where, bi("evento después del cierre", "event after the close"));
@@ -675,9 +697,14 @@ class RecordChecker {
       } else if (event.type === EVENT_BALLOT) {
         ballots += 1;
         this.ballotPolicy(event, where, lineno, entries, cast, alphas, add);
+        if (this.inPerson) {
+          const credential = bytesToHex(event.ballot.credential);
+          if (this.inPerson.has(credential)) this.inPersonCast.add(credential);
+        }
       }
     }
     this.flaggedLines = flaggedLines;
+    this.channelTally = channelAcc !== null ? channelAcc.result() : null;
     if (boardHash !== null && bytesToHex(boardHash.digest()) !== this.boardHashes) {
       report.add("record.file-hash", boardName, bi(
         "el contenido no corresponde al SHA-256 del índice (archivo truncado o alterado)",
