@@ -513,7 +513,11 @@ def test_js_checker_reports_what_the_python_verifier_reports(election: DrillOutc
         assert _located(by_name["trailing_bytes"][1]["en"]) == {("board.encoding", f"board.bin:{events + 1}"): 1}
         assert ("board.encoding", "board.bin") in _located(by_name["wrong_magic"][1]["en"])
         short = {k for k in _located(by_name["frame_length_short"][1]["en"]) if k[0] == "board.encoding"}
-        assert short == {("board.encoding", "board.bin:2"), ("board.encoding", "board.bin:3")}
+        # Frame 2 is cut and frame 3 misframed; how far the misframing runs depends on the bytes read as
+        # the next length (a zero last byte of frame 2 gives a small, plausible length), so only the start
+        # is fixed here — JS and Python agreeing on every location is asserted above.
+        assert {("board.encoding", "board.bin:2"), ("board.encoding", "board.bin:3")} <= short
+        assert all(int(where.split(":")[1]) >= 2 for _, where in short)
         too_big = {k for k in _located(by_name["frame_length_too_big"][1]["en"]) if k[0] == "board.encoding"}
         assert too_big == {("board.encoding", f"board.bin:{events - 1}")}
 
