@@ -249,9 +249,13 @@ def test_issue7_item2_lockout_attack_does_not_lock_the_voter_out(election: Elect
         for t in threads:
             t.join()
         errors = (st.nginx.dir / "error.log").read_text()
-    # The attack ran at the intended rate and was throttled (429), never answered 5xx.
-    assert sum(statuses.values()) >= 150 and statuses[429] > 0 and not any(s >= 500 for s in statuses), (statuses,
-                                                                                                      errors[-2000:])
+        log = st.gunicorn.log_path
+        workers = log.read_text(errors="replace") if log.is_file() else ""
+    # The attack ran at the intended rate and was throttled (429), never answered 5xx. (A rare 502, "upstream
+    # prematurely closed", was seen twice in full suites on a machine at load 6-8; gunicorn's log is shown
+    # to tell a worker timeout from a keep-alive race.)
+    assert sum(statuses.values()) >= 150 and statuses[429] > 0 and not any(s >= 500 for s in statuses), (
+        statuses, errors[-2000:], workers[-3000:])
 
 
 def test_issue7_hostile_input_gives_no_5xx_and_stores_nothing_invalid(election: Election) -> None:
