@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -26,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import gmpy2
+from sivei.crypto import cost_unit
+from sivei.crypto.group import PRODUCTION_GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 SIVEI = str(Path(sys.executable).with_name("sivei"))
@@ -36,17 +36,7 @@ GOALS = {"verificar": 30 * 60, "simulacro": 3 * 3600}
 
 
 def modexp_seconds() -> float:
-    from sivei.crypto.group import PRODUCTION_GROUP as G
-
-    xs = [gmpy2.mpz(secrets.randbelow(G.p)) for _ in range(60)]
-    es = [gmpy2.mpz(secrets.randbits(256)) for _ in range(60)]
-    best = float("inf")
-    for _ in range(5):
-        t = time.process_time()
-        for x, e in zip(xs, es, strict=True):
-            gmpy2.powmod(x, e, G.p)
-        best = min(best, (time.process_time() - t) / len(xs))
-    return best
+    return cost_unit.modexp_seconds(PRODUCTION_GROUP, bases=60, rounds=5)
 
 
 def _tree_rss(pid: int) -> int:
