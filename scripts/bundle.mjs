@@ -23,6 +23,11 @@
 //   export function|class|const|let f   →  function|class|const|let f   (f is exported)
 //   export { a, b as c } [from "./x.js"], export * [as ns] from "./x.js"
 //   import.meta.url                     →  the bundle's own URL
+//   import {} from "./x.js"             →  __require("dir/x");   (run for its effects, in order)
+// Specifiers may be in double or single quotes. Module names are paths under static/ without ".js"
+// ("booth/js/index", "verificar/js/registro"). The vendored @noble/curves imports @noble/hashes
+// through bare specifiers ("@noble/hashes/sha2.js"): BARE maps those prefixes to the vendored copy
+// (as an import map would; tests/js/noble-resolve.mjs does the same for node).
 // Any other use of import/export stops the build: the rewrite is kept exact rather than clever. The
 // output is deterministic (same sources, same bytes) and names the SHA-256 of every source in it.
 
@@ -32,27 +37,36 @@ import { dirname, join, posix, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const BOOTH = join(ROOT, "server", "sivei_server", "static", "booth");
+const STATIC = join(ROOT, "server", "sivei_server", "static");
+const BOOTH = join(STATIC, "booth");
+
+/** Bare specifier prefixes of vendored packages → module name prefixes under static/. */
+export const BARE = Object.freeze({
+  "@noble/hashes/": "booth/vendor/noble-hashes-2.4.0/",
+});
 
 const TARGETS = [
   {
     output: join(BOOTH, "dist", "cabina.js"),
     title: "The voting booth (static/booth/ui/cabina.js) and its encryption worker (static/booth/js/worker.js) as one classic script.",
-    entries: ["ui/cabina", "js/worker"],
+    entries: ["booth/ui/cabina", "booth/js/worker"],
     // In a page: the booth; in a dedicated worker (no document): the worker's message loop.
-    run: ['if (typeof document !== "undefined") __require("ui/cabina");',
-      'else if (typeof importScripts === "function") __require("js/worker");'],
+    run: ['if (typeof document !== "undefined") __require("booth/ui/cabina");',
+      'else if (typeof importScripts === "function") __require("booth/js/worker");'],
   },
   {
     output: join(ROOT, "server", "sivei_server", "static", "verificar", "sivei-verificar.js"),
-    title: "The booth's cryptography (static/booth/js/) as one classic script for the static verification page.",
-    entries: ["js/index"],
-    run: ['globalThis.SiveiVerificar = __require("js/index");'],
+    title: "The booth's cryptography (static/booth/js/) and the record checker (static/verificar/js/) as one " +
+      "classic script for the static verification pages.",
+    entries: ["booth/js/index", "verificar/js/index"],
+    run: ['globalThis.SiveiVerificar = Object.freeze({ ...__require("booth/js/index"), ' +
+      'registro: __require("verificar/js/index") });'],
   },
 ];
 
 const IDENT = "[A-Za-z_$][\\w$]*";
-const SPEC = '"(\\.{1,2}/[\\w./-]+)\\.js"';
+// A module specifier in double or single quotes: relative ("./x.js", "../y/z.js") or a BARE prefix.
+const SPEC = `(?:"([^"\\n]+)\\.js"|'([^'\\n]+)\\.js')`;
 
 function fail(module, message) {
   throw new Error(`${module}.js: ${message}`);
@@ -70,32 +84,41 @@ function transform(module, source) {
   const deps = []; // in import order
   const exported = []; // [exportedName, localExpression]
   const reexports = []; // modules whose every export is re-exported
-  const resolve = (spec) => {
-    const name = posix.normalize(posix.join(posix.dirname(module), spec));
-    if (name.startsWith("..")) fail(module, `import outside static/booth/: ${spec}`);
+  // spec1 / spec2: the double- or single-quoted specifier without ".js" (one of them is undefined).
+  const resolve = (spec1, spec2) => {
+    const spec = spec1 === undefined ? spec2 : spec1;
+    let name;
+    if (spec.startsWith("./") || spec.startsWith("../")) {
+      name = posix.normalize(posix.join(posix.dirname(module), spec));
+    } else {
+      const prefix = Object.keys(BARE).find((p) => spec.startsWith(p));
+      if (prefix === undefined) fail(module, `bare specifier with no vendored copy: ${spec}`);
+      name = BARE[prefix] + spec.slice(prefix.length);
+    }
+    if (name.startsWith("..") || !/^[\w./-]+$/.test(name)) fail(module, `import outside static/: ${spec}`);
     if (!deps.includes(name)) deps.push(name);
     return name;
   };
   const req = (name) => `__require("${name}")`;
   let text = source;
 
-  text = text.replace(new RegExp(`^import\\s*\\{([^}]*)\\}\\s*from\\s*${SPEC};?`, "gm"), (_, list, spec) => {
-    const dep = resolve(spec);
+  text = text.replace(new RegExp(`^import\\s*\\{([^}]*)\\}\\s*from\\s*${SPEC};?`, "gm"), (_, list, s1, s2) => {
+    const dep = resolve(s1, s2);
     const names = parseNames(list, module).map((n) => (n.name === n.as ? n.name : `${n.name}: ${n.as}`));
     return `const { ${names.join(", ")} } = ${req(dep)};`;
   });
-  text = text.replace(new RegExp(`^import\\s*\\*\\s*as\\s+(${IDENT})\\s+from\\s*${SPEC};?`, "gm"), (_, ns, spec) =>
-    `const ${ns} = ${req(resolve(spec))};`);
-  text = text.replace(new RegExp(`^export\\s*\\*\\s*as\\s+(${IDENT})\\s+from\\s*${SPEC};?`, "gm"), (_, ns, spec) => {
-    exported.push([ns, req(resolve(spec))]);
+  text = text.replace(new RegExp(`^import\\s*\\*\\s*as\\s+(${IDENT})\\s+from\\s*${SPEC};?`, "gm"), (_, ns, s1, s2) =>
+    `const ${ns} = ${req(resolve(s1, s2))};`);
+  text = text.replace(new RegExp(`^export\\s*\\*\\s*as\\s+(${IDENT})\\s+from\\s*${SPEC};?`, "gm"), (_, ns, s1, s2) => {
+    exported.push([ns, req(resolve(s1, s2))]);
     return "";
   });
-  text = text.replace(new RegExp(`^export\\s*\\*\\s*from\\s*${SPEC};?`, "gm"), (_, spec) => {
-    reexports.push(resolve(spec));
+  text = text.replace(new RegExp(`^export\\s*\\*\\s*from\\s*${SPEC};?`, "gm"), (_, s1, s2) => {
+    reexports.push(resolve(s1, s2));
     return "";
   });
-  text = text.replace(new RegExp(`^export\\s*\\{([^}]*)\\}\\s*from\\s*${SPEC};?`, "gm"), (_, list, spec) => {
-    const dep = resolve(spec);
+  text = text.replace(new RegExp(`^export\\s*\\{([^}]*)\\}\\s*from\\s*${SPEC};?`, "gm"), (_, list, s1, s2) => {
+    const dep = resolve(s1, s2);
     for (const n of parseNames(list, module)) exported.push([n.as, `${req(dep)}.${n.name}`]);
     return "";
   });
@@ -142,7 +165,7 @@ function load(entries) {
   while (pending.length > 0) {
     const name = pending.pop();
     if (modules.has(name)) continue;
-    const source = readFileSync(join(BOOTH, `${name}.js`), "utf8");
+    const source = readFileSync(join(STATIC, `${name}.js`), "utf8");
     sources.set(name, source);
     const m = transform(name, source);
     modules.set(name, m);
@@ -155,7 +178,7 @@ export function build(target) {
   const { modules, sources } = load(target.entries);
   const names = order(modules, target.entries);
   const sha = (text) => createHash("sha256").update(text, "utf8").digest("hex");
-  const rel = relative(ROOT, BOOTH).split("\\").join("/");
+  const rel = relative(ROOT, STATIC).split("\\").join("/");
   const out = [];
   out.push("// GENERATED by scripts/bundle.mjs — do not edit; run `node scripts/bundle.mjs`.");
   out.push(`// ${target.title}`);

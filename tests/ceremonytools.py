@@ -15,14 +15,22 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from sivei.ballot.credentials import CredentialList, issue_credentials, synthetic_roll
+from sivei.ballot.context import ElectionContext
+from sivei.ballot.credentials import (
+    CredentialList,
+    Delivery,
+    IssuedCredentials,
+    RollEntry,
+    issue_credentials,
+    synthetic_roll,
+)
 from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei.cli.main import main
 from sivei.crypto.ecdsa import SoftwareSigner
@@ -34,8 +42,9 @@ from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct
 from sivei.record.ceremony_io import parse_ceremony
-from sivei.record.writer import write_closed_record
+from sivei.record.writer import add_files, write_closed_record
 from sivei.tally.aggregate import aggregate
+from sivei_ceremonies.vault import channels_share_path
 
 SIVEI = str(Path(sys.executable).with_name("sivei"))
 N, T = 5, 3
@@ -205,6 +214,8 @@ class Ceremony:
     credentials: Path = Path()
     credential_list: CredentialList | None = None
     expected: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    roll: list[RollEntry] = field(default_factory=list)  # who voted (pool card users included), in order
+    choices: list[dict[str, str]] = field(default_factory=list)  # what each of them chose
     receipt_key: Path = Path()
     constancia: Path = Path()
     opening_draft: Path = Path()
@@ -256,13 +267,13 @@ def _expected_counts(manifest: Manifest, roll: list, choices: list) -> dict[tupl
     return counts
 
 
-def _key_ceremony(c: Ceremony) -> None:
+def _key_ceremony(c: Ceremony, manifest: Path = MANIFEST) -> None:
     w = c.world
     # Each key-holder initialises their token (own process, own PIN).
     _all_ok(w.keyholders([(i, ["ceremonia", "token", "inicializar", "--token", token(i)]) for i in range(1, N + 1)],
                          so_pin=SO_PIN))
     started = time.monotonic()
-    w.cli(["ceremonia", "llaves", "preparar", "--intercambio", str(w.exchange), "--manifiesto", str(MANIFEST),
+    w.cli(["ceremonia", "llaves", "preparar", "--intercambio", str(w.exchange), "--manifiesto", str(manifest),
            "--id", CEREMONY_ID, "--custodios", str(N), "--umbral", str(T), "--test-group"]).ok()
     for rnd in range(5):
         w.to_keyholders()
@@ -280,10 +291,15 @@ def _key_ceremony(c: Ceremony) -> None:
     c.snapshot("llaves-concluidas")
 
 
-def _opening(c: Ceremony, tmp: Path) -> None:
+def _opening(c: Ceremony, tmp: Path, roll: Sequence[RollEntry] | None = None, *, pool_voters: int = 0,
+             closed_files: Callable[[IssuedCredentials, ElectionContext], Mapping[str, bytes]] | None = None
+             ) -> IssuedCredentials:
+    """The opening act signed by all five, the voting simulated with the library (``roll``, and
+    ``pool_voters`` unregistered voters with the first consulate's pool cards) and the closed record
+    (with ``closed_files`` added, as the server exports the consulates' files)."""
     w = c.world
     manifest = c.manifest
-    roll = synthetic_roll(manifest, VOTERS, seed=7)
+    roll = list(synthetic_roll(manifest, VOTERS, seed=7) if roll is None else roll)
     issued = issue_credentials(manifest, roll, SoftwareSigner(), retain=True)
     c.credentials = tmp / "credenciales"
     c.credentials.mkdir()
@@ -307,21 +323,33 @@ def _opening(c: Ceremony, tmp: Path) -> None:
            "--ceremonia", str(w.exchange), "--salida", str(c.opening), "--test-group"]).ok()
 
     # Voting, simulated with the library on the context the ceremony produced.
+    deliveries = list(issued.deliveries)
+    if pool_voters:
+        assert manifest.in_person is not None
+        code = manifest.in_person.consulates[0].code
+        entity = next(e.code for e in manifest.entities if e.ballot_style == manifest.in_person.unregistered_style)
+        for k, card in enumerate(issued.pools[code][:pool_voters]):
+            roll.append(RollEntry(f"FONDO-{code}-{k}", entity, "", ""))
+            deliveries.append(Delivery(f"FONDO-{code}-{k}", "", "", entity, card))
     rng = random.Random(11)
     choices = []
     for voter in roll:
         style = manifest.style_for_entity(voter.entity)
         choices.append({contest.id: rng.choice(contest.options).id for _, contest in manifest.style_contests(style.id)})
     c.expected = _expected_counts(manifest, roll, choices)
+    c.roll, c.choices = roll, choices
     ceremony_id, n, t, rounds = parse_ceremony(json.loads((w.exchange / layout.CEREMONY).read_text()))
     ctx, _ = context_from_ceremony(TEST_GROUP, manifest, ceremony_id, n, t, rounds, issued.credential_list)
-    board, _ = run_voting(ctx, issued.credential_list, issued.deliveries, roll, choices, say=lambda _m: None)
+    board, _ = run_voting(ctx, issued.credential_list, deliveries, roll, choices, say=lambda _m: None)
     tally = aggregate(ctx, (e.ballot for e in board.events if e.ballot is not None))
     c.closed = tmp / "registro-cerrado"
     write_closed_record(c.closed, ctx, ceremony_id=ceremony_id, n=n, t=t, rounds=rounds,
                         credential_list=issued.credential_list, events=board.events, tally=tally,
                         opening=SignedAct.from_json(json.loads(c.opening.read_text()), "acta"), closing=None,
                         constancia=IntegrityConstancia.load(c.constancia))
+    if closed_files is not None:
+        add_files(c.closed, closed_files(issued, ctx))
+    return issued
 
 
 def _closing(c: Ceremony, tmp: Path) -> None:
@@ -349,10 +377,12 @@ def _vault(c: Ceremony, tmp: Path, opening_id: str, present: tuple[int, ...], lo
                                "--salida", str(c.shares[(opening_id, i)]), "--test-group", "--jobs", "1"])
                           for i in present]))
     c.full[opening_id] = tmp / f"registro-{opening_id}"
+    # with in-person voting, each key-holder also wrote a share of the channel split beside their share
+    per_channel = [p for i in present if (p := channels_share_path(c.shares[(opening_id, i)])).exists()]
     c.combined[opening_id] = w.cli(
         ["ceremonia", "boveda", "combinar", "--registro", str(c.closed), "--exportacion", str(export), "--partes",
-         *(str(c.shares[(opening_id, i)]) for i in present), "--salida", str(c.full[opening_id]), "--test-group",
-         "--jobs", "1", "--lote-bits", lote_bits]).ok()
+         *(str(c.shares[(opening_id, i)]) for i in present), *map(str, per_channel), "--salida",
+         str(c.full[opening_id]), "--test-group", "--jobs", "1", "--lote-bits", lote_bits]).ok()
 
 
 _BUILT: dict[str, Ceremony] = {}

@@ -17,6 +17,7 @@ from sivei.ballot.board import (
     event_hash,
 )
 from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.ballot.manifest import Manifest, sample_manifest
 from sivei.drill import DrillOutcome, count_board, write_record
 from sivei.record import layout
 from sivei.record.verify import VerifyOptions, verify_record
@@ -265,3 +266,14 @@ def resign_envelope(outcome: DrillOutcome, env: dict[str, Any]) -> dict[str, Any
     return seal(outcome.guardians.signers[index - 1], type=parsed.type, election_id=parsed.election_id,
                 ceremony_id=parsed.ceremony_id, round=parsed.round, sender=parsed.sender,
                 previous=parsed.previous, body=parsed.body).to_json()
+
+
+def chihuahua_only() -> Manifest:
+    """The sample manifest reduced to Chihuahua (one style, three contests): with in-person voting,
+    every roll voter is in the same three cells, so 30 ballots per channel make them qualify."""
+    obj = sample_manifest().to_json()
+    obj["entities"] = [e for e in obj["entities"] if e["code"] == "CHIH"]
+    obj["ballot_styles"] = [s for s in obj["ballot_styles"] if s["id"] == "chih"]
+    keep = set(obj["ballot_styles"][0]["contests"])
+    obj["contests"] = [c for c in obj["contests"] if c["id"] in keep]
+    return Manifest.from_json(obj)

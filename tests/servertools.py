@@ -137,23 +137,31 @@ class Setup:
 
 
 def election_setup(tmp_path: Path, *, voters: int = 6, opens_in: float = -300, closes_in: float = 3600,
-                   grace: float = 0.2, roll: bool = True, manifest: Any = None, **overrides: Any) -> Setup:
+                   grace: float = 0.2, roll: bool = True, manifest: Any = None,
+                   consulates: dict[str, tuple[int, int]] | None = None, **overrides: Any) -> Setup:
     """A server (SQLite file, test group, test login) with its receipt key, an election kit whose
-    opening act names that key, the roll's voters and an administrator ``admin``."""
+    opening act names that key, the roll's voters and an administrator ``admin``; with
+    ``consulates`` (code → (cap, roll voters registered there)), in-person voting at them (the roll
+    with each voter's consulate and voter-ID number)."""
     data_dir = tmp_path / "datos"
     key_path = data_dir / "llave-recibos.pem"
     receipt_key = create_key_file(key_path)
     now = datetime.now(UTC)
     kit = build_kit(TEST_GROUP, voters, receipt_key, opens=now + timedelta(seconds=opens_in),
-                    closes=now + timedelta(seconds=closes_in), manifest=manifest)
+                    closes=now + timedelta(seconds=closes_in), manifest=manifest, consulates=consulates)
     app = make_app(tmp_path, test_login=True, receipt_key_file=key_path, close_grace_seconds=grace, **overrides)
     app.extensions[TEST_KIT] = kit  # for voter_browser: the voters' credential tokens
     add_operator(app, "admin", "administrador")
     add_operator(app, "obs", "observador")
     if roll:
+        from sivei_server.secrets_key import secrets_key
+
+        key = secrets_key(app.extensions["sivei_config"])
         with session_scope(app.extensions["sivei_engine"]) as s:
             for v in kit.roll:
-                s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id]))
+                s.add(Voter(voter_id=v.voter_id, entity=v.entity, email=v.email, phone=kit.phones[v.voter_id],
+                            consulate=v.consulate,
+                            card_hash=key.card_hash(kit.cards[v.voter_id]) if consulates else None))
     return Setup(app, kit, app.extensions["sivei_config"], receipt_key)
 
 
@@ -162,8 +170,10 @@ def prepare(setup: Setup, *, open_: bool = True) -> Browser:
     kit = setup.kit
     r = op.upload("/api/operacion/manifiesto", {"manifiesto": kit.manifest_bytes})
     assert r.status_code == 200, r.get_json()
-    r = op.upload("/api/operacion/credenciales", {"lista": kit.list_bytes, "entradas": kit.entries_bytes,
-                                                  "fichas": kit.sealed_bytes})
+    files = {"lista": kit.list_bytes, "entradas": kit.entries_bytes, "fichas": kit.sealed_bytes}
+    if kit.declaration_bytes is not None:
+        files["consulados"] = kit.declaration_bytes
+    r = op.upload("/api/operacion/credenciales", files)
     assert r.status_code == 200, r.get_json()
     r = op.upload("/api/operacion/acta-inicio", {"ceremonia": kit.ceremony_bytes, "acta": kit.act_bytes,
                                                  "constancia": kit.constancia.dumps().encode()})

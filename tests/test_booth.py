@@ -132,11 +132,12 @@ def test_ui_scripts_are_served_as_javascript(booth_setup: Any) -> None:
     client = booth_setup.app.test_client()
     for path in ("booth/dist/cabina.js", "booth/ui/cabina.js", "booth/ui/boleta.js", "booth/ui/qr.js",
                  "booth/ui/textos.js", "booth/ui/enlace.js", "booth/ui/sesion.js", "booth/ui/horas.js",
-                 "verificar/sivei-verificar.js", "verificar/verificar.js"):
+                 "verificar/sivei-verificar.js", "verificar/verificar.js", "verificar/registro.js"):
         r = client.get(f"/static/{path}")
         assert r.status_code == 200, path
         assert r.mimetype in ("text/javascript", "application/javascript"), (path, r.mimetype)
     assert client.get("/static/verificar/index.html").status_code == 200
+    assert client.get("/static/verificar/registro.html").status_code == 200
 
 
 def test_static_urls_name_their_content_and_are_cached_for_a_year(booth_setup: Any) -> None:
@@ -159,7 +160,8 @@ def test_static_urls_name_their_content_and_are_cached_for_a_year(booth_setup: A
 
 
 def test_the_pages_load_nothing_from_elsewhere() -> None:
-    for path in [*UI.iterdir(), *VERIFY.iterdir(), ROOT / "server/sivei_server/templates/booth/cabina.html"]:
+    for path in [*UI.iterdir(), *(p for p in VERIFY.rglob("*") if p.is_file()),
+                 ROOT / "server/sivei_server/templates/booth/cabina.html"]:
         text = path.read_text(encoding="utf-8")
         for url in re.findall(r"(?:src|href)=[\"'](https?:)?//", text):
             pytest.fail(f"{path.name}: a third-party reference ({url})")
@@ -297,12 +299,20 @@ def test_bundles_are_up_to_date() -> None:
     for text in (booth, bundle):
         assert not re.search(r"^\s*(import|export)\b", text, re.M)
         assert "import.meta" not in text
+    # The record checker's protocol modules (acts, receipts, the board chain, tally, decryption…) are
+    # shared JavaScript that only the verification pages' bundle holds.
+    record_checker = {"acts", "board", "ceremony", "credentiallist", "decryption", "ecdsa", "receipts", "results",
+                      "tally", "validate"}
     for src in [*sorted((STATIC / "booth" / "ui").glob("*.js")), *sorted((STATIC / "booth" / "js").glob("*.js"))]:
-        if src.stem in ("index", "sesion"):  # the verification page's entry; the login tab's own script
-            continue
+        if src.stem in ("index", "sesion") or src.stem in record_checker:  # the verification page's entry; the
+            continue  # login tab's own script; the record checker's modules
         digest = hashlib.sha256(src.read_bytes()).hexdigest()
         assert f"{digest}  server/sivei_server/static/booth/{src.parent.name}/{src.name}" in booth, src.name
-    # It names the SHA-256 of each source it holds.
+    # It names the SHA-256 of each source it holds: the record checker, its vendored libraries included.
+    for src in [*sorted((VERIFY / "js").glob("*.js")), VERIFY.parent / "booth/vendor/noble-curves-2.4.0/nist.js",
+                VERIFY.parent / "booth/vendor/noble-hashes-2.4.0/sha3.js"]:
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        assert f"{digest}  server/sivei_server/static/{src.relative_to(VERIFY.parent).as_posix()}" in bundle, src.name
     for src in sorted((STATIC / "booth" / "js").glob("*.js")):
         if src.stem in ("client", "service", "worker"):
             assert f"booth/js/{src.name}" not in bundle
@@ -363,6 +373,7 @@ def test_booth_ui_and_verification_page_are_in_the_constancia() -> None:
     from sivei.integrity import installation_constancia
 
     listed = {f.path for f in installation_constancia().files}
-    for path in [*UI.iterdir(), *VERIFY.iterdir(), ROOT / "server/sivei_server/templates/booth/cabina.html"]:
+    for path in [*UI.iterdir(), *(p for p in VERIFY.rglob("*") if p.is_file()),
+                 ROOT / "server/sivei_server/templates/booth/cabina.html"]:
         rel = "sivei_server/" + path.relative_to(ROOT / "server" / "sivei_server").as_posix()
         assert any(p.endswith(rel) for p in listed), rel

@@ -99,6 +99,9 @@ def test_vault_opened_by_two_different_sets_of_three(ceremony: Ceremony) -> None
     assert "verificación exitosa" in result.out
     # the closed record was not modified by the vault opening
     assert not (c.closed / layout.DECRYPTION).exists()
+    # without in-person voting: one share file per key-holder and no results per channel
+    assert not any(p.name.endswith("-canales.json") for p in c.shares[("boveda-1", 1)].parent.iterdir())
+    assert not (c.full["boveda-1"] / "consulados").exists()
 
 
 def test_acts_signed_by_the_tokens(ceremony: Ceremony) -> None:

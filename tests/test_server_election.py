@@ -206,7 +206,11 @@ def test_full_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert download.status_code == 200
         assert public.get("/api/resultados").status_code == 200
         board_page = public.get("/tablero").get_data(as_text=True)
-        assert "Descargar el registro" in board_page and board_page.count("<svg") >= 10
+        # The board links the results page (names, percentages, files) rather than repeating code-headed tables.
+        assert "Descargar el registro" in board_page and "Ver los resultados por entidad" in board_page
+        assert "<table" not in board_page.split("Eventos de la elecci")[0]
+        results_page = public.get("/resultados")
+        assert results_page.status_code == 200 and "Resultados del cómputo" in results_page.get_data(as_text=True)
 
         # The published record verifies with every receipt; the CLI says the same.
         published = tmp_path / "publicado"

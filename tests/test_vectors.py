@@ -483,6 +483,39 @@ def test_envelopes() -> None:
     assert bundle_hash(b["election_id"], b["ceremony_id"], b["round"], envelopes).hex() == b["bundle_hash"]
 
 
+
+def test_acts_and_receipts() -> None:
+    from sivei.crypto.ecdsa import load_public_key
+    from sivei.errors import SignatureError
+    from sivei.record.acts import SignedAct
+    from sivei.record.receipts import Receipt
+
+    v = load("acts.json")
+    keys = {name: h(key) for name, key in v["guardian_keys"].items()}
+    c = v["closing_act"]
+    act = SignedAct.from_json(c["act"], "closing")
+    assert (Encoder().string(act.type).string(act.election_id).blob(canonical_json(dict(act.body))).to_bytes().hex()
+            == c["content_hash_input"])
+    assert act.content_hash.hex() == c["content_hash"] and fingerprint(act.content_hash) == c["read_aloud"]
+    assert act.signature_problems(keys, required=2, what="closing") == []
+    for case in c["signature_checks"]:
+        assert verify_digest(keys[case["signer"]], act.content_hash, h(case["signature"])) is case["valid"]
+    opening = SignedAct.from_json(v["opening_act"]["act"], "opening")
+    assert opening.content_hash.hex() == v["opening_act"]["content_hash"]
+    assert opening.signature_problems(keys, required=3, what="opening") == []
+    r = v["receipt"]
+    receipt = Receipt.from_json(r["receipt"])
+    assert canonical_json(receipt.body()).decode() == r["digest_input"] and receipt.digest.hex() == r["digest"]
+    for case in r["checks"]:
+        assert Receipt.from_json(case["receipt"]).signature_valid(h(r["receipt_key"])) is case["valid"], case["why"]
+    for case in v["public_keys"]:
+        try:
+            load_public_key(h(case["key"]), "key")
+            valid = True
+        except SignatureError:
+            valid = False
+        assert valid is case["valid"], case["why"]
+
 def test_dkg_formulas() -> None:
     v = load("dkg.json")
     h_b = h(v["h_b"])

@@ -433,7 +433,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=tr("archivo sellado de la parte (por omisión, el de su carpeta)",
                            "sealed share file (default: the one in your folder)"))
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
-                   help=tr("archivo de su parte de descifrado", "your decryption share file"))
+                   help=tr("archivo de su parte de descifrado (con voto presencial, también «…-canales.json» a su "
+                           "lado: la parte de los resultados por canal)",
+                           "your decryption share file (with in-person voting, also «…-canales.json» beside it: "
+                           "the share of the results per channel)"))
     _test_group(p)
     _board_check(p)
     p.set_defaults(func=_handler(_vault_decrypt))
@@ -445,7 +448,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--exportacion", "--export", dest="export", type=Path, required=True,
                    help=tr("exportación de la bóveda", "vault export"))
     p.add_argument("--partes", "--shares", dest="shares", type=Path, nargs="+", required=True,
-                   help=tr("archivos de las partes de descifrado", "decryption share files"))
+                   help=tr("archivos de las partes de descifrado (con voto presencial, también las "
+                           "«…-canales.json»)", "decryption share files (with in-person voting, the "
+                           "«…-canales.json» too)"))
     p.add_argument("--salida", "--output", dest="output", type=Path, required=True,
                    help=tr("registro completo (carpeta nueva)", "complete record (new folder)"))
     _test_group(p)

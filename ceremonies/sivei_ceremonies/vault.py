@@ -11,29 +11,37 @@
    acts and the constancia (``verify_closed_record``) — which recomputes the encrypted tally from the
    board; refuses unless the coordinator's export is exactly that tally; unseals the share (only in
    memory), checks it against K_i, and decrypts nothing but those aggregates. The share file is the
-   library's signed ``decryption-shares`` envelope, which names the tally hash.
+   library's signed ``decryption-shares`` envelope, which names the tally hash. With in-person voting
+   at consulates, the same step also decrypts the ``consulados`` aggregates of the cells where every
+   channel has at least 30 ballots — recomputed from the board and the declaration, never taken from
+   the coordinator — into a second share file, ``<share>-canales.json``, of session
+   ``<opening>-canales`` (docs/protocol.md §20.5).
 
 3. The coordinator combines the share files (``combine``): every share file is checked (signature by
    the key-holder's key from the transcript, election, session, tally hash, every Chaum–Pedersen
    proof); any invalid file is refused naming whose it is and what fails; with fewer than t it refuses
    naming who is missing; with at least t it combines them all, writes the complete record (a copy of
-   the closed record plus ``decryption.json`` and ``results.json``), verifies it and prints the results.
+   the closed record plus ``decryption.json`` and ``results.json`` and, with in-person voting,
+   ``consulados/canales.json`` with the results per channel of the qualifying cells, combined from at
+   least t key-holders' split shares, checked the same way), verifies it and prints the results.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sivei.ballot.context import ElectionContext
+from sivei.ballot.in_person import CHANNEL_MINIMUM
 from sivei.ballot.manifest import Manifest
 from sivei.cli.verify_cmd import print_progress
 from sivei.crypto.batch import DEFAULT_BITS
@@ -41,10 +49,12 @@ from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import SiveiError
 from sivei.i18n import language, tr
+from sivei.record.consulates import RECORD_DIR, channels_path
 from sivei.record.context import load_election_context
-from sivei.record.verify import VerifyOptions, verify_closed_record, verify_record
-from sivei.record.writer import add_decryption
+from sivei.record.verify import VerifyOptions, verify_closed_record_tallies, verify_record
+from sivei.record.writer import add_decryption, add_files
 from sivei.tally.aggregate import EncryptedTally
+from sivei.tally.channels import ChannelSplit, channels_session_id, split_channels_json
 from sivei.tally.decrypt import (
     TYPE_DECRYPTION_SHARES,
     GuardianDecryption,
@@ -88,20 +98,30 @@ class Export:
     tally: EncryptedTally
 
 
+@dataclass(frozen=True)
+class Closed:
+    """A verified closed record: its context, transcript, the tally recomputed from the board and,
+    with in-person voting, what may be decrypted per channel (docs/protocol.md §20.5)."""
+
+    ctx: ElectionContext
+    transcript: Transcript
+    tally: EncryptedTally
+    channels: ChannelSplit | None
+
+
 def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out: Out, quiet: bool = False,
-                  lote_bits: int = DEFAULT_BITS) -> tuple[ElectionContext, Transcript, EncryptedTally]:
+                  lote_bits: int = DEFAULT_BITS) -> Closed:
     """Verify the closed record (proofs in batches of security ``lote_bits``, protocol §8.5); return its
-    context, transcript and the tally recomputed from the board."""
+    context, transcript, the tally recomputed from the board and the channel split."""
     check_folder_election(record)
     out.step(tr(f"Verificación del registro cerrado {record} (cada boleta, la política de conteo, la cadena del "
                 "tablero contra el acta de cierre, las actas y la constancia)",
                 f"Verifying the closed record {record} (every ballot, the counting policy, the board chain "
                 "against the closing act, the acts and the constancia)"))
     started = time.monotonic()
-    report, tally = verify_closed_record(record, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs,
-                                                               progress=None if quiet else print_progress,
-                                                               lote_bits=lote_bits))
-    if not report.ok or tally is None:
+    report, tallies = verify_closed_record_tallies(record, VerifyOptions(
+        allow_test_group=allow_test_group, jobs=jobs, progress=None if quiet else print_progress, lote_bits=lote_bits))
+    if not report.ok or tallies is None:
         lines = [str(p) for p in report.problems[:MAX_PROBLEMS_SHOWN]]
         more = len(report.problems) - len(lines)
         if more > 0:
@@ -122,9 +142,22 @@ def verify_closed(record: Path, *, allow_test_group: bool, jobs: int | None, out
         raise RefusalError(str(exc)) from None
     transcript = load_transcript(record, allow_test_group=allow_test_group)
     out.aloud(tr("huella de la elección (H_E)", "election fingerprint (H_E)"), fingerprint(ctx.election_hash))
+    tally = tallies.combined
     out.aloud(tr("recuento cifrado recalculado del tablero", "encrypted tally recomputed from the board"),
               fingerprint(tally.hash(ctx)))
-    return ctx, transcript, tally
+    channels = ChannelSplit.of(tally, tallies.consulados) if tallies.consulados is not None else None
+    if channels is not None:
+        split = channels.split
+        out.info(tr(f"votación presencial en consulados: {len(split.entries)} de {len(channels.cells)} celdas "
+                    f"(entidad × elección) tienen al menos {CHANNEL_MINIMUM} boletas en cada canal y se descifran "
+                    "también por canal",
+                    f"in-person voting at consulates: {len(split.entries)} of {len(channels.cells)} cells "
+                    f"(entity × contest) have at least {CHANNEL_MINIMUM} ballots in each channel and are also "
+                    "decrypted per channel"))
+        if split.entries:
+            out.aloud(tr("agregados por canal recalculados del tablero",
+                         "channel aggregates recomputed from the board"), fingerprint(split.hash(ctx)))
+    return Closed(ctx, transcript, tally, channels)
 
 
 def _check_session_id(value: str) -> None:
@@ -138,8 +171,8 @@ def export(record: Path, decryption_id: str, output: Path, *, allow_test_group: 
     constancia_banner(out)
     _check_session_id(decryption_id)
     refuse_existing(output)
-    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
-                                           lote_bits=lote_bits)
+    closed = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out, lote_bits=lote_bits)
+    ctx, transcript, tally = closed.ctx, closed.transcript, closed.tally
     data: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "election_id": ctx.manifest.election_id,
                             "decryption_id": decryption_id, "key_ceremony_id": transcript.ceremony_id,
                             "tally_hash": tally.hash(ctx).hex(), "encrypted_tally": tally.to_json(ctx.group)}
@@ -215,6 +248,8 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
     out.title(tr(f"APERTURA DE LA BÓVEDA — CUSTODIO {index}", f"VAULT OPENING — KEY-HOLDER {index}"))
     constancia_banner(out)
     refuse_existing(output)
+    if (record / RECORD_DIR).is_dir():  # in-person voting: the per-channel share goes beside (§20.5)
+        refuse_existing(channels_share_path(output))
     # Everything that takes seconds comes first: the kind of election, the transcript, this token's
     # place in it, the export's election and ceremony, and the sealed share opening with this token.
     # Only then the check of the whole board, which takes minutes on a real election.
@@ -246,8 +281,8 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
         unseal_share(early, index, path, sealer)  # the seal opens with this token and matches K_i
         out.ok(tr("token, custodio y parte sellada corresponden a la ceremonia; ahora se verifica el registro",
                   "token, key-holder and sealed share belong to the ceremony; now the record is verified"))
-        ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
-                                               lote_bits=lote_bits)
+        closed = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out, lote_bits=lote_bits)
+        ctx, transcript, tally = closed.ctx, closed.transcript, closed.tally
         export_data = read_export(export_path, ctx)
         compare_export(ctx, export_data, tally, transcript, export_path)
         out.step(tr("El recuento cifrado del coordinador es exactamente el recalculado del registro cerrado",
@@ -260,19 +295,39 @@ def decrypt(record: Path, export_path: Path, private: Path, index: int, token_la
         out.step(tr(f"Parte secreta abierta con el token (solo en memoria) y comprobada contra K_{index}",
                     f"Secret share opened with the token (in memory only) and checked against K_{index}"))
         started = time.monotonic()
-        envelope = decrypt_tally_share(ctx, tally, guardian=index, secret_share=share,
-                                       guardian_key=transcript.outcome.guardian_keys[index - 1], signer=signer,
-                                       ceremony_id=export_data.decryption_id)
+        key = transcript.outcome.guardian_keys[index - 1]
+        envelope = decrypt_tally_share(ctx, tally, guardian=index, secret_share=share, guardian_key=key,
+                                       signer=signer, ceremony_id=export_data.decryption_id)
+        split = closed.channels.split if closed.channels is not None else EncryptedTally(())
+        split_envelope = decrypt_tally_share(
+            ctx, split, guardian=index, secret_share=share, guardian_key=key, signer=signer,
+            ceremony_id=channels_session_id(export_data.decryption_id)) if split.entries else None
         del share
-    count = sum(len(e.ciphertexts) for e in tally.entries)
+    count = sum(len(e.ciphertexts) for e in (*tally.entries, *split.entries))
     out.step(tr(f"{count} descifrados parciales con sus pruebas, firmados con el token "
                 f"({time.monotonic() - started:.1f} s); solo se descifraron los agregados",
                 f"{count} partial decryptions with their proofs, signed with the token "
                 f"({time.monotonic() - started:.1f} s); only the aggregates were decrypted"))
-    write_json_new(output, envelope.to_json())
+    written = {output: envelope}
+    if split_envelope is not None:
+        written[channels_share_path(output)] = split_envelope
+    for path in written:
+        refuse_existing(path)
+    for path, env in written.items():
+        write_json_new(path, env.to_json())
     out.step(tr(f"Parte de descifrado escrita en {output}: entréguela al coordinador",
                 f"Decryption share written to {output}: hand it to the coordinator"))
+    if split_envelope is not None:
+        out.step(tr(f"Parte de descifrado por canal (consulados) escrita en {channels_share_path(output)}: "
+                    "entréguela también al coordinador",
+                    f"Per-channel decryption share (consulates) written to {channels_share_path(output)}: hand it "
+                    "to the coordinator too"))
     return envelope
+
+
+def channels_share_path(output: Path) -> Path:
+    """Where a key-holder's share of the channel split goes, beside their share of the tally."""
+    return output.with_name(f"{output.stem}-canales{output.suffix or '.json'}")
 
 
 @dataclass(frozen=True)
@@ -282,10 +337,20 @@ class CombineResult:
     results: ElectionResults
 
 
-def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: EncryptedTally, decryption_id: str,
-                      path: Path, lote_bits: int = DEFAULT_BITS) -> GuardianDecryption:
+def _read_share_file(path: Path) -> Envelope:
     try:
-        envelope = Envelope.from_json(read_json(path), str(path))
+        return Envelope.from_json(read_json(path), str(path))
+    except SiveiError as exc:
+        raise RefusalError(str(exc)) from None
+
+
+def _check_share_file(ctx: ElectionContext, transcript: Transcript, tally: EncryptedTally, decryption_id: str,
+                      path: Path, lote_bits: int = DEFAULT_BITS, envelope: Envelope | None = None
+                      ) -> GuardianDecryption:
+    """One key-holder's share file, checked against ``tally`` (the combined tally, or the channel
+    split) of session ``decryption_id``."""
+    try:
+        envelope = envelope or Envelope.from_json(read_json(path), str(path))
         decryption = parse_guardian_decryption(ctx, envelope, str(path), membership=False)
         require_share_members(ctx, [(decryption, str(path))], bits=lote_bits)
     except SiveiError as exc:
@@ -333,54 +398,82 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
     out.title(tr("APERTURA DE LA BÓVEDA — COMBINACIÓN (coordinador)", "VAULT OPENING — COMBINATION (coordinator)"))
     constancia_banner(out)
     refuse_existing(output)
-    ctx, transcript, tally = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out,
-                                           lote_bits=lote_bits)
+    closed = verify_closed(record, allow_test_group=allow_test_group, jobs=jobs, out=out, lote_bits=lote_bits)
+    ctx, transcript, tally, channels = closed.ctx, closed.transcript, closed.tally, closed.channels
     export_data = read_export(export_path, ctx)
     compare_export(ctx, export_data, tally, transcript, export_path)
+    split = channels.split if channels is not None else EncryptedTally(())
+    split_id = channels_session_id(export_data.decryption_id)
     out.step(tr(f"Partes de descifrado de la apertura «{export_data.decryption_id}»:",
                 f"Decryption shares of opening «{export_data.decryption_id}»:"))
     problems: list[str] = []
     valid: dict[int, GuardianDecryption] = {}
+    valid_split: dict[int, GuardianDecryption] = {}
     for path in share_paths:
         try:
-            d = _check_share_file(ctx, transcript, tally, export_data.decryption_id, path, lote_bits)
+            envelope = _read_share_file(path)
+            per_channel = envelope.ceremony_id == split_id
+            if per_channel and not split.entries:
+                raise RefusalError(tr(
+                    f"{path}: es una parte por canal, pero ninguna celda de este registro tiene {CHANNEL_MINIMUM} "
+                    "boletas en cada canal: no se descifra nada por canal",
+                    f"{path}: a per-channel share, but no cell of this record has {CHANNEL_MINIMUM} ballots in each "
+                    "channel: nothing is decrypted per channel"))
+            d = _check_share_file(ctx, transcript, split if per_channel else tally,
+                                  split_id if per_channel else export_data.decryption_id, path, lote_bits, envelope)
         except RefusalError as exc:
             problems.append(str(exc))
             continue
-        if d.guardian in valid:
-            problems.append(tr(f"{path}: segunda parte del {custodian(d.guardian)}",
-                               f"{path}: second share of {custodian(d.guardian)}"))
+        kind, into = (tr("parte por canal", "per-channel share"), valid_split) if per_channel else (
+            tr("parte", "share"), valid)
+        if d.guardian in into:
+            problems.append(tr(f"{path}: segunda {kind} del {custodian(d.guardian)}",
+                               f"{path}: second {kind} of {custodian(d.guardian)}"))
             continue
-        valid[d.guardian] = d
-        out.ok(tr(f"parte válida del {custodian(d.guardian)} ({path.name})",
-                  f"valid share of {custodian(d.guardian)} ({path.name})"))
+        into[d.guardian] = d
+        out.ok(tr(f"{kind} válida del {custodian(d.guardian)} ({path.name})",
+                  f"valid {kind} of {custodian(d.guardian)} ({path.name})"))
     if problems:
         raise RefusalError(tr("hay partes no válidas; no se combina nada (retire esos archivos o pida que se "
                               "rehagan):\n  ",
                               "there are invalid shares; nothing is combined (remove those files or have them "
                               "redone):\n  ") + "\n  ".join(problems))
     present = tuple(sorted(valid))
-    if len(present) < transcript.t:
-        missing = [i for i in range(1, transcript.n + 1) if i not in valid]
-        raise RefusalError(tr(
-            f"se necesitan partes de al menos {transcript.t} custodios y hay {len(present)} "
-            f"({', '.join(custodian(i) for i in present) or 'ninguno'}); faltan {transcript.t - len(present)} de: "
-            f"{', '.join(custodian(i) for i in missing)}. No se combina nada",
-            f"shares of at least {transcript.t} key-holders are needed and {len(present)} are present "
-            f"({', '.join(custodian(i) for i in present) or 'none'}); {transcript.t - len(present)} more needed from: "
-            f"{', '.join(custodian(i) for i in missing)}. Nothing is combined"))
+    _require_threshold(transcript, present, "")
+    if split.entries:
+        _require_threshold(transcript, tuple(sorted(valid_split)), tr(
+            f" por canal (archivos «…-canales.json»: {len(split.entries)} celdas con al menos {CHANNEL_MINIMUM} "
+            "boletas en cada canal)",
+            f" per channel («…-canales.json» files: {len(split.entries)} cells with at least {CHANNEL_MINIMUM} "
+            "ballots in each channel)"))
     started = time.monotonic()
     decryptions = [valid[i] for i in present]
     combined = combine_tally(ctx, tally, decryptions, n=transcript.n, t=transcript.t)
     counts = {(entry.entity, ctx.manifest.contests[entry.contest_index].id): list(row)
               for entry, row in zip(tally.entries, combined.counts, strict=True)}
     results = compute_results(ctx.manifest, counts)
+    extra: dict[str, bytes] = {}
+    per_channel_lines: list[str] = []
+    if channels is not None:
+        split_decryptions = [valid_split[i] for i in sorted(valid_split)]
+        channels_data = split_channels_json(ctx, channels, split_id, split_decryptions, n=transcript.n,
+                                            t=transcript.t, combined_counts=counts)
+        extra[channels_path()] = json.dumps(channels_data, ensure_ascii=False, indent=1).encode()
+        per_channel_lines = _channel_lines(ctx.manifest, channels_data)
+        if split.entries:
+            out.step(tr(f"Resultados por canal de {len(split.entries)} celdas, con las partes por canal de "
+                        f"{', '.join(custodian(i) for i in sorted(valid_split))}",
+                        f"Results per channel of {len(split.entries)} cells, with the per-channel shares of "
+                        f"{', '.join(custodian(i) for i in sorted(valid_split))}"))
+        else:
+            out.info(tr(f"ninguna celda tiene {CHANNEL_MINIMUM} boletas en cada canal: solo resultados combinados",
+                        f"no cell has {CHANNEL_MINIMUM} ballots in each channel: combined results only"))
     out.step(tr(f"Partes de {', '.join(custodian(i) for i in present)} combinadas y conteos decodificados "
                 f"({time.monotonic() - started:.1f} s)",
                 f"Shares of {', '.join(custodian(i) for i in present)} combined and counts decoded "
                 f"({time.monotonic() - started:.1f} s)"))
     final = _write_full_record(record, output, ctx.manifest, export_data.decryption_id, combined, decryptions,
-                               results)
+                               results, extra)
     out.step(tr(f"Registro completo escrito en {final}", f"Complete record written to {final}"))
     report = verify_record(final, VerifyOptions(allow_test_group=allow_test_group, jobs=jobs, lote_bits=lote_bits))
     if not report.ok:  # pragma: no cover - everything it checks was checked above
@@ -389,12 +482,48 @@ def combine(record: Path, export_path: Path, share_paths: Sequence[Path], output
     out.ok(tr("el registro completo verifica («sivei verificar»)", "the complete record verifies («sivei verify»)"))
     out.blank()
     out.raw(format_results(ctx.manifest, results, language()))
+    if per_channel_lines:
+        out.blank()
+        out.raw("\n".join(per_channel_lines))
     return CombineResult(final, present, results)
 
 
+def _channel_lines(manifest: Manifest, per_channel: Mapping[str, Any]) -> list[str]:
+    """The results per channel as a terminal table (``canales.json``'s split results)."""
+    rows = per_channel.get("split", {}).get("results", [])
+    if not rows:
+        return []
+    title = tr(f"Resultados por canal (celdas con al menos {CHANNEL_MINIMUM} boletas en cada canal)",
+               f"Results per channel (cells with at least {CHANNEL_MINIMUM} ballots in each channel)")
+    lines = [title, "=" * len(title)]
+    for r in rows:
+        contest = manifest.contest(r["contest_id"])
+        lines += ["", f"{r['entity']} · {contest.title}",
+                  f"  {tr('opción', 'option'):<28} {tr('consulados', 'consulates'):>12} {'internet':>12}"]
+        lines += [f"  {o['id']:<28} {o['consulados']:>12} {o['internet']:>12}" for o in r["options"]]
+    return lines
+
+
+def _require_threshold(transcript: Transcript, present: Sequence[int], what: str) -> None:
+    """At least t key-holders' valid shares (``what``: which kind, for the message), or a refusal naming
+    who is missing."""
+    if len(present) >= transcript.t:
+        return
+    missing = [i for i in range(1, transcript.n + 1) if i not in present]
+    raise RefusalError(tr(
+        f"se necesitan partes{what} de al menos {transcript.t} custodios y hay {len(present)} "
+        f"({', '.join(custodian(i) for i in present) or 'ninguno'}); faltan {transcript.t - len(present)} de: "
+        f"{', '.join(custodian(i) for i in missing)}. No se combina nada",
+        f"shares{what} of at least {transcript.t} key-holders are needed and {len(present)} are present "
+        f"({', '.join(custodian(i) for i in present) or 'none'}); {transcript.t - len(present)} more needed from: "
+        f"{', '.join(custodian(i) for i in missing)}. Nothing is combined"))
+
+
 def _write_full_record(record: Path, output: Path, manifest: Manifest, decryption_id: str, combined: Any,
-                       decryptions: Sequence[GuardianDecryption], results: ElectionResults) -> Path:
-    """A copy of the closed record completed with the decryption and the results, moved into place."""
+                       decryptions: Sequence[GuardianDecryption], results: ElectionResults,
+                       extra: Mapping[str, bytes]) -> Path:
+    """A copy of the closed record completed with the decryption, the results and ``extra`` files (the
+    results per channel), moved into place."""
     parent = output.parent if str(output.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=parent))
@@ -403,6 +532,7 @@ def _write_full_record(record: Path, output: Path, manifest: Manifest, decryptio
         shutil.copytree(record, copy)
         add_decryption(copy, manifest=manifest, decryption_id=decryption_id, decryption=combined,
                        envelopes=[d.envelope for d in decryptions], results=results)
+        add_files(copy, extra)
         copy.chmod(0o755)
         os.replace(copy, output)
     finally:

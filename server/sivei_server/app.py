@@ -80,7 +80,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     prepare_auth = getattr(auth, "prepare", None) if auth is not None else None
     if callable(prepare_auth):
         prepare_auth()  # adds its routes to the blueprints below before they are registered
-    from sivei_server.views import archive, board, helpdesk, operators, personal_data, results, voters
+    from sivei_server.views import archive, board, consulates, helpdesk, operators, personal_data, results, voters
 
     app.register_blueprint(voters.bp)
     app.register_blueprint(board.bp)
@@ -91,6 +91,8 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.register_blueprint(results.bp)
     app.register_blueprint(archive.bp)
     app.register_blueprint(personal_data.bp)
+    # In-person voting at consulates (issue 10 item 3): the officials' page and the kiosks.
+    app.register_blueprint(consulates.bp)
     if config.test_login:
         from sivei_server.views import testing
 

@@ -51,7 +51,7 @@ from sivei.ballot.validate import validate_ballot
 from sivei.crypto.fingerprint import fingerprint
 from sivei.errors import GroupMembershipError, SiveiError
 from sivei.record.receipts import Receipt
-from sivei_server import measure
+from sivei_server import consulates, measure
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
 from sivei_server.election import ElectionError, LoadedElection, journal_confirm, journal_event, utc_text
@@ -62,6 +62,7 @@ from sivei_server.models import (
     CastBallot,
     ChainHead,
     Election,
+    KioskSession,
     LateBallot,
     Voter,
     WebSession,
@@ -164,9 +165,21 @@ class CastResult:
 
 
 @dataclass(frozen=True)
+class KioskCast:
+    """A cast from a consulate's kiosk (``sivei_server.consulates``): the one-time kiosk session, the
+    person served, and for an unregistered voter the consulate's pool (their credential must be one
+    of it) instead of a credential token."""
+
+    session_id: int
+    served_id: int
+    pool: frozenset[bytes] | None
+
+
+@dataclass(frozen=True)
 class Caster:
     """Who is casting: the voter, their style and whether they voted, the session (its token hash
-    and when it began) and the sender's address."""
+    and when it began) and the sender's address; ``kiosk`` for a vote at a consulate (then
+    ``voter_id`` is empty for an unregistered voter)."""
 
     voter_id: str
     style: str
@@ -174,6 +187,11 @@ class Caster:
     session_hash: str
     session_started: datetime | None
     sender: str
+    kiosk: KioskCast | None = None
+
+    @property
+    def unregistered(self) -> bool:
+        return self.kiosk is not None and self.kiosk.pool is not None
 
 
 def late(engine: Engine, received_at: datetime, sender: str, reason: str = LATE_AFTER_CLOSE) -> ElectionError:
@@ -212,7 +230,10 @@ def _retry(engine: Engine, config: ServerConfig, caster: Caster, ballot_hash: st
     ballot (a lost answer); otherwise 409. The event is confirmed in the board journal again first
     (the first answer may have been lost before its confirmation was written)."""
     with session_scope(engine) as s:
-        mine = s.scalar(select(WebSession.cast_ballot).where(WebSession.token_hash == caster.session_hash))
+        if caster.kiosk is not None:
+            mine = s.scalar(select(KioskSession.cast_ballot).where(KioskSession.id == caster.kiosk.session_id))
+        else:
+            mine = s.scalar(select(WebSession.cast_ballot).where(WebSession.token_hash == caster.session_hash))
         stored = s.scalar(select(CastBallot.receipt_json).where(CastBallot.ballot_hash == ballot_hash)) \
             if mine == ballot_hash else None
     if stored is None:
@@ -240,6 +261,25 @@ def check_credential_token(election: LoadedElection, voter_id: str, credential: 
                             "for the account you are logged in with.")
 
 
+def check_pool_credential(pool: frozenset[bytes], credential: bytes) -> None:
+    """An unregistered voter's session at a consulate casts only with a credential of that consulate's
+    pool (the authority's declaration): the pool's binding, in place of a voter's credential token."""
+    if credential not in pool:
+        raise ElectionError(403, "tarjeta-ajena", "La credencial de esta boleta no es una tarjeta de este consulado "
+                            "para personas sin registro previo.",
+                            "This ballot's credential is not one of this consulate's cards for voters without "
+                            "prior registration.")
+
+
+def _check_binding(election: LoadedElection, caster: Caster, credential: bytes, token: str | None) -> None:
+    """The ballot's credential is the caster's: their token (a registered voter, by internet or at a
+    kiosk) or, for an unregistered voter at a kiosk, their consulate's pool."""
+    if caster.kiosk is not None and caster.kiosk.pool is not None:
+        check_pool_credential(caster.kiosk.pool, credential)
+    else:
+        check_credential_token(election, caster.voter_id, credential, token)
+
+
 def _check_voter(engine: Engine, election: LoadedElection, caster: Caster, ballot: EncryptedBallot,
                  ballot_hash: bytes) -> None:
     """Per-voter checks before anything is stored: the ballot is of the voter's own style (a ballot
@@ -260,7 +300,7 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
     received = parse_ballot(election, body)
     ballot = received.unchecked  # its α and β are members only once validate_ballot says so, below
     with measure.crypto():
-        check_credential_token(election, caster.voter_id, ballot.credential, token)
+        _check_binding(election, caster, ballot.credential, token)
     with measure.crypto():
         b_hash = ballot.ballot_hash(ctx)
     if caster.voted:
@@ -280,10 +320,14 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
     window = Window.of(election)
     try:
         with serialized(engine) as s:
-            flagged = s.execute(update(Voter).where(Voter.voter_id == caster.voter_id, Voter.voted.is_(False))
-                                .values(voted=True, voted_on=received_at.date()))
-            if getattr(flagged, "rowcount", 0) != 1:
+            if caster.kiosk is not None and consulates.mark_cast(s, caster.kiosk.served_id, caster.kiosk.session_id,
+                                                                 b_hash.hex()) != 1:
                 raise _VotedMeanwhileError
+            if not caster.unregistered:
+                flagged = s.execute(update(Voter).where(Voter.voter_id == caster.voter_id, Voter.voted.is_(False))
+                                    .values(voted=True, voted_on=received_at.date()))
+                if getattr(flagged, "rowcount", 0) != 1:
+                    raise _VotedMeanwhileError
             found = s.execute(select(ChainHead.next_index, ChainHead.head, ChainHead.closed, Election.state)
                               .join(Election, Election.id == ChainHead.id).where(ChainHead.id == 1)
                               .with_for_update(of=ChainHead)).one_or_none()
@@ -310,8 +354,9 @@ def cast(engine: Engine, config: ServerConfig, election: LoadedElection, caster:
             s.execute(update(ChainHead).where(ChainHead.id == 1).values(
                 next_index=index + 1, head=new_head.hex(), cast_count=ChainHead.cast_count + 1,
                 updated_at=received_at))
-            s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
-                      .values(cast_ballot=b_hash.hex()))
+            if caster.kiosk is None:
+                s.execute(update(WebSession).where(WebSession.token_hash == caster.session_hash)
+                          .values(cast_ballot=b_hash.hex()))
             journal_event(config, index, EVENT_BALLOT, head, new_head.hex(), received_at, ballot_json=ballot_json,
                           receipt_json=receipt_json)
         journal_confirm(config, index, new_head.hex())

@@ -77,12 +77,16 @@ def run_create_operator(args: argparse.Namespace) -> int:
 
     from sivei_server.db import make_engine, session_scope
     from sivei_server.migrate import upgrade
-    from sivei_server.models import ROLES, Operator
+    from sivei_server.models import ROLE_CONSULATE, ROLES, Operator
     from sivei_server.passwords import hash_password
     from sivei_server.secrets_key import operator_account, secrets_key
 
     if args.role not in ROLES:
         raise SiveiError(tr(f"función desconocida: {args.role}", f"unknown role: {args.role}"))
+    consulate = (args.consulate or "").strip().upper() or None
+    if (args.role == ROLE_CONSULATE) != (consulate is not None):
+        raise SiveiError(tr("--consulado va con la función «consulado», y solo con ella",
+                            "--consulate goes with the role «consulado», and only with it"))
     password = os.environ.get("SIVEI_OPERATOR_PASSWORD") or getpass.getpass(
         tr("Contraseña del operador: ", "Operator password: "))
     if len(password) < 12:
@@ -96,7 +100,8 @@ def run_create_operator(args: argparse.Namespace) -> int:
         if s.scalar(select(Operator).where(Operator.username == args.username)) is not None:
             raise SiveiError(tr(f"ya existe el operador {args.username}",
                                 f"the operator {args.username} already exists"))
-        s.add(Operator(username=args.username, role=args.role, password_hash=hash_password(password),
+        s.add(Operator(username=args.username, role=args.role, consulate=consulate,
+                       password_hash=hash_password(password),
                        totp_secret=secrets_key(cfg).seal(operator_account(args.username), secret)))
     uri = pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="SIVEI")
     print(tr(f"Operador {args.username} ({args.role}) creado.", f"Operator {args.username} ({args.role}) created."))
@@ -138,7 +143,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(op)
     op.add_argument("username")
     op.add_argument("--funcion", "--role", dest="role", default="administrador",
-                    help="administrador | observador | soporte")
+                    help="administrador | observador | soporte | consulado")
+    op.add_argument("--consulado", "--consulate", dest="consulate",
+                    help=tr("código del consulado (función «consulado»: su personal)",
+                            "the consulate's code (role «consulado»: its staff)"))
     op.set_defaults(func=run_create_operator)
 
     key = ssub.add_parser("llave-recibos", aliases=["receipt-key"],

@@ -62,7 +62,7 @@ from sivei.record.board_file import board_heads
 from sivei.record.ceremony_io import parse_ceremony
 from sivei.record.report import VerificationReport
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.record.writer import write_closed_record
+from sivei.record.writer import add_files, write_closed_record
 from sivei.tally.aggregate import aggregate
 from sivei_server.config import ServerConfig
 from sivei_server.db import serialized, session_scope
@@ -294,7 +294,9 @@ def load_manifest(s: Session, data: bytes, operator_id: int | None) -> Manifest:
         row.election_id, row.manifest_hash = manifest.election_id, manifest.hash.hex()
         row.voting_opens, row.voting_closes, row.updated_at = manifest.voting_opens, manifest.voting_closes, utcnow()
     # A new manifest invalidates everything registered against the old one.
-    for name in (CREDENTIAL_LIST, CREDENTIALS, CEREMONY, OPENING_ACT, INTEGRITY):
+    from sivei_server.consulates import DECLARATION
+
+    for name in (CREDENTIAL_LIST, CREDENTIALS, CEREMONY, OPENING_ACT, INTEGRITY, DECLARATION):
         old = s.get(Artifact, name)
         if old is not None:
             s.delete(old)
@@ -305,9 +307,12 @@ def load_manifest(s: Session, data: bytes, operator_id: int | None) -> Manifest:
 
 
 def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, sealed_bytes: bytes,
-                       operator_id: int | None) -> CredentialList:
+                       operator_id: int | None, declaration_bytes: bytes | None = None) -> CredentialList:
     """The authority's signed list and, with it, every voter's sealed credential token (one per
-    credential, signed with the list's key, for this election)."""
+    credential, signed with the list's key, for this election); with in-person voting, the authority's
+    declaration of the consulates' credentials (``consulados.json``: its pools have no token)."""
+    from sivei_server import consulates
+
     _require_state(s, STATE_NEW)
     manifest = stored_manifest(s)
     assert manifest is not None
@@ -316,9 +321,12 @@ def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, seal
     except SiveiError as exc:
         raise ElectionError(422, "credenciales", f"La lista de credenciales no se verifica: {exc}",
                             f"The credential list does not verify: {exc}") from exc
+    declaration = (consulates.check_declaration(manifest, credential_list, declaration_bytes)
+                   if manifest.in_person is not None else None)
     try:
         sealed = SealedTokens.parse(sealed_bytes)
-        problems = sealed.problems_with(credential_list, manifest.election_id)
+        problems = sealed.problems_with(credential_list, manifest.election_id,
+                                        pooled=declaration.pooled if declaration is not None else 0)
     except SiveiError as exc:
         problems = [str(exc)]
     if problems:
@@ -332,6 +340,11 @@ def import_credentials(s: Session, list_bytes: bytes, entries_bytes: bytes, seal
             s.delete(old)
     put_artifact(s, CREDENTIAL_LIST, list_bytes, operator_id)
     put_artifact(s, CREDENTIALS, entries_bytes, operator_id)
+    old = s.get(Artifact, consulates.DECLARATION)
+    if old is not None:
+        s.delete(old)
+    if declaration is not None and declaration_bytes is not None:
+        put_artifact(s, consulates.DECLARATION, declaration_bytes, operator_id)
     audit(s, operator_id, "election.credentials", credential_list.hash.hex())
     return credential_list
 
@@ -377,7 +390,11 @@ def roll_mismatch(s: Session, election: LoadedElection) -> dict[str, tuple[int, 
         except SiveiError:
             style = f"?{entity}"
         by_style[style] = by_style.get(style, 0) + int(count)
+    from sivei_server.roll import pooled_counts
+
     counts = election.credential_list.counts
+    for style, n in pooled_counts(manifest).items():
+        counts[style] = counts.get(style, 0) - n
     return {k: (by_style.get(k, 0), counts.get(k, 0)) for k in set(by_style) | set(counts)
             if by_style.get(k, 0) != counts.get(k, 0)}
 
@@ -721,6 +738,10 @@ def export_closed_record(engine: Engine, config: ServerConfig, operator_id: int 
     write_closed_record(out, election.ctx, ceremony_id=election.ceremony_id, n=election.n, t=election.t,
                         rounds=election.rounds, credential_list=election.credential_list, events=events,
                         tally=tally, opening=election.opening, closing=None, constancia=election.constancia)
+    from sivei_server import consulates
+
+    with session_scope(engine) as s:
+        add_files(out, consulates.record_files(s, election.manifest))
     return _tar(out, config.data_dir / f"{CLOSED_DIR}.tar.gz")
 
 

@@ -48,7 +48,8 @@ NAMING = {
 ROLE_ADMIN = "administrador"
 ROLE_OBSERVER = "observador"
 ROLE_SUPPORT = "soporte"
-ROLES = (ROLE_ADMIN, ROLE_OBSERVER, ROLE_SUPPORT)
+ROLE_CONSULATE = "consulado"   # a consulate's staff: serves voters on its kiosks (sivei_server.consulates)
+ROLES = (ROLE_ADMIN, ROLE_OBSERVER, ROLE_SUPPORT, ROLE_CONSULATE)
 
 # Session kinds and stages.
 KIND_VOTER = "voter"
@@ -130,6 +131,11 @@ class Voter(Base):
     # THAT and WHEN (day only) the voter cast; never which ballot.
     voted: Mapped[bool] = mapped_column(Boolean, default=False)
     voted_on: Mapped[date | None] = mapped_column(Date)
+    # The consulate where the voter registered to vote in person (None: by internet), and the keyed
+    # hash of their voter-ID number when the roll gives it (never the number itself): a registered
+    # voter cannot be served again as an unregistered one (sivei_server.consulates).
+    consulate: Mapped[str | None] = mapped_column(String(8))
+    card_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         CheckConstraint("second_factor IS NULL OR second_factor IN ('sms', 'totp')", name="second_factor"),
@@ -143,6 +149,8 @@ class Operator(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    # The consulate of a consulate's staff member (role ``consulado``), else None.
+    consulate: Mapped[str | None] = mapped_column(String(8))
     password_hash: Mapped[str] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -153,7 +161,7 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("role IN ('administrador', 'observador', 'soporte')", name="role"),
+        CheckConstraint("role IN ('administrador', 'observador', 'soporte', 'consulado')", name="role"),
     )
 
 
@@ -346,6 +354,61 @@ class LateBallot(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sender: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(8), default="tarde", server_default="tarde")
+
+
+# --- in-person voting at consulates (sivei_server.consulates) ---------------------------------------
+
+class Kiosk(Base):
+    """A voting kiosk of a consulate: a browser that a consulate official enrolled; its cookie holds a
+    random token, of which only the SHA-256 is kept."""
+
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consulate: Mapped[str] = mapped_column(String(8), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    enrolled_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ServedVoter(Base):
+    """A person a consulate served: a registered voter (``voter_id``) or an unregistered one with a valid
+    voter ID (``card_hash``, the keyed hash of its number: the number itself is never stored). One row
+    per person over all consulates (UNIQUE), which is the consulates' log (signed by each consulate and
+    published in the record): THAT they were served, where, and whether they cast — never which ballot."""
+
+    __tablename__ = "consulate_served"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consulate: Mapped[str] = mapped_column(String(8), index=True)
+    voter_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    card_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    served_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    voted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        CheckConstraint("(voter_id IS NULL AND card_hash IS NOT NULL) OR "
+                           "(voter_id IS NOT NULL AND card_hash IS NULL)",
+                        name="who"),
+    )
+
+
+class KioskSession(Base):
+    """One voter's one-time session on a kiosk, issued by the consulate's official. Deleted when it
+    ends (cast and finished, cancelled or expired); ``cast_ballot`` (the hash of the ballot it cast,
+    for a retry's receipt) lives only as long as the session, as on a voter's own session."""
+
+    __tablename__ = "kiosk_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"), unique=True)
+    served_id: Mapped[int] = mapped_column(ForeignKey("consulate_served.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cast_ballot: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- practice elections and drills that ran before; personal data after the election ------------------

@@ -49,9 +49,11 @@ from sivei_server.models import (
     CastBallot,
     ChainHead,
     Election,
+    KioskSession,
     LateBallot,
     OneTimeCode,
     SealedToken,
+    ServedVoter,
     Voter,
     WebSession,
 )
@@ -125,6 +127,8 @@ def archive_and_reset(engine: Engine, config: ServerConfig, operator_id: int | N
         s.execute(delete(ChainHead))
         s.execute(delete(LateBallot))
         s.execute(delete(SealedToken))
+        s.execute(delete(KioskSession))
+        s.execute(delete(ServedVoter))
         s.execute(delete(Artifact))
         s.execute(delete(WebSession).where(WebSession.kind == "voter"))
         if drop_roll:

@@ -49,11 +49,13 @@ from sivei_server.models import (
     STATE_PUBLISHED,
     AuditLog,
     DataRetention,
+    KioskSession,
     LateBallot,
     OneTimeCode,
     Operator,
     RateLimit,
     SealedToken,
+    ServedVoter,
     Voter,
     WebSession,
 )
@@ -193,6 +195,8 @@ def delete_due(engine: Engine, config: ServerConfig, operator_id: int | None) ->
         kept = turnout.compute(s, el.stored_manifest(s))
         counts: dict[str, int] = {}
         for key, table, where in (
+                ("kiosk_sessions", KioskSession, None),
+                ("consulate_served", ServedVoter, None),
                 ("one_time_codes", OneTimeCode, OneTimeCode.kind == "voter"),
                 ("voter_sessions", WebSession, WebSession.kind == "voter"),
                 ("rate_limits", RateLimit, None),

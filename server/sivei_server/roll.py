@@ -11,7 +11,11 @@ Header (Spanish or English names, any order; other columns such as a name are ig
 * ``celular`` / ``movil`` / ``mobile`` / ``telefono`` / ``phone`` — the mobile number in
   international form (``+`` and 8 to 15 digits; spaces, dots, dashes and parentheses are ignored);
 * optional: ``pais`` / ``país`` / ``country`` — the country of residence as an ISO 3166-1 alpha-2
-  code (``US``, ``CA``, ``ES``…), for turnout per country on the console (``sivei_server.turnout``).
+  code (``US``, ``CA``, ``ES``…), for turnout per country on the console (``sivei_server.turnout``);
+* optional, with in-person voting at consulates: ``consulado`` / ``consulate`` — the code of the
+  consulate where the voter registered to vote in person (empty: by internet), and ``clave_elector``
+  / ``voter_card`` — the number of the voter's ID card, kept only as its keyed hash (so that a
+  registered voter is never served again at a consulate as an unregistered one).
 
 Rules: an email and a phone belong to one voter only (and an id appears once); every entity is in
 the manifest; and the roll's voters per ballot style must equal the signed credential list's counts
@@ -28,6 +32,7 @@ import io
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from sivei.ballot.credentials import CredentialList
+from sivei.ballot.in_person import normal_voter_card
 from sivei.ballot.manifest import Manifest
 from sivei.errors import SiveiError
 from sivei.i18n import tr
@@ -51,9 +57,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("correo", "email", "correo_electronico", "e-mail"),
     "phone": ("celular", "movil", "móvil", "mobile", "telefono", "teléfono", "phone"),
 }
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"country": ("pais", "país", "country", "pais_residencia")}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"country": ("pais", "país", "country", "pais_residencia"),
+                                                "consulate": ("consulado", "consulate"),
+                                                "card": ("clave_elector", "voter_card", "clave")}
 _NAMES_ES = {"voter_id": "id_votante", "entity": "entidad", "email": "correo", "phone": "celular",
-             "country": "pais"}
+             "country": "pais", "consulate": "consulado", "card": "clave_elector"}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 _VOTER_ID = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,63}")
@@ -102,6 +110,8 @@ class RollRow:
     email: str
     phone: str
     country: str | None = None
+    consulate: str | None = None
+    card: str | None = None  # the voter-ID number, normalised (only its keyed hash is stored)
 
 
 @dataclass(frozen=True)
@@ -196,9 +206,9 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
     width = max(index.values()) + 1
     entity_codes = {e.code for e in manifest.entities}
     rows: list[RollRow] = []
-    seen: dict[str, dict[str, int]] = {"voter_id": {}, "email": {}, "phone": {}}
+    seen: dict[str, dict[str, int]] = {"voter_id": {}, "email": {}, "phone": {}, "card": {}}
     what = {"voter_id": ("identificador de votante", "voter id"), "email": ("correo", "email"),
-            "phone": ("celular", "mobile number")}
+            "phone": ("celular", "mobile number"), "card": ("clave de elector", "voter ID number")}
     while True:
         try:
             row = next(reader)
@@ -215,8 +225,8 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
                     f"missing fields: {len(row)} found, {len(header)} expected")
             continue
         raw = {k: row[i].strip() for k, i in index.items()}
-        country_text = row[optional["country"]].strip().upper() if "country" in optional and \
-            optional["country"] < len(row) else ""
+        extra = {k: row[i].strip() if i < len(row) else "" for k, i in optional.items()}
+        country_text = extra.get("country", "").upper()
         ok = True
         for key, value in raw.items():
             if not value:
@@ -248,7 +258,9 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
             out.add(line, f"país no válido {country_text!r} (código ISO de dos letras: US, CA, ES…)",
                     f"invalid country {country_text!r} (two-letter ISO code: US, CA, ES…)")
             ok = False
-        for column, unique in (("voter_id", voter_id), ("email", email), ("phone", phone)):
+        consulate, card, fine = _in_person_fields(out, line, manifest, entity, extra)
+        ok = ok and fine
+        for column, unique in (("voter_id", voter_id), ("email", email), ("phone", phone), ("card", card)):
             if unique is None:
                 continue
             first = seen[column].get(unique)
@@ -261,11 +273,42 @@ def parse_roll(data: bytes, manifest: Manifest) -> list[RollRow]:
                 seen[column][unique] = line
         if ok:
             assert voter_id and email and phone
-            rows.append(RollRow(line, voter_id, entity, email, phone, country_text or None))
+            rows.append(RollRow(line, voter_id, entity, email, phone, country_text or None, consulate, card))
     if not rows and not out.problems:
         out.add(None, "el padrón no tiene votantes", "the roll has no voters")
     out.raise_if_any()
     return rows
+
+
+def _in_person_fields(out: _Collector, line: int, manifest: Manifest, entity: str, extra: dict[str, str]
+                      ) -> tuple[str | None, str | None, bool]:
+    """The row's consulate (in-person modality) and voter-ID number, checked: (consulate, card, ok)."""
+    ok = True
+    ip = manifest.in_person
+    consulate = extra.get("consulate", "").upper() or None
+    if consulate is not None and (ip is None or consulate not in ip.codes):
+        out.add(line, f"consulado desconocido {consulate!r} (no está en el manifiesto)",
+                f"unknown consulate {consulate!r} (not in the manifest)")
+        ok = False
+    if ip is not None and entity in {e.code for e in manifest.entities} and \
+            manifest.style_for_entity(entity).id == ip.unregistered_style:
+        out.add(line, f"la entidad {entity!r} es la de las personas sin registro en los consulados",
+                f"entity {entity!r} stands for unregistered voters at consulates")
+        ok = False
+    card = None
+    if extra.get("card"):
+        card = normal_voter_card(extra["card"])
+        if card is None:
+            out.add(line, "clave de elector no válida (18 caracteres, los seis primeros letras)",
+                    "invalid voter ID number (18 characters, the first six letters)")
+            ok = False
+    return consulate, card, ok
+
+
+def pooled_counts(manifest: Manifest) -> dict[str, int]:
+    """Per ballot style, the credentials of the consulates' pools (no voter of the roll has them)."""
+    ip = manifest.in_person
+    return {ip.unregistered_style: sum(c.unregistered_cap for c in ip.consulates)} if ip is not None else {}
 
 
 def stored_credential_counts(s: Session, manifest: Manifest) -> dict[str, int]:
@@ -281,17 +324,21 @@ def stored_credential_counts(s: Session, manifest: Manifest) -> dict[str, int]:
         Path(tmp, "credential-list.json").write_bytes(list_bytes)
         Path(tmp, "credentials.jsonl").write_bytes(entries_bytes)
         try:
-            return CredentialList.read(tmp, manifest).counts
+            counts = CredentialList.read(tmp, manifest).counts
         except SiveiError as exc:
             raise RollError(409, "credenciales", [Problem(f"La lista de credenciales guardada no se verifica: {exc}",
                                                           f"The stored credential list does not verify: {exc}")]
                             ) from exc
+    for style, n in pooled_counts(manifest).items():
+        counts[style] = counts.get(style, 0) - n
+    return counts
 
 
 def import_roll(s: Session, data: bytes, operator_id: int | None, *, replace: bool = False,
-                address: str | None = None) -> RollSummary:
+                address: str | None = None, card_hash: Callable[[str], str] | None = None) -> RollSummary:
     """Check and import the roll in the caller's transaction (``session_scope``): on any problem raise
-    ``RollError`` before anything is written."""
+    ``RollError`` before anything is written. ``card_hash``: the keyed hash of voter-ID numbers (the
+    server's secrets key), needed when the roll has them."""
     manifest = el.stored_manifest(s)
     row = el.election_row(s)
     if manifest is None or row is None:
@@ -318,6 +365,10 @@ def import_roll(s: Session, data: bytes, operator_id: int | None, *, replace: bo
                          f"style «{style}» (entities {entities}): the roll has {have} voters and the credential "
                          f"list {want}")
     mismatch.raise_if_any(422, "padron-conteos")
+    _check_consulates(s, manifest, rows)
+    if any(r.card for r in rows) and card_hash is None:
+        raise RollError(500, "clave", [Problem("Falta la llave para las claves de elector.",
+                                               "The key for voter ID numbers is missing.")])
 
     existing = s.scalar(select(func.count()).select_from(Voter)) or 0
     if existing and not replace:
@@ -336,9 +387,34 @@ def import_roll(s: Session, data: bytes, operator_id: int | None, *, replace: bo
     if rows:
         s.execute(insert(Voter), [
             {"voter_id": r.voter_id, "username": new_username(), "entity": r.entity, "email": r.email,
-             "phone": r.phone, "country": r.country, "failed_attempts": 0,
+             "phone": r.phone, "country": r.country, "consulate": r.consulate,
+             "card_hash": card_hash(r.card) if r.card and card_hash is not None else None, "failed_attempts": 0,
              "lockout_level": 0, "created_at": at, "voted": False} for r in rows])
     digest = hashlib.sha256(data).hexdigest()
     s.add(AuditLog(operator_id=operator_id, action="padron.importar", address=address,
                    detail=f"{len(rows)} votantes; sha256 {digest}" + (f"; reemplaza {existing}" if existing else "")))
     return RollSummary(len(rows), dict(sorted(by_entity.items())), dict(sorted(by_style.items())), digest, existing)
+
+
+def _check_consulates(s: Session, manifest: Manifest, rows: list[RollRow]) -> None:
+    """The roll's in-person voters per consulate must be the authority's declaration's (the list's
+    ``consulados.json``, imported with it)."""
+    if manifest.in_person is None:
+        return
+    from sivei_server.consulates import stored_declaration
+
+    declaration = stored_declaration(s, manifest)
+    if declaration is None:
+        raise RollError(409, "sin-declaracion", [Problem(
+            "La declaración de consulados de la autoridad de credenciales no está cargada: impórtela con la lista.",
+            "The credential authority's declaration of consulates is not loaded: import it with the list.")])
+    mismatch = _Collector()
+    by_consulate = Counter(r.consulate for r in rows if r.consulate is not None)
+    for c in declaration.consulates:
+        have, want = by_consulate.get(c.code, 0), len(c.registered)
+        if have != want:
+            mismatch.add(None, f"consulado {c.code}: el padrón tiene {have} votantes presenciales y la declaración "
+                         f"de la autoridad {want}",
+                         f"consulate {c.code}: the roll has {have} in-person voters and the authority's declaration "
+                         f"{want}")
+    mismatch.raise_if_any(422, "padron-consulados")

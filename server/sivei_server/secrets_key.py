@@ -13,7 +13,11 @@ offline (issue 7: "secrets at rest").
   seed copied onto another account does not decrypt, and a seed planted in clear is refused.
 * SMS codes: ``hmac$<salt>$<HMAC-SHA256(key, salt ‖ code)>``: without the key, 10^6 candidates no
   longer reverse a stored code in seconds.
-Both keys are derived from the one secret with HKDF-SHA256 under distinct labels.
+* Voter-ID numbers (consulates): ``HMAC-SHA256(key, "sivei/clave-elector" ‖ number)``, the keyed hash
+  under which the roll and the consulates keep (and the consulates' signed logs publish) the number
+  of a voter's ID card: equal numbers give equal hashes, so nobody is served twice, but a hash does
+  not give back a number without the key.
+The keys are derived from the one secret with HKDF-SHA256 under distinct labels.
 """
 
 from __future__ import annotations
@@ -79,13 +83,19 @@ def _parse(text: str, where: str) -> bytes:
 class SecretsKey:
     seal_key: bytes
     mac_key: bytes
+    card_key: bytes
 
     @staticmethod
     def from_master(master: bytes) -> SecretsKey:
         def derive(label: bytes) -> bytes:
             return HKDF(hashes.SHA256(), 32, salt=None, info=label).derive(master)
 
-        return SecretsKey(derive(b"sivei/totp-seed"), derive(b"sivei/sms-code-mac"))
+        return SecretsKey(derive(b"sivei/totp-seed"), derive(b"sivei/sms-code-mac"), derive(b"sivei/clave-elector"))
+
+    def card_hash(self, number: str) -> str:
+        """The keyed hash (64 hex) of a voter-ID number already normalised
+        (``sivei.ballot.in_person.normal_voter_card``)."""
+        return hmac.new(self.card_key, b"sivei/clave-elector" + number.encode("ascii"), hashlib.sha256).hexdigest()
 
     def seal(self, account: str, secret: str) -> str:
         nonce = secrets.token_bytes(12)

@@ -36,6 +36,7 @@ from sivei_server.db import db
 from sivei_server.models import (
     KIND_OPERATOR,
     KIND_VOTER,
+    ROLE_CONSULATE,
     ROLES,
     SESSION_KINDS,
     STAGE_FULL,
@@ -233,11 +234,13 @@ def require_voter(view: F) -> F:
 
 
 def require_operator(*roles: str) -> Callable[[F], F]:
-    """Route decorator factory: an operator session whose role is one of ``roles`` (any role when
-    none is given). ``@require_operator("administrador")``."""
+    """Route decorator factory: an operator session whose role is one of ``roles`` (when none is
+    given, any role of the central staff: a consulate's staff see only their consulate's pages, and
+    are sent there). ``@require_operator("administrador")``."""
     for role in roles:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+    allowed = roles or tuple(r for r in ROLES if r != ROLE_CONSULATE)
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -245,7 +248,9 @@ def require_operator(*roles: str) -> Callable[[F], F]:
             op = current_operator()
             if op is None:
                 return unauthorized(KIND_OPERATOR)
-            if roles and op.role not in roles:
+            if op.role not in allowed:
+                if op.role == ROLE_CONSULATE and request.method == "GET" and not wants_json():
+                    return redirect(url_for("consulates.official_page"))
                 return _forbidden()
             return view(*args, **kwargs)
         return cast(F, wrapper)

@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,17 +51,22 @@ from sivei.ballot.credentials import CredentialList, Delivery, RollEntry, issue_
 from sivei.ballot.credentials import credential_public_key as public_key_of
 from sivei.ballot.credentials import credential_seed as seed_of
 from sivei.ballot.encrypt import encrypt_ballot, new_ballot_nonce, sign_ballot
+from sivei.ballot.in_person import InPersonDeclaration, with_consulates
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes, sample_manifest
+from sivei.crypto.ecdsa import Signer, SoftwareSigner
 from sivei.crypto.group import Group
-from sivei.drill import DrillGuardians, DrillKeys, count_board, in_process_ceremony, write_record
+from sivei.drill import BoardOnDisk, DrillGuardians, DrillKeys, count_tally, in_process_ceremony, write_record
 from sivei.election_kind import banner, derived_manifest
 from sivei.integrity import IntegrityConstancia, installation_constancia
 from sivei.record import layout
 from sivei.record.acts import SignedAct, opening_act
-from sivei.record.board_file import iter_board
+from sivei.record.board_file import BoardFileWriter, iter_board
 from sivei.record.ceremony_io import ceremony_json
 from sivei.record.verify import VerifyOptions, verify_record
-from sivei.tally.decrypt import guardian_name
+from sivei.record.writer import add_files
+from sivei.tally.aggregate import EncryptedTally, TallyAccumulator
+from sivei.tally.channels import CHANNELS_FILE, ChannelSplit, channels_session_id, split_channels_json
+from sivei.tally.decrypt import decrypt_tally_share, guardian_name, parse_guardian_decryption
 
 Say = Callable[[str], None]
 
@@ -90,6 +95,13 @@ class ElectionKit:
     keys: DrillKeys
     sealed_tokens: SealedTokens
     phones: dict[str, str] = field(default_factory=dict)
+    # In-person voting at consulates: each consulate's pool (formatted credentials, as printed on its
+    # cards), the authority's declaration (consulados.json), the consulates' log keys, and each voter's
+    # voter-ID number.
+    pools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    declaration_bytes: bytes | None = None
+    consulate_signers: Mapping[str, Signer] = field(default_factory=dict)
+    cards: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         self.keys.close()
@@ -116,25 +128,42 @@ class ElectionKit:
                rng: random.Random | None = None) -> bytes:
         """A signed ballot of this voter as compact JSON (what the booth posts)."""
         delivery = self.deliveries[voter_id]
+        style = self.manifest.style_for_entity(delivery.entity).id
+        return self.ballot_with(delivery.credential, style, choices, rng=rng)
+
+    def ballot_with(self, credential: str, style: str, choices: Mapping[str, str] | None = None, *,
+                    rng: random.Random | None = None) -> bytes:
+        """A ballot of ``style`` signed with ``credential`` (a voter's, or a consulate pool's card)."""
         manifest = self.manifest
-        style = manifest.style_for_entity(delivery.entity).id
         if choices is None:
             rng = rng or random.Random()  # noqa: S311 - simulated choices
             choices = {c.id: rng.choice(c.options).id for _, c in manifest.style_contests(style)}
-        public = public_key_of(manifest.election_id, delivery.credential)
-        seed = seed_of(manifest.election_id, delivery.credential)
+        public = public_key_of(manifest.election_id, credential)
+        seed = seed_of(manifest.election_id, credential)
         ballot = sign_ballot(self.ctx, encrypt_ballot(self.ctx, style, choices, public, new_ballot_nonce()), seed)
         return json.dumps(ballot.to_json(self.ctx.group), separators=(",", ":")).encode()
 
 
 def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime, closes: datetime,
               guardians: int = 3, threshold: int = 2, tokens: bool = False, seed: int = 0,
-              manifest: Manifest | None = None) -> ElectionKit:
-    base = (manifest or sample_manifest()).to_json()
+              manifest: Manifest | None = None, consulates: Mapping[str, tuple[int, int]] | None = None
+              ) -> ElectionKit:
+    """``consulates``: in-person voting at these consulates, code → (cap of unregistered voters, roll
+    voters registered there: the first ones of the roll, in this order)."""
+    signers: dict[str, Signer] = {}
+    chosen = manifest or sample_manifest()
+    if consulates:
+        signers = {code: SoftwareSigner() for code in consulates}
+        chosen = with_consulates(chosen, [(code, f"Consulado de México en {code}", cap, signers[code].public_key)
+                                          for code, (cap, _) in consulates.items()])
+    base = chosen.to_json()
     base["voting_opens"], base["voting_closes"] = _utc(opens), _utc(closes)
     manifest_bytes = json.dumps(base, ensure_ascii=False, indent=1).encode()
     manifest = parse_manifest_bytes(manifest_bytes, "manifest.json")
     roll = synthetic_roll(manifest, voters, seed=seed)
+    if consulates:
+        codes = [code for code, (_, n) in consulates.items() for _ in range(n)]
+        roll = [replace(v, consulate=codes[k]) if k < len(codes) else v for k, v in enumerate(roll)]
     keys = DrillKeys(guardians, tokens=tokens)
     try:
         issued = issue_credentials(manifest, roll, keys.authority, retain=False)
@@ -157,24 +186,74 @@ def build_kit(group: Group, voters: int, receipt_key: bytes, *, opens: datetime,
         raise
     ceremony_bytes = json.dumps(ceremony_json(ceremony_id, guardians, threshold, drill_guardians.rounds)).encode()
     phones = {v.voter_id: f"+1555{k:07d}" for k, v in enumerate(roll)}
+    declaration = (json.dumps(issued.declaration.to_json(), indent=1).encode()
+                   if issued.declaration is not None else None)
+    cards = {v.voter_id: f"VOTANT{k:012d}" for k, v in enumerate(roll)}
     return ElectionKit(manifest, manifest_bytes, roll, {d.voter_id: d for d in issued.deliveries},
                        issued.credential_list, list_bytes, entries_bytes, ctx, drill_guardians, ceremony_bytes, act,
-                       json.dumps(act.to_json()).encode(), constancia, keys, sealed, phones)
-
-
-def read_board(record: Path, ctx: ElectionContext) -> list[BoardEvent]:
-    return [event for _, event, _ in iter_board(layout.RecordReader(record), ctx)]
+                       json.dumps(act.to_json()).encode(), constancia, keys, sealed, phones, issued.pools, declaration,
+                       signers, cards)
 
 
 def complete_record(kit: ElectionKit, closed_record: Path, output: Path, present: Sequence[int]) -> Path:
     """The key-holders' part after the close (library drill phases): decrypt the server's closed
-    board with the ``present`` key-holders, sign the closing act, write the complete record."""
-    events = read_board(closed_record, kit.ctx)
-    if not events or events[-1].type != EVENT_CLOSE:
-        raise RuntimeError("the exported board is not closed")
-    counted = count_board(kit.ctx, events, kit.guardians, present)
-    return write_record(output, kit.ctx, kit.guardians, kit.credential_list, events, counted, kit.opening,
-                        kit.constancia)
+    board with the ``present`` key-holders, sign the closing act, write the complete record.
+
+    The board is read once, streamed into a board file of the current record format beside the
+    output (moved into the record) while the tally is accumulated — and, with in-person voting, the
+    consulados channel's aggregates apart (``ctx.in_person``) — so no board is held in memory."""
+    ctx = kit.ctx
+    if kit.declaration_bytes is not None:
+        declaration = InPersonDeclaration.from_json(json.loads(kit.declaration_bytes))
+        ctx = replace(ctx, in_person=frozenset(declaration.channels()))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tablero-", dir=output.parent))
+    try:
+        board_path = staging / layout.board_name(layout.VERSION)
+        acc = TallyAccumulator(ctx)
+        last: BoardEvent | None = None
+        with BoardFileWriter(board_path, ctx) as board:
+            for _, event, _ in iter_board(layout.RecordReader(closed_record), ctx):
+                board.write(event)
+                if event.ballot is not None:
+                    acc.add(event.ballot)
+                last = event
+        if last is None or last.type != EVENT_CLOSE:
+            raise RuntimeError("the exported board is not closed")
+        counted = count_tally(ctx, acc.result(), kit.guardians, present)
+        full = write_record(output, ctx, kit.guardians, kit.credential_list, BoardOnDisk(board_path, last), counted,
+                            kit.opening, kit.constancia)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    # The consulates' files the server put in the closed record (the declaration, the signed logs), and
+    # the results per channel where the 30-ballot rule allows them (docs/protocol.md §20.5).
+    from sivei_server.consulates import RECORD_DIR
+
+    folder = closed_record / RECORD_DIR
+    if folder.is_dir():
+        files = {f"{RECORD_DIR}/{p.name}": p.read_bytes() for p in sorted(folder.iterdir())}
+        consulados = acc.channel_result()
+        if consulados is not None:
+            files[f"{RECORD_DIR}/{CHANNELS_FILE}"] = json.dumps(
+                count_channels(kit, ctx, counted.tally, consulados, present, counted.counts), indent=1).encode()
+        add_files(full, files)
+    return full
+
+
+def count_channels(kit: ElectionKit, ctx: ElectionContext, combined: EncryptedTally, consulados: EncryptedTally,
+                   present: Sequence[int], counts: Mapping[tuple[str, str], Sequence[int]]) -> dict[str, Any]:
+    """The key-holders' part for the results per channel: from the combined and the in-person
+    ballots' aggregates, the cells the rule lets be split, their decryption by the ``present``
+    key-holders (``canales.json``), as the vault opening does it (``sivei boveda``)."""
+    channels = ChannelSplit.of(combined, consulados)
+    session_id = channels_session_id(f"{ctx.manifest.election_id}-boveda-1")
+    guardians = kit.guardians
+    envelopes = [decrypt_tally_share(ctx, channels.split, guardian=i, secret_share=guardians.secret_share(i),
+                                     guardian_key=guardians.guardian_keys[i - 1], signer=guardians.signers[i - 1],
+                                     ceremony_id=session_id) for i in present] if channels.split.entries else []
+    decryptions = [parse_guardian_decryption(ctx, env, env.sender) for env in envelopes]
+    return split_channels_json(ctx, channels, session_id, decryptions, n=guardians.n, t=guardians.t,
+                               combined_counts=counts)
 
 
 def tar_gz(directory: Path) -> bytes:

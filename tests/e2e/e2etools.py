@@ -144,27 +144,32 @@ class Live:
         assert r.status == 200, r.text()
         other.close()
 
-    def operator_page(self, context: Any) -> Any:
+    def operator_page(self, context: Any, *, username: str = "ana", totp: str | None = None,
+                      landing: str = "/operacion") -> Any:
+        """A page logged in as an operator: the real login (password and authenticator code) when the
+        authentication module exists, else the test-only session (``admin``, or ``username``)."""
         page = context.new_page()
         watch(page, self.errors)
-        if HAVE_AUTH and self.operator_totp:
+        totp = totp or self.operator_totp
+        if HAVE_AUTH and totp:
             import pyotp
 
             page.goto(self.url("/operacion/entrar"))
-            page.fill("#usuario", "ana")
+            page.fill("#usuario", username)
             page.fill("#clave", OPERATOR_PASSWORD)
             page.get_by_role("button", name="Continuar").click()
             page.wait_for_url(re.compile(r"/operacion/codigo"))
-            page.fill("#codigo", pyotp.TOTP(self.operator_totp).now())
+            page.fill("#codigo", pyotp.TOTP(totp).now())
             page.get_by_role("button", name="Verificar").click()
-            page.wait_for_url(re.compile(r"/operacion$"))
+            page.wait_for_url(re.compile(f"{re.escape(landing)}$"))
         else:
             page.goto(self.url("/"))
             token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-            r = page.request.post(self.url("/api/prueba/sesion-operador"), data=json.dumps({"username": "admin"}),
+            r = page.request.post(self.url("/api/prueba/sesion-operador"),
+                                  data=json.dumps({"username": "admin" if username == "ana" else username}),
                                   headers={"Content-Type": "application/json", "X-CSRF-Token": token or ""})
             assert r.status == 200, r.text()
-            page.goto(self.url("/operacion"))
+            page.goto(self.url(landing))
         return page
 
 
@@ -251,8 +256,8 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     monkeypatch.setattr(server_models, "utcnow", clock.now)  # the arrival instant (sivei_server.app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    def start(voters: int = 3) -> Live:
-        setup = election_setup(tmp_path, voters=voters, extra=dict(FAST_AUTH), closes_in=3600)
+    def start(voters: int = 3, **setup_kw: Any) -> Live:
+        setup = election_setup(tmp_path, voters=voters, extra=dict(FAST_AUTH), closes_in=3600, **setup_kw)
         server, thread, base = _serve(setup.app)
         started.append((server, thread, setup))
         live = Live(base, setup, tmp_path, clock)

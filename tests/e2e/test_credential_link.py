@@ -3,7 +3,7 @@
 The server runs under gunicorn (its production settings, one worker) with its access log on and every
 application log record written to a file; the credential authority's deliveries (mail-merge CSV with
 each voter's link, letters, QR codes) are written by the library as ``sivei credenciales generar``
-writes them. Three voters:
+writes them. Three voters by internet, two at a consulate:
 
 1. the link, already logged in: the server's activation message → account activated → (another
    voter's link is refused by name) → the credential authority's link → the booth reads the
@@ -12,14 +12,20 @@ writes them. Three voters:
 2. the link, not logged in: the booth keeps the link's credential in memory while the login opens in
    another tab, which closes itself once the voter is in → ballot → receipt, nothing typed but the
    login;
-3. the typed credential, as before.
+3. the typed credential, as before;
+4. at a consulate (the election has in-person voting at LAX): an official turns a device into a kiosk,
+   serves a voter registered there, who holds their letter's QR code to the kiosk's reader (the link
+   typed into the focused field), votes and ends; then a person without prior registration, with a
+   card of the consulate's pool.
 
-Then the credential appears nowhere: in no request Chromium made (URL, headers, body — the popup and
-the worker included), in neither gunicorn log nor the application's log, in no row of any table (nor
-the SQLite files' bytes), in no file of the server's data directory (the mail and SMS outboxes). The
-opened credential tokens, which tie a voter to a public credential, are in no log, row or file either.
-Each search is shown able to find what it looks for (the token in the requests, the public
-credential in the database, the cast in the access log)."""
+Then the credential — the internet voters', the kiosk voter's and the pool card's — appears
+nowhere: in no request Chromium made (URL, headers, body — the popup and the worker included), in
+neither gunicorn log nor the application's log, in no row of any table (nor the SQLite files'
+bytes), in no file of the server's data directory (the mail and SMS outboxes). The opened credential
+tokens, which tie a voter to a public credential, are in no log, row or file either. Each search is
+shown able to find what it looks for (the token in the requests, the public credential in the
+database, the cast in the access log). The voter-ID numbers the official typed are
+in no log, row or file either (only their keyed hashes are kept)."""
 
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ from typing import Any
 
 import pytest
 from e2etools import HAVE_AUTH, VOTER_PASSWORD, Live, ServerClock, activate_voter, watch
+from test_consulates import add_official, official, search, serve_unregistered, vote_on_kiosk
 
 from servertools import election_setup, prepare
 from sivei.ballot import credentials as cr
@@ -45,6 +52,8 @@ from sivei.ballot.credential_tokens import TOKEN_HEADER
 from sivei_server.simulacro import Client, free_port
 
 TIMEOUT = 30_000
+CONSULATES = {"LAX": (1, 1)}  # cap 1; the roll's first voter is registered to vote there
+UNREGISTERED = "GARCIA800101090H01"
 
 APP_WRAPPER = """\
 import logging
@@ -107,7 +116,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Live, Gunicorn]]:
     if not HAVE_AUTH:
         pytest.skip("the journeys start from the authentication module's activation message")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    setup = election_setup(tmp_path, voters=3, closes_in=3600)
+    setup = election_setup(tmp_path, voters=4, closes_in=3600, consulates=CONSULATES)
     try:
         prepare(setup)
         with Gunicorn(setup, tmp_path) as server:
@@ -130,10 +139,12 @@ def cast_null_ballot(page: Any) -> str:
     return code
 
 
-def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, served: tuple[Live, Gunicorn]) -> None:
+def test_link_journeys_typed_journey_kiosk_journey_and_the_credential_nowhere(browser: Any,
+                                                                             served: tuple[Live, Gunicorn]) -> None:
     live, server = served
     kit = live.kit
-    a, b, c = (v.voter_id for v in kit.roll)
+    at_consulate, a, b, c = (v.voter_id for v in kit.roll)
+    assert kit.roll[0].consulate == "LAX" and all(v.consulate is None for v in kit.roll[1:])
     # The credential authority's message: its mail-merge file, with each voter's link to this site (the
     # authority's own folder, outside the server's data directory).
     deliveries = live.tmp / "entregas"
@@ -142,6 +153,8 @@ def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, se
 
     requests: list[str] = []
     contexts = [browser.new_context(viewport={"width": 390, "height": 844}) for _ in range(3)]
+    contexts += [browser.new_context(viewport={"width": 1280, "height": 900}),  # the official's desk
+                 browser.new_context(viewport={"width": 1024, "height": 768})]  # the kiosk
     for ctx in contexts:
         ctx.on("request", lambda r: requests.append(
             f"{r.method} {r.url}\n{json.dumps(r.headers)}\n{r.post_data or ''}"))
@@ -212,6 +225,30 @@ def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, se
         page.get_by_role("button", name="Continuar").click()
         shown(page, "p-boleta")
         cast_null_ballot(page)
+
+        # 4. At the consulate: a kiosk, the registered voter's letter QR code, then a pool card.
+        desk_totp, kiosk_totp = add_official(live, "pedro", "LAX"), add_official(live, "luis", "LAX")
+        desk = official(live, contexts[3], "pedro", desk_totp)
+        kiosk = official(live, contexts[4], "luis", kiosk_totp)
+        kiosk.locator("summary", has_text="Convertir este equipo").click()
+        kiosk.fill("#nombre", "LAX-1")
+        kiosk.get_by_role("button", name="Registrar este equipo como quiosco").click()
+        kiosk.wait_for_url(re.compile(r"/quiosco$"))
+        shown(kiosk, "p-quiosco")
+        assert "Registrado para votar en este consulado" in search(desk, kit.cards[at_consulate])
+        desk.select_option("#quiosco-registrado", label="LAX-1")
+        desk.get_by_role("button", name="Emitir sesión en el quiosco").click()
+        desk.wait_for_load_state()
+        shown(kiosk, "p-credencial")
+        vote_on_kiosk(kiosk, cr.voting_link(live.base, kit.deliveries[at_consulate].credential))
+        kiosk.get_by_role("button", name="Terminar").click()
+        shown(kiosk, "p-quiosco")
+        desk.goto(live.url("/consulado"))
+        assert "Entréguele una tarjeta" in serve_unregistered(desk, UNREGISTERED, "LAX-1")
+        shown(kiosk, "p-credencial")
+        vote_on_kiosk(kiosk, cr.voting_link(live.base, kit.pools["LAX"][0]))
+        kiosk.get_by_role("button", name="Terminar").click()
+        shown(kiosk, "p-quiosco")
     finally:
         for ctx in contexts:
             ctx.close()
@@ -220,29 +257,32 @@ def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, se
     # -- the credential appears nowhere ------------------------------------------------------------------
     election = kit.manifest.election_id
     credentials: list[str] = []
-    for d in kit.deliveries.values():
-        canonical = cr.parse_credential(d.credential)
-        credentials += [d.credential, d.credential.replace("-", ""), canonical, f"credencial={canonical}",
-                        cr.credential_seed(election, d.credential).hex()]
+    used = [d.credential for d in kit.deliveries.values()] + [kit.pools["LAX"][0]]
+    for credential in used:
+        canonical = cr.parse_credential(credential)
+        credentials += [credential, credential.replace("-", ""), canonical, f"credencial={canonical}",
+                        cr.credential_seed(election, credential).hex()]
     credentials = [x.lower() for x in credentials]
     tokens = [kit.token(v.voter_id) for v in kit.roll]
-    public_credentials = [cr.credential_public_key(election, d.credential).hex() for d in kit.deliveries.values()]
+    public_credentials = [cr.credential_public_key(election, credential).hex() for credential in used]
+    voter_ids = [kit.cards[at_consulate].lower(), UNREGISTERED.lower()]  # typed by the official
 
-    def search(where: str, text: str, *, tokens_too: bool = True) -> None:
+    def search_for(where: str, text: str, *, tokens_too: bool = True, voter_ids_too: bool = True) -> None:
         low = text.lower()
-        for secret in credentials + (tokens if tokens_too else []):
+        for secret in credentials + (tokens if tokens_too else []) + (voter_ids if voter_ids_too else []):
             assert secret not in low, (where, secret)
 
     # Chromium's requests (the popup and the worker included): every cast carried its token in the
     # header beside a body with the public credential, and never the private credential.
     assert len(requests) > 50
-    casts = [r for r in requests if r.startswith("POST ") and "/api/votar" in r.split("\n", 1)[0]]
-    assert len(casts) == 3
-    assert all(TOKEN_HEADER.lower() in r.lower() for r in casts)
+    casts = [r for r in requests if r.startswith("POST ") and re.search(r"/api/(quiosco/)?votar$", r.split("\n")[0])]
+    assert len(casts) == 5  # three by internet, two on the kiosk
+    assert sum(TOKEN_HEADER.lower() in r.lower() for r in casts) == 4  # the pool card's ballot has no token
     assert {t for t in tokens if any(t in r for r in casts)} == set(tokens)
     assert {p for p in public_credentials if any(p in r for r in casts)} == set(public_credentials)
+    assert all(any(n in r.lower() for r in requests) for n in voter_ids)  # the official's look-up and serving
     for r in requests:
-        search("request", r, tokens_too=False)
+        search_for("request", r, tokens_too=False, voter_ids_too=False)
 
     # gunicorn's access and error logs, the application's log.
     # gunicorn's own access log stays off (sivei_server.gunicorn_conf): the application's access lines
@@ -250,9 +290,10 @@ def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, se
     server_log = server.access_log.read_text()
     access = "\n".join(line for line in server_log.splitlines() if "sivei_server.access" in line)
     assert access.count("POST /api/votar 201") == 3 and "GET /votar 200" in access
+    assert access.count("POST /api/quiosco/votar 201") == 2 and "POST /consulado/sin-registro" in access
     app_log = server.app_log.read_text() if server.app_log.exists() else ""
     for name, text in (("server log", server_log), ("error log", server.error_log.read_text()), ("app log", app_log)):
-        search(name, text)
+        search_for(name, text)
 
     # Every table, every row; the SQLite files' bytes; every file of the data directory (outboxes).
     data_dir = live.setup.config.data_dir
@@ -266,8 +307,8 @@ def test_link_journeys_typed_journey_and_the_credential_nowhere(browser: Any, se
         db.close()
     rows_text = "\n".join(dump)
     assert all(p in rows_text for p in public_credentials)  # the ballots on the board: the search sees rows
-    search("database rows", rows_text)
+    search_for("database rows", rows_text)
     files = [p for p in data_dir.rglob("*") if p.is_file()]
     assert any("buzon" in p.parts for p in files) and any("sms" in p.parts for p in files)
     for path in files:
-        search(str(path.relative_to(data_dir)), path.read_bytes().decode("latin-1"))
+        search_for(str(path.relative_to(data_dir)), path.read_bytes().decode("latin-1"))

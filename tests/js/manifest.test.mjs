@@ -11,6 +11,25 @@ const { ManifestError } = await booth("errors.js");
 const small = vector("manifest.json");
 const sample = readJson("src/sivei/data/sample-manifest.json");
 
+describe("manifest with voting at consulates (in-person.json)", () => {
+  test("reads in_person, gives it back, and hashes as Python", async () => {
+    const { createHash } = await import("node:crypto");
+    const { canonicalJson } = await booth("encoding.js");
+    const v = vector("in-person.json");
+    const m = Manifest.fromJson(v.manifest);
+    assert.deepEqual(m.toJson(), v.manifest);
+    const hex = (b) => Buffer.from(b).toString("hex");
+    assert.equal(hex(createHash("sha256").update(canonicalJson(m.toJson())).digest()), v.canonical_json_sha256);
+    assert.equal(hex(await m.hash()), v.manifest_hash);
+    assert.throws(() => Manifest.fromJson({ ...v.manifest, counting_policy: "one-vote" }), ManifestError);
+    const { in_person: _, ...plain } = v.manifest;
+    assert.throws(() => Manifest.fromJson(plain), ManifestError);
+    const bad = JSON.parse(JSON.stringify(v.manifest));
+    bad.in_person.consulates[1].log_key = bad.in_person.consulates[0].log_key;
+    assert.throws(() => Manifest.fromJson(bad), ManifestError);
+  });
+});
+
 describe("manifest", () => {
   test("reads the vectors' and the sample manifests; toJson gives them back", () => {
     for (const json of [small, sample]) {

@@ -905,6 +905,91 @@ def board_vectors() -> dict[str, Any]:
     return out
 
 
+# -- signed acts and voters' receipts ---------------------------------------------------------------
+
+
+def acts_vectors() -> dict[str, Any]:
+    from sivei.record.acts import CLOSING, OPENING, SignedAct
+    from sivei.record.receipts import TAG_RECEIPT, Receipt
+
+    out = header("Signed acts and voters' receipts (protocol §18.2, sivei/record/receipts.py). An act's "
+                 "content hash is H(\"sivei/act\", string(type) ‖ string(election_id) ‖ "
+                 "blob(canonical_json(body))), signed by each key-holder; a receipt's digest is "
+                 "H(\"sivei/receipt\", canonical_json(every field but signature)), signed with the "
+                 "server's receipt key. Both ECDSA P-256 over the 32-byte digest (no further hashing), raw "
+                 "r‖s, low s; RFC 6979 nonces only to make the file reproducible. Also P-256 public keys "
+                 "that must be refused.", group=None)
+    signers = [DeterministicSigner(f"act/guardian-{i}") for i in (1, 2, 3)]
+    election_id = "vectores-2027"
+    hx = lambda label: fixed_bytes(label).hex()  # noqa: E731 - a short local alias
+    closing_body = {"election_id": election_id, "election_hash": hx("acts/h_e"), "closed_at": "2027-06-07T00:01:00Z",
+                    "head": hx("acts/head"), "head_index": 6, "cast": 2, "late": 1,
+                    "encrypted_tally_hash": hx("acts/tally")}
+    closing = SignedAct(CLOSING, election_id, closing_body)
+    for i, signer in enumerate(signers[:2], start=1):
+        closing = closing.signed_by(signer, f"guardian-{i}")
+    digest = closing.content_hash
+    data = Encoder().string(CLOSING).string(election_id).blob(canonical_json(closing_body)).to_bytes()
+    assert tagged_hash("sivei/act", data) == digest
+    sig1 = closing.signatures[0].signature
+    high = sig1[:32] + (P256_ORDER - int.from_bytes(sig1[32:], "big")).to_bytes(32, "big")
+    keys = {f"guardian-{i}": s.public_key.hex() for i, s in enumerate(signers, start=1)}
+    out["guardian_keys"] = keys
+    out["closing_act"] = {
+        "act": closing.to_json(), "content_hash_input": data.hex(), "content_hash": digest.hex(),
+        "read_aloud": fingerprint(digest),
+        "signature_checks": [
+            {"signer": "guardian-1", "signature": sig1.hex(), "valid": True, "why": "low-s signature"},
+            {"signer": "guardian-1", "signature": high.hex(), "valid": False, "why": "high s"},
+            {"signer": "guardian-3", "signature": sig1.hex(), "valid": False, "why": "another key-holder's key"},
+        ],
+    }
+    opening_body = {"election_id": election_id, "parameters_fingerprint": hx("acts/params"),
+                    "manifest_hash": hx("acts/manifest"), "voting_opens": "2027-05-23T02:00:00Z",
+                    "voting_closes": "2027-06-07T00:00:00Z",
+                    "credential_authority_key": DeterministicSigner("act/authority").public_key.hex(),
+                    "credential_list_hash": hx("acts/list"), "credential_counts": {"nte": 2, "sur": 2},
+                    "ceremony_id": "vectores-llaves-1", "threshold": 2, "guardians": 3,
+                    "joint_key": element_to_hex(G, G.pow(G.g, fixed_scalar("acts/joint"))),
+                    "transcript_hash": hx("acts/transcript"), "election_hash": hx("acts/h_e"),
+                    "guardian_signing_keys": [s.public_key.hex() for s in signers],
+                    "receipt_key": DeterministicSigner("act/receipts").public_key.hex(),
+                    "genesis_head": hx("acts/genesis"), "integrity_digest": hx("acts/integrity")}
+    opening = SignedAct(OPENING, election_id, opening_body)
+    for i, signer in enumerate(signers, start=1):
+        opening = opening.signed_by(signer, f"guardian-{i}")
+    out["opening_act"] = {"act": opening.to_json(), "content_hash": opening.content_hash.hex()}
+
+    receipt_signer = DeterministicSigner("act/receipts")
+    ballot_hash = fixed_bytes("acts/ballot")
+    receipt = Receipt(election_id, fixed_bytes("acts/h_e"), ballot_hash, fingerprint(ballot_hash), 3,
+                      fixed_bytes("acts/receipt-head"), "2027-06-01T17:04:05Z").signed_by(receipt_signer)
+    body = canonical_json(receipt.body())
+    assert tagged_hash(TAG_RECEIPT, body) == receipt.digest
+    other = receipt.to_json()
+    other["index"] = 4
+    rsig = receipt.signature
+    out["receipt"] = {
+        "receipt_key": receipt_signer.public_key.hex(), "receipt": receipt.to_json(),
+        "digest_input": body.decode("utf-8"), "digest": receipt.digest.hex(),
+        "checks": [
+            {"receipt": receipt.to_json(), "valid": True, "why": "as signed"},
+            {"receipt": dict(receipt.to_json(), signature=(rsig[:32] + (P256_ORDER - int.from_bytes(
+                rsig[32:], "big")).to_bytes(32, "big")).hex()), "valid": False, "why": "high s"},
+            {"receipt": other, "valid": False, "why": "index changed after signing"},
+        ],
+    }
+    point = receipt_signer.public_key
+    out["public_keys"] = [
+        {"key": point.hex(), "valid": True, "why": "uncompressed point on the curve"},
+        {"key": (point[:-1] + bytes([point[-1] ^ 1])).hex(), "valid": False, "why": "not on the curve"},
+        {"key": (bytes([2 + (point[-1] & 1)]) + point[1:33]).hex(), "valid": False,
+         "why": "compressed form (33 bytes): only 04 ‖ x ‖ y is accepted"},
+        {"key": "04" + "00" * 64, "valid": False, "why": "(0, 0) is not a point"},
+    ]
+    return out
+
+
 def board_file_vectors() -> dict[str, Any]:
     """The board.json chain as record format version 2 stores it (docs/record.md §4.6)."""
     from sivei.ballot.board import BoardEvent, event_from_json, event_to_bytes, event_to_json
@@ -1065,6 +1150,47 @@ def production_vectors() -> dict[str, Any]:
 
 # -- driver ---------------------------------------------------------------------------------------
 
+def in_person_vectors() -> dict[str, Any]:
+    """In-person voting at consulates (docs/protocol.md §20): a manifest with ``in_person``, the
+    declaration hash, a consulate log's content hash."""
+    from sivei.ballot.in_person import ConsulateCredentials, ConsulateLog, InPersonDeclaration, with_consulates
+    from sivei.crypto.envelope import seal
+
+    signers = {code: DeterministicSigner(f"consulate/{code}") for code in ("LAX", "MAD")}
+    m = with_consulates(manifest(), [("LAX", "Consulado General de México en Los Ángeles", 1500,
+                                      signers["LAX"].public_key),
+                                     ("MAD", "Consulado de México en Madrid", 2, signers["MAD"].public_key)],
+                        unregistered_entity=("SRE", "Personas sin registro previo (consulados)"),
+                        unregistered_contests=["consulta"])
+    pk = [fixed_bytes(f"in-person/credential/{i}") for i in range(4)]
+    declaration = InPersonDeclaration(m.election_id, (
+        ConsulateCredentials("LAX", (pk[0],), (pk[1], pk[2])), ConsulateCredentials("MAD", (), (pk[3],))))
+    log = ConsulateLog("LAX", 1, (fixed_bytes("in-person/card/0"), fixed_bytes("in-person/card/1")))
+    h_e = fixed_bytes("in-person/election-hash")
+    draft = log.draft(m.election_id, h_e)
+    content = envelope_content_hash(draft["type"], draft["election_id"], draft["ceremony_id"], draft["round"],
+                                    draft["sender"], h_e, draft["body"])
+    signed = seal(signers["LAX"], type=draft["type"], election_id=draft["election_id"],
+                  ceremony_id=draft["ceremony_id"], round=draft["round"], sender=draft["sender"], previous=h_e,
+                  body=draft["body"])
+    return {
+        **header("In-person voting at consulates: the manifest's in_person block (its canonical JSON and hash), "
+                 "the hash of the authority's declaration of the consulates' credentials "
+                 "(H(\"sivei/in-person\", …)), a consulate log's envelope content hash (what its key signs) and "
+                 "the log signed by LAX's log key (RFC 6979 nonces; any valid low-s signature verifies).",
+                 None),
+        "manifest": m.to_json(),
+        "canonical_json_sha256": hashlib.sha256(canonical_json(m.to_json())).hexdigest(),
+        "manifest_hash": m.hash.hex(),
+        "declaration": declaration.to_json(),
+        "declaration_hash": declaration.hash.hex(),
+        "log_draft": draft,
+        "log_content_hash": content.hex(),
+        "election_hash": h_e.hex(),
+        "log": signed.to_json(),
+    }
+
+
 BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "encoding.json": encoding_vectors,
     "hashes.json": hash_vectors,
@@ -1075,12 +1201,14 @@ BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "ballot.json": ballot_vectors,
     "challenge.json": challenge_vectors,
     "envelope.json": envelope_vectors,
+    "acts.json": acts_vectors,
     "dkg.json": dkg_vectors,
     "board.json": board_vectors,
     "board-file.json": board_file_vectors,
     "threshold.json": threshold_vectors,
     "results.json": results_vectors,
     "production.json": production_vectors,
+    "in-person.json": in_person_vectors,
 }
 
 

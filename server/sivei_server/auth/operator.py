@@ -44,7 +44,7 @@ from sivei_server.auth.web import (
     logout as web_logout,
 )
 from sivei_server.db import db, session_scope
-from sivei_server.models import KIND_OPERATOR, ROLE_ADMIN, ROLE_SUPPORT, AuditLog, Operator, Voter
+from sivei_server.models import KIND_OPERATOR, ROLE_ADMIN, ROLE_CONSULATE, ROLE_SUPPORT, AuditLog, Operator, Voter
 from sivei_server.notify import NotifyError
 from sivei_server.roll import RollError, import_roll
 from sivei_server.secrets_key import operator_account
@@ -142,7 +142,7 @@ def code_post() -> Any:
         s.execute(update(Operator).where(Operator.id == op.id).values(last_login_at=now()))
         s.add(AuditLog(operator_id=op.id, action="operador.entrar", address=client_address()))
     web_login(KIND_OPERATOR, op.id)
-    default = "/ayuda/" if op.role == ROLE_SUPPORT else "/operacion"
+    default = "/ayuda/" if op.role == ROLE_SUPPORT else "/consulado" if op.role == ROLE_CONSULATE else "/operacion"
     return redirect(safe_next(state.get("sig"), default), code=303)
 
 

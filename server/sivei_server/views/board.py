@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from sivei.crypto.fingerprint import CROCKFORD, FINGERPRINT_CHARS, crockford_decode, fingerprint, group5
 from sivei.errors import EncodingError
-from sivei_server import charts
 from sivei_server import election as el
 from sivei_server.db import db
 from sivei_server.models import BoardEventRow, CastBallot, ChainHead, Election
@@ -152,31 +151,10 @@ def board_page() -> Any:
     ballots = _ballot_page(s, page)
     total = s.scalar(select(func.count()).select_from(CastBallot)) or 0
     results = el.published_results(config())
-    actas = _actas(s, results) if results else []
     return render_template("board.html", lang=page_lang(), event_name=event_name, state_name=state_name,
                            mexico=mexico_time, summary=summary(s), ballots=ballots, page=page,
                            pages=(total + PAGE - 1) // PAGE, operator_events=events(s, 0, 1000, only_operator=True),
-                           typed=typed, found=found, results=results, actas=actas)
-
-
-def _actas(s: Session, results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per entity and contest: the acta's lines (option label, votes) and its SVG bar chart."""
-    manifest = el.stored_manifest(s)
-    if manifest is None:
-        return []
-    out = []
-    for entry in results.get("contests", []):
-        try:
-            contest = manifest.contest(entry["contest_id"])
-        except Exception:  # noqa: S112 - published results were verified; skip anything unexpected
-            continue
-        # Record format 2 names each count ("options"); format 1 listed them by position.
-        counts = entry["option_counts"] if "option_counts" in entry else [o["votes"] for o in entry["options"]]
-        lines = [(o.label, int(n)) for o, n in zip(contest.options, counts, strict=False)]
-        title = f"{entry['entity']} — {contest.id}"
-        out.append({"title": title, "lines": lines, "total": entry.get("total"),
-                    "svg": charts.bar_chart(title, [charts.Bar(label, n) for label, n in lines])})
-    return out
+                           typed=typed, found=found, results=results)
 
 
 def _ballot_page(s: Session, page: int) -> list[dict[str, Any]]:

@@ -274,9 +274,10 @@ def load_manifest() -> Any:
 def import_credentials() -> Any:
     def run() -> dict[str, Any]:
         lista, entradas, fichas = _file("lista"), _file("entradas"), _file("fichas")
+        consulados = _file("consulados", required=False)
         assert lista is not None and entradas is not None and fichas is not None
         with session_scope(engine()) as s:
-            cl = el.import_credentials(s, lista, entradas, fichas, _operator_id())
+            cl = el.import_credentials(s, lista, entradas, fichas, _operator_id(), consulados)
         return {"credentials": len(cl), "counts": cl.counts, "list_hash": cl.hash.hex(),
                 "list_fingerprint": fingerprint(cl.hash)}
     return respond(run)

@@ -27,7 +27,7 @@ from sivei.ballot.credential_tokens import TOKEN_HEADER
 from sivei.ballot.emblems import EMBLEM_FOLDER, available_emblems, emblem_json, sample_emblem_folder
 from sivei.crypto.encoding import element_to_hex
 from sivei.crypto.fingerprint import fingerprint
-from sivei_server import casting
+from sivei_server import casting, consulates
 from sivei_server.db import db
 from sivei_server.election import (
     ElectionError,
@@ -104,6 +104,9 @@ def voter_info() -> Any:
     voter = current_voter()
     assert voter is not None
     try:
+        refusal = consulates.internet_refusal(voter)
+        if refusal is not None:
+            raise refusal
         election = loaded(db(), config())
         style = casting.voter_style(election, voter.entity)
     except ElectionError as exc:
@@ -128,6 +131,9 @@ def cast() -> Any:
     assert voter is not None and session is not None
     eng, cfg = engine(), config()
     try:
+        refusal = consulates.internet_refusal(voter)
+        if refusal is not None:
+            raise refusal
         election = open_election()
         caster = casting.Caster(voter.voter_id, casting.voter_style(election, voter.entity), voter.voted,
                                 session.token_hash, session.created_at, client_address())

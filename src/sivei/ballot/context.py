@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sivei.ballot.manifest import Manifest
 from sivei.crypto.elgamal import ElectionKey
@@ -17,6 +17,10 @@ class ElectionContext:
     manifest: Manifest
     key: ElectionKey
     election_hash: bytes
+    in_person: frozenset[bytes] = field(default=frozenset(), compare=False, repr=False)
+    """The public credentials that vote in person at consulates (the authority's declaration, fixed
+    with the list at opening, docs/protocol.md §20): the aggregation keeps their ballots' product apart
+    too (the ``consulados`` channel). Empty without in-person voting."""
 
     @property
     def group(self) -> Group:

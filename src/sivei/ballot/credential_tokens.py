@@ -226,9 +226,10 @@ class SealedTokens:
                                      f"cannot read {path}: {exc.strerror}")) from exc
         return SealedTokens.parse(data, path.name)
 
-    def problems_with(self, credential_list: CredentialList, election_id: str) -> list[str]:
+    def problems_with(self, credential_list: CredentialList, election_id: str, *, pooled: int = 0) -> list[str]:
         """What makes these sealed tokens unusable with this list: another election, another signing
-        key (every token would be refused), or not one token per listed credential."""
+        key (every token would be refused), or not one token per listed credential (``pooled``: the
+        consulates' pool credentials, which have none: they belong to no voter)."""
         problems = []
         if self.election_id != election_id:
             problems.append(tr(f"{SEALED_FILE}: es de la elección {self.election_id!r}, no de {election_id!r}",
@@ -236,9 +237,11 @@ class SealedTokens:
         if self.authority_key != credential_list.authority_key:
             problems.append(tr(f"{SEALED_FILE}: las fichas están firmadas con otra llave que la de la lista",
                                f"{SEALED_FILE}: the tokens are signed with another key than the list's"))
-        if len(self) != len(credential_list):
-            problems.append(tr(f"{SEALED_FILE}: hay {len(self)} fichas y {len(credential_list)} credenciales",
-                               f"{SEALED_FILE}: {len(self)} tokens for {len(credential_list)} credentials"))
+        if len(self) != len(credential_list) - pooled:
+            problems.append(tr(f"{SEALED_FILE}: hay {len(self)} fichas y {len(credential_list) - pooled} credenciales "
+                               "de votantes",
+                               f"{SEALED_FILE}: {len(self)} tokens for {len(credential_list) - pooled} voters' "
+                               "credentials"))
         return problems
 
 

@@ -75,6 +75,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sivei import jsonstrict
+from sivei.ballot.in_person import InPersonDeclaration
 from sivei.crypto import ed25519
 from sivei.crypto.ecdsa import PUBLIC_KEY_BYTES as P256_PUBLIC_KEY_BYTES
 from sivei.crypto.ecdsa import Signer, SoftwareSigner, key_fingerprint_digest, load_public_key
@@ -208,6 +209,8 @@ class RollEntry:
     entity: str
     name: str
     email: str
+    consulate: str | None = None
+    """The consulate where the voter registered to vote in person (None: by internet)."""
 
 
 def _roll_error(path: Path | str, line: int, es: str, en: str) -> CredentialError:
@@ -228,8 +231,13 @@ def _decode_roll(path: Path) -> str:
                           f"the file is not UTF-8 (byte {exc.start})") from exc
 
 
+ROLL_CONSULATE_COLUMNS = ("consulate", "consulado")
+
+
 def read_roll(path: Path | str, manifest: Manifest) -> list[RollEntry]:
-    """Read the roll CSV (header ``voter_id,entity,name,email``; extra columns are ignored).
+    """Read the roll CSV (header ``voter_id,entity,name,email``; extra columns are ignored; with
+    in-person voting, an optional ``consulate`` column names the consulate of each voter registered
+    to vote there, empty for internet voters).
 
     Raises naming the line: bad encoding, missing column or field, unknown entity, bad or duplicate
     voter id, bad or duplicate email (case-insensitive). Fields that a spreadsheet would run as a
@@ -257,6 +265,10 @@ def read_roll(path: Path | str, manifest: Manifest) -> list[RollEntry]:
                           f"the column «{dup[0]}» appears twice")
     index = {n: names.index(n) for n in ROLL_COLUMNS}
     width = max(index.values()) + 1
+    found = [i for i, n in enumerate(names) if n in ROLL_CONSULATE_COLUMNS]
+    if len(found) > 1:
+        raise _roll_error(path, 1, "la columna «consulate» aparece dos veces", "the column «consulate» appears twice")
+    consulate_at = found[0] if found else None
     roll: list[RollEntry] = []
     ids: dict[str, int] = {}
     emails: dict[str, int] = {}
@@ -305,13 +317,32 @@ def read_roll(path: Path | str, manifest: Manifest) -> list[RollEntry]:
         except ManifestError as exc:
             raise _roll_error(path, line, f"entidad desconocida {entity!r} (no está en el manifiesto)",
                               f"unknown entity {entity!r} (not in the manifest)") from exc
+        consulate = _roll_consulate(path, line, manifest, entity, row, consulate_at)
         ids[voter_id.upper()] = line
         emails[key] = line
-        roll.append(RollEntry(voter_id, entity, name, email))
+        roll.append(RollEntry(voter_id, entity, name, email, consulate))
     if not roll:
         raise CredentialError(tr(f"{path}: el padrón no tiene votantes",
                                  f"{path}: the roll has no voters"))
     return roll
+
+
+def _roll_consulate(path: Path, line: int, manifest: Manifest, entity: str, row: Sequence[str],
+                    at: int | None) -> str | None:
+    """The voter's consulate (in-person modality), or None; refuses a consulate the manifest does not
+    name, and any registered voter of the entity that stands for unregistered voters at consulates."""
+    value = row[at].strip().upper() if at is not None and at < len(row) else ""
+    ip = manifest.in_person
+    if ip is not None and manifest.entity(entity).ballot_style == ip.unregistered_style:
+        raise _roll_error(path, line, f"la entidad {entity!r} es la de las personas sin registro en los consulados: "
+                          "nadie del padrón la tiene",
+                          f"entity {entity!r} stands for unregistered voters at consulates: nobody on the roll has it")
+    if not value:
+        return None
+    if ip is None or value not in ip.codes:
+        raise _roll_error(path, line, f"consulado desconocido {value!r} (no está en el manifiesto)",
+                          f"unknown consulate {value!r} (not in the manifest)")
+    return value
 
 
 _GIVEN = ("María", "José", "Guadalupe", "Juan", "Ana", "Luis", "Rosa", "Carlos", "Sofía", "Miguel",
@@ -329,7 +360,8 @@ def synthetic_roll(manifest: Manifest, n: int, seed: int | str = 0) -> list[Roll
         raise CredentialError(tr("el número de votantes no puede ser negativo",
                                  "the number of voters cannot be negative"))
     rng = random.Random(f"sivei/synthetic-roll/{seed}")  # noqa: S311 - invented data, not secrets
-    codes = [e.code for e in manifest.entities]
+    unregistered = manifest.in_person.unregistered_style if manifest.in_person is not None else None
+    codes = [e.code for e in manifest.entities if e.ballot_style != unregistered]
     if not codes:
         raise CredentialError(tr("el manifiesto no tiene entidades", "the manifest has no entities"))
     rng.shuffle(codes)
@@ -355,6 +387,9 @@ DRAFT_FILE = "credential-list-draft.json"
 DRAFT_TYPE = "credential-list-draft"
 _BODY_FIELDS = frozenset({"manifest_hash", "authority_key", "entries_hash", "count", "counts",
                           "retains_credentials"})
+IN_PERSON_FIELD = "in_person_hash"
+"""The declaration's hash (``sivei.ballot.in_person``): in the body exactly when the manifest has
+in-person voting at consulates, so a list without it hashes as it always did."""
 _DRAFT_FIELDS = frozenset({"type", "election_id", "manifest_hash", "entries_hash", "count", "counts",
                            "retains_credentials"})
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -430,6 +465,12 @@ def _summary_problems(manifest: Manifest, body: Mapping[str, Any], entries: Sequ
                       fields: frozenset[str], what: str) -> list[str]:
     """Problems of the fields shared by the signed body and the draft (hashes and counts)."""
     problems: list[str] = []
+    if manifest.in_person is not None:
+        fields = fields | {IN_PERSON_FIELD}
+        value = body.get(IN_PERSON_FIELD)
+        if IN_PERSON_FIELD in body and (not isinstance(value, str) or not _HEX64.fullmatch(value)):
+            problems.append(tr(f"{what}.{IN_PERSON_FIELD}: se esperaban 64 dígitos hexadecimales",
+                               f"{what}.{IN_PERSON_FIELD}: expected 64 hex digits"))
     missing = sorted(fields - set(body))
     extra = sorted(set(body) - fields)
     if missing:
@@ -662,6 +703,12 @@ class CredentialList:
         return bool(self.envelope.body["retains_credentials"])
 
     @property
+    def in_person_hash(self) -> str | None:
+        """The hex hash of the consulates' declaration the list signs, if any."""
+        value = self.envelope.body.get(IN_PERSON_FIELD)
+        return value if isinstance(value, str) else None
+
+    @property
     def styles(self) -> Mapping[bytes, str]:
         """Read-only public credential → ballot style mapping (what a board looks ballots up in)."""
         return MappingProxyType(self._index)
@@ -712,15 +759,21 @@ class CredentialListDraft:
     entries: tuple[CredentialEntry, ...]
     counts: Mapping[str, int]
     retains_credentials: bool
+    in_person_hash: bytes | None = None
+    """The hash of the authority's declaration of the consulates' credentials, when the manifest has
+    in-person voting (``sivei.ballot.in_person``)."""
 
     @property
     def entries_hash(self) -> bytes:
         return entries_hash(self.entries, len(self.entries))
 
     def body(self, authority_key: bytes) -> dict[str, Any]:
-        return {"manifest_hash": self.manifest_hash.hex(), "authority_key": authority_key.hex(),
+        body = {"manifest_hash": self.manifest_hash.hex(), "authority_key": authority_key.hex(),
                 "entries_hash": self.entries_hash.hex(), "count": len(self.entries),
                 "counts": dict(self.counts), "retains_credentials": self.retains_credentials}
+        if self.in_person_hash is not None:
+            body[IN_PERSON_FIELD] = self.in_person_hash.hex()
+        return body
 
     def to_json(self) -> dict[str, Any]:
         body = self.body(b"")
@@ -755,8 +808,10 @@ class CredentialListDraft:
         problems += _entry_problems(manifest, entries)
         if problems:
             raise CredentialError(problems[0])
+        in_person = obj.get(IN_PERSON_FIELD)
         return CredentialListDraft(manifest.election_id, manifest.hash, entries,
-                                   style_counts(manifest, entries), bool(obj["retains_credentials"]))
+                                   style_counts(manifest, entries), bool(obj["retains_credentials"]),
+                                   bytes.fromhex(in_person) if isinstance(in_person, str) else None)
 
 
 def sign_credential_list(draft: CredentialListDraft, authority: Signer) -> CredentialList:
@@ -787,18 +842,24 @@ class Delivery:
 
 @dataclass(frozen=True, eq=False)
 class GeneratedCredentials:
-    """The ``generate`` step's result: the unsigned list and the private deliveries (roll order)."""
+    """The ``generate`` step's result: the unsigned list and the private deliveries (roll order);
+    with in-person voting, each consulate's pool of credentials (formatted, private: printed on
+    cards for the consulate) and the public declaration of the consulates' credentials."""
 
     draft: CredentialListDraft
     deliveries: tuple[Delivery, ...]
+    pools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    declaration: InPersonDeclaration | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class IssuedCredentials:
-    """The signed public list and the private deliveries (roll order)."""
+    """The signed public list and the private deliveries (roll order), the pools and the declaration."""
 
     credential_list: CredentialList
     deliveries: tuple[Delivery, ...]
+    pools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    declaration: InPersonDeclaration | None = None
 
 
 def generate_credentials(manifest: Manifest, roll: Sequence[RollEntry], *,
@@ -820,6 +881,7 @@ def generate_credentials(manifest: Manifest, roll: Sequence[RollEntry], *,
         except ManifestError as exc:
             raise CredentialError(tr(f"votante {voter.voter_id!r}: {exc}",
                                      f"voter {voter.voter_id!r}: {exc}")) from exc
+        _check_in_person_voter(manifest, voter, style)
         while True:  # a collision of 130-bit values is not expected, but distinctness is a rule
             credential = generate_credential()
             public_key = credential_public_key(manifest.election_id, credential)
@@ -828,14 +890,53 @@ def generate_credentials(manifest: Manifest, roll: Sequence[RollEntry], *,
         keys.add(public_key)
         entries.append(CredentialEntry(public_key, style))
         deliveries.append(Delivery(voter.voter_id, voter.name, voter.email, voter.entity, credential))
+    pools, pool_keys = _pools(manifest, keys)
+    entries += [CredentialEntry(k, style) for style, k in pool_keys]
     entries.sort(key=lambda e: e.public_key)
+    declaration = in_person_declaration(manifest, deliveries, roll, pools)
     draft = CredentialListDraft(manifest.election_id, manifest.hash, tuple(entries),
-                                style_counts(manifest, entries), retain)
-    return GeneratedCredentials(draft, tuple(deliveries))
+                                style_counts(manifest, entries), retain,
+                                declaration.hash if declaration is not None else None)
+    return GeneratedCredentials(draft, tuple(deliveries), pools, declaration)
+
+
+def _check_in_person_voter(manifest: Manifest, voter: RollEntry, style: str) -> None:
+    """A roll voter never has the unregistered voters' ballot, and votes in person only at a consulate
+    of the manifest."""
+    ip = manifest.in_person
+    if ip is not None and style == ip.unregistered_style:
+        raise CredentialError(tr(f"votante {voter.voter_id!r}: su entidad es la de las personas sin registro",
+                                 f"voter {voter.voter_id!r}: their entity is that of unregistered voters"))
+    if voter.consulate is not None and (ip is None or voter.consulate not in ip.codes):
+        raise CredentialError(tr(f"votante {voter.voter_id!r}: consulado desconocido {voter.consulate!r}",
+                                 f"voter {voter.voter_id!r}: unknown consulate {voter.consulate!r}"))
+
+
+def _pools(manifest: Manifest, keys: set[bytes]) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, bytes]]]:
+    """Each consulate's pool: exactly its cap of fresh credentials, of the unregistered style, all
+    distinct from ``keys`` (which grows); and the (style, public credential) of each."""
+    ip = manifest.in_person
+    pools: dict[str, tuple[str, ...]] = {}
+    out: list[tuple[str, bytes]] = []
+    if ip is None:
+        return pools, out
+    for consulate in ip.consulates:
+        creds: list[str] = []
+        while len(creds) < consulate.unregistered_cap:
+            credential = generate_credential()
+            public_key = credential_public_key(manifest.election_id, credential)
+            if public_key in keys:
+                continue
+            keys.add(public_key)
+            creds.append(credential)
+            out.append((ip.unregistered_style, public_key))
+        pools[consulate.code] = tuple(creds)
+    return pools, out
 
 
 def draft_for_same_credentials(manifest: Manifest, deliveries: Sequence[Delivery], *,
-                               retain: bool) -> CredentialListDraft:
+                               retain: bool, roll: Sequence[RollEntry] = (),
+                               pools: Mapping[str, Sequence[str]] | None = None) -> CredentialListDraft:
     """The unsigned list of another election with the same entities and ballots — the practice election
     voters try before the real one — from the SAME private credentials: each voter's one letter and
     link work in both. The public credentials differ (each is derived with its election's id), so
@@ -847,18 +948,40 @@ def draft_for_same_credentials(manifest: Manifest, deliveries: Sequence[Delivery
         except ManifestError as exc:
             raise CredentialError(tr(f"votante {d.voter_id!r}: {exc}", f"voter {d.voter_id!r}: {exc}")) from exc
         entries.append(CredentialEntry(credential_public_key(manifest.election_id, d.credential), style))
+    declaration = in_person_declaration(manifest, deliveries, roll, pools or {})
+    if declaration is not None:
+        assert manifest.in_person is not None
+        entries += [CredentialEntry(k, manifest.in_person.unregistered_style)
+                    for c in declaration.consulates for k in c.pool]
     entries.sort(key=lambda e: e.public_key)
     if len({e.public_key for e in entries}) != len(entries):
         raise CredentialError(tr("credenciales repetidas", "repeated credentials"))
     return CredentialListDraft(manifest.election_id, manifest.hash, tuple(entries), style_counts(manifest, entries),
-                               retain)
+                               retain, declaration.hash if declaration is not None else None)
+
+
+def in_person_declaration(manifest: Manifest, deliveries: Sequence[Delivery], roll: Sequence[RollEntry],
+                          pools: Mapping[str, Sequence[str]]) -> InPersonDeclaration | None:
+    """The declaration of the consulates' credentials of ``manifest``'s election (public credentials
+    derived with its id): the registered in-person voters' (by the roll's consulate) and the pools'."""
+    if manifest.in_person is None:
+        return None
+    consulate_of = {v.voter_id: v.consulate for v in roll}
+    registered: dict[str, list[bytes]] = {}
+    for d in deliveries:
+        code = consulate_of.get(d.voter_id)
+        if code is not None:
+            registered.setdefault(code, []).append(credential_public_key(manifest.election_id, d.credential))
+    pool_keys = {code: [credential_public_key(manifest.election_id, c) for c in creds] for code, creds in pools.items()}
+    return InPersonDeclaration.build(manifest.election_id, registered, pool_keys, manifest.in_person.codes)
 
 
 def issue_credentials(manifest: Manifest, roll: Sequence[RollEntry], authority: Signer, *,
                       retain: bool) -> IssuedCredentials:
     """Generate and sign in one go (the drill's in-memory path)."""
     generated = generate_credentials(manifest, roll, retain=retain)
-    return IssuedCredentials(sign_credential_list(generated.draft, authority), generated.deliveries)
+    return IssuedCredentials(sign_credential_list(generated.draft, authority), generated.deliveries,
+                             generated.pools, generated.declaration)
 
 
 # -- delivery files ------------------------------------------------------------------------------
@@ -1064,6 +1187,47 @@ def write_deliveries(directory: Path | str, manifest: Manifest, deliveries: Sequ
         if letters:
             write_text_atomic(directory / LETTERS_DIR / f"{_file_stem(d.voter_id)}.txt",
                               letter(manifest, d, retained=retained, site=site), mode=0o600)
+
+
+POOL_DIR = "consulados"
+POOL_CARDS_FILE = "tarjetas.csv"
+POOL_SHEET_FILE = "tarjetas.txt"
+
+
+def pool_card_name(code: str, number: int) -> str:
+    """A pool card's file stem: the consulate and its number in the pool (``LAX-0001``)."""
+    return f"{code}-{number:04d}"
+
+
+def write_pool_cards(directory: Path | str, manifest: Manifest, pools: Mapping[str, Sequence[str]], *,
+                     site: str) -> None:
+    """Each consulate's pool as cards to print and seal for the consulate: ``consulados/<C>/tarjetas.csv``
+    (``card,credential,link,qr``), the QR code of each card's voting link (``qr/<C>-<n>.png``) and a
+    printable ``tarjetas.txt`` (Spanish, then English). Private (mode 0600): each card casts one ballot
+    in that consulate's kiosks, for a voter the consulate served without registration."""
+    directory = Path(directory)
+    site = site_url(site)
+    assert manifest.in_person is not None or not pools
+    for code, creds in pools.items():
+        assert manifest.in_person is not None
+        name = manifest.in_person.consulate(code).name
+        folder = directory / POOL_DIR / code
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("card", "credential", "link", "qr"))
+        sheet = [f"TARJETAS DE CREDENCIAL PARA PERSONAS SIN REGISTRO PREVIO — {name} ({code})",
+                 f"CREDENTIAL CARDS FOR VOTERS WITHOUT PRIOR REGISTRATION — {name} ({code})",
+                 f"Elección / Election: {manifest.election_id}", ""]
+        for n, credential in enumerate(creds, start=1):
+            card = pool_card_name(code, n)
+            link = voting_link(site, credential)
+            writer.writerow((card, credential, link, f"qr/{card}.png"))
+            write_bytes_atomic(folder / "qr" / f"{card}.png", qr_png(link), mode=0o600)
+            sheet += [f"[{card}]  {credential}",
+                      "  Escanee este código en el quiosco del consulado. Sirve para un solo voto.",
+                      "  Scan this code at the consulate's kiosk. It is good for one vote only.", ""]
+        write_text_atomic(folder / POOL_CARDS_FILE, out.getvalue(), mode=0o600)
+        write_text_atomic(folder / POOL_SHEET_FILE, "\n".join(sheet), mode=0o600)
 
 
 # -- escrow for re-delivery ----------------------------------------------------------------------

@@ -25,13 +25,22 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sivei.crypto.ecdsa import PUBLIC_KEY_BYTES, load_public_key
 from sivei.crypto.encoding import canonical_json, tagged_hash
-from sivei.errors import ManifestError
+from sivei.errors import ManifestError, SignatureError
 from sivei.i18n import tr
 
 OptionKind = Literal["party", "independent", "combination", "write_in", "null", "answer"]
 ContestKind = Literal["candidacy", "referendum"]
-CountingPolicy = Literal["one-vote"]
+CountingPolicy = Literal["one-vote", "one-vote-per-person"]
+"""``"one-vote"``: at most one ballot per listed credential (LGIPE: no re-voting).
+
+``"one-vote-per-person"``: the same, across every channel — the internet and the kiosks of the
+consulates named in ``in_person`` (docs/protocol.md §20): each registered voter holds one credential,
+usable only in their registered channel; each unregistered voter is served once over all consulates
+(the consulates' signed logs) and takes one credential from the consulate's pool, and the pool
+credentials used never outnumber the unregistered voters served there. A manifest has ``in_person``
+exactly when it names this policy."""
 TieRule = Literal["party-order"]
 """How ties are broken when a coalition combination's remainder votes are handed out (LGIPE art. 311).
 
@@ -328,6 +337,53 @@ class BallotStyle:
         return {"id": self.id, "entity": self.entity, "contests": list(self.contests)}
 
 
+CONSULATE_CODE_RE = re.compile(r"[A-Z][A-Z0-9]{1,7}")
+MAX_UNREGISTERED_CAP = 100_000
+
+
+@dataclass(frozen=True)
+class Consulate:
+    """A consulate where people vote in person on the kiosks (INE 2024: 23 consulates).
+
+    ``unregistered_cap``: how many voters not on the list abroad, with a valid voter ID, it may serve
+    (INE 2024: 1,500); the credential authority makes a pool of exactly that many credentials for it.
+    ``log_key``: the P-256 public key that signs the consulate's log of voters served (kept by the
+    consulate in a PKCS#11 token or an encrypted key file; ``sivei consulado llave``)."""
+
+    code: str
+    name: str
+    unregistered_cap: int
+    log_key: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "unregistered_cap": self.unregistered_cap,
+                "log_key": self.log_key.hex()}
+
+
+@dataclass(frozen=True)
+class InPerson:
+    """In-person electronic voting at consulates, on the same system (docs/protocol.md §20).
+
+    ``unregistered_style``: the ballot style of voters served without being on the list abroad (INE
+    2024: the presidential contest only); its entity stands for them in the results."""
+
+    unregistered_style: str
+    consulates: tuple[Consulate, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unregistered_style": self.unregistered_style, "consulates": [c.to_json() for c in self.consulates]}
+
+    def consulate(self, code: str) -> Consulate:
+        for c in self.consulates:
+            if c.code == code:
+                return c
+        raise ManifestError(tr(f"no existe el consulado {_q(code)}", f"unknown consulate {_q(code)}"))
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.consulates)
+
+
 # -- the manifest -------------------------------------------------------------------------------
 
 _ZONE_LABELS: dict[str, tuple[str, str]] = {
@@ -370,6 +426,9 @@ class Manifest:
     # still cast within that session (INE 2024: 30). 0: the close instant is final. The JSON key
     # ``logged_in_finish_minutes`` appears only when non-zero (docs/protocol.md §14.4).
     logged_in_finish_minutes: int = 0
+    # In-person voting at consulates (docs/protocol.md §20); the JSON key ``in_person`` appears only
+    # when set, so a manifest without it hashes as it always did.
+    in_person: InPerson | None = None
 
     def __post_init__(self) -> None:
         _validate_manifest(self)
@@ -456,6 +515,7 @@ class Manifest:
             "entities": [e.to_json() for e in self.entities],
             "contests": [c.to_json() for c in self.contests],
             "ballot_styles": [s.to_json() for s in self.ballot_styles],
+            **({"in_person": self.in_person.to_json()} if self.in_person is not None else {}),
         }
 
     @staticmethod
@@ -576,6 +636,48 @@ def _validate_manifest(m: Manifest) -> None:
         if contest.id not in used:
             _fail(f"contests[{i}]", f"la elección {_q(contest.id)} no aparece en ningún estilo de boleta",
                   f"contest {_q(contest.id)} is in no ballot style")
+    _validate_in_person(m, style_ids)
+
+
+def _validate_in_person(m: Manifest, style_ids: frozenset[str]) -> None:
+    """``in_person`` is there exactly with the policy that counts one vote per person across channels."""
+    ip = m.in_person
+    if ip is None:
+        if m.counting_policy == "one-vote-per-person":
+            _fail("in_person", "la política «one-vote-per-person» necesita los consulados (clave «in_person»)",
+                  "the «one-vote-per-person» policy needs the consulates (key «in_person»)")
+        return
+    if m.counting_policy != "one-vote-per-person":
+        _fail("counting_policy", "con voto presencial en consulados la política es «one-vote-per-person» (un voto "
+              "por persona en todos los canales)",
+              "with in-person voting at consulates the policy is «one-vote-per-person» (one vote per person "
+              "across channels)")
+    if ip.unregistered_style not in style_ids:
+        _fail("in_person.unregistered_style", f"el estilo de boleta {_q(ip.unregistered_style)} no está declarado",
+              f"ballot style {_q(ip.unregistered_style)} is not declared")
+    if not ip.consulates:
+        _fail("in_person.consulates", "no hay consulados", "there are no consulates")
+    keys: set[bytes] = set()
+    for i, c in enumerate(ip.consulates):
+        path = f"in_person.consulates[{i}]"
+        _check_id(c.code, f"{path}.code", CONSULATE_CODE_RE)
+        _check_text(c.name, f"{path}.name")
+        cap = c.unregistered_cap
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 0 <= cap <= MAX_UNREGISTERED_CAP:
+            _fail(f"{path}.unregistered_cap", f"debe ser un entero de 0 a {MAX_UNREGISTERED_CAP}",
+                  f"must be an integer from 0 to {MAX_UNREGISTERED_CAP}")
+        if not isinstance(c.log_key, bytes) or len(c.log_key) != PUBLIC_KEY_BYTES:
+            _fail(f"{path}.log_key", "se esperaba una llave pública P-256 (130 dígitos hexadecimales)",
+                  "expected a P-256 public key (130 hexadecimal digits)")
+        try:
+            load_public_key(c.log_key, f"{path}.log_key")
+        except SignatureError as exc:
+            raise ManifestError(str(exc)) from None
+        if c.log_key in keys:
+            _fail(f"{path}.log_key", "cada consulado firma su bitácora con su propia llave",
+                  "each consulate signs its log with its own key")
+        keys.add(c.log_key)
+    _check_unique((c.code for c in ip.consulates), "in_person.consulates", "code", "consulado", "consulate")
 
 
 _NO_PARTY_KINDS: frozenset[str] = frozenset({"independent", "write_in", "null", "answer"})
@@ -826,7 +928,7 @@ def _parse_contest(value: object, path: str) -> Contest:
 
 _MANIFEST_KEYS = ("election_id", "name", "voting_opens", "voting_closes", "display_timezone",
                   "counting_policy", "tie_rule", "parties", "entities", "contests", "ballot_styles")
-_OPTIONAL_MANIFEST_KEYS = ("logged_in_finish_minutes",)
+_OPTIONAL_MANIFEST_KEYS = ("logged_in_finish_minutes", "in_person")
 MAX_FINISH_MINUTES = 30
 
 
@@ -835,7 +937,8 @@ def _parse_manifest(obj: object) -> Manifest:
     o = _object({k: v for k, v in obj.items() if k not in optional} if isinstance(obj, dict) else obj, "",
                 _MANIFEST_KEYS)
     finish = optional.get("logged_in_finish_minutes", 0)
-    if isinstance(finish, bool) or not isinstance(finish, int) or (finish == 0 and optional):
+    if isinstance(finish, bool) or not isinstance(finish, int) or (
+            finish == 0 and "logged_in_finish_minutes" in optional):
         _fail("logged_in_finish_minutes", "se esperaba un entero positivo (omita la clave para 0)",
               "expected a positive integer (omit the key for 0)")
     parties = []
@@ -872,7 +975,27 @@ def _parse_manifest(obj: object) -> Manifest:
         contests=contests,
         ballot_styles=tuple(styles),
         logged_in_finish_minutes=finish,
+        in_person=_parse_in_person(optional["in_person"]) if "in_person" in optional else None,
     )
+
+
+def _parse_in_person(value: object) -> InPerson:
+    o = _object(value, "in_person", ("unregistered_style", "consulates"))
+    consulates = []
+    for i, x in enumerate(_list(o["consulates"], "in_person.consulates")):
+        path = f"in_person.consulates[{i}]"
+        c = _object(x, path, ("code", "name", "unregistered_cap", "log_key"))
+        cap = c["unregistered_cap"]
+        if not isinstance(cap, int) or isinstance(cap, bool):
+            _fail(f"{path}.unregistered_cap", "se esperaba un entero", "expected an integer")
+        key = _string(c["log_key"], f"{path}.log_key")
+        if not re.fullmatch(r"[0-9a-f]{130}", key):
+            _fail(f"{path}.log_key", "se esperaban 130 dígitos hexadecimales en minúsculas",
+                  "expected 130 lowercase hexadecimal digits")
+        consulates.append(Consulate(code=_string(c["code"], f"{path}.code"), name=_string(c["name"], f"{path}.name"),
+                                    unregistered_cap=cap, log_key=bytes.fromhex(key)))
+    return InPerson(unregistered_style=_string(o["unregistered_style"], "in_person.unregistered_style"),
+                    consulates=tuple(consulates))
 
 
 # -- files --------------------------------------------------------------------------------------

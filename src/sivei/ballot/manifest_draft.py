@@ -16,7 +16,11 @@ where mistakes come from, so administrators write a draft instead::
         "candidates": {party id: candidate},             (parties running alone; optional for partners)
         "coalitions": [{"id", "name", "parties", "candidate"}],
         "independents": [{"id", "candidate"}]},
-       {"id", "title", "kind": "referendum", "answers": [{"id", "label"}]}]}
+       {"id", "title", "kind": "referendum", "answers": [{"id", "label"}]}],
+     "in_person": {"unregistered_entity": entity code,   (optional: voting at consulates; the entity
+                   "consulates": [{"code", "name",         whose ballot unregistered voters get; the
+                                   "unregistered_cap",    policy becomes "one-vote-per-person")
+                                   "log_key"}]}}
 
 A party's emblem is read from ``emblemas/`` next to the draft, checked (``sivei.ballot.emblems``:
 at most 3 KB, an inert SVG) and named in the manifest with its SHA-256; copy that folder beside the
@@ -198,7 +202,7 @@ def _emblem(name: str, path: str, folder: Path | None) -> dict[str, str]:
 
 
 def _expand(draft: object, emblem_folder: Path | None = None) -> Expansion:
-    d = _obj(draft, "", set(DRAFT_KEYS) - {"display_timezone"}, {"display_timezone"})
+    d = _obj(draft, "", set(DRAFT_KEYS) - {"display_timezone"}, {"display_timezone", "in_person"})
     parties: dict[str, str] = {}
     emblems: dict[str, dict[str, str]] = {}
     for i, raw in enumerate(_list(d["parties"], "parties")):
@@ -254,7 +258,27 @@ def _expand(draft: object, emblem_folder: Path | None = None) -> Expansion:
                     for k, v in parties.items()],
         "entities": entities, "contests": contests, "ballot_styles": styles,
     }
+    if "in_person" in d:
+        manifest["in_person"] = _in_person(d["in_person"], entities)
+        manifest["counting_policy"] = "one-vote-per-person"
+        path_map["in_person"] = "in_person"
     return Expansion(manifest, path_map)
+
+
+def _in_person(raw: object, entities: list[dict[str, Any]]) -> dict[str, Any]:
+    """The draft's ``in_person``: the entity that stands for unregistered voters at consulates (its
+    ballot is what they vote) and the consulates, copied as the manifest has them."""
+    ip = _obj(raw, "in_person", {"unregistered_entity", "consulates"})
+    code = _str(ip["unregistered_entity"], "in_person.unregistered_entity")
+    style = next((e["ballot_style"] for e in entities if e["code"] == code), None)
+    if style is None:
+        _fail("in_person.unregistered_entity", f"la entidad «{code}» no está en «entities»",
+              f"entity «{code}» is not in «entities»")
+    consulates = []
+    for i, c in enumerate(_list(ip["consulates"], "in_person.consulates")):
+        path = f"in_person.consulates[{i}]"
+        consulates.append(dict(_obj(c, path, {"code", "name", "unregistered_cap", "log_key"})))
+    return {"unregistered_style": style, "consulates": consulates}
 
 
 def _manifest_path(message: str) -> str:

@@ -7,9 +7,11 @@ Subcommands (Spanish, with English aliases):
   and with ``--practica PRACTICA.json`` also ``SALIDA/practica/{lista,servidor}``: the practice
   election's list and sealed tokens from the SAME credentials (one letter for both elections),
   ``SALIDA/entregas`` (mail-merge CSV with each voter's voting link, QR codes of the links, letters:
-  private), ``SALIDA/servidor/sealed-tokens.jsonl`` (each voter's credential token, sealed under their
-  credential, for the voting server's operator) and ``SALIDA/custodia`` (sealed escrow, unless
-  ``--olvidar``).
+  private; with in-person voting, each consulate's pool as cards in ``entregas/consulados/<C>/``),
+  ``SALIDA/lista/consulados.json`` (the public declaration of the consulates' credentials, signed
+  through the list's ``in_person_hash``), ``SALIDA/servidor/sealed-tokens.jsonl`` (each voter's
+  credential token, sealed under their credential, for the voting server's operator) and
+  ``SALIDA/custodia`` (sealed escrow, unless ``--olvidar``).
 - ``publicar`` (``publish``): sign the list with the authority key and write the public list.
 - ``reenviar`` (``redeliver``): after an identity check, one voter's message again (the same credential
   and link), from the escrow; every re-delivery is logged in ``custodia/reenvios.jsonl``.
@@ -36,9 +38,11 @@ from pathlib import Path
 
 from sivei.ballot import credentials as cr
 from sivei.ballot.credential_tokens import SEALED_FILE, SealedTokens, seal_tokens
+from sivei.ballot.in_person import DECLARATION_FILE, InPersonDeclaration
 from sivei.ballot.manifest import Manifest, load_manifest
 from sivei.crypto.ecdsa import key_fingerprint_digest
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
+from sivei.errors import SiveiError
 from sivei.i18n import tr
 
 AUTHORITY_PASSPHRASE_ENV = "SIVEI_AUTORIDAD_PASSPHRASE"  # noqa: S105 - a variable name
@@ -274,6 +278,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with _new_directory(output) as tmp:
         generated = cr.generate_credentials(manifest, roll, retain=retain)
         generated.draft.write(tmp / LIST_SUBDIR)
+        if generated.declaration is not None:
+            _write_declaration(tmp / LIST_SUBDIR, generated.declaration)
+            cr.write_pool_cards(tmp / DELIVERIES_SUBDIR, manifest, generated.pools, site=args.site)
         seal_tokens(manifest.election_id, generated.deliveries, signer).write(tmp / SERVER_SUBDIR / SEALED_FILE)
         cr.write_deliveries(tmp / DELIVERIES_SUBDIR, manifest, generated.deliveries, retained=retain,
                             site=args.site, letters=not args.no_letters)
@@ -281,12 +288,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
             cr.Escrow.create(tmp / ESCROW_SUBDIR, manifest.election_id, generated.deliveries, passphrase,
                              opslimit=cr.DEFAULT_OPSLIMIT, memlimit=cr.DEFAULT_MEMLIMIT)
         if practice is not None:
-            draft = cr.draft_for_same_credentials(practice, generated.deliveries, retain=retain)
+            draft = cr.draft_for_same_credentials(practice, generated.deliveries, retain=retain, roll=roll,
+                                                  pools=generated.pools)
             draft.write(tmp / PRACTICE_SUBDIR / LIST_SUBDIR)
+            practice_declaration = cr.in_person_declaration(practice, generated.deliveries, roll, generated.pools)
+            if practice_declaration is not None:
+                _write_declaration(tmp / PRACTICE_SUBDIR / LIST_SUBDIR, practice_declaration)
             seal_tokens(practice.election_id, generated.deliveries, signer).write(
                 tmp / PRACTICE_SUBDIR / SERVER_SUBDIR / SEALED_FILE)
     print(tr(f"{len(roll)} credenciales generadas para la elección {manifest.election_id}.",
              f"{len(roll)} credentials generated for election {manifest.election_id}."))
+    for code, pool in generated.pools.items():
+        where = output / DELIVERIES_SUBDIR / cr.POOL_DIR / code
+        print(tr(f"Consulado {code}: {len(pool)} tarjetas para personas sin registro previo en {where} "
+                 "(PRIVADAS: imprímalas y séllelas para el consulado)",
+                 f"Consulate {code}: {len(pool)} cards for voters without prior registration in {where} "
+                 "(PRIVATE: print and seal them for the consulate)"))
     print(tr("Por estilo de boleta:", "Per ballot style:"))
     _print_counts(dict(generated.draft.counts))
     print(tr(f"Lista sin firmar:   {output / LIST_SUBDIR}  (firme con «sivei credenciales publicar»)",
@@ -311,9 +328,40 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_declaration(directory: Path, declaration: InPersonDeclaration) -> None:
+    cr.write_text_atomic(directory / DECLARATION_FILE,
+                         json.dumps(declaration.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+
+
+def read_declaration(directory: Path) -> InPersonDeclaration:
+    """The consulates' declaration beside a list (``consulados.json``)."""
+    path = directory / DECLARATION_FILE
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise cr.CredentialError(tr(f"no se puede leer {path}: la elección tiene voto en consulados",
+                                    f"cannot read {path}: the election has in-person voting")) from exc
+    return InPersonDeclaration.from_json(obj, str(path))
+
+
+def _check_declaration(manifest: Manifest, directory: Path, entries: tuple[cr.CredentialEntry, ...],
+                       stated: object) -> list[str]:
+    if manifest.in_person is None:
+        return []
+    try:
+        declaration = read_declaration(directory)
+    except SiveiError as exc:
+        return [str(exc)]
+    return declaration.problems(manifest, {e.public_key: e.ballot_style for e in entries}, stated)
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
     draft = cr.CredentialListDraft.read(args.list_dir, manifest)
+    problems = _check_declaration(manifest, Path(args.list_dir), draft.entries,
+                                  draft.in_person_hash.hex() if draft.in_person_hash else None)
+    if problems:
+        raise cr.CredentialError(problems[0])
     output: Path = args.output or args.list_dir
     if (output / cr.LIST_FILE).exists():
         existing = output / cr.LIST_FILE
@@ -328,10 +376,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
             f"{sealed_path}: the tokens were signed with another key; the server would refuse them. Publish "
             "with the key used in «generate»"))
     signed = cr.sign_credential_list(draft, signer)
+    declaration = read_declaration(Path(args.list_dir)) if manifest.in_person is not None else None
     if output.exists():
+        if declaration is not None and output.resolve() != Path(args.list_dir).resolve():
+            _write_declaration(output, declaration)
         signed.write(output)  # entries first, the signed list last: each file through a rename
     else:
         with _new_directory(output) as tmp:
+            if declaration is not None:
+                _write_declaration(tmp, declaration)
             signed.write(tmp)
     print(tr(f"Lista de credenciales publicada en {output}", f"Credential list published in {output}"))
     _print_summary(signed)
@@ -398,6 +451,7 @@ def cmd_check_list(args: argparse.Namespace) -> int:
                                         "--authority: invalid hex")) from exc
         typed = None
     problems = cr.check_credential_list(manifest, envelope, entries, authority_key=expected)
+    problems += _check_declaration(manifest, Path(args.list_dir), entries, envelope.body.get(cr.IN_PERSON_FIELD))
     if not problems and typed is not None:
         lst = cr.CredentialList(envelope, entries)
         if not matches_fingerprint(typed, key_fingerprint_digest(lst.authority_key)):

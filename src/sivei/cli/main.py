@@ -24,6 +24,7 @@ BUILTIN_COMMANDS = (
     "sivei.cli.drill_cmd",
     "sivei.cli.verify_cmd",
     "sivei.cli.credentials_cmd",
+    "sivei.cli.consulate_cmd",
     "sivei.cli.challenge_cmd",
     "sivei.cli.integrity_cmd",
     "sivei.cli.manifest_cmd",

@@ -47,6 +47,7 @@ from sivei.record import board_check, layout
 from sivei.record.acts import CLOSING, OPENING, SignedAct, guardian_keys_by_name, parse_instant
 from sivei.record.board_check import LineResult
 from sivei.record.ceremony_io import parse_ceremony, transcript_hash
+from sivei.record.consulates import check_channels, check_consulates, in_person_credentials
 from sivei.record.integrity_io import check_integrity_file
 from sivei.record.receipts import check_receipts
 from sivei.record.report import VerificationReport
@@ -183,6 +184,11 @@ class _Verifier:
         self.close: tuple[int, bytes, dict[str, Any]] | None = None
         self.tally: EncryptedTally | None = None
         """The encrypted tally recomputed from the board (what guardians may decrypt)."""
+        self.in_person_cast: set[bytes] = set()
+        """The in-person credentials that cast a ballot (few: bounded by the consulates' declaration),
+        for the consulates' stage."""
+        self.channel_tally: EncryptedTally | None = None
+        """The in-person ballots' aggregates (the consulados channel), with in-person voting."""
         self.version = layout.VERSION
         self.board_name = layout.board_name(self.version)
 
@@ -213,7 +219,9 @@ class _Verifier:
             return report
         credential_styles, list_hash = cred
         h_e = election_hash(group, h_b, outcome.joint_key, outcome.commitments, list_hash)
-        ctx = ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e)
+        in_person = (in_person_credentials(self.reader, self.credential_body) if manifest.in_person is not None
+                     else frozenset())  # docs/protocol.md §20: the consulados channel, aggregated apart
+        ctx = ElectionContext(manifest, ElectionKey(group, outcome.joint_key), h_e, in_person)
         report.add_fingerprint("election_hash", tr("elección (H_E)", "election (H_E)"), fingerprint(h_e), first=True)
         for i, key in enumerate(outcome.signing_keys, start=1):
             report.add_fingerprint(f"guardian_{i}", tr(f"custodio {i}", f"guardian {i}"),
@@ -224,10 +232,16 @@ class _Verifier:
         tally = self._board(ctx, credential_styles)
         if tally is None:
             return report
+        if manifest.in_person is not None:  # in-person voting at consulates (docs/protocol.md §20)
+            check_consulates(self.reader, ctx, self.credential_body, credential_styles, self.in_person_cast,
+                             report)
         if not self.options.closed:
             counts = self._decryption(ctx, tally, outcome.guardian_keys, outcome.signing_keys,
                                       self.threshold)
             self._results(ctx, tally, counts)
+        if manifest.in_person is not None:
+            check_channels(self.reader, ctx, tally, self.channel_tally, outcome.guardian_keys, outcome.signing_keys,
+                           self.threshold, report, bits=self.options.lote_bits, closed=self.options.closed)
         self._acts(ctx, outcome, tally)
         check_receipts(self.reader, ctx, self.options.receipts, report)
         self.tally = tally
@@ -380,6 +394,8 @@ class _Verifier:
                         elif r.type == EVENT_BALLOT and r.credential is not None:
                             ballots += 1
                             self._ballot_policy(r, where, credential_styles, index)
+                            if r.credential in ctx.in_person:
+                                self.in_person_cast.add(r.credential)
                     if self.options.progress:
                         self.options.progress(done, offset, total_bytes, time.monotonic() - start)
             except RecordError as exc:  # a missing file or a wrong header: nothing more can be framed
@@ -406,6 +422,7 @@ class _Verifier:
             report.add_fact("final_board_head_hash", tr("cabeza final (completa)", "final head (full)"),
                             last_head.hex())
         tally = acc.result()
+        self.channel_tally = acc.channel_result()
         return self._compare_tally(ctx, tally)
 
     def _ballot_policy(self, r: LineResult, where: str, credential_styles: dict[bytes, str],
@@ -696,6 +713,23 @@ def verify_closed_record(path: Path, options: VerifyOptions | None = None
                          ) -> tuple[VerificationReport, EncryptedTally | None]:
     """Verify a closed record and return the encrypted tally recomputed from its board — the only
     thing a key-holder may decrypt, and only when the report is clean."""
+    report, closed = verify_closed_record_tallies(path, options)
+    return report, closed.combined if closed is not None else None
+
+
+@dataclass(frozen=True)
+class ClosedTallies:
+    """What the key-holders may decrypt, recomputed from a closed record's board: the combined tally
+    and, with in-person voting, the ``consulados`` channel's aggregates (docs/protocol.md §20.5)."""
+
+    combined: EncryptedTally
+    consulados: EncryptedTally | None
+
+
+def verify_closed_record_tallies(path: Path, options: VerifyOptions | None = None
+                                 ) -> tuple[VerificationReport, ClosedTallies | None]:
+    """``verify_closed_record`` with the consulados channel's aggregates too (None when the report
+    is not clean)."""
     from dataclasses import replace
 
     verifier = _Verifier(path, replace(options or VerifyOptions(), closed=True))
@@ -704,4 +738,6 @@ def verify_closed_record(path: Path, options: VerifyOptions | None = None
     except SiveiError as exc:
         verifier.report.add("record", str(path), str(exc))
         return verifier.report, None
-    return report, verifier.tally if report.ok else None
+    if not report.ok or verifier.tally is None:
+        return report, None
+    return report, ClosedTallies(verifier.tally, verifier.channel_tally)

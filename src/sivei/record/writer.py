@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +75,36 @@ def add_decryption(record: Path, *, manifest: Manifest, decryption_id: str, decr
     for name, obj in ((layout.DECRYPTION, decryption_json(decryption_id, decryption, envelopes)),
                       (layout.RESULTS, results.to_json(manifest, version))):
         _write_atomic(record / name, layout.dump_json(obj))
+    _index(record, (layout.DECRYPTION, layout.RESULTS))
+
+
+def add_files(record: Path, files: Mapping[str, bytes]) -> None:
+    """Add files to a written record (``name`` → bytes, e.g. the consulates' ``consulados/…``) and
+    list them in its index; each is written atomically and the index last, as in ``add_decryption``."""
+    for name, data in files.items():
+        path = record / name
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _write_atomic(path, data)
+    _index(record, tuple(files))
+
+
+def _index(record: Path, names: Sequence[str]) -> None:
+    """Rewrite ``record.json``'s file index with these files' hashes (atomically)."""
+    if not names:
+        return
     header = jsonstrict.loads((record / layout.HEADER).read_text(encoding="utf-8"))
     files = dict(header["files"])
-    for name in (layout.DECRYPTION, layout.RESULTS):
+    for name in names:
         files[name] = layout.file_sha256(record / name)
     header["files"] = dict(sorted(files.items()))
     _write_atomic(record / layout.HEADER, layout.dump_json(header))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, data: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

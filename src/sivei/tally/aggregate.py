@@ -74,10 +74,13 @@ class EncryptedTally:
 
 class TallyAccumulator:
     """Running products per (entity, contest, option), in gmpy2 integers; memory is bounded by the
-    manifest's size, not the number of ballots."""
+    manifest's size, not the number of ballots. With in-person voting (``ctx.in_person``), the ballots
+    of in-person credentials are also multiplied apart: the ``consulados`` channel's aggregates
+    (``channel_result``; docs/protocol.md §20.5)."""
 
-    def __init__(self, ctx: ElectionContext) -> None:
-        self._ctx = ctx
+    def __init__(self, ctx: ElectionContext, *, channel: bool = True) -> None:
+        self._ctx: ElectionContext | None = ctx
+        self._channel = TallyAccumulator(ctx, channel=False) if channel and ctx.in_person else None
         self._p = gmpy2.mpz(ctx.group.p)
         self._style_entity = {s.id: s.entity for s in ctx.manifest.ballot_styles}
         self._acc: dict[tuple[str, int], list[list[Any]]] = {}
@@ -87,7 +90,16 @@ class TallyAccumulator:
                 self._acc[(entity.code, index)] = [[gmpy2.mpz(1), gmpy2.mpz(1)] for _ in contest.options]
                 self._counts[(entity.code, index)] = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A chunk's partial tally goes back to the coordinator without the election context (its
+        in-person set alone is ~2 MB at INE's scale): a received accumulator is only merged."""
+        return {**self.__dict__, "_ctx": None}
+
     def add(self, ballot: EncryptedBallot) -> None:
+        if self._ctx is None:
+            raise TypeError("a received accumulator is only merged")
+        if self._channel is not None and ballot.credential in self._ctx.in_person:
+            self._channel.add(ballot)
         entity = self._style_entity[ballot.style]
         p = self._p
         for contest in ballot.contests:
@@ -99,6 +111,8 @@ class TallyAccumulator:
                 row[1] = row[1] * sel.ciphertext.beta % p
 
     def merge(self, other: TallyAccumulator) -> None:
+        if self._channel is not None and other._channel is not None:
+            self._channel.merge(other._channel)
         p = self._p
         for key, rows in other._acc.items():
             mine = self._acc[key]
@@ -113,6 +127,11 @@ class TallyAccumulator:
                        tuple(Ciphertext(int(a), int(b)) for a, b in rows))
             for (entity, index), rows in self._acc.items()
         ))
+
+    def channel_result(self) -> EncryptedTally | None:
+        """The ``consulados`` channel's aggregates (the in-person ballots' product), or None without
+        in-person voting."""
+        return self._channel.result() if self._channel is not None else None
 
 
 def aggregate(ctx: ElectionContext, ballots: Iterable[EncryptedBallot]) -> EncryptedTally:

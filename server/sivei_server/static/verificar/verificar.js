@@ -22,6 +22,8 @@
 
   const EN = {
     saltar: "Skip to content",
+    nav: "Verification pages",
+    "nav.registro": "Check the record, a receipt or the results",
     titulo: "Check a challenged ballot",
     intro: "This page checks, on this device and without sending anything to any server, that a ballot challenged " +
       "in the voting booth is encrypted with exactly the choices it reveals. It works opened from a file, from the " +
@@ -95,6 +97,10 @@
       const key = el.dataset.i18n;
       // Both texts are this page's own constants.
       el.innerHTML = lang === "en" && EN[key] !== undefined ? EN[key] : spanish.get(el);
+    }
+    for (const node of document.querySelectorAll("[data-i18n-label]")) {
+      if (!spanish.has(node)) spanish.set(node, node.getAttribute("aria-label"));
+      node.setAttribute("aria-label", lang === "en" ? EN[node.dataset.i18nLabel] : spanish.get(node));
     }
     $("idioma").textContent = t("idioma");
     $("idioma").lang = lang === "es" ? "en" : "es";

@@ -117,8 +117,11 @@ export class EncryptedBallot {
     };
   }
 
-  /** Strict parse: exact fields, canonical hex, α and β in the subgroup. */
-  static fromJson(group, obj, what = "ballot") {
+  /**
+   * Strict parse: exact fields, canonical hex, α and β in the subgroup — or, with membership: false,
+   * only in [1, p) (a verifier establishes their membership before it uses them).
+   */
+  static fromJson(group, obj, what = "ballot", { membership = true } = {}) {
     const d = fields(obj, ["style", "credential", "contests", "signature"], what);
     if (typeof d.style !== "string") throw new EncodingError(`${what}.style: se esperaba texto`, `${what}.style: expected text`);
     const credential = hexToBytes(d.credential, ed25519.PUBLIC_KEY_BYTES, `${what}.credential`);
@@ -140,7 +143,7 @@ export class EncryptedBallot {
         const sw = `${cw}.selections[${si}]`;
         const sd = fields(sraw, ["ciphertext", "proof"], sw);
         return Object.freeze({
-          ciphertext: Ciphertext.fromJson(group, sd.ciphertext, `${sw}.ciphertext`),
+          ciphertext: Ciphertext.fromJson(group, sd.ciphertext, `${sw}.ciphertext`, { membership }),
           proof: ZeroOneProof.fromJson(group, sd.proof, `${sw}.proof`),
         });
       });
@@ -152,6 +155,34 @@ export class EncryptedBallot {
     });
     return new EncryptedBallot(d.style, credential, Object.freeze(contests), signature);
   }
+}
+
+/**
+ * Read a ballot's canonical encoding (protocol 12.4, without the signature) from a Decoder, as
+ * Python's decode_unchecked_ballot: every element in [1, p) and scalar in [0, q), α and β NOT yet
+ * tested for membership (as fromJson with membership: false). Error paths are the JSON form's
+ * (".contests[0].selections[1].ciphertext.alpha"), so a problem is named alike in both boards.
+ */
+export function decodeBallot(group, dec) {
+  const style = dec.string(".style");
+  const credential = dec.fixed(ed25519.PUBLIC_KEY_BYTES, ".credential");
+  const contests = [];
+  for (let ci = 0, n = dec.u32(".contests"); ci < n; ci++) {
+    const cw = `.contests[${ci}]`;
+    const index = dec.u32(`${cw}.index`);
+    const selections = [];
+    for (let si = 0, m = dec.u32(`${cw}.selections`); si < m; si++) {
+      const sw = `${cw}.selections[${si}]`;
+      const ciphertext = new Ciphertext(dec.element(`${sw}.ciphertext.alpha`), dec.element(`${sw}.ciphertext.beta`));
+      const [a0, b0, a1, b1] = ["a0", "b0", "a1", "b1"].map((k) => dec.element(`${sw}.proof.${k}`));
+      const [c0, c1, v0, v1] = ["c0", "c1", "v0", "v1"].map((k) => dec.scalar(`${sw}.proof.${k}`));
+      selections.push(Object.freeze({ ciphertext, proof: new ZeroOneProof(a0, b0, a1, b1, c0, c1, v0, v1) }));
+    }
+    const sumProof = new ChaumPedersenProof(dec.element(`${cw}.sum_proof.commitment_g`),
+      dec.element(`${cw}.sum_proof.commitment_h`), dec.scalar(`${cw}.sum_proof.response`));
+    contests.push(Object.freeze({ index, selections: Object.freeze(selections), sumProof }));
+  }
+  return new EncryptedBallot(style, credential, Object.freeze(contests));
 }
 
 /** What the credential signs: string("sivei/ballot-signature") ‖ H_E ‖ ballot hash (90 bytes). */

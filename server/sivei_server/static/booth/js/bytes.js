@@ -57,6 +57,13 @@ export function hexToBytesLoose(hex) {
   return out;
 }
 
+/** Write the bytes of an even-length lowercase hex string (already checked) into out at offset. */
+export function hexInto(hex, out, offset) {
+  const n = hex.length >>> 1;
+  for (let i = 0; i < n; i++) out[offset + i] = (HEX_VALUE[hex.charCodeAt(2 * i)] << 4) | HEX_VALUE[hex.charCodeAt(2 * i + 1)];
+  return offset + n;
+}
+
 export function isLowerHex(value) {
   return typeof value === "string" && HEX_RE.test(value);
 }

@@ -1,7 +1,7 @@
 // Exponential ElGamal over the election group: (α, β) = (g^ξ, g^m · K^ξ)
 // (mirrors sivei/crypto/elgamal.py; docs/protocol.md section 7).
 
-import { elementFromHex, elementToHex } from "./encoding.js";
+import { commitmentFromHex, elementFromHex, elementToHex } from "./encoding.js";
 import { EncodingError } from "./errors.js";
 
 export class Ciphertext {
@@ -18,17 +18,19 @@ export class Ciphertext {
     return { alpha: elementToHex(group, this.alpha), beta: elementToHex(group, this.beta) };
   }
 
-  static fromJson(group, obj, what) {
+  /**
+   * Parse and check α and β: subgroup members, or only in [1, p) with membership: false (a verifier
+   * that establishes membership later, before anything uses them — as Python's membership=False).
+   */
+  static fromJson(group, obj, what, { membership = true } = {}) {
     if (!isObjectWithKeys(obj, ["alpha", "beta"])) {
       throw new EncodingError(
         `${what}: se esperaba un objeto con alpha y beta`,
         `${what}: expected an object with alpha and beta`,
       );
     }
-    return new Ciphertext(
-      elementFromHex(group, obj.alpha, `${what}.alpha`),
-      elementFromHex(group, obj.beta, `${what}.beta`),
-    );
+    const parse = membership ? elementFromHex : commitmentFromHex;
+    return new Ciphertext(parse(group, obj.alpha, `${what}.alpha`), parse(group, obj.beta, `${what}.beta`));
   }
 }
 

@@ -100,6 +100,93 @@ export class Encoder {
   }
 }
 
+/**
+ * Reads a canonical binary encoding field by field (the inverse of Encoder; mirrors Python's
+ * Decoder): every read checks that the bytes are there and that the value is in range, so what is
+ * decoded re-encodes to exactly the bytes read. `what` prefixes every error message (a location such
+ * as "board.bin:7"); subgroup membership of elements is the caller's check.
+ */
+export class Decoder {
+  constructor(data, what, group = null, start = 0) {
+    this.data = data;
+    this.what = what;
+    this.group = group;
+    this.position = start;
+  }
+
+  remaining() {
+    return this.data.length - this.position;
+  }
+
+  take(n, what) {
+    const end = this.position + n;
+    if (end > this.data.length) {
+      const missing = end - this.data.length;
+      throw new EncodingError(`${this.what}${what}: datos truncados (faltan ${missing} bytes)`,
+        `${this.what}${what}: truncated data (${missing} bytes missing)`);
+    }
+    const out = this.data.subarray(this.position, end);
+    this.position = end;
+    return out;
+  }
+
+  u32(what) {
+    const b = this.take(4, what);
+    return b[0] * 0x1000000 + ((b[1] << 16) | (b[2] << 8) | b[3]);
+  }
+
+  /** Exactly `length` bytes (a copy). */
+  fixed(length, what) {
+    return this.take(length, what).slice();
+  }
+
+  blob(what) {
+    return this.take(this.u32(what), what).slice();
+  }
+
+  string(what) {
+    const raw = this.take(this.u32(what), what);
+    try {
+      return STRICT_UTF8.decode(raw);
+    } catch {
+      throw new EncodingError(`${this.what}${what}: texto que no es UTF-8 válido`,
+        `${this.what}${what}: text that is not valid UTF-8`);
+    }
+  }
+
+  /** An element in [1, p) (range only: membership is established by the caller). */
+  element(what) {
+    const group = this.requireGroup();
+    const x = bytesToBigint(this.take(group.elementBytes, what));
+    if (!(x > 0n && x < group.p)) {
+      throw new EncodingError(`${this.what}${what}: el valor está fuera del intervalo [1, p)`,
+        `${this.what}${what}: value outside the range [1, p)`);
+    }
+    return x;
+  }
+
+  scalar(what) {
+    const group = this.requireGroup();
+    return group.requireScalar(bytesToBigint(this.take(SCALAR_BYTES, what)), `${this.what}${what}`);
+  }
+
+  /** Every byte was read: trailing bytes are an error (one encoding per value). */
+  end() {
+    if (this.position !== this.data.length) {
+      const extra = this.data.length - this.position;
+      throw new EncodingError(`${this.what}: sobran ${extra} bytes al final`, `${this.what}: ${extra} unexpected bytes at the end`);
+    }
+  }
+
+  requireGroup() {
+    if (this.group === null) throw new TypeError("this decoder has no group");
+    return this.group;
+  }
+}
+
+/** UTF-8 that refuses invalid bytes and keeps a leading BOM (as Python's decode("utf-8")). */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 // -- tagged hashes ----------------------------------------------------------------------------
 
 /** H(tag, data) = SHA-256(u32(len(tag)) ‖ tag ‖ data), 32 bytes (async). */
@@ -115,7 +202,8 @@ export async function hashToScalar(group, tag, data) {
 
 // -- JSON hex ---------------------------------------------------------------------------------
 
-function parseHex(value, nbytes, what) {
+/** value checked to be exactly 2·nbytes lowercase hex digits (else an EncodingError naming `what`). */
+function checkHex(value, nbytes, what) {
   if (typeof value !== "string") {
     throw new EncodingError(`${what}: se esperaba una cadena hexadecimal`, `${what}: expected a hex string`);
   }
@@ -125,7 +213,16 @@ function parseHex(value, nbytes, what) {
       `${what}: expected exactly ${2 * nbytes} lowercase hex digits`,
     );
   }
-  return hexToBytesLoose(value);
+  return value;
+}
+
+function parseHex(value, nbytes, what) {
+  return hexToBytesLoose(checkHex(value, nbytes, what));
+}
+
+/** The integer of a checked fixed-width hex value (read directly: no byte array in between). */
+function parseHexInteger(value, nbytes, what) {
+  return BigInt("0x" + checkHex(value, nbytes, what));
 }
 
 export { bytesToHex };
@@ -141,13 +238,13 @@ export function elementToHex(group, x) {
 
 /** Parse and check a received group element (range and subgroup membership). */
 export function elementFromHex(group, value, what, { nonidentity = false } = {}) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   return group.requireElement(x, what, { nonidentity });
 }
 
 /** Parse a proof commitment: range only (its verification equation implies membership). */
 export function commitmentFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, group.elementBytes, what));
+  const x = parseHexInteger(value, group.elementBytes, what);
   if (!(x > 0n && x < group.p)) {
     throw new EncodingError(
       `${what}: el valor está fuera del intervalo [1, p)`,
@@ -162,7 +259,7 @@ export function scalarToHex(x) {
 }
 
 export function scalarFromHex(group, value, what) {
-  const x = bytesToBigint(parseHex(value, SCALAR_BYTES, what));
+  const x = parseHexInteger(value, SCALAR_BYTES, what);
   return group.requireScalar(x, what);
 }
 

@@ -53,3 +53,16 @@ export class RecordError extends SiveiError {}
 export function problem(check, location, es, en) {
   return { check, location, message: tr(es, en) };
 }
+
+/** A text in both languages, {es, en}: what the record checker keeps, so a report can be shown in
+ * either language after a long check without running it again. */
+export function bi(es, en = es) {
+  return Object.freeze({ es, en });
+}
+
+/** The bilingual text of an error (a SiveiError carries both; anything else its message). */
+export function errorText(err) {
+  if (err && typeof err.es === "string") return bi(err.es, err.en);
+  const message = String((err && err.message) || err);
+  return bi(message, message);
+}

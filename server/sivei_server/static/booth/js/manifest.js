@@ -88,6 +88,36 @@ function unique(values, path, item, whatEs, whatEn) {
   });
 }
 
+/**
+ * The manifest's ``in_person`` (consulates, their caps and log keys, the unregistered voters' style),
+ * kept as read: the booth only needs it for the manifest's hash. The log keys' curve membership is the
+ * library's check (sivei/ballot/manifest.py); here their form (130 lowercase hex digits).
+ */
+function readInPerson(value) {
+  const o = object(value, "in_person", ["unregistered_style", "consulates"]);
+  const consulates = list(o.consulates, "in_person.consulates").map((x, i) => {
+    const path = `in_person.consulates[${i}]`;
+    const c = object(x, path, ["code", "name", "unregistered_cap", "log_key"]);
+    if (!/^[A-Z][A-Z0-9]{1,7}$/.test(string(c.code, `${path}.code`))) {
+      fail(`${path}.code`, `identificador no válido ${q(c.code)}`, `invalid identifier ${q(c.code)}`);
+    }
+    if (!Number.isInteger(c.unregistered_cap) || c.unregistered_cap < 0 || c.unregistered_cap > 100000) {
+      fail(`${path}.unregistered_cap`, "debe ser un entero de 0 a 100000", "must be an integer from 0 to 100000");
+    }
+    if (!/^04[0-9a-f]{128}$/.test(string(c.log_key, `${path}.log_key`))) {
+      fail(`${path}.log_key`, "se esperaba una llave pública P-256 (130 dígitos hexadecimales)",
+        "expected a P-256 public key (130 hexadecimal digits)");
+    }
+    return Object.freeze({ code: c.code, name: string(c.name, `${path}.name`), unregistered_cap: c.unregistered_cap,
+      log_key: c.log_key });
+  });
+  if (consulates.length === 0) fail("in_person.consulates", "no hay consulados", "there are no consulates");
+  unique(consulates.map((c) => c.code), "in_person.consulates", "code", "consulado", "consulate");
+  unique(consulates.map((c) => c.log_key), "in_person.consulates", "log_key", "llave", "key");
+  return Object.freeze({ unregistered_style: string(o.unregistered_style, "in_person.unregistered_style"),
+    consulates: Object.freeze(consulates) });
+}
+
 function setKey(parties) {
   return [...new Set(parties)].sort().join("\u0000");
 }
@@ -215,6 +245,13 @@ export class Manifest {
   }
 
   constructor(obj) {
+    // Optional key, present only with voting at consulates (docs/protocol.md §20).
+    let inPerson = null;
+    if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
+        && Object.prototype.hasOwnProperty.call(obj, "in_person")) {
+      inPerson = readInPerson(obj.in_person);
+      obj = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== "in_person"));
+    }
     // Optional key, present only when non-zero (docs/protocol.md §14.4).
     let finish = 0;
     if (obj !== null && typeof obj === "object" && !Array.isArray(obj)
@@ -239,7 +276,8 @@ export class Manifest {
     this.votingOpens = o.voting_opens;
     this.votingCloses = o.voting_closes;
     this.displayTimezone = string(o.display_timezone, "display_timezone");
-    this.countingPolicy = literal(o.counting_policy, "counting_policy", ["one-vote"]);
+    this.countingPolicy = literal(o.counting_policy, "counting_policy", ["one-vote", "one-vote-per-person"]);
+    this.inPerson = inPerson;
     this.tieRule = literal(o.tie_rule, "tie_rule", ["party-order"]);
     this.parties = Object.freeze(list(o.parties, "parties").map((x, i) => {
       const withEmblem = x !== null && typeof x === "object" && Object.prototype.hasOwnProperty.call(x, "emblem");
@@ -350,6 +388,15 @@ export class Manifest {
           `ballot style ${q(e.ballotStyle)} is not declared`);
       }
     });
+    // Voting at consulates goes with the policy that counts one vote per person across channels.
+    if ((this.inPerson === null) !== (this.countingPolicy === "one-vote")) {
+      fail("in_person", "el voto en consulados va con la política «one-vote-per-person» y solo con ella",
+        "voting at consulates goes with the «one-vote-per-person» policy, and only with it");
+    }
+    if (this.inPerson !== null && !styleIds.has(this.inPerson.unregistered_style)) {
+      fail("in_person.unregistered_style", `el estilo de boleta ${q(this.inPerson.unregistered_style)} no está declarado`,
+        `ballot style ${q(this.inPerson.unregistered_style)} is not declared`);
+    }
   }
 
   /** Global position of a contest (its manifest order). */
@@ -404,6 +451,10 @@ export class Manifest {
       entities: this.entities.map((e) => ({ code: e.code, name: e.name, ballot_style: e.ballotStyle })),
       contests: this.contests.map((c) => c.toJson()),
       ballot_styles: this.ballotStyles.map((s) => ({ id: s.id, entity: s.entity, contests: [...s.contests] })),
+      ...(this.inPerson !== null ? { in_person: {
+        unregistered_style: this.inPerson.unregistered_style,
+        consulates: this.inPerson.consulates.map((c) => ({ ...c })),
+      } } : {}),
     };
   }
 

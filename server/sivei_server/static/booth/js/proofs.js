@@ -111,12 +111,13 @@ export async function proveChaumPedersen(group, secret, h, x, y, { context, stat
   return new ChaumPedersenProof(a, b, mod(nonce - c * secret, group.q));
 }
 
-export async function verifyChaumPedersen(group, proof, h, x, y, { context, statement, powH }) {
+/** powH / powX: h^e and X^e through fixed-base tables, when the caller has them. */
+export async function verifyChaumPedersen(group, proof, h, x, y, { context, statement, powH, powX }) {
   const c = await hashToScalar(group, TAG_CHAUM_PEDERSEN,
     chaumPedersenChallengeInput(group, context, statement, h, x, y, proof.commitmentG, proof.commitmentH));
   const v = proof.response;
   const hv = powH ? powH(v) : group.pow(h, v);
-  return proof.commitmentG === group.mul(group.gPow(v), group.pow(x, c))
+  return proof.commitmentG === group.mul(group.gPow(v), powX ? powX(c) : group.pow(x, c))
     && proof.commitmentH === group.mul(hv, group.pow(y, c));
 }
 
@@ -187,9 +188,9 @@ export async function verifyZeroOne(key, ct, proof, { context, statement }) {
   if ((proof.c0 + proof.c1) % group.q !== c) return false;
   const g = key.gTable;
   const kt = key.kTable;
-  const betaOverG = group.div(ct.beta, group.g);
+  // (β/g)^{c1} = β^{c1} · g^{−c1 mod q}: no inverse, and the g part through its fixed-base table.
   return proof.a0 === group.mul(g.pow(proof.v0), group.pow(ct.alpha, proof.c0))
     && proof.b0 === group.mul(kt.pow(proof.v0), group.pow(ct.beta, proof.c0))
     && proof.a1 === group.mul(g.pow(proof.v1), group.pow(ct.alpha, proof.c1))
-    && proof.b1 === group.mul(kt.pow(proof.v1), group.pow(betaOverG, proof.c1));
+    && proof.b1 === group.mul(kt.pow(proof.v1), group.pow(ct.beta, proof.c1), g.pow(group.q - proof.c1));
 }

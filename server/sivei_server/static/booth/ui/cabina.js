@@ -11,6 +11,13 @@
 // (../js/client.js). The credential opens the voter's sealed credential token (`ficha`, from
 // /api/votante), which is sent beside the ballot. The name typed for a non-registered candidate stays
 // in the page (review screen only). Nothing here fetches anything but this server's own API.
+//
+// Kiosk mode (data-quiosco="1", a consulate's kiosk at /quiosco): the page waits until the consulate's
+// official issues a session for this kiosk, then one voter's journey — their letter's QR code (a
+// registered voter: it opens their sealed token as above) or a card of the consulate's pool (an
+// unregistered voter: the card is checked against the pool before anything is marked; no token) —
+// and at "Terminar" (or after a while on the receipt) the session ends and the page is replaced by a
+// fresh one (location.replace): nothing of that voter stays in memory, storage or the history.
 
 import { onLinkOpened, takeLinkText } from "./enlace.js"; // first: strips the fragment before anything runs
 import { bytesToHex, hexToBytesLoose } from "../js/bytes.js";
@@ -25,8 +32,11 @@ import { EN, MSG } from "./textos.js";
 
 const root = document.getElementById("cabina");
 const $ = (id) => document.getElementById(id);
+const kiosk = root.dataset.quiosco === "1";
 const SCREENS = ["p-carga", "p-sesion", "p-votado", "p-credencial", "p-boleta", "p-revision", "p-codigo",
-  "p-impugnada", "p-recibo", "p-error"];
+  "p-impugnada", "p-recibo", "p-error", ...(kiosk ? ["p-quiosco"] : [])];
+const KIOSK_POLL_MS = 2000;
+const KIOSK_RECEIPT_MS = 120_000; // the receipt stays this long, then the kiosk starts again
 
 let lang = document.documentElement.lang === "en" ? "en" : "es";
 let booth = null;
@@ -180,6 +190,10 @@ function sessionEnded() {
   for (const id of sessionTimers) clearTimeout(id);
   sessionTimers = [];
   $("aviso-sesion").hidden = true;
+  if (kiosk) {
+    finishKiosk(); // a kiosk session is one voter's, never renewed: the kiosk starts again
+    return;
+  }
   if (!voting() && screen !== "p-error") return;
   if (screen !== "p-sesion") resumeScreen = screen === "p-error" ? "p-codigo" : screen;
   $("sesion").hidden = true;
@@ -198,6 +212,11 @@ class HttpError extends Error {
   text() {
     if (this.body.message) return lang === "en" && this.body.message_en ? this.body.message_en : this.body.message;
     return this.message;
+  }
+
+  /** As the credential screen shows errors ({es, en}). */
+  asCredentialError() {
+    return { es: this.body.message || this.message, en: this.body.message_en || this.body.message || this.message };
   }
 }
 
@@ -223,7 +242,7 @@ async function readCredential(typed) {
   const field = $("credencial");
   const error = $("credencial-error");
   try {
-    credential = await booth.openCredential(typed, voter);
+    credential = await openFor(typed);
     sessionVoter = voter.voter_id;
   } catch (err) {
     error.textContent = errText(err);
@@ -237,6 +256,27 @@ async function readCredential(typed) {
   error.hidden = true;
   status(t("credencialLeida"));
   show("p-boleta");
+}
+
+/**
+ * Open a credential for this voter: with their sealed token; at a kiosk, for a voter without
+ * registration, a card of the consulate's pool (no token: the server checks the card is of the pool).
+ */
+async function openFor(text) {
+  if (!(kiosk && voter.unregistered)) return booth.openCredential(text, voter);
+  const opened = await booth.openCredential(text, null);
+  const r = await fetch(root.dataset.tarjeta, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+    body: JSON.stringify({ credential: bytesToHex(opened.publicCredential) }),
+  });
+  if (!r.ok) {
+    booth.forgetCredential(opened);
+    const body = await r.json().catch(() => null);
+    throw new HttpError(r.status, body).asCredentialError();
+  }
+  return opened;
 }
 
 let stream = null;
@@ -538,7 +578,7 @@ async function send() {
         "Content-Type": "application/json",
         Accept: "application/json",
         "X-CSRF-Token": csrf(),
-        "X-Credential-Token": bytesToHex(credential.token),
+        ...(credential.token ? { "X-Credential-Token": bytesToHex(credential.token) } : {}),
       },
       body: signedBody,
     });
@@ -556,7 +596,7 @@ async function send() {
     return;
   }
   const err = new HttpError(r.status, body);
-  if (r.status === 401) {
+  if (r.status === 401 && !kiosk) {
     resumeScreen = "p-codigo";
     sessionEnded();
   } else if (r.status >= 500 || r.status === 429) {
@@ -583,9 +623,14 @@ function done(receipt) {
   const ok = $("rec-coincide");
   ok.textContent = matches ? t("reciboCoincide") : t("reciboNoCoincide");
   ok.className = matches ? "ok" : "alerta";
+  encrypted = null;
+  if (kiosk) {
+    show("p-recibo");
+    setTimeout(finishKiosk, KIOSK_RECEIPT_MS);
+    return;
+  }
   downloadLink($("rec-archivo"), `recibo-${receipt.tracking_code}.json`, receipt);
   $("rec-tablero").href = `${root.dataset.tablero}?codigo=${encodeURIComponent(receipt.tracking_code)}#buscar`;
-  encrypted = null;
   show("p-recibo");
 }
 
@@ -639,8 +684,10 @@ async function challenge() {
   drawChallenge(file);
   $("imp-nombre").hidden = !marks.contests.some((cm) => cm.writeIn !== null);
   const code = file.tracking_code;
-  downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
-  downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  if (!kiosk) {
+    downloadLink($("imp-archivo"), `boleta-para-verificar-${code}.json`, file);
+    downloadLink($("imp-contexto"), "contexto-eleccion.json", context);
+  }
   const figure = $("imp-qr");
   try {
     $("imp-qr-img").src = qrDataUrl(challengeQrText(file));
@@ -765,7 +812,51 @@ async function start() {
     credential = null;
     forgetLink();
   });
+  if (kiosk) {
+    startKiosk();
+    return;
+  }
   await prepare();
+}
+
+// -- a consulate's kiosk ----------------------------------------------------------------------------------------
+
+let finishing = false;
+
+/** Wait for the official's session on this kiosk, then the voter's journey. */
+function startKiosk() {
+  window.history.replaceState(null, "", root.dataset.reinicio); // this page is the kiosk's only entry
+  for (const b of root.querySelectorAll(".terminar")) b.addEventListener("click", finishKiosk);
+  show("p-quiosco");
+  const poll = async () => {
+    let state = null;
+    try {
+      state = await getJson(root.dataset.estado);
+    } catch {
+      // the server is unreachable for a moment: try again
+    }
+    if (state && state.session) {
+      await prepare();
+      return;
+    }
+    setTimeout(poll, KIOSK_POLL_MS);
+  };
+  poll();
+}
+
+/** The voter is done (or the session ended): end the session, then a fresh page replaces this one. */
+async function finishKiosk() {
+  if (finishing) return;
+  finishing = true;
+  if (credential !== null && booth !== null) booth.forgetCredential(credential);
+  credential = null;
+  try {
+    await fetch(root.dataset.terminar, { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
+  } catch {
+    // the official can release the kiosk
+  }
+  window.location.replace(root.dataset.reinicio);
 }
 
 /** The voter (or the login screen), the election's context, the crypto worker, then the credential. */
@@ -774,7 +865,9 @@ async function prepare() {
   try {
     [voter, context] = await Promise.all([getJson(root.dataset.votante), context ?? getJson(root.dataset.contexto)]);
   } catch (err) {
-    if (err instanceof HttpError && err.status === 401) {
+    if (kiosk && err instanceof HttpError && err.status === 409) {
+      finishKiosk(); // the session ended meanwhile (released by the official)
+    } else if (err instanceof HttpError && err.status === 401 && !kiosk) {
       askLogin();
     } else {
       fail(t("falloCabina", err instanceof HttpError ? err.text() : errText(err)));
@@ -846,6 +939,12 @@ async function prepare() {
       show(back === "p-revision" ? "p-revision" : back === "p-codigo" && encrypted !== null ? "p-codigo" : "p-boleta");
       status(t("sesionRenovadaBoleta"));
     }
+    return;
+  }
+  if (kiosk) {
+    $(voter.unregistered ? "quiosco-tarjeta" : "quiosco-carta").hidden = false;
+    show("p-credencial");
+    $("credencial").focus(); // a USB QR reader types the link into the field and presses Enter
     return;
   }
   if (linkText !== null) {

@@ -4,6 +4,20 @@
 
 export const EN = {
   prueba: "Test group: this is not a real election.",
+  "quiosco.titulo": "Voting kiosk",
+  "quiosco.espera": "This kiosk is free. The consulate's staff will assign it to you when it is your turn; the " +
+    "booth will open by itself.",
+  "quiosco.privado": "Your vote is encrypted on this kiosk and nobody sees it. When you finish, the kiosk starts " +
+    "again and keeps nothing of yours.",
+  "quiosco.terminar": "Finish",
+  "quiosco.carta": "Hold the QR code of your letter (or message) from the credential authority to the kiosk's " +
+    "reader. You can also type your 27-character credential.",
+  "quiosco.tarjeta": "Hold the QR code of the card the consulate's staff gave you to the kiosk's reader. You can " +
+    "also type the credential printed on it.",
+  "quiosco.verificar": "Read the QR code below with your phone on the public board's verification page and compare " +
+    "the tracking code.",
+  "quiosco.recibo": "Write down your tracking code (or take a picture of it) to look it up on the public board. " +
+    "When you finish, the kiosk starts again and keeps nothing of yours.",
   "carga.titulo": "Voting booth",
   "carga.texto": "Getting the booth ready…",
   "carga.descarga": "Downloading the booth (step 1 of 3)…",
