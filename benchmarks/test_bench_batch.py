@@ -6,6 +6,7 @@ batch of ballots (λ = 64 and 128), the verifier on a generated record, and the 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +39,12 @@ def generated_record(tmp_path_factory: pytest.TempPathFactory) -> DrillOutcome:
 
 @pytest.mark.benchmark(group="unit: 4096-bit powmod, 256-bit exponent")
 def test_modexp_unit(benchmark: Any, run: Run) -> None:
-    x, e, p = gmpy2.mpz(PRODUCTION_GROUP.g + 12345), gmpy2.mpz((1 << 255) | 0xABCDEF), PRODUCTION_GROUP.p
-    run(gmpy2.powmod, x, e, p, rounds=200)
+    # A dense 256-bit exponent (about half its bits set, as a random one): a sparse one such as
+    # 2^255 + 0xABCDEF skips most multiplications and times about 13% faster than the unit.
+    e = int.from_bytes(hashlib.sha256(b"sivei/bench/modexp-unit").digest(), "big") | (1 << 255)
+    x, p = gmpy2.mpz(PRODUCTION_GROUP.g + 12345), PRODUCTION_GROUP.p
+    assert bin(e).count("1") > 100
+    run(gmpy2.powmod, x, gmpy2.mpz(e), p, rounds=200)
 
 
 @pytest.mark.benchmark(group="batch: cast ballot, parse + validate (one batch per ballot)")

@@ -11,17 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import gmpy2
 
 from benchmarks.manifests import Shape
 from sivei.ballot.context import ElectionContext
 from sivei.ballot.encrypt import EncryptedBallot, encrypt_ballot, parse_unchecked_ballot, sign_ballot
 from sivei.ballot.validate import BallotCheck, BallotVerdict, ballot_problems, check_ballots
-from sivei.crypto import ed25519
+from sivei.crypto import cost_unit, ed25519
 from sivei.crypto.batch import DEFAULT_BITS
 from sivei.crypto.context import base_hash, election_hash
 from sivei.crypto.decryption import combine_shares
@@ -191,21 +188,10 @@ def verify_batch(election: Election, texts: list[bytes], bits: int = DEFAULT_BIT
                                         for i, u in enumerate(unchecked)], bits=bits)
 
 
-MODEXP_BASES = 40
-
-
 def modexp_seconds(group: Group = PRODUCTION_GROUP) -> float:
     """CPU seconds of one ``powmod`` with a 256-bit exponent (4096-bit p in production): the unit in
-    which the benchmarks express crypto costs (best of three rounds of 40)."""
-    xs = [gmpy2.mpz(secrets.randbelow(group.p)) for _ in range(MODEXP_BASES)]
-    es = [gmpy2.mpz(secrets.randbits(256)) for _ in range(MODEXP_BASES)]
-    best = float("inf")
-    for _ in range(3):
-        t = time.process_time()
-        for x, e in zip(xs, es, strict=True):
-            gmpy2.powmod(x, e, group.p)
-        best = min(best, (time.process_time() - t) / MODEXP_BASES)
-    return best
+    which the benchmarks express crypto costs (``sivei.crypto.cost_unit``; best of three rounds of 40)."""
+    return cost_unit.modexp_seconds(group)
 
 
 def aggregate_ballots(election: Election, ballots: list[EncryptedBallot]) -> EncryptedTally:

@@ -772,7 +772,9 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
     ``clients`` concurrent client threads (bounded: each voter casts once). Reports latency (p50,
     p95), CPU per cast of each process (workers, database backends, nginx, this client) and, from
     the workers' ``Server-Timing`` (``sivei_server.measure``), the split of a cast's CPU into
-    cryptography, database and framework and the SQL statements per cast."""
+    cryptography, database and framework and the SQL statements per cast; the options per ballot and
+    the modexp unit (``sivei.crypto.cost_unit``) measured in the same run, before and after."""
+    from sivei.crypto.cost_unit import modexp_seconds
     from sivei_server.config import ServerConfig
     from sivei_server.db import make_engine
     from sivei_server.measure import parse_header
@@ -781,6 +783,7 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
     from sivei_server.procs import cpu_seconds
     from sivei_server.receipt_key import create_key_file, default_key_file
 
+    unit = modexp_seconds()  # the cost unit, measured in this run (production group, whatever ``group``)
     work = Path(tempfile.mkdtemp(prefix="sivei-medicion-"))
     scratch = ScratchDatabase(database_url) if database_url else None
     try:
@@ -800,6 +803,8 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
             seed_roll(engine, kit)
             started = time.monotonic()
             bodies = {v.voter_id: kit.ballot(v.voter_id) for v in kit.roll}
+            options = {v.voter_id: sum(len(c.options) for _, c in kit.manifest.style_contests(
+                kit.manifest.style_for_entity(v.entity).id)) for v in kit.roll}
             headers = {vid: kit.cast_headers(vid) for vid in bodies}
             say(f"  {voters} boletas cifradas de antemano ({(time.monotonic() - started) / voters:.2f} s c/u)")
             with GunicornServer(config, workers=workers) as server, Nginx(server.port) as proxy:
@@ -851,6 +856,9 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
         def mean(key: str) -> float:
             return round(sum(r[2].get(key, 0.0) for r in accepted) / n, 2)
 
+        unit = min(unit, modexp_seconds())
+        per_ballot = sum(options.values()) / max(1, len(options))
+
         result = {"group": group.name, "database": "postgresql" if database_url else "sqlite", "workers": workers,
                   "clients": clients, "ballots": voters, "accepted": len(accepted), "seconds": round(elapsed, 3),
                   "ballots_per_second": round(len(accepted) / elapsed, 2), "p50_s": pct(50), "p95_s": pct(95),
@@ -858,11 +866,14 @@ def bench_casting(group: Group, voters: int, *, database_url: str | None, worker
                   "cpu_ms_per_cast": {k: round(v * 1000 / n, 2) for k, v in cpu.items()},
                   "worker_cpu_split_ms": {"total": mean("cpu"), "crypto": mean("crypto"), "database": mean("db"),
                                           "framework": mean("framework")},
-                  "sql_statements_per_cast": mean("sql")}
+                  "sql_statements_per_cast": mean("sql"), "options_per_ballot": round(per_ballot, 2),
+                  "modexp_ms": round(unit * 1000, 4),
+                  "worker_crypto_modexp_per_option": round(mean("crypto") / 1000 / unit / per_ballot, 3)}
         say(f"  {len(accepted)}/{voters} aceptadas en {elapsed:.2f} s: {result['ballots_per_second']} boletas/s, "
             f"p50 {result['p50_s']} s, p95 {result['p95_s']} s ({result['database']}, nginx + {workers} workers de "
             f"gunicorn, {clients} clientes); CPU por voto (ms): {result['cpu_ms_per_cast']}; en el worker: "
-            f"{result['worker_cpu_split_ms']}; {result['sql_statements_per_cast']} sentencias SQL por voto")
+            f"{result['worker_cpu_split_ms']}; {result['sql_statements_per_cast']} sentencias SQL por voto; "
+            f"{result['options_per_ballot']} opciones por boleta; modexp {result['modexp_ms']} ms")
         return result
     finally:
         if scratch is not None:
