@@ -310,16 +310,23 @@ def _issue(s: Session, config: ServerConfig, kiosk: Kiosk, served: ServedVoter) 
     return ks
 
 
+def _open_desk(s: Session, election: el.LoadedElection, operator_id: int) -> Consulate:
+    """Before serving anyone: the official's consulate, voting open, its log not yet signed, and the
+    expired kiosk sessions freed."""
+    operator = s.get(Operator, operator_id)
+    assert operator is not None
+    consulate = _consulate_of(election.manifest, operator)
+    _require_voting(s, election)
+    _require_unsigned(s, consulate.code)
+    _purge_expired(s)
+    return consulate
+
+
 def serve_registered(engine: Engine, config: ServerConfig, election: el.LoadedElection, operator_id: int,
                      voter_id: str, kiosk_id: int) -> KioskSession:
     """Serve a registered voter of this consulate and give them a session on a free kiosk."""
     with serialized(engine) as s:
-        operator = s.get(Operator, operator_id)
-        assert operator is not None
-        consulate = _consulate_of(election.manifest, operator)
-        _require_voting(s, election)
-        _require_unsigned(s, consulate.code)
-        _purge_expired(s)
+        consulate = _open_desk(s, election, operator_id)
         voter = s.get(Voter, voter_id)
         if voter is None:
             raise ConsulateError(404, "no-encontrado", "No está en el padrón.", "Not on the roll.")
@@ -350,12 +357,7 @@ def serve_unregistered(engine: Engine, config: ServerConfig, election: el.Loaded
     card_hash = secrets_key(config).card_hash(card)
     try:
         with serialized(engine) as s:
-            operator = s.get(Operator, operator_id)
-            assert operator is not None
-            consulate = _consulate_of(election.manifest, operator)
-            _require_voting(s, election)
-            _require_unsigned(s, consulate.code)
-            _purge_expired(s)
+            consulate = _open_desk(s, election, operator_id)
             if s.scalar(select(Voter.voter_id).where(Voter.card_hash == card_hash)) is not None:
                 raise ConsulateError(409, "registrado", "Esta persona está en la lista nominal del extranjero: "
                                      "búsquela como votante registrado.",

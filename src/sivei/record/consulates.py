@@ -42,8 +42,6 @@ from sivei.ballot.in_person import (
     check_log,
     log_file,
 )
-from sivei.crypto.decryption import lagrange_coefficient
-from sivei.crypto.encoding import scalar_from_hex
 from sivei.crypto.envelope import Envelope
 from sivei.errors import EncodingError, SiveiError
 from sivei.i18n import tr
@@ -51,7 +49,13 @@ from sivei.record import layout
 from sivei.record.report import VerificationReport
 from sivei.tally.aggregate import EncryptedTally
 from sivei.tally.channels import CHANNELS_FILE, channel_cells, parse_cells, split_tally
-from sivei.tally.decrypt import GuardianDecryption, failing_shares, parse_guardian_decryption, require_share_members
+from sivei.tally.decrypt import (
+    GuardianDecryption,
+    failing_shares,
+    parse_guardian_decryption,
+    require_share_members,
+    stated_weights_match,
+)
 from sivei.tally.results import ElectionResults
 
 RECORD_DIR = "consulados"
@@ -320,12 +324,8 @@ def _split_decryption(ctx: ElectionContext, split: EncryptedTally, obj: object, 
         fail(where, tr(f"custodios presentes {obj['present']}, con partes válidas {present} (se necesitan {t})",
                        f"guardians present {obj['present']}, with valid shares {present} ({t} needed)"))
         return None
-    weights = [lagrange_coefficient(ctx.group, i, present) for i in present]
-    try:
-        stated = [scalar_from_hex(ctx.group, w, "weights") for w in obj["weights"]]
-    except (SiveiError, TypeError):
-        stated = []
-    if stated != weights:
+    weights, weights_match = stated_weights_match(ctx, obj["weights"], present)
+    if not weights_match:
         fail(where, tr("los pesos de Lagrange no son los del conjunto presente",
                        "the Lagrange weights are not those of the present set"))
     group = ctx.group

@@ -32,11 +32,10 @@ from sivei.ballot.credentials import check_credential_list, load_credential_list
 from sivei.ballot.manifest import Manifest, parse_manifest_bytes
 from sivei.crypto.batch import DEFAULT_BITS, check_bits
 from sivei.crypto.context import base_hash, election_hash
-from sivei.crypto.decryption import lagrange_coefficient
 from sivei.crypto.dkg import CeremonyOutcome, check_transcript, verify_transcript
 from sivei.crypto.ecdsa import key_fingerprint_digest, load_public_key
 from sivei.crypto.elgamal import ElectionKey
-from sivei.crypto.encoding import element_to_hex, hex_to_bytes, scalar_from_hex
+from sivei.crypto.encoding import element_to_hex, hex_to_bytes
 from sivei.crypto.envelope import Envelope
 from sivei.crypto.fingerprint import fingerprint, matches_fingerprint
 from sivei.crypto.group import GROUPS, TEST_GROUP, Group
@@ -57,6 +56,7 @@ from sivei.tally.decrypt import (
     failing_shares,
     parse_guardian_decryption,
     require_share_members,
+    stated_weights_match,
 )
 from sivei.tally.results import ElectionResults, compute_results
 
@@ -546,12 +546,8 @@ class _Verifier:
                        tr(f"se necesitan {t} custodios y solo hay partes válidas de {len(present)}",
                           f"{t} guardians are needed and only {len(present)} gave valid shares"))
             return None
-        weights = [lagrange_coefficient(ctx.group, i, present) for i in present]
-        try:
-            stated = [scalar_from_hex(ctx.group, w, "weights") for w in data["weights"]]
-        except (SiveiError, TypeError):
-            stated = []
-        if stated != weights:
+        weights, weights_match = stated_weights_match(ctx, data["weights"], present)
+        if not weights_match:
             report.add("decryption.lagrange", layout.DECRYPTION,
                        tr("los pesos de Lagrange publicados no son los del conjunto de custodios presentes",
                           "the published Lagrange weights are not those of the set of guardians present"))

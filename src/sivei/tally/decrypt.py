@@ -23,10 +23,10 @@ from sivei.crypto.decryption import (
 )
 from sivei.crypto.dlog import discrete_log
 from sivei.crypto.ecdsa import Signer
-from sivei.crypto.encoding import hex_to_bytes, scalar_to_hex
+from sivei.crypto.encoding import hex_to_bytes, scalar_from_hex, scalar_to_hex
 from sivei.crypto.envelope import Envelope, seal
 from sivei.crypto.fixedbase import fixed_base
-from sivei.errors import EncodingError
+from sivei.errors import EncodingError, SiveiError
 from sivei.i18n import tr
 from sivei.tally.aggregate import EncryptedTally
 
@@ -135,6 +135,17 @@ class TallyDecryption:
 
 def lagrange_weights(ctx: ElectionContext, present: Sequence[int]) -> tuple[int, ...]:
     return tuple(lagrange_coefficient(ctx.group, i, present) for i in present)
+
+
+def stated_weights_match(ctx: ElectionContext, stated: Any, present: Sequence[int]) -> tuple[tuple[int, ...], bool]:
+    """The present set's Lagrange weights, and whether the published ones (hex scalars) are exactly them:
+    a record states its weights, a verifier recomputes them and never uses the stated ones."""
+    weights = lagrange_weights(ctx, present)
+    try:
+        parsed = tuple(scalar_from_hex(ctx.group, w, "weights") for w in stated)
+    except (SiveiError, TypeError):
+        return weights, False
+    return weights, parsed == weights
 
 
 def combine_tally(ctx: ElectionContext, tally: EncryptedTally, decryptions: Sequence[GuardianDecryption],

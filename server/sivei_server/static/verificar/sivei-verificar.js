@@ -10,7 +10,7 @@
 //   7b3d27ddce05aa394da55d24a612db81dacfd2d358a56fc8c7c87f1fce870948  server/sivei_server/static/booth/js/context.js
 //   2a3b8ca68b483045650071d5b0795ce4cade73d4761feb33b029d01ed0524988  server/sivei_server/static/booth/js/credentiallist.js
 //   07ad429d11b7f0cbf5a165b0734a3f32ae3c01bc7770252dc3528bf61fffc1c7  server/sivei_server/static/booth/js/credentials.js
-//   186145148d82fee718bd739cd8261ce19df9012ddfe0ecafb9cd6e701907c929  server/sivei_server/static/booth/js/decryption.js
+//   d982d4870267df8468c41e46ea66a7cbea6c9ade06f384d0481b2e49d9d2d42c  server/sivei_server/static/booth/js/decryption.js
 //   03e5dad50073035ac84f491fdfbcb3b11e12df0b4677f7cec7b94cc2114f7901  server/sivei_server/static/booth/js/ecdsa.js
 //   c557015566b394325c3ea36daf49b89da4f71091ae4adb36a43d07a9b0103610  server/sivei_server/static/booth/js/ed25519.js
 //   a8ad6d5493b96579cdf01251b9fe2313d4d2942776ec2580b9ed1b5237aded65  server/sivei_server/static/booth/js/elgamal.js
@@ -46,8 +46,8 @@
 //   9a81e1edb24eae27b335533220167609cfb58008c5690e140ce478acdc669f32  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/sha3.js
 //   037ad49adb78168b6b699598fd33f85f7877456b1d28b4d032e2a1a16807947c  server/sivei_server/static/booth/vendor/noble-hashes-2.4.0/utils.js
 //   114f45f9cfad22d829e07a5c05ad10bd45ea92a3e1f8047f2bab30e1dcbe16ad  server/sivei_server/static/verificar/js/board-reader.js
-//   81a562588d10df12fe5ccbf58620e428e17f3b8063dc077e2f5b2fd82731a8cd  server/sivei_server/static/verificar/js/checker.js
-//   576356d2f7a3f4f6c03bce09fc14c930f1771dbb72f66a0a3b6daccd639900c9  server/sivei_server/static/verificar/js/consulates.js
+//   add965949305a6159f5aee3a81a722756197301648acb1ccfc02da2a44fb5bbe  server/sivei_server/static/verificar/js/checker.js
+//   45206c94d0dddaa370c83194c10688eee43145ecee00167a1b4cabf5d4e6f2fe  server/sivei_server/static/verificar/js/consulates.js
 //   6bb0f98c27b256ffea3432a7c3465ea5a9299b697615287b2288f50a08c8c8cb  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
 //   5206a3ff4050c00ec37fe818efca36672e27f09b96de597900d29600d7857b04  server/sivei_server/static/verificar/js/json.js
@@ -11823,7 +11823,7 @@ __defined["booth/js/decryption"] = function () {
 // log_g K_i = log_A M_i (h = A, X = K_i, Y = M_i, statement u32(i) ‖ element(B), context H_E); any set S
 // of at least t guardians gives g^m = B / Π_{i∈S} M_i^{w_i}, w_i = Π_{j∈S, j≠i} j/(j−i) mod q.
 
-const { Encoder, commitmentFromHex, hexToBytes } = __require("booth/js/encoding");
+const { Encoder, commitmentFromHex, hexToBytes, scalarFromHex } = __require("booth/js/encoding");
 const { EncodingError } = __require("booth/js/errors");
 const { modInv } = __require("booth/js/group");
 const { ChaumPedersenProof, verifyChaumPedersen } = __require("booth/js/proofs");
@@ -11902,6 +11902,21 @@ async function verifyShare(group, share, guardianKey, ciphertext, context, { pow
     { context, statement: shareStatement(group, share.guardian, ciphertext), powX: powK });
 }
 
+/**
+ * The present set's Lagrange weights, and whether the published ones (hex scalars) are exactly them: a
+ * record states its weights, a checker recomputes them and never uses the stated ones.
+ */
+function statedWeightsMatch(group, stated, present) {
+  const weights = present.map((i) => lagrangeCoefficient(group, i, present));
+  let parsed = [];
+  try {
+    parsed = Array.isArray(stated) ? stated.map((w) => scalarFromHex(group, w, "weights")) : [];
+  } catch {
+    parsed = [];
+  }
+  return { weights, match: parsed.length === weights.length && parsed.every((w, i) => w === weights[i]) };
+}
+
 /** w_i = Π_{j∈S, j≠i} j/(j−i) mod q over the set S = present (which contains i). */
 function lagrangeCoefficient(group, i, present) {
   const q = group.q;
@@ -11915,7 +11930,7 @@ function lagrangeCoefficient(group, i, present) {
   }
   return (num * modInv(den, q)) % q;
 }
-return Object.freeze({ TYPE_DECRYPTION_SHARES, parseShare, parseGuardianDecryption, shareStatement, verifyShare, lagrangeCoefficient });
+return Object.freeze({ TYPE_DECRYPTION_SHARES, parseShare, parseGuardianDecryption, shareStatement, verifyShare, statedWeightsMatch, lagrangeCoefficient });
 };
 
 // ---- server/sivei_server/static/booth/vendor/noble-curves-2.4.0/abstract/edwards.js ----
@@ -15097,9 +15112,9 @@ __defined["verificar/js/consulates"] = function () {
 const { bytesToHex, equalBytes } = __require("booth/js/bytes");
 const { parseEnvelope } = __require("booth/js/ceremony");
 const { envelopeContentHash } = __require("booth/js/context");
-const { lagrangeCoefficient, parseGuardianDecryption, verifyShare } = __require("booth/js/decryption");
+const { parseGuardianDecryption, statedWeightsMatch, verifyShare } = __require("booth/js/decryption");
 const { verifyDigest } = __require("booth/js/ecdsa");
-const { Encoder, hexToBytes, scalarFromHex, taggedHash } = __require("booth/js/encoding");
+const { Encoder, hexToBytes, taggedHash } = __require("booth/js/encoding");
 const { SiveiError, bi, errorText } = __require("booth/js/errors");
 const { parseResults } = __require("booth/js/results");
 const { EncryptedTally, sameEntry } = __require("booth/js/tally");
@@ -15606,14 +15621,8 @@ async function splitDecryption(checker, ctx, split, obj, outcome, fail, where) {
       `guardians present ${JSON.stringify(obj.present)}, with valid shares ${JSON.stringify(present)} (${t} needed)`));
     return null;
   }
-  const weights = present.map((i) => lagrangeCoefficient(group, i, present));
-  let stated = [];
-  try {
-    stated = Array.isArray(obj.weights) ? obj.weights.map((w) => scalarFromHex(group, w, "weights")) : [];
-  } catch {
-    stated = [];
-  }
-  if (stated.length !== weights.length || stated.some((w, i) => w !== weights[i])) {
+  const { weights, match } = statedWeightsMatch(group, obj.weights, present);
+  if (!match) {
     fail(where, bi("los pesos de Lagrange no son los del conjunto presente", "the Lagrange weights are not those of the present set"));
   }
   // g^m = B / Π M_i^{w_i}: kept as (B, Π M_i^{w_i}) and compared without an inverse.
@@ -16385,10 +16394,10 @@ const { EVENT_BALLOT, EVENT_CLOSE, EVENT_OPEN, GENESIS_PREVIOUS, OPERATOR_EVENTS
 const { checkTranscript, parseCeremony, parseEnvelope, transcriptHash } = __require("booth/js/ceremony");
 const { ElectionContext, baseHash, electionHash, envelopeContentHash } = __require("booth/js/context");
 const { CredentialEntries, ENTRIES_FILE, LIST_FILE, envelopeProblems, isValidCredentialPoint, parseEntry, summaryProblems, verifyCredentialSignature } = __require("booth/js/credentiallist");
-const { lagrangeCoefficient, parseGuardianDecryption, verifyShare } = __require("booth/js/decryption");
+const { parseGuardianDecryption, statedWeightsMatch, verifyShare } = __require("booth/js/decryption");
 const { isValidPublicKey, keyFingerprintDigest, verifyDigest } = __require("booth/js/ecdsa");
 const { ElectionKey } = __require("booth/js/elgamal");
-const { elementToHex, hexToBytes, scalarFromHex } = __require("booth/js/encoding");
+const { elementToHex, hexToBytes } = __require("booth/js/encoding");
 const { SiveiError, bi, errorText } = __require("booth/js/errors");
 const { fingerprint, matchesFingerprint } = __require("booth/js/fingerprint");
 const { GROUPS, TEST_GROUP, SCALAR_BYTES } = __require("booth/js/group");
@@ -17321,14 +17330,8 @@ class RecordChecker {
         `${t} guardians are needed and only ${present.length} gave valid shares`));
       return finish(null);
     }
-    const weights = present.map((i) => lagrangeCoefficient(group, i, present));
-    let stated = [];
-    try {
-      stated = Array.isArray(data.weights) ? data.weights.map((w) => scalarFromHex(group, w, "weights")) : [];
-    } catch {
-      stated = [];
-    }
-    if (stated.length !== weights.length || stated.some((w, i) => w !== weights[i])) {
+    const { weights, match } = statedWeightsMatch(group, data.weights, present);
+    if (!match) {
       report.add("decryption.lagrange", DECRYPTION, bi(
         "los pesos de Lagrange publicados no son los del conjunto de custodios presentes",
         "the published Lagrange weights are not those of the set of guardians present"));

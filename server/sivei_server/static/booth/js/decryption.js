@@ -6,7 +6,7 @@
 // log_g K_i = log_A M_i (h = A, X = K_i, Y = M_i, statement u32(i) ‖ element(B), context H_E); any set S
 // of at least t guardians gives g^m = B / Π_{i∈S} M_i^{w_i}, w_i = Π_{j∈S, j≠i} j/(j−i) mod q.
 
-import { Encoder, commitmentFromHex, hexToBytes } from "./encoding.js";
+import { Encoder, commitmentFromHex, hexToBytes, scalarFromHex } from "./encoding.js";
 import { EncodingError } from "./errors.js";
 import { modInv } from "./group.js";
 import { ChaumPedersenProof, verifyChaumPedersen } from "./proofs.js";
@@ -83,6 +83,21 @@ export async function verifyShare(group, share, guardianKey, ciphertext, context
   // X = K_i is the "public value" on the g side: a = g^v · K_i^c; b = A^v · M_i^c.
   return verifyChaumPedersen(group, share.proof, ciphertext.alpha, guardianKey, share.share,
     { context, statement: shareStatement(group, share.guardian, ciphertext), powX: powK });
+}
+
+/**
+ * The present set's Lagrange weights, and whether the published ones (hex scalars) are exactly them: a
+ * record states its weights, a checker recomputes them and never uses the stated ones.
+ */
+export function statedWeightsMatch(group, stated, present) {
+  const weights = present.map((i) => lagrangeCoefficient(group, i, present));
+  let parsed = [];
+  try {
+    parsed = Array.isArray(stated) ? stated.map((w) => scalarFromHex(group, w, "weights")) : [];
+  } catch {
+    parsed = [];
+  }
+  return { weights, match: parsed.length === weights.length && parsed.every((w, i) => w === weights[i]) };
 }
 
 /** w_i = Π_{j∈S, j≠i} j/(j−i) mod q over the set S = present (which contains i). */

@@ -24,10 +24,10 @@ import { checkTranscript, parseCeremony, parseEnvelope, transcriptHash } from ".
 import { ElectionContext, baseHash, electionHash, envelopeContentHash } from "../../booth/js/context.js";
 import { CredentialEntries, ENTRIES_FILE, LIST_FILE, envelopeProblems, isValidCredentialPoint, parseEntry,
   summaryProblems, verifyCredentialSignature } from "../../booth/js/credentiallist.js";
-import { lagrangeCoefficient, parseGuardianDecryption, verifyShare } from "../../booth/js/decryption.js";
+import { parseGuardianDecryption, statedWeightsMatch, verifyShare } from "../../booth/js/decryption.js";
 import { isValidPublicKey, keyFingerprintDigest, verifyDigest } from "../../booth/js/ecdsa.js";
 import { ElectionKey } from "../../booth/js/elgamal.js";
-import { elementToHex, hexToBytes, scalarFromHex } from "../../booth/js/encoding.js";
+import { elementToHex, hexToBytes } from "../../booth/js/encoding.js";
 import { SiveiError, bi, errorText } from "../../booth/js/errors.js";
 import { fingerprint, matchesFingerprint } from "../../booth/js/fingerprint.js";
 import { GROUPS, TEST_GROUP, SCALAR_BYTES } from "../../booth/js/group.js";
@@ -960,14 +960,8 @@ class RecordChecker {
         `${t} guardians are needed and only ${present.length} gave valid shares`));
       return finish(null);
     }
-    const weights = present.map((i) => lagrangeCoefficient(group, i, present));
-    let stated = [];
-    try {
-      stated = Array.isArray(data.weights) ? data.weights.map((w) => scalarFromHex(group, w, "weights")) : [];
-    } catch {
-      stated = [];
-    }
-    if (stated.length !== weights.length || stated.some((w, i) => w !== weights[i])) {
+    const { weights, match } = statedWeightsMatch(group, data.weights, present);
+    if (!match) {
       report.add("decryption.lagrange", DECRYPTION, bi(
         "los pesos de Lagrange publicados no son los del conjunto de custodios presentes",
         "the published Lagrange weights are not those of the set of guardians present"));

@@ -19,9 +19,9 @@
 import { bytesToHex, equalBytes } from "../../booth/js/bytes.js";
 import { parseEnvelope } from "../../booth/js/ceremony.js";
 import { envelopeContentHash } from "../../booth/js/context.js";
-import { lagrangeCoefficient, parseGuardianDecryption, verifyShare } from "../../booth/js/decryption.js";
+import { parseGuardianDecryption, statedWeightsMatch, verifyShare } from "../../booth/js/decryption.js";
 import { verifyDigest } from "../../booth/js/ecdsa.js";
-import { Encoder, hexToBytes, scalarFromHex, taggedHash } from "../../booth/js/encoding.js";
+import { Encoder, hexToBytes, taggedHash } from "../../booth/js/encoding.js";
 import { SiveiError, bi, errorText } from "../../booth/js/errors.js";
 import { parseResults } from "../../booth/js/results.js";
 import { EncryptedTally, sameEntry } from "../../booth/js/tally.js";
@@ -528,14 +528,8 @@ async function splitDecryption(checker, ctx, split, obj, outcome, fail, where) {
       `guardians present ${JSON.stringify(obj.present)}, with valid shares ${JSON.stringify(present)} (${t} needed)`));
     return null;
   }
-  const weights = present.map((i) => lagrangeCoefficient(group, i, present));
-  let stated = [];
-  try {
-    stated = Array.isArray(obj.weights) ? obj.weights.map((w) => scalarFromHex(group, w, "weights")) : [];
-  } catch {
-    stated = [];
-  }
-  if (stated.length !== weights.length || stated.some((w, i) => w !== weights[i])) {
+  const { weights, match } = statedWeightsMatch(group, obj.weights, present);
+  if (!match) {
     fail(where, bi("los pesos de Lagrange no son los del conjunto presente", "the Lagrange weights are not those of the present set"));
   }
   // g^m = B / Π M_i^{w_i}: kept as (B, Π M_i^{w_i}) and compared without an inverse.
