@@ -150,17 +150,7 @@
   }
 
   function applyLanguage() {
-    document.documentElement.lang = lang;
-    for (const node of document.querySelectorAll("[data-i18n]")) {
-      if (!spanish.has(node)) spanish.set(node, node.innerHTML);
-      const key = node.dataset.i18n;
-      // Both texts are this page's own constants.
-      node.innerHTML = lang === "en" && EN[key] !== undefined ? EN[key] : spanish.get(node);
-    }
-    for (const node of document.querySelectorAll("[data-i18n-label]")) {
-      if (!spanish.has(node)) spanish.set(node, node.getAttribute("aria-label"));
-      node.setAttribute("aria-label", lang === "en" ? EN[node.dataset.i18nLabel] : spanish.get(node));
-    }
+    R.applyPageTexts(lang, EN, spanish);
     $("idioma").textContent = t("idioma");
     $("idioma").lang = lang === "es" ? "en" : "es";
     S.setLanguage(lang);

@@ -48,9 +48,10 @@
 //   114f45f9cfad22d829e07a5c05ad10bd45ea92a3e1f8047f2bab30e1dcbe16ad  server/sivei_server/static/verificar/js/board-reader.js
 //   add965949305a6159f5aee3a81a722756197301648acb1ccfc02da2a44fb5bbe  server/sivei_server/static/verificar/js/checker.js
 //   45206c94d0dddaa370c83194c10688eee43145ecee00167a1b4cabf5d4e6f2fe  server/sivei_server/static/verificar/js/consulates.js
-//   6bb0f98c27b256ffea3432a7c3465ea5a9299b697615287b2288f50a08c8c8cb  server/sivei_server/static/verificar/js/index.js
+//   90cb77228fb3c30f614887b3954f89e7aeefaf15514438586d79a45e92298ace  server/sivei_server/static/verificar/js/index.js
 //   be9babe8aa3e6d9e9b44b95342d80cf99936bf51fa9087017ad4c9bdc758bdd1  server/sivei_server/static/verificar/js/integrity.js
 //   5206a3ff4050c00ec37fe818efca36672e27f09b96de597900d29600d7857b04  server/sivei_server/static/verificar/js/json.js
+//   12c4ed01a45187ad2bc8c5055146eeb4bca5846b1a0101822e0f02773675d724  server/sivei_server/static/verificar/js/page-texts.js
 //   ee54e1a661b613fc9fa8c439c1f488a39b94d229f64258a453c4f35f331c0698  server/sivei_server/static/verificar/js/report.js
 //   dbea5f5bedace8cfa8babeff92dbfa13d5a9df88d54c21265e096c2191b812c1  server/sivei_server/static/verificar/js/sources.js
 //   fd90d83eafee5bec520cfe94bc2600ddb1d85158b6d3b11f07ae3096365c63bb  server/sivei_server/static/verificar/js/summary.js
@@ -17726,11 +17727,35 @@ async function recordSummary(files) {
 return Object.freeze({ EXPONENTIATIONS_PER_OPTION, measureExponentiation, recordSummary });
 };
 
+// ---- server/sivei_server/static/verificar/js/page-texts.js ----
+__defined["verificar/js/page-texts"] = function () {
+// The verification pages' two languages: written in Spanish, with each page's English texts as constants.
+
+/**
+ * Put the page in `lang`: every element marked `data-i18n` (its content) or `data-i18n-label` (its
+ * aria-label) takes the page's English text, or goes back to the Spanish it was written in, which is
+ * remembered in `spanish` the first time. Both texts are the page's own constants (never record data).
+ */
+function applyPageTexts(lang, EN, spanish) {
+  document.documentElement.lang = lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    if (!spanish.has(node)) spanish.set(node, node.innerHTML);
+    const key = node.dataset.i18n;
+    node.innerHTML = lang === "en" && EN[key] !== undefined ? EN[key] : spanish.get(node);
+  }
+  for (const node of document.querySelectorAll("[data-i18n-label]")) {
+    if (!spanish.has(node)) spanish.set(node, node.getAttribute("aria-label"));
+    node.setAttribute("aria-label", lang === "en" ? EN[node.dataset.i18nLabel] : spanish.get(node));
+  }
+}
+return Object.freeze({ applyPageTexts });
+};
+
 // ---- server/sivei_server/static/verificar/js/index.js ----
 __defined["verificar/js/index"] = function () {
 // The record checker of the static verification pages (registro.html), in one import: the bundle
 // (scripts/bundle.mjs) exposes it as globalThis.SiveiVerificar.registro.
-return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, SUPPORTED_VERSIONS: __require("verificar/js/checker").SUPPORTED_VERSIONS, checkRecord: __require("verificar/js/checker").checkRecord, closedFiles: __require("verificar/js/checker").closedFiles, parseChoice: __require("verificar/js/checker").parseChoice, requiredFiles: __require("verificar/js/checker").requiredFiles, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_BIN: __require("verificar/js/board-reader").BOARD_BIN, BOARD_FILES: __require("verificar/js/board-reader").BOARD_FILES, BOARD_JSONL: __require("verificar/js/board-reader").BOARD_JSONL, MAGIC: __require("verificar/js/board-reader").MAGIC, MAX_EVENT_BYTES: __require("verificar/js/board-reader").MAX_EVENT_BYTES, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary, atRecordRoot: __require("verificar/js/sources").atRecordRoot });
+return Object.freeze({ ecdsa: __require("booth/js/ecdsa"), acts: __require("booth/js/acts"), receipts: __require("booth/js/receipts"), board: __require("booth/js/board"), results: __require("booth/js/results"), tally: __require("booth/js/tally"), decryption: __require("booth/js/decryption"), credentialList: __require("booth/js/credentiallist"), ceremony: __require("booth/js/ceremony"), validate: __require("booth/js/validate"), Cancelled: __require("verificar/js/checker").Cancelled, SUPPORTED_VERSIONS: __require("verificar/js/checker").SUPPORTED_VERSIONS, checkRecord: __require("verificar/js/checker").checkRecord, closedFiles: __require("verificar/js/checker").closedFiles, parseChoice: __require("verificar/js/checker").parseChoice, requiredFiles: __require("verificar/js/checker").requiredFiles, structuralProblems: __require("verificar/js/checker").structuralProblems, BOARD_BIN: __require("verificar/js/board-reader").BOARD_BIN, BOARD_FILES: __require("verificar/js/board-reader").BOARD_FILES, BOARD_JSONL: __require("verificar/js/board-reader").BOARD_JSONL, MAGIC: __require("verificar/js/board-reader").MAGIC, MAX_EVENT_BYTES: __require("verificar/js/board-reader").MAX_EVENT_BYTES, READERS: __require("verificar/js/board-reader").READERS, boardReader: __require("verificar/js/board-reader").boardReader, RecordFiles: __require("verificar/js/sources").RecordFiles, blobLines: __require("verificar/js/sources").blobLines, readTar: __require("verificar/js/sources").readTar, recordFromFileList: __require("verificar/js/sources").recordFromFileList, recordFromTarGz: __require("verificar/js/sources").recordFromTarGz, recordFromUrl: __require("verificar/js/sources").recordFromUrl, Report: __require("verificar/js/report").Report, MAX_LISTED_PER_CHECK: __require("verificar/js/report").MAX_LISTED_PER_CHECK, parseStrictJson: __require("verificar/js/json").parseStrictJson, parseConstancia: __require("verificar/js/integrity").parseConstancia, EXPONENTIATIONS_PER_OPTION: __require("verificar/js/summary").EXPONENTIATIONS_PER_OPTION, measureExponentiation: __require("verificar/js/summary").measureExponentiation, recordSummary: __require("verificar/js/summary").recordSummary, atRecordRoot: __require("verificar/js/sources").atRecordRoot, applyPageTexts: __require("verificar/js/page-texts").applyPageTexts });
 };
 
 globalThis.SiveiVerificar = Object.freeze({ ...__require("booth/js/index"), registro: __require("verificar/js/index") });

@@ -91,17 +91,7 @@
   }
 
   function applyLanguage() {
-    document.documentElement.lang = lang;
-    for (const el of document.querySelectorAll("[data-i18n]")) {
-      if (!spanish.has(el)) spanish.set(el, el.innerHTML);
-      const key = el.dataset.i18n;
-      // Both texts are this page's own constants.
-      el.innerHTML = lang === "en" && EN[key] !== undefined ? EN[key] : spanish.get(el);
-    }
-    for (const node of document.querySelectorAll("[data-i18n-label]")) {
-      if (!spanish.has(node)) spanish.set(node, node.getAttribute("aria-label"));
-      node.setAttribute("aria-label", lang === "en" ? EN[node.dataset.i18nLabel] : spanish.get(node));
-    }
+    S.registro.applyPageTexts(lang, EN, spanish);
     $("idioma").textContent = t("idioma");
     $("idioma").lang = lang === "es" ? "en" : "es";
     S.setLanguage(lang);

@@ -19,3 +19,4 @@ export * as ceremony from "../../booth/js/ceremony.js";
 export * as validate from "../../booth/js/validate.js";
 export { EXPONENTIATIONS_PER_OPTION, measureExponentiation, recordSummary } from "./summary.js";
 export { atRecordRoot } from "./sources.js";
+export { applyPageTexts } from "./page-texts.js";
